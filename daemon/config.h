@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * config: zpcid's configuration, read from one JSON file plus drop-ins.
+ *
+ * The main file (default SYSCONFDIR/zpcid/zpcid.json) is read first; then
+ * every "*.json" in the drop-in directory (default SYSCONFDIR/zpcid/zpcid.d),
+ * in lexical order of the file names, is merged on top: objects merge key by
+ * key, everything else (numbers, strings, arrays) replaces. Each file carries
+ * "schema": 1.
+ *
+ * Validation is strict: syntax errors, duplicate keys, unknown keys, wrong
+ * types and out-of-range values are all errors, each reported as
+ * "FILE:LINE:COLUMN: message" naming what was expected. A configuration
+ * either loads whole or not at all: a caller that holds a running Config
+ * keeps it when a reload fails.
+ *
+ * This module only parses and validates; it does not log and does not apply
+ * anything.
+ */
+
+#include <stdbool.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+
+#define CONFIG_SCHEMA_VERSION 1
+#define CONFIG_DEFAULT_FILE   SYSCONFDIR "/zpcid/zpcid.json"
+#define CONFIG_DEFAULT_DROPIN SYSCONFDIR "/zpcid/zpcid.d"
+
+typedef struct Config {
+	/* Absolute paths of every file that was read, main file first. */
+	char **files;
+	/* Log level (LOG_ERR..LOG_DEBUG); default LOG_INFO. */
+	int log_level;
+	/* Log target; default LOG_TARGET_AUTO. */
+	LogTarget log_target;
+	/* Directories; overridden by $STATE_DIRECTORY / $RUNTIME_DIRECTORY at run time. */
+	char *state_directory;   /* default LOCALSTATEDIR "/lib/zpcid" */
+	char *runtime_directory; /* default RUNSTATEDIR "/zpcid" */
+	/* Group whose members may change state over D-Bus besides root; NULL for root only. */
+	char *admin_group;
+	/* Realtime (µs since epoch) when this config was loaded. */
+	unsigned long long loaded_usec;
+} Config;
+
+/* Diagnostics of a failed load: one "FILE:LINE:COLUMN: message" per entry. */
+typedef struct ConfigDiagnostics {
+	char **lines; /* NULL-terminated */
+	size_t n;
+} ConfigDiagnostics;
+
+/*
+ * Load @path (NULL: the default file; a missing default file means "all
+ * defaults", a missing explicit file is an error) and the drop-ins in
+ * @dropin_dir (NULL: the default directory; missing is fine).
+ * On success returns 0 and sets *@ret. On failure returns -EINVAL (invalid
+ * configuration) or another -errno (I/O), and fills @diag (when not NULL)
+ * with one line per problem found.
+ */
+int config_load(Config **ret, const char *path, const char *dropin_dir, bool path_explicit,
+		ConfigDiagnostics *diag);
+
+/* A Config holding all defaults. Returns 0 or -ENOMEM. */
+int config_new_default(Config **ret);
+
+/* Free a Config. Accepts NULL, returns NULL. */
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/* Release the lines of @d (the struct itself is the caller's). */
+void config_diagnostics_done(ConfigDiagnostics *d);

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/manager.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info(m->log, "Received %s, stopping.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		manager_exit(m, 0);
+		break;
+	case SIGHUP:
+		(void)manager_reload(m);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	(void)sd_notify(false, "WATCHDOG=1");
+	(void)m;
+}
+
+static char *first_of_list(const char *list)
+{
+	const char *colon = strchr(list, ':');
+
+	return colon ? strndup(list, (size_t)(colon - list)) : strdup(list);
+}
+
+int manager_resolve_directories(const Config *c, char **ret_state, char **ret_runtime)
+{
+	const char *e;
+	_cleanup_free_ char *state = NULL, *runtime = NULL;
+
+	e = getenv("STATE_DIRECTORY");
+	state = !isempty(e) ? first_of_list(e) : strdup(c->state_directory);
+	e = getenv("RUNTIME_DIRECTORY");
+	runtime = !isempty(e) ? first_of_list(e) : strdup(c->runtime_directory);
+	if (!state || !runtime)
+		return -ENOMEM;
+
+	*ret_state = TAKE_PTR(state);
+	*ret_runtime = TAKE_PTR(runtime);
+	return 0;
+}
+
+static void log_diagnostics(Log *log, int priority, const ConfigDiagnostics *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_fields(log, priority, NULL, NULL, 0, "%s", d->lines[i]);
+}
+
+static int effective_level(const Manager *m, const Config *c)
+{
+	return m->options.log_level >= 0 ? m->options.log_level : c->log_level;
+}
+
+static LogTarget effective_target(const Manager *m, const Config *c)
+{
+	return m->options.log_target >= 0 ? m->options.log_target : c->log_target;
+}
+
+int manager_new(Manager **ret, const ManagerOptions *options)
+{
+	_cleanup_(manager_freep) Manager *m = NULL;
+	_cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->options = *options;
+
+	/* Log to the requested target right away, so that configuration errors are seen. */
+	r = log_new(&m->log, options->log_target >= 0 ? options->log_target : LOG_TARGET_AUTO,
+		    options->log_level >= 0 ? options->log_level : LOG_INFO);
+	if (r < 0)
+		return r;
+
+	r = config_load(&m->config, options->config_file, options->dropin_dir, options->config_file != NULL,
+			&diag);
+	if (r < 0) {
+		log_diagnostics(m->log, LOG_ERR, &diag);
+		return log_error_errno(m->log, r, "Failed to load the configuration: %m");
+	}
+
+	log_set_max_level(m->log, effective_level(m, m->config));
+	r = log_set_target(m->log, effective_target(m, m->config));
+	if (r < 0)
+		return r;
+
+	r = manager_resolve_directories(m->config, &m->state_directory, &m->runtime_directory);
+	if (r < 0)
+		return r;
+
+	m->event_base = event_base_new();
+	if (!m->event_base)
+		return -ENOMEM;
+
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+static int add_signal(Manager *m, struct event **ev, int sig)
+{
+	*ev = evsignal_new(m->event_base, sig, on_signal, m);
+	if (!*ev)
+		return -ENOMEM;
+	if (event_add(*ev, NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
+static int setup_watchdog(Manager *m)
+{
+	uint64_t usec = 0;
+	struct timeval tv;
+	int r;
+
+	r = sd_watchdog_enabled(false, &usec);
+	if (r < 0)
+		return log_warning_errno(m->log, r, "Failed to parse $WATCHDOG_USEC, ignoring: %m"), 0;
+	if (r == 0 || usec == 0)
+		return 0;
+
+	m->watchdog_usec = usec;
+	m->watchdog_event = event_new(m->event_base, -1, EV_PERSIST, on_watchdog, m);
+	if (!m->watchdog_event)
+		return -ENOMEM;
+	tv = (struct timeval){ .tv_sec = (time_t)(usec / 2 / USEC_PER_SEC),
+			       .tv_usec = (suseconds_t)(usec / 2 % USEC_PER_SEC) };
+	if (event_add(m->watchdog_event, &tv) < 0)
+		return -EIO;
+	log_debug(m->log, "Watchdog enabled, pinging every %llu µs.", (unsigned long long)usec / 2);
+	return 0;
+}
+
+void manager_update_status(Manager *m)
+{
+	(void)sd_notifyf(false, "STATUS=Running; config %s; %u reload(s), %u failed", m->config->files && m->config->files[0] ? m->config->files[0] : "(defaults)", m->n_reloads,
+			 m->n_failed_reloads);
+}
+
+int manager_start(Manager *m)
+{
+	int r;
+
+	/* Signals: libevent turns them into ordinary events on the loop. */
+	r = add_signal(m, &m->sigterm_event, SIGTERM);
+	if (r >= 0)
+		r = add_signal(m, &m->sigint_event, SIGINT);
+	if (r >= 0)
+		r = add_signal(m, &m->sighup_event, SIGHUP);
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to set up signal handling: %m");
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	r = setup_watchdog(m);
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to set up the watchdog: %m");
+
+	log_info(m->log, "zpcid %s started (state %s, runtime %s).", PACKAGE_VERSION, m->state_directory,
+		 m->runtime_directory);
+	(void)sd_notify(false, "READY=1");
+	manager_update_status(m);
+	return 0;
+}
+
+int manager_run(Manager *m)
+{
+	if (event_base_dispatch(m->event_base) < 0)
+		return log_error_errno(m->log, -EIO, "Event loop failed."), 1;
+	(void)sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+	log_info(m->log, "zpcid stopped.");
+	return m->exit_code;
+}
+
+void manager_exit(Manager *m, int exit_code)
+{
+	m->stopping = true;
+	m->exit_code = exit_code;
+	(void)event_base_loopbreak(m->event_base);
+}
+
+int manager_reload(Manager *m)
+{
+	_cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
+	_cleanup_(config_freep) Config *c = NULL;
+	int r;
+
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%llu",
+			 (unsigned long long)ts.tv_sec * USEC_PER_SEC + (unsigned long long)ts.tv_nsec / NSEC_PER_USEC);
+	r = config_load(&c, m->options.config_file, m->options.dropin_dir, m->options.config_file != NULL, &diag);
+	if (r < 0) {
+		m->n_failed_reloads++;
+		log_diagnostics(m->log, LOG_ERR, &diag);
+		log_error_errno(m->log, r, "Failed to reload the configuration, keeping the running one: %m");
+	} else {
+		config_free(m->config);
+		m->config = TAKE_PTR(c);
+		m->n_reloads++;
+		log_set_max_level(m->log, effective_level(m, m->config));
+		(void)log_set_target(m->log, effective_target(m, m->config));
+		log_info(m->log, "Configuration reloaded.");
+	}
+	(void)sd_notify(false, "READY=1");
+	manager_update_status(m);
+	return r;
+}
+
+Manager *manager_free(Manager *m)
+{
+	if (!m)
+		return NULL;
+	if (m->sigterm_event)
+		event_free(m->sigterm_event);
+	if (m->sigint_event)
+		event_free(m->sigint_event);
+	if (m->sighup_event)
+		event_free(m->sighup_event);
+	if (m->watchdog_event)
+		event_free(m->watchdog_event);
+	if (m->event_base)
+		event_base_free(m->event_base);
+	config_free(m->config);
+	free(m->state_directory);
+	free(m->runtime_directory);
+	log_free(m->log);
+	free(m);
+	return NULL;
+}

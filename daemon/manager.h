@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * manager: the one object that owns everything the daemon runs on — the
+ * libevent loop, the log, the configuration, signal handling, service
+ * manager notification and the watchdog — and, through it, every subsystem.
+ * There is no other mutable global state.
+ *
+ * Life cycle: manager_new() reads the configuration and sets up the log;
+ * manager_start() creates every event source and tells the service manager
+ * READY=1; manager_run() dispatches until SIGTERM/SIGINT; manager_free()
+ * tears everything down. SIGHUP reloads the configuration; a reload that
+ * fails keeps the running configuration.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/config.h"
+
+typedef struct ManagerOptions {
+	const char *config_file;  /* NULL: default */
+	const char *dropin_dir;   /* NULL: default */
+	int log_level;            /* -1: from the configuration */
+	LogTarget log_target;     /* _LOG_TARGET_INVALID: from the configuration */
+} ManagerOptions;
+
+typedef struct Manager {
+	struct event_base *event_base;
+	Log *log;
+	Config *config;
+	ManagerOptions options;
+
+	char *state_directory;
+	char *runtime_directory;
+
+	struct event *sigterm_event, *sigint_event, *sighup_event;
+	struct event *watchdog_event;
+	uint64_t watchdog_usec; /* 0: no watchdog */
+
+	unsigned n_reloads, n_failed_reloads;
+	bool stopping;
+	int exit_code;
+} Manager;
+
+/* Create a manager: load the configuration (failing on an invalid one) and
+ * set up the log. Does not touch any device or bus yet. Returns 0 or -errno;
+ * on -EINVAL the diagnostics were already written to @log_fallback's target. */
+int manager_new(Manager **ret, const ManagerOptions *options);
+
+/* Create every event source, then send READY=1. Returns 0 or -errno. */
+int manager_start(Manager *m);
+
+/* Dispatch events until asked to stop. Returns the exit code (0 on an orderly stop). */
+int manager_run(Manager *m);
+
+/* Re-read the configuration; on failure keep the running one and log why.
+ * Returns 0 when the new configuration is in force, -errno otherwise. */
+int manager_reload(Manager *m);
+
+/* Ask the loop to stop after the current iteration with @exit_code. */
+void manager_exit(Manager *m, int exit_code);
+
+/* Send a STATUS= line describing the daemon's state to the service manager. */
+void manager_update_status(Manager *m);
+
+/* Tear down. Accepts NULL, returns NULL. */
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Apply the effective directories: $STATE_DIRECTORY/$RUNTIME_DIRECTORY (first
+ * entry of a colon-separated list) win over @c. Returns 0 or -ENOMEM. */
+int manager_resolve_directories(const Config *c, char **ret_state, char **ret_runtime);

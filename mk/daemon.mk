@@ -1,0 +1,11 @@
+# daemon/: zpcid. Everything but main.c lives in a library the tests link.
+noinst_LIBRARIES += daemon/libzpcid.a
+daemon_libzpcid_a_SOURCES = \
+	daemon/manager.c daemon/manager.h
+daemon_libzpcid_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(PCI_CFLAGS) $(EVENT_CFLAGS)
+DAEMON_LIBS = daemon/libzpcid.a $(COMMON_LIBS) $(UDEV_LIBS) $(PCI_LIBS) $(EVENT_LIBS)
+
+sbin_PROGRAMS += zpcid
+zpcid_SOURCES = daemon/main.c
+zpcid_CFLAGS = $(daemon_libzpcid_a_CFLAGS)
+zpcid_LDADD = $(DAEMON_LIBS)

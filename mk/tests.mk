@@ -1,0 +1,11 @@
+# tests/: unit tests (Check, TAP) and integration tests (shell).
+EXTRA_DIST += tests/run-test
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS) $(EVENT_CFLAGS) $(UDEV_CFLAGS)
+
+check_PROGRAMS += tests/test-log
+tests_test_log_SOURCES = tests/test-log.c
+tests_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_test_log_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-log
+UNIT_TESTS += tests/test-log
+EXTRA_DIST += tests/valgrind.supp

@@ -1,0 +1,1 @@
+# zpcictl/: the operators' CLI.
