@@ -108,6 +108,8 @@ int log_errno(Log *l, int priority, int error, const char *format, ...) _printf_
 #define log_warning(l, ...) log_fields((l), LOG_WARNING, NULL, NULL, 0, __VA_ARGS__)
 #define log_error(l, ...)   log_fields((l), LOG_ERR, NULL, NULL, 0, __VA_ARGS__)
 
+#define log_oom(l) log_errno((l), LOG_ERR, -ENOMEM, "Out of memory.")
+
 #define log_debug_errno(l, r, ...)   log_errno((l), LOG_DEBUG, (r), __VA_ARGS__)
 #define log_warning_errno(l, r, ...) log_errno((l), LOG_WARNING, (r), __VA_ARGS__)
 #define log_error_errno(l, r, ...)   log_errno((l), LOG_ERR, (r), __VA_ARGS__)

@@ -41,6 +41,10 @@ typedef struct Config {
 	char *runtime_directory; /* default RUNSTATEDIR "/zpcid" */
 	/* Group whose members may change state over D-Bus besides root; NULL for root only. */
 	char *admin_group;
+	/* Storm coalescing of journal and bus output per function (daemon/coalesce.h);
+	 * 0 means the built-in default. */
+	unsigned coalesce_burst;
+	unsigned long long coalesce_interval_usec;
 	/* Realtime (µs since epoch) when this config was loaded. */
 	unsigned long long loaded_usec;
 } Config;

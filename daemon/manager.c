@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +175,19 @@ int manager_start(Manager *m)
 	if (r < 0)
 		return log_error_errno(m->log, r, "Failed to set up the watchdog: %m");
 
-	log_info(m->log, "zpcid %s started (state %s, runtime %s).", PACKAGE_VERSION, m->state_directory,
-		 m->runtime_directory);
+	{
+		_cleanup_free_ char *f_state = NULL, *f_runtime = NULL;
+		const char *fields[4] = { "ZPCID_VERSION=" PACKAGE_VERSION };
+
+		if (asprintf(&f_state, "ZPCID_STATE_DIRECTORY=%s", m->state_directory) < 0 ||
+		    asprintf(&f_runtime, "ZPCID_RUNTIME_DIRECTORY=%s", m->runtime_directory) < 0)
+			return log_oom(m->log);
+		fields[1] = f_state;
+		fields[2] = f_runtime;
+		log_fields(m->log, LOG_INFO, MESSAGE_ID_DAEMON_STARTED, fields, 3,
+			   "zpcid %s started (state %s, runtime %s).", PACKAGE_VERSION, m->state_directory,
+			   m->runtime_directory);
+	}
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);
 	return 0;
@@ -186,7 +198,7 @@ int manager_run(Manager *m)
 	if (event_base_dispatch(m->event_base) < 0)
 		return log_error_errno(m->log, -EIO, "Event loop failed."), 1;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
-	log_info(m->log, "zpcid stopped.");
+	log_fields(m->log, LOG_INFO, MESSAGE_ID_DAEMON_STOPPED, NULL, 0, "zpcid stopped.");
 	return m->exit_code;
 }
 
@@ -212,14 +224,16 @@ int manager_reload(Manager *m)
 	if (r < 0) {
 		m->n_failed_reloads++;
 		log_diagnostics(m->log, LOG_ERR, &diag);
-		log_error_errno(m->log, r, "Failed to reload the configuration, keeping the running one: %m");
+		errno = -r;
+		log_fields(m->log, LOG_ERR, MESSAGE_ID_CONFIG_RELOAD_FAILED, NULL, 0,
+			   "Failed to reload the configuration, keeping the running one: %m");
 	} else {
 		config_free(m->config);
 		m->config = TAKE_PTR(c);
 		m->n_reloads++;
 		log_set_max_level(m->log, effective_level(m, m->config));
 		(void)log_set_target(m->log, effective_target(m, m->config));
-		log_info(m->log, "Configuration reloaded.");
+		log_fields(m->log, LOG_INFO, MESSAGE_ID_CONFIG_RELOADED, NULL, 0, "Configuration reloaded.");
 	}
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);

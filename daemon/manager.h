@@ -30,11 +30,35 @@ typedef struct ManagerOptions {
 	LogTarget log_target;     /* _LOG_TARGET_INVALID: from the configuration */
 } ManagerOptions;
 
+/* MESSAGE_IDs of the daemon's own life cycle (catalog entries in catalog/zpcid.catalog). */
+#define MESSAGE_ID_DAEMON_STARTED       "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01"
+#define MESSAGE_ID_DAEMON_STOPPED       "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02"
+#define MESSAGE_ID_CONFIG_RELOADED      "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c03"
+#define MESSAGE_ID_CONFIG_RELOAD_FAILED "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c04"
+
+struct Registry;
+struct KmsgSource;
+struct Bus;
+struct Policy;
+struct History;
+struct Actions;
+struct Dedup;
+
 typedef struct Manager {
 	struct event_base *event_base;
 	Log *log;
 	Config *config;
 	ManagerOptions options;
+
+	/* Subsystems, each owned here and created in manager_start(). */
+	struct Registry *registry; /* functions: udev monitor, sysfs, owners, vfio */
+	struct KmsgSource *kmsg;   /* /dev/kmsg reader */
+	struct Bus *bus;           /* D-Bus API */
+	struct Policy *policy;     /* rules, thresholds, ladders, budget */
+	struct History *history;   /* persistent event history */
+	struct Actions *actions;   /* asynchronous actions (reset, unbind, report, alert) */
+	struct Dedup *dedup;       /* recently seen errors, for the pipeline */
+	uint64_t next_seq;         /* next event sequence number */
 
 	char *state_directory;
 	char *runtime_directory;

@@ -1,7 +1,11 @@
 # daemon/: zpcid. Everything but main.c lives in a library the tests link.
 noinst_LIBRARIES += daemon/libzpcid.a
 daemon_libzpcid_a_SOURCES = \
-	daemon/manager.c daemon/manager.h
+	daemon/manager.c daemon/manager.h \
+	daemon/function.h \
+	daemon/pipeline.c daemon/pipeline.h \
+	daemon/dedup.c daemon/dedup.h \
+	daemon/coalesce.c daemon/coalesce.h
 daemon_libzpcid_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(PCI_CFLAGS) $(EVENT_CFLAGS)
 DAEMON_LIBS = daemon/libzpcid.a $(COMMON_LIBS) $(UDEV_LIBS) $(PCI_LIBS) $(EVENT_LIBS)
 

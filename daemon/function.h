@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * function: one zPCI function as zpcid knows it — its identity and sysfs
+ * attributes, its binding, who holds it, the ownership mode the policy chose,
+ * its state and its counters.
+ *
+ * Identity is the FID (plus the UID where the platform says it is unique),
+ * never the PCI address: the address can change across hotplug when UID
+ * checking is off, and the function handle changes on every enable/reset.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/event.h"
+#include "common/macro.h"
+
+typedef struct Manager Manager;
+
+typedef enum FunctionMode {
+	FUNCTION_MODE_OBSERVE,
+	FUNCTION_MODE_OWN,
+	FUNCTION_MODE_DELEGATED,
+	_FUNCTION_MODE_MAX,
+	_FUNCTION_MODE_INVALID = -22,
+} FunctionMode;
+
+typedef enum FunctionState {
+	FUNCTION_STATE_OK,
+	FUNCTION_STATE_ERROR,       /* an error was seen and not yet resolved */
+	FUNCTION_STATE_RECOVERING,  /* the kernel or zpcid is recovering it */
+	FUNCTION_STATE_FAILED,      /* permanent error or failed recovery */
+	FUNCTION_STATE_QUARANTINED, /* zpcid unbound it (driver_override set) */
+	FUNCTION_STATE_GONE,        /* removed; kept until the last reference drops */
+	_FUNCTION_STATE_MAX,
+	_FUNCTION_STATE_INVALID = -22,
+} FunctionState;
+
+/* Which optional attributes were present and valid. */
+enum {
+	ZPCI_ATTR_HAS_FH = 1 << 0,
+	ZPCI_ATTR_HAS_UID = 1 << 1,
+	ZPCI_ATTR_HAS_UID_IS_UNIQUE = 1 << 2,
+	ZPCI_ATTR_HAS_PCHID = 1 << 3,
+	ZPCI_ATTR_HAS_VFN = 1 << 4,
+	ZPCI_ATTR_HAS_PFGID = 1 << 5,
+	ZPCI_ATTR_HAS_PFT = 1 << 6,
+	ZPCI_ATTR_HAS_FIDPARM = 1 << 7,
+	ZPCI_ATTR_HAS_PORT = 1 << 8,
+	ZPCI_ATTR_HAS_MIO = 1 << 9,
+	ZPCI_ATTR_HAS_IDS = 1 << 10, /* vendor, device, subsystem ids, class */
+};
+
+/* The sysfs view of a zPCI function (formats: DESIGN, "sysfs of a function"). */
+typedef struct ZpciAttrs {
+	char slot[EVENT_SLOT_MAX]; /* PCI address, e.g. "0001:00:00.0" */
+	unsigned has;              /* ZPCI_ATTR_HAS_* */
+	uint32_t fid;              /* function_id: always present for a zPCI function */
+	uint32_t fh;
+	uint32_t uid;
+	bool uid_is_unique;
+	uint16_t pchid;
+	uint16_t vfn;
+	uint8_t pfgid;
+	uint8_t pft;
+	uint8_t fidparm;
+	uint32_t port;
+	bool mio_enabled;
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint32_t class_code;
+} ZpciAttrs;
+
+typedef struct FunctionCounters {
+	uint64_t errors;        /* error events recorded */
+	uint64_t dropped;       /* errors the kernel reported as dropped */
+	uint64_t recoveries;    /* recovery uevents seen */
+	uint64_t actions;       /* actions taken (any result) */
+	uint64_t resets;        /* resets performed */
+	uint64_t coalesced;     /* events kept out of journal/bus by coalescing */
+} FunctionCounters;
+
+#define FUNCTION_DRIVER_MAX 64
+#define FUNCTION_NAME_MAX   128
+#define FUNCTION_COMM_MAX   16
+
+typedef struct ZpciFunction {
+	Manager *manager;
+	unsigned n_ref;
+
+	ZpciAttrs attrs;
+	char *syspath;                    /* /sys/devices/... */
+	char driver[FUNCTION_DRIVER_MAX]; /* "" when unbound */
+	char vendor_name[FUNCTION_NAME_MAX];
+	char device_name[FUNCTION_NAME_MAX];
+
+	FunctionMode mode;
+	FunctionState state;
+
+	pid_t owner_pid; /* 0 when nobody (else) holds the vfio device */
+	char owner_comm[FUNCTION_COMM_MAX];
+
+	FunctionCounters counters;
+	ZpciEvent last_error;
+	bool has_last_error;
+
+	/* Set while zpcid holds the vfio device (own) or an owner's fd (delegated). */
+	struct VfioDevice *vfio;
+
+	char object_path[64]; /* /org/zpcid1/function/<fid as %08x> */
+
+	/* Storm coalescing of journal and bus output (daemon/coalesce.c). */
+	struct {
+		uint64_t window_start_usec; /* CLOCK_MONOTONIC */
+		uint32_t emitted;           /* events written in this window */
+		uint32_t suppressed;        /* events only recorded in the history */
+		struct event *timer;        /* armed while events are suppressed */
+	} coalesce;
+} ZpciFunction;
+
+/* "observe", "own", "delegated". */
+const char *function_mode_to_string(FunctionMode m);
+FunctionMode function_mode_from_string(const char *s);
+
+/* "ok", "error", "recovering", "failed", "quarantined", "gone". */
+const char *function_state_to_string(FunctionState s);
+FunctionState function_state_from_string(const char *s);
+
+/* Name of a PCI function type (pft), e.g. "RoCE Express", "NETH", "ISM", "NVMe"; "unknown" when not known. */
+const char *zpci_pft_to_string(uint8_t pft);
+
+/* Fill the identity fields of @e (fid, uid, pchid, pft, slot, fh) from @f. */
+void function_fill_event(const ZpciFunction *f, ZpciEvent *e);

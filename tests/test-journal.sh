@@ -1,0 +1,62 @@
+#!/bin/bash
+# Journal round trip against a real systemd-journald started in a private
+# mount namespace: the daemon's records arrive with their MESSAGE_ID and
+# structured fields, and the per-run id is the same in every record of a run.
+set -u
+. "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root for a private mount namespace"
+JOURNALD=/lib/systemd/systemd-journald
+[ -x "$JOURNALD" ] || skip "systemd-journald not installed"
+if [ "${ZPCID_IN_NS:-}" != 1 ]; then
+	unshare --mount --propagation private true 2>/dev/null || skip "cannot create a mount namespace here"
+	exec unshare --mount --propagation private env ZPCID_IN_NS=1 bash "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/zpcid-journal.XXXXXX)
+trap 'kill $JPID 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p /run/systemd/journal /run/log /var/log/journal
+mount -t tmpfs tmpfs /run/systemd/journal
+mount -t tmpfs tmpfs /run/log
+mount -t tmpfs tmpfs /var/log/journal
+printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\nReadKMSG=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\n' >"$T/journald.conf"
+mount --bind "$T/journald.conf" /etc/systemd/journald.conf
+"$JOURNALD" >"$T/journald.out" 2>&1 &
+JPID=$!
+wait_for "test -S /run/systemd/journal/socket" 5 || fail "journald did not start: $(cat "$T/journald.out")"
+
+# Log target "auto" must pick the journal now that its socket exists.
+mkdir -p "$T/state" "$T/run"
+STATE_DIRECTORY=$T/state RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
+	--config-dropins "$T/none" 2>"$T/daemon.err" &
+DPID=$!
+sleep 1
+kill -TERM $DPID
+wait $DPID || fail "daemon exit code $?"
+[ -s "$T/daemon.err" ] && fail "auto target wrote to stderr despite a journal: $(cat "$T/daemon.err")"
+journalctl --sync >/dev/null 2>&1 || sleep 0.5
+
+J="journalctl -D /run/log/journal --no-pager -o json"
+$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 >"$T/started.json"
+[ -s "$T/started.json" ] || fail "no 'started' record with its MESSAGE_ID in the journal"
+python3 - "$T/started.json" "$T/state" <<'PY' || exit 1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 1, f"expected one started record, got {len(recs)}"
+r = recs[0]
+for k, v in {"SYSLOG_IDENTIFIER": "zpcid", "PRIORITY": "6", "ZPCID_VERSION": "0.1.0",
+             "ZPCID_STATE_DIRECTORY": sys.argv[2]}.items():
+    assert r.get(k) == v, f"{k}={r.get(k)!r}, expected {v!r}"
+assert len(r.get("ZPCID_RUN_ID", "")) == 32, "ZPCID_RUN_ID missing"
+print("ok: started record:", {k: r[k] for k in ("MESSAGE", "ZPCID_RUN_ID")})
+PY
+$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02 >"$T/stopped.json"
+python3 - "$T/started.json" "$T/stopped.json" <<'PY' || exit 1
+import json, sys
+a = json.loads(open(sys.argv[1]).readline())
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(b) == 1, "expected one stopped record"
+assert a["ZPCID_RUN_ID"] == b[0]["ZPCID_RUN_ID"], "run id differs within one run"
+print("ok: stopped record with the same run id")
+PY
+exit 0
