@@ -15,3 +15,10 @@ EXTRA_DIST += tests/lib.sh tests/notify-listen.py
 EXTRA_DIST += tests/test-daemon-core.sh
 TESTS += tests/test-journal.sh
 EXTRA_DIST += tests/test-journal.sh
+
+check_PROGRAMS += tests/test-dedup
+tests_test_dedup_SOURCES = tests/test-dedup.c
+tests_test_dedup_CFLAGS = $(TEST_CFLAGS)
+tests_test_dedup_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-dedup
+UNIT_TESTS += tests/test-dedup
