@@ -20,3 +20,6 @@ EXTRA_DIST += zpcid.8.md
 # normally created by systemd (StateDirectory=).
 install-data-hook:
 	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)/zpcid/zpcid.d'
+
+catalog_DATA = catalog/zpcid.catalog
+EXTRA_DIST += catalog/zpcid.catalog
