@@ -38,6 +38,10 @@
  *   message        string / s        MESSAGE           the human-readable line
  *
  * A field that is not set is absent from every output (never 0 or "").
+ * seq, time, monotonic, slot, recovery and the strings count as set when not
+ * 0/empty; fid when the record concerns a function (fid or slot set); the
+ * others by their EVENT_HAS_* bit. pec_name, pec_class and pft_name are
+ * derived from pec and pft (event_from_json() does not read them back).
  */
 
 #include <stdbool.h>
@@ -133,6 +137,10 @@ typedef struct ZpciEvent {
 
 /* Fill the CCDF fields (fh, pec, faddr, ett, mvn, dmaas, q, rw) from @c and set their EVENT_HAS_ bits. */
 void event_set_ccdf(ZpciEvent *e, const ZpciCcdf *c);
+
+/* Name of a PCI function type (the pft attribute), e.g. "ISM", "NVMe",
+ * "RoCE Express"; "unknown" when not known. Never NULL. */
+const char *event_pft_to_string(uint8_t pft);
 
 /* Name of a kind / recovery phase ("error", "begin", ...); "invalid" when out of range. */
 const char *event_kind_to_string(EventKind k);

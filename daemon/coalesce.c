@@ -32,13 +32,14 @@ static void on_window_end(evutil_socket_t fd, short what, void *userdata)
 
 static unsigned config_burst(const Manager *m)
 {
-	return m->config && m->config->coalesce_burst > 0 ? m->config->coalesce_burst : COALESCE_DEFAULT_BURST;
+	return m->config && m->config->coalesce_burst > 0 ? m->config->coalesce_burst
+							  : COALESCE_DEFAULT_BURST;
 }
 
 static uint64_t config_interval(const Manager *m)
 {
 	return m->config && m->config->coalesce_interval_usec > 0 ? m->config->coalesce_interval_usec
-								    : COALESCE_DEFAULT_INTERVAL;
+								  : COALESCE_DEFAULT_INTERVAL;
 }
 
 bool coalesce_admit(Manager *m, ZpciFunction *f, const ZpciEvent *e)

@@ -1,14 +1,458 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * config: read, merge and validate zpcid's configuration (see config.h).
+ *
+ * Steps: parse every file with jsonpos (positions, strictness), check each
+ * file's "schema", merge the drop-ins into the main tree in lexical order,
+ * then walk the merged tree once with the key tables below. Positions travel
+ * with the merged values, so a bad value from a drop-in is reported at its
+ * place in that drop-in.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/config.h"
+#include "daemon/policy.h"
+
+#define CONFIG_DIAGNOSTICS_MAX 200
+
+/* ---- diagnostics ---- */
+
+static int diag_add(ConfigDiagnostics *d, char *line)
+{
+	char **l;
+
+	if (!d) {
+		free(line);
+		return 0;
+	}
+	if (d->n >= CONFIG_DIAGNOSTICS_MAX) {
+		free(line);
+		return 0;
+	}
+	l = reallocarray(d->lines, d->n + 2, sizeof(char *));
+	if (!l) {
+		free(line);
+		return -ENOMEM;
+	}
+	d->lines = l;
+	d->lines[d->n++] = line;
+	d->lines[d->n] = NULL;
+	return 0;
+}
+
+int config_error(ConfigContext *ctx, const JsonLoc *loc, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	char *line = NULL;
+	va_list ap;
+	int r;
+
+	ctx->n_errors++;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -EINVAL;
+	if (loc && loc->file && loc->line > 0)
+		r = asprintf(&line, "%s:%u:%u: %s", loc->file, loc->line, loc->column, msg);
+	else if (loc && loc->file)
+		r = asprintf(&line, "%s: %s", loc->file, msg);
+	else
+		r = asprintf(&line, "%s", msg);
+	if (r >= 0)
+		(void)diag_add(ctx->diag, line);
+	return -EINVAL;
+}
+
+void config_diagnostics_done(ConfigDiagnostics *d)
+{
+	d->lines = strv_free(d->lines);
+	d->n = 0;
+}
+
+/* ---- helpers for the tables ---- */
+
+const char *config_type_name(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+		return "a number with a fraction";
+	case json_type_int:
+		return "an integer";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
+	}
+	return "an unknown type";
+}
+
+static unsigned type_bit(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		return CONFIG_NULL;
+	case json_type_boolean:
+		return CONFIG_BOOL;
+	case json_type_double:
+		return CONFIG_DOUBLE;
+	case json_type_int:
+		return CONFIG_INT;
+	case json_type_object:
+		return CONFIG_OBJECT;
+	case json_type_array:
+		return CONFIG_ARRAY;
+	case json_type_string:
+		return CONFIG_STRING;
+	}
+	return 0;
+}
+
+static void types_to_string(unsigned types, char *buf, size_t size)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ CONFIG_STRING, "a string" }, { CONFIG_INT, "an integer" },   { CONFIG_DOUBLE, "a number" },
+		{ CONFIG_BOOL, "a boolean" },  { CONFIG_OBJECT, "an object" }, { CONFIG_ARRAY, "an array" },
+		{ CONFIG_NULL, "null" },
+	};
+	size_t n = 0, k = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (types & names[i].bit)
+			n++;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		size_t len = strlen(buf);
+
+		if (!(types & names[i].bit))
+			continue;
+		(void)snprintf(buf + len, size - len, "%s%s",
+			       k == 0       ? ""
+			       : k + 1 == n ? " or "
+					    : ", ",
+			       names[i].name);
+		k++;
+	}
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[64];
+
+	if (lb >= ELEMENTSOF(row) || la >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *config_closest(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	size_t best_d = SIZE_MAX, limit;
+
+	limit = strlen(word) <= 3 ? 1 : strlen(word) <= 6 ? 2 : 3;
+	for (const char *const *c = candidates; c && *c; c++) {
+		size_t d = edit_distance(word, *c);
+		if (d < best_d) {
+			best_d = d;
+			best = *c;
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}
+
+static void values_to_string(const char *const *values, char *buf, size_t size)
+{
+	buf[0] = 0;
+	for (const char *const *v = values; v && *v; v++) {
+		size_t len = strlen(buf);
+		(void)snprintf(buf + len, size - len, "%s%s", v == values ? "" : ", ", *v);
+	}
+}
+
+static int check_value(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v)
+{
+	char buf[256];
+
+	if (!(type_bit(v->value) & k->types)) {
+		if (k->expected)
+			return config_error(ctx, &v->loc, "%s: expected %s, got %s", v->path, k->expected,
+					    config_type_name(v->value));
+		types_to_string(k->types, buf, sizeof(buf));
+		return config_error(ctx, &v->loc, "%s: expected %s, got %s", v->path, buf,
+				    config_type_name(v->value));
+	}
+	if (json_object_is_type(v->value, json_type_int) && k->min < k->max) {
+		int64_t i = json_object_get_int64(v->value);
+		if (i < k->min || i > k->max)
+			return config_error(ctx, &v->loc, "%s: %lld is out of range (expected %lld..%lld)",
+					    v->path, (long long)i, k->min, k->max);
+	}
+	if (json_object_is_type(v->value, json_type_string) && k->values) {
+		const char *s = json_object_get_string(v->value), *close;
+
+		for (const char *const *e = k->values; *e; e++)
+			if (streq(*e, s))
+				return 0;
+		values_to_string(k->values, buf, sizeof(buf));
+		close = config_closest(s, k->values);
+		if (close)
+			return config_error(
+				ctx, &v->loc,
+				"%s: invalid value \"%s\" (expected one of %s; did you mean '%s'?)", v->path,
+				s, buf, close);
+		return config_error(ctx, &v->loc, "%s: invalid value \"%s\" (expected one of %s)", v->path,
+				    s, buf);
+	}
+	return 0;
+}
+
+int config_apply_table(ConfigContext *ctx, const ConfigKey *table, json_object *o, const char *path,
+		       void *target)
+{
+	int ret = 0;
+
+	json_object_object_foreach (o, key, value) {
+		_cleanup_free_ char *sub = NULL;
+		const ConfigKey *k = NULL;
+		ConfigValue v = { .value = value };
+		JsonLoc key_loc = {};
+		int r;
+
+		(void)json_pos_get_member(o, key, &key_loc, &v.loc);
+		if (asprintf(&sub, "%s%s%s", path, isempty(path) ? "" : ".", key) < 0)
+			return -ENOMEM;
+		v.path = sub;
+
+		for (const ConfigKey *t = table; t->name; t++)
+			if (streq(t->name, key)) {
+				k = t;
+				break;
+			}
+		if (!k) {
+			const char *names[64] = {}, *close;
+			size_t n = 0;
+			char where[128];
+
+			for (const ConfigKey *t = table; t->name && n + 1 < ELEMENTSOF(names); t++)
+				names[n++] = t->name;
+			close = config_closest(key, names);
+			if (isempty(path))
+				(void)snprintf(where, sizeof(where), "at the top level");
+			else
+				(void)snprintf(where, sizeof(where), "in '%s'", path);
+			if (close)
+				ret = config_error(ctx, &key_loc, "unknown key '%s' %s (did you mean '%s'?)",
+						   key, where, close);
+			else {
+				char list[512];
+				values_to_string(names, list, sizeof(list));
+				ret = config_error(ctx, &key_loc, "unknown key '%s' %s (expected one of %s)",
+						   key, where, list);
+			}
+			continue;
+		}
+		r = check_value(ctx, k, &v);
+		if (r < 0) {
+			ret = r;
+			continue;
+		}
+		if (k->set) {
+			r = k->set(ctx, k, &v, (uint8_t *)target + k->offset);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				ret = r;
+		} else if (k->table && json_object_is_type(value, json_type_object)) {
+			r = config_apply_table(ctx, k->table, value, sub, (uint8_t *)target + k->offset);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				ret = r;
+		}
+	}
+	return ret;
+}
+
+/* ---- stock setters ---- */
+
+int config_set_string(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	char **p = field, *s = NULL;
+
+	if (v->value) {
+		s = strdup(json_object_get_string(v->value));
+		if (!s)
+			return -ENOMEM;
+	}
+	free(*p);
+	*p = s;
+	return 0;
+}
+
+int config_set_path(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	const char *s = json_object_get_string(v->value);
+
+	if (s[0] != '/')
+		return config_error(ctx, &v->loc,
+				    "%s: \"%s\" is not an absolute path (expected a path starting with '/')",
+				    v->path, s);
+	for (const char *c = s; *c; c++)
+		if (c[0] == '/' && c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == 0))
+			return config_error(ctx, &v->loc,
+					    "%s: \"%s\" contains '..' (expected a normalized absolute path)",
+					    v->path, s);
+	return config_set_string(ctx, k, v, field);
+}
+
+int config_set_bool(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	*(bool *)field = json_object_get_boolean(v->value);
+	return 0;
+}
+
+int config_set_int(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	*(long long *)field = json_object_get_int64(v->value);
+	return 0;
+}
+
+int config_set_enum(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	const char *s = json_object_get_string(v->value);
+
+	for (int i = 0; k->values && k->values[i]; i++)
+		if (streq(k->values[i], s)) {
+			*(int *)field = i;
+			return 0;
+		}
+	return config_error(ctx, &v->loc, "%s: invalid value \"%s\"", v->path, s);
+}
+
+/* ---- the global keys ---- */
+
+static const char *const log_level_names[] = { "err", "warning", "notice", "info", "debug", NULL };
+static const char *const log_target_names[] = { "auto", "journal", "console", NULL };
+
+static int set_log_level(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	int l = log_level_from_string(json_object_get_string(v->value));
+
+	if (l < 0)
+		return config_error(ctx, &v->loc, "%s: invalid log level", v->path);
+	*(int *)field = l;
+	return 0;
+}
+
+static int set_log_target(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	LogTarget t = log_target_from_string(json_object_get_string(v->value));
+
+	if (t < 0 || t == LOG_TARGET_MEMORY)
+		return config_error(ctx, &v->loc, "%s: invalid log target", v->path);
+	*(LogTarget *)field = t;
+	return 0;
+}
+
+static int set_group(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	if (v->value) {
+		const char *s = json_object_get_string(v->value);
+		size_t n = strlen(s);
+		bool ok = n > 0 && n <= 32 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '-';
+
+		for (const char *c = s; ok && *c; c++)
+			ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			     (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
+		if (!ok)
+			return config_error(
+				ctx, &v->loc,
+				"%s: \"%s\" is not a valid group name (expected 1-32 characters of "
+				"A-Z a-z 0-9 _ - ., not starting with a digit or '-')",
+				v->path, s);
+	}
+	return config_set_string(ctx, k, v, field);
+}
+
+static int set_schema(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	return 0; /* checked per file before merging */
+}
+
+static int set_policy(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	struct Policy **p = field;
+	struct Policy *n = NULL;
+	int r;
+
+	r = policy_new_from_json(ctx, v->value, v->path, &n);
+	if (r < 0)
+		return r;
+	policy_unref(*p);
+	*p = n;
+	return 0;
+}
+
+static const ConfigKey log_table[] = {
+	{ "level", CONFIG_STRING, set_log_level, offsetof(Config, log_level), .values = log_level_names },
+	{ "target", CONFIG_STRING, set_log_target, offsetof(Config, log_target),
+	  .values = log_target_names },
+	{},
+};
+
+static const ConfigKey directories_table[] = {
+	{ "state", CONFIG_STRING, config_set_path, offsetof(Config, state_directory),
+	  .expected = "an absolute path" },
+	{ "runtime", CONFIG_STRING, config_set_path, offsetof(Config, runtime_directory),
+	  .expected = "an absolute path" },
+	{},
+};
+
+static const ConfigKey top_table[] = {
+	{ "schema", CONFIG_INT, set_schema, 0 },
+	{ "log", CONFIG_OBJECT, NULL, 0, .table = log_table },
+	{ "directories", CONFIG_OBJECT, NULL, 0, .table = directories_table },
+	{ "admin_group", CONFIG_STRING | CONFIG_NULL, set_group, offsetof(Config, admin_group),
+	  .expected = "a group name or null" },
+	{ "policy", CONFIG_OBJECT, set_policy, offsetof(Config, policy) },
+	{},
+};
+
+/* ---- loading ---- */
 
 int config_new_default(Config **ret)
 {
 	_cleanup_(config_freep) Config *c = NULL;
+	int r;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -20,14 +464,11 @@ int config_new_default(Config **ret)
 	c->files = calloc(1, sizeof(char *));
 	if (!c->state_directory || !c->runtime_directory || !c->files)
 		return -ENOMEM;
+	r = policy_new_default(&c->policy);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(c);
 	return 0;
-}
-
-int config_load(Config **ret, const char *path, const char *dropin_dir, bool path_explicit,
-		ConfigDiagnostics *diag)
-{
-	return config_new_default(ret);
 }
 
 Config *config_free(Config *c)
@@ -38,12 +479,265 @@ Config *config_free(Config *c)
 	free(c->state_directory);
 	free(c->runtime_directory);
 	free(c->admin_group);
+	policy_unref(c->policy);
 	free(c);
 	return NULL;
 }
 
-void config_diagnostics_done(ConfigDiagnostics *d)
+static int strv_push(char ***l, size_t *n, const char *s)
 {
-	d->lines = strv_free(d->lines);
-	d->n = 0;
+	char **a, *d;
+
+	d = strdup(s);
+	if (!d)
+		return -ENOMEM;
+	a = reallocarray(*l, *n + 2, sizeof(char *));
+	if (!a) {
+		free(d);
+		return -ENOMEM;
+	}
+	a[(*n)++] = d;
+	a[*n] = NULL;
+	*l = a;
+	return 0;
+}
+
+/* Check the top-level shape and the "schema" of one parsed file. */
+static int check_file(ConfigContext *ctx, const char *path, json_object *o)
+{
+	json_object *schema;
+	JsonLoc loc = { .file = path, .line = 1, .column = 1 };
+
+	if (!json_object_is_type(o, json_type_object)) {
+		(void)json_pos_get(o, &loc);
+		return config_error(ctx, &loc, "expected a JSON object at the top level, got %s",
+				    config_type_name(o));
+	}
+	if (!json_object_object_get_ex(o, "schema", &schema)) {
+		(void)json_pos_get(o, &loc);
+		return config_error(ctx, &loc,
+				    "missing key 'schema' (expected \"schema\": %d as the schema version)",
+				    CONFIG_SCHEMA_VERSION);
+	}
+	(void)json_pos_get_member(o, "schema", NULL, &loc);
+	if (!json_object_is_type(schema, json_type_int))
+		return config_error(ctx, &loc, "schema: expected the integer %d, got %s",
+				    CONFIG_SCHEMA_VERSION, config_type_name(schema));
+	if (json_object_get_int64(schema) != CONFIG_SCHEMA_VERSION)
+		return config_error(
+			ctx, &loc,
+			"schema: version %lld is not supported (expected %d, the only schema version this "
+			"zpcid supports)",
+			(long long)json_object_get_int64(schema), CONFIG_SCHEMA_VERSION);
+	return 0;
+}
+
+/* Merge @src into @dst: objects merge key by key, anything else replaces. */
+static int merge(json_object *dst, json_object *src)
+{
+	json_object_object_foreach (src, key, value) {
+		json_object *old = NULL;
+		int r;
+
+		if (json_object_object_get_ex(dst, key, &old) &&
+		    json_object_is_type(old, json_type_object) &&
+		    json_object_is_type(value, json_type_object))
+			r = merge(old, value);
+		else
+			r = json_pos_move_member(dst, src, key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_one(ConfigContext *ctx, const char *path, json_object **ret)
+{
+	JsonPosError err;
+	JsonLoc loc = { .file = path };
+	int r;
+
+	r = json_pos_parse_file(path, 0, ret, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		loc.line = err.line;
+		loc.column = err.column;
+		return config_error(ctx, &loc, "%s", err.message);
+	}
+	return check_file(ctx, path, *ret);
+}
+
+static int dropin_compare(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The drop-in file names of @dir, sorted bytewise. Missing directory: empty list. */
+static int list_dropins(ConfigContext *ctx, const char *dir, char ***ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+	int r = 0;
+
+	d = opendir(dir);
+	if (!d) {
+		JsonLoc loc = { .file = dir };
+
+		if (errno == ENOENT) {
+			*ret = NULL;
+			*ret_n = 0;
+			return 0;
+		}
+		return config_error(ctx, &loc, "cannot read the drop-in directory: %s", strerror(errno));
+	}
+	while ((errno = 0, de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".json"))
+			continue;
+		r = strv_push(&names, &n, de->d_name);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && errno != 0) {
+		JsonLoc loc = { .file = dir };
+		r = config_error(ctx, &loc, "cannot read the drop-in directory: %s", strerror(errno));
+	}
+	(void)closedir(d);
+	if (r < 0)
+		return r;
+	if (n > 0)
+		qsort(names, n, sizeof(char *), dropin_compare);
+	*ret = TAKE_PTR(names);
+	*ret_n = n;
+	return 0;
+}
+
+static int apply(ConfigContext *ctx, json_object *merged, Config *c)
+{
+	int r;
+
+	r = config_apply_table(ctx, top_table, merged, "", c);
+	if (r == -ENOMEM)
+		return r;
+	return ctx->n_errors > 0 ? -EINVAL : 0;
+}
+
+static unsigned long long now_realtime_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * USEC_PER_SEC + (unsigned long long)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+int config_load(Config **ret, const char *path, const char *dropin_dir, bool path_explicit,
+		ConfigDiagnostics *diag)
+{
+	_cleanup_(config_freep) Config *c = NULL;
+	_cleanup_(json_pos_putp) json_object *merged = NULL;
+	_cleanup_strv_free_ char **dropins = NULL;
+	ConfigDiagnostics local = {};
+	ConfigContext ctx = { .diag = diag ?: &local };
+	size_t n_files = 0, n_dropins = 0;
+	struct stat st;
+	int r;
+
+	path = path ?: CONFIG_DEFAULT_FILE;
+	dropin_dir = dropin_dir ?: CONFIG_DEFAULT_DROPIN;
+
+	r = config_new_default(&c);
+	if (r < 0)
+		return r;
+
+	if (path_explicit || stat(path, &st) == 0 || errno != ENOENT) {
+		json_object *o = NULL;
+
+		r = read_one(&ctx, path, &o);
+		if (r == -ENOMEM)
+			return r;
+		merged = o;
+		if (r >= 0) {
+			r = strv_push(&c->files, &n_files, path);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	r = list_dropins(&ctx, dropin_dir, &dropins, &n_dropins);
+	if (r == -ENOMEM)
+		return r;
+	for (size_t i = 0; i < n_dropins; i++) {
+		_cleanup_(json_pos_putp) json_object *o = NULL;
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s/%s", dropin_dir, dropins[i]) < 0)
+			return -ENOMEM;
+		r = read_one(&ctx, p, &o);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
+		r = strv_push(&c->files, &n_files, p);
+		if (r < 0)
+			return r;
+		if (!merged)
+			merged = TAKE_PTR(o);
+		else if (json_object_is_type(merged, json_type_object)) {
+			r = merge(merged, o);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	if (merged && json_object_is_type(merged, json_type_object)) {
+		r = apply(&ctx, merged, c);
+		if (r == -ENOMEM)
+			return r;
+	}
+	if (ctx.n_errors > 0) {
+		if (!diag)
+			config_diagnostics_done(&local);
+		return -EINVAL;
+	}
+	c->loaded_usec = now_realtime_usec();
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int config_load_string(Config **ret, const char *text, size_t size, const char *file_name,
+		       ConfigDiagnostics *diag)
+{
+	_cleanup_(config_freep) Config *c = NULL;
+	_cleanup_(json_pos_putp) json_object *o = NULL;
+	ConfigDiagnostics local = {};
+	ConfigContext ctx = { .diag = diag ?: &local };
+	JsonPosError err;
+	int r;
+
+	r = config_new_default(&c);
+	if (r < 0)
+		return r;
+	r = json_pos_parse(text, size, file_name, 0, &o, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		JsonLoc loc = { .file = file_name, .line = err.line, .column = err.column };
+		(void)config_error(&ctx, &loc, "%s", err.message);
+	} else if (check_file(&ctx, file_name, o) >= 0) {
+		r = apply(&ctx, o, c);
+		if (r == -ENOMEM)
+			return r;
+	}
+	if (ctx.n_errors > 0) {
+		if (!diag)
+			config_diagnostics_done(&local);
+		return -EINVAL;
+	}
+	c->loaded_usec = now_realtime_usec();
+	*ret = TAKE_PTR(c);
+	return 0;
 }

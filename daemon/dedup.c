@@ -49,7 +49,8 @@ int dedup_check(Dedup *d, const ZpciEvent *e)
 	for (unsigned i = 0; i < DEDUP_RING_SIZE; i++) {
 		Sighting *s = &d->ring[(d->next + i) % DEDUP_RING_SIZE];
 
-		if (!s->used || s->matched || s->fid != e->fid || s->pec != e->pec || s->from_kmsg == from_kmsg)
+		if (!s->used || s->matched || s->fid != e->fid || s->pec != e->pec ||
+		    s->from_kmsg == from_kmsg)
 			continue;
 		if (e->monotonic_usec > s->monotonic_usec + DEDUP_WINDOW_USEC ||
 		    s->monotonic_usec > e->monotonic_usec + DEDUP_WINDOW_USEC)

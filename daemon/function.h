@@ -74,12 +74,12 @@ typedef struct ZpciAttrs {
 } ZpciAttrs;
 
 typedef struct FunctionCounters {
-	uint64_t errors;        /* error events recorded */
-	uint64_t dropped;       /* errors the kernel reported as dropped */
-	uint64_t recoveries;    /* recovery uevents seen */
-	uint64_t actions;       /* actions taken (any result) */
-	uint64_t resets;        /* resets performed */
-	uint64_t coalesced;     /* events kept out of journal/bus by coalescing */
+	uint64_t errors;     /* error events recorded */
+	uint64_t dropped;    /* errors the kernel reported as dropped */
+	uint64_t recoveries; /* recovery uevents seen */
+	uint64_t actions;    /* actions taken (any result) */
+	uint64_t resets;     /* resets performed */
+	uint64_t coalesced;  /* events kept out of journal/bus by coalescing */
 } FunctionCounters;
 
 #define FUNCTION_DRIVER_MAX 64
@@ -118,6 +118,11 @@ typedef struct ZpciFunction {
 		uint32_t suppressed;        /* events only recorded in the history */
 		struct event *timer;        /* armed while events are suppressed */
 	} coalesce;
+
+	/* The vfio nodes of a vfio-bound function (daemon/registry.c). */
+	int iommu_group;               /* /dev/vfio/<group>; -1 when none */
+	char vfio_cdev[32];            /* /dev/vfio/devices/<cdev>, e.g. "vfio3"; "" when none */
+	uint64_t attr_problems_logged; /* signature of the sysfs problems already logged */
 } ZpciFunction;
 
 /* "observe", "own", "delegated". */
@@ -128,8 +133,21 @@ FunctionMode function_mode_from_string(const char *s);
 const char *function_state_to_string(FunctionState s);
 FunctionState function_state_from_string(const char *s);
 
-/* Name of a PCI function type (pft), e.g. "RoCE Express", "NETH", "ISM", "NVMe"; "unknown" when not known. */
+/* Name of a PCI function type (pft), e.g. "RoCE Express", "NETH", "ISM", "NVMe"; "unknown" when not known.
+ */
 const char *zpci_pft_to_string(uint8_t pft);
 
 /* Fill the identity fields of @e (fid, uid, pchid, pft, slot, fh) from @f. */
 void function_fill_event(const ZpciFunction *f, ZpciEvent *e);
+
+/* Create a function for @attrs found at @syspath (may be NULL), with one
+ * reference, mode observe, state ok. Returns 0 or -ENOMEM. */
+int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const char *syspath);
+
+/* Take a reference. Returns @f. */
+ZpciFunction *function_ref(ZpciFunction *f);
+
+/* Drop a reference; the last one frees the function (the caller has released
+ * any vfio device and flushed coalescing before). Accepts NULL, returns NULL. */
+ZpciFunction *function_unref(ZpciFunction *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ZpciFunction *, function_unref);

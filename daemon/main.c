@@ -11,6 +11,7 @@
 
 #include "daemon/config.h"
 #include "daemon/manager.h"
+#include "daemon/policy.h"
 
 enum {
 	ARG_VERSION = 0x100,
@@ -56,22 +57,32 @@ static int check_config(const ManagerOptions *o)
 	}
 	for (char **f = c->files; f && *f; f++)
 		printf("%s: ok\n", *f);
+	if (c->policy) {
+		char budget[RATE_SPEC_STR_MAX], cooldown[24];
+
+		printf("policy: %zu rule(s), budget %s, cooldown %s, default mode %s%s\n",
+		       c->policy->n_rules,
+		       c->policy->has_budget ? rate_spec_format(&c->policy->budget, budget, sizeof(budget))
+					     : "none",
+		       duration_format(c->policy->cooldown_usec, cooldown, sizeof(cooldown)),
+		       function_mode_to_string(c->policy->default_mode),
+		       c->policy->dry_run ? ", dry run" : "");
+	}
 	printf("zpcid: configuration is valid%s\n", c->files && c->files[0] ? "" : " (built-in defaults)");
 	return EXIT_SUCCESS;
 }
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{ "config", required_argument, NULL, 'c' },
-		{ "config-dropins", required_argument, NULL, ARG_DROPIN_DIR },
-		{ "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
-		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, ARG_VERSION },
+						 { "config", required_argument, NULL, 'c' },
+						 { "config-dropins", required_argument, NULL,
+						   ARG_DROPIN_DIR },
+						 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+						 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+						 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+						 {} };
 	ManagerOptions o = { .log_level = -1, .log_target = _LOG_TARGET_INVALID };
 	_cleanup_(manager_freep) Manager *m = NULL;
 	bool arg_check_config = false;
@@ -97,14 +108,20 @@ int main(int argc, char *argv[])
 		case ARG_LOG_LEVEL:
 			o.log_level = log_level_from_string(optarg);
 			if (o.log_level < 0) {
-				fprintf(stderr, "zpcid: invalid log level '%s' (expected err, warning, notice, info or debug)\n", optarg);
+				fprintf(stderr,
+					"zpcid: invalid log level '%s' (expected err, warning, notice, info "
+					"or debug)\n",
+					optarg);
 				return EXIT_FAILURE;
 			}
 			break;
 		case ARG_LOG_TARGET:
 			o.log_target = log_target_from_string(optarg);
 			if (o.log_target < 0 || o.log_target == LOG_TARGET_MEMORY) {
-				fprintf(stderr, "zpcid: invalid log target '%s' (expected journal, console or auto)\n", optarg);
+				fprintf(stderr,
+					"zpcid: invalid log target '%s' (expected journal, console or "
+					"auto)\n",
+					optarg);
 				return EXIT_FAILURE;
 			}
 			break;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "daemon/bus.h"
+#include "daemon/kmsg.h"
 #include "daemon/manager.h"
+#include "daemon/registry.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *userdata)
 {
@@ -86,6 +89,7 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 	if (!m)
 		return -ENOMEM;
 	m->options = *options;
+	m->next_seq = 1; /* 0 means "no sequence number"; the history, once open, says where to go on */
 
 	/* Log to the requested target right away, so that configuration errors are seen. */
 	r = log_new(&m->log, options->log_target >= 0 ? options->log_target : LOG_TARGET_AUTO,
@@ -153,8 +157,11 @@ static int setup_watchdog(Manager *m)
 
 void manager_update_status(Manager *m)
 {
-	(void)sd_notifyf(false, "STATUS=Running; config %s; %u reload(s), %u failed", m->config->files && m->config->files[0] ? m->config->files[0] : "(defaults)", m->n_reloads,
-			 m->n_failed_reloads);
+	/* The function count comes from the registry (daemon/registry.h). */
+	(void)sd_notifyf(false, "STATUS=Running; %zu zPCI function(s); config %s; %u reload(s), %u failed",
+			 registry_count(m->registry),
+			 m->config->files && m->config->files[0] ? m->config->files[0] : "(defaults)",
+			 m->n_reloads, m->n_failed_reloads);
 }
 
 int manager_start(Manager *m)
@@ -188,6 +195,35 @@ int manager_start(Manager *m)
 			   "zpcid %s started (state %s, runtime %s).", PACKAGE_VERSION, m->state_directory,
 			   m->runtime_directory);
 	}
+	/* The function registry: udev monitor, then enumeration (daemon/registry.h). */
+	r = registry_new(&m->registry, m, NULL);
+	if (r < 0)
+		return log_oom(m->log);
+	r = registry_start(m->registry);
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to watch PCI devices: %m");
+
+	/* The kernel log, after the registry so its lines find their functions
+	 * (daemon/kmsg.h). Without it the uevents remain: not fatal. */
+	r = kmsg_source_new(&m->kmsg, m, KMSG_DEFAULT_PATH, KMSG_BOOT_ID_PATH, m->state_directory);
+	if (r < 0)
+		return log_oom(m->log);
+	r = kmsg_source_start(m->kmsg);
+	if (r < 0) {
+		log_warning_errno(m->log, r, "Failed to read the kernel log %s, continuing without it: %m",
+				  KMSG_DEFAULT_PATH);
+		m->kmsg = kmsg_source_free(m->kmsg);
+	}
+
+	/* The D-Bus API, after the registry whose changes it publishes and
+	 * before READY=1. Without a system bus zpcid still monitors; a second
+	 * zpcid owning the name is an error. */
+	r = bus_new(&m->bus, m);
+	if (r == -EEXIST)
+		return log_error_errno(m->log, r, "Another process owns the bus name org.zpcid1: %m");
+	if (r < 0)
+		log_warning_errno(m->log, r, "Failed to set up the D-Bus API, continuing without it: %m");
+
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);
 	return 0;
@@ -219,8 +255,10 @@ int manager_reload(Manager *m)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	(void)sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%llu",
-			 (unsigned long long)ts.tv_sec * USEC_PER_SEC + (unsigned long long)ts.tv_nsec / NSEC_PER_USEC);
-	r = config_load(&c, m->options.config_file, m->options.dropin_dir, m->options.config_file != NULL, &diag);
+			 (unsigned long long)ts.tv_sec * USEC_PER_SEC +
+				 (unsigned long long)ts.tv_nsec / NSEC_PER_USEC);
+	r = config_load(&c, m->options.config_file, m->options.dropin_dir, m->options.config_file != NULL,
+			&diag);
 	if (r < 0) {
 		m->n_failed_reloads++;
 		log_diagnostics(m->log, LOG_ERR, &diag);
@@ -234,6 +272,7 @@ int manager_reload(Manager *m)
 		log_set_max_level(m->log, effective_level(m, m->config));
 		(void)log_set_target(m->log, effective_target(m, m->config));
 		log_fields(m->log, LOG_INFO, MESSAGE_ID_CONFIG_RELOADED, NULL, 0, "Configuration reloaded.");
+		bus_manager_changed(m->bus);
 	}
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);
@@ -252,6 +291,10 @@ Manager *manager_free(Manager *m)
 		event_free(m->sighup_event);
 	if (m->watchdog_event)
 		event_free(m->watchdog_event);
+	/* Sources before the registry they look functions up in, both before the loop and the log. */
+	m->kmsg = kmsg_source_free(m->kmsg);
+	m->bus = bus_free(m->bus); /* unsubscribes from the registry */
+	m->registry = registry_free(m->registry);
 	if (m->event_base)
 		event_base_free(m->event_base);
 	config_free(m->config);

@@ -24,10 +24,10 @@
 #include "daemon/config.h"
 
 typedef struct ManagerOptions {
-	const char *config_file;  /* NULL: default */
-	const char *dropin_dir;   /* NULL: default */
-	int log_level;            /* -1: from the configuration */
-	LogTarget log_target;     /* _LOG_TARGET_INVALID: from the configuration */
+	const char *config_file; /* NULL: default */
+	const char *dropin_dir;  /* NULL: default */
+	int log_level;           /* -1: from the configuration */
+	LogTarget log_target;    /* _LOG_TARGET_INVALID: from the configuration */
 } ManagerOptions;
 
 /* MESSAGE_IDs of the daemon's own life cycle (catalog entries in catalog/zpcid.catalog). */

@@ -86,7 +86,8 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 	if (m->dedup && e->kind == EVENT_ERROR) {
 		r = dedup_check(m->dedup, e);
 		if (r > 0) {
-			log_debug(m->log, "Error 0x%04x of function 0x%08x already recorded from another source.",
+			log_debug(m->log,
+				  "Error 0x%04x of function 0x%08x already recorded from another source.",
 				  e->pec, e->fid);
 			return 0;
 		}
@@ -115,7 +116,8 @@ void pipeline_emit_summary(Manager *m, ZpciFunction *f, uint32_t suppressed, uin
 	ZpciEvent e = { .kind = EVENT_SUMMARY, .sources = EVENT_SOURCE_DAEMON, .has = EVENT_HAS_COUNT };
 
 	e.count = suppressed;
-	(void)snprintf(e.detail, sizeof(e.detail), "%" PRIu32 " event(s) recorded in the history but not logged in the last %llu s",
+	(void)snprintf(e.detail, sizeof(e.detail),
+		       "%" PRIu32 " event(s) recorded in the history but not logged in the last %llu s",
 		       suppressed, (unsigned long long)(window_usec / USEC_PER_SEC));
 	e.time_usec = now_usec(CLOCK_REALTIME);
 	e.monotonic_usec = now_usec(CLOCK_MONOTONIC);

@@ -11,7 +11,7 @@ UNIT_TESTS += tests/test-log
 EXTRA_DIST += tests/valgrind.supp
 
 EXTRA_DIST += tests/lib.sh tests/notify-listen.py
-# (enabled with the strict config loader) TESTS += tests/test-daemon-core.sh
+TESTS += tests/test-daemon-core.sh
 EXTRA_DIST += tests/test-daemon-core.sh
 TESTS += tests/test-journal.sh
 EXTRA_DIST += tests/test-journal.sh

@@ -6,7 +6,11 @@
 static ZpciEvent error_event(uint32_t fid, uint16_t pec, unsigned sources, uint64_t mono)
 {
 	return (ZpciEvent){
-		.kind = EVENT_ERROR, .fid = fid, .pec = pec, .has = EVENT_HAS_PEC, .sources = sources,
+		.kind = EVENT_ERROR,
+		.fid = fid,
+		.pec = pec,
+		.has = EVENT_HAS_PEC,
+		.sources = sources,
 		.monotonic_usec = mono,
 	};
 }

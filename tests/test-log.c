@@ -32,7 +32,8 @@ START_TEST(test_memory_records_fields)
 	ck_assert_int_eq(log_get_target(l), LOG_TARGET_MEMORY);
 	ck_assert_int_eq(strlen(log_run_id(l)), 32);
 
-	ck_assert_int_eq(log_fields(l, LOG_WARNING, "0123456789abcdef0123456789abcdef", fields, 2, "fid %u", 17u), 1);
+	ck_assert_int_eq(
+		log_fields(l, LOG_WARNING, "0123456789abcdef0123456789abcdef", fields, 2, "fid %u", 17u), 1);
 	ck_assert_int_eq(log_debug(l, "not written"), 0);
 	ck_assert_uint_eq(log_memory_count(l), 1);
 

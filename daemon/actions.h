@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * actions: carries out what the policy decided, without ever blocking the
+ * event loop. The policy (policy.h) decides what to do; this module does it
+ * and reports how it went.
+ *
+ * Every result is an event of its own (kind "action": action, result,
+ * detail), delivered to ops->emit() from the loop — never from within the
+ * call that caused it, so the pipeline is not re-entered. Results:
+ *
+ *   done             the action was carried out
+ *   failed           it was tried and failed (detail says why)
+ *   timeout          it did not finish within timeout_usec (its helper was killed)
+ *   postponed        an inhibitor covers it; it runs when the last inhibitor goes
+ *   dry-run          dry-run is on: only recorded (detail says what would be done)
+ *   not-supported    not possible here (report_error without SCLP error
+ *                    notification, reset of a function without a vfio device,
+ *                    alert without a configured command)
+ *   dropped          a bounded queue was full (alerts, helpers, postponed)
+ *   confirmed        after reset/recover: the function came back
+ *   no-confirmation  after reset/recover: no sign of recovery within confirm_timeout_usec
+ *
+ * How each action runs:
+ *   log      nothing: the pipeline already journaled the event; no result event.
+ *   alert    the configured command (spawn.h) with the trigger event in its
+ *            environment: PATH, MESSAGE, MESSAGE_ID, PRIORITY and every journal
+ *            field of the event (ZPCI_FID=0x..., ZPCI_PEC=..., ...), plus
+ *            ZPCID_ACTION_RULE.
+ *   reset    VFIO_DEVICE_RESET, own/delegated functions only. On the loop,
+ *            ops->vfio_reset_prepare(fid) drains the queue and returns a
+ *            duplicate of the vfio device fd; only that duplicate is used off
+ *            the loop (by the helper process), so no fd or structure of the
+ *            loop is touched concurrently.
+ *   recover  write "1" to sysfs "recover" (any mode; the policy decides when).
+ *   unbind   driver_override := unbind_override ("none"), then unbind from
+ *            the driver, which must be unbind_expected_driver ("vfio-pci").
+ *   report-* a report_error record (info 2 / fw-reset 0 / deconfigure 1) with
+ *            zpcid's own err_log_id (monotonic, persisted in
+ *            <state_directory>/report-error-id before use) and a readable
+ *            log_data line.
+ *
+ * Disruptive work (reset, recover, unbind, report-*) runs in a short-lived
+ * helper process forked per action (at most max_running at once, further
+ * ones queued up to max_queued): the helper can be killed at its timeout,
+ * even while the kernel keeps the write or ioctl waiting, and the loop only
+ * watches a pidfd. Confirmation: after a done reset/recover, a successful
+ * recovery uevent of the function (or actions_confirm()) gives "confirmed";
+ * a failed recovery or a new error of the function gives "failed"; a reset
+ * with neither within confirm_timeout_usec is "confirmed" (the function
+ * stayed quiet), a recover is "no-confirmation" (the kernel always reports
+ * the outcome of a recover).
+ *
+ * Inhibitors (inhibit.h) are owned here. A disruptive action covered by an
+ * inhibitor is recorded "postponed" and kept (one per function and action,
+ * the latest wins, at most max_postponed); when the last inhibitor is
+ * released the kept requests are run as they were decided, each with a
+ * result event of its own. They are not re-evaluated by the policy.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "common/event.h"
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/function.h"
+#include "daemon/inhibit.h"
+#include "daemon/spawn.h"
+
+typedef struct Actions Actions;
+
+/* The same names as the policy's actions (policy_action_to_string()). */
+typedef enum ActionType {
+	ACTION_LOG,
+	ACTION_ALERT,
+	ACTION_REPORT_INFO,
+	ACTION_RESET,
+	ACTION_UNBIND,
+	ACTION_RECOVER,
+	ACTION_REPORT_FW_RESET,
+	ACTION_REPORT_DECONFIGURE,
+	_ACTION_TYPE_MAX,
+	_ACTION_TYPE_INVALID = -22,
+} ActionType;
+
+#define ACTIONS_RULE_MAX 48
+
+typedef struct ActionRequest {
+	ActionType type;
+	uint32_t fid;
+	char slot[EVENT_SLOT_MAX];
+	FunctionMode mode;
+	bool dry_run;                /* record only (the policy's verdict "dry-run") */
+	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it, for details */
+	bool has_trigger;
+	ZpciEvent trigger; /* the event that caused it */
+} ActionRequest;
+
+typedef struct ActionsOps {
+	/* Required: an action event for function @fid, to be submitted to the pipeline. */
+	void (*emit)(void *userdata, uint32_t fid, ZpciEvent *e);
+	/* On the loop, before a reset: drain the function's queue and return a
+	 * duplicate (O_CLOEXEC) of its vfio device fd, or -ENODEV when it has
+	 * none, or another -errno. NULL: resets are "not-supported". */
+	int (*vfio_reset_prepare)(void *userdata, uint32_t fid);
+	/* In the helper process: reset through @fd. NULL: ioctl(VFIO_DEVICE_RESET). */
+	int (*vfio_reset)(void *userdata, int fd);
+	/* In the helper process: write a report_error record. NULL: report_error_write(). */
+	int (*report_write)(void *userdata, const char *sysfs_root, const char *slot, int report_action,
+			    uint64_t timestamp, uint64_t err_log_id, const char *log_data);
+} ActionsOps;
+
+typedef struct ActionsConfig {
+	const char *sysfs_root;           /* NULL: "/sys" */
+	const char *state_directory;      /* where the err_log_id is kept; NULL: not persisted */
+	uint64_t timeout_usec;            /* per disruptive action; default 30 s */
+	unsigned max_running;             /* helper processes at once; default 2 */
+	unsigned max_queued;              /* helpers waiting; default 64 */
+	unsigned max_postponed;           /* default 64 */
+	uint64_t confirm_timeout_usec;    /* default 60 s */
+	bool dry_run;                     /* record disruptive actions only, whatever the request says */
+	const char *const *alert_command; /* argv of the alert command; NULL: none */
+	SpawnLimits alert_limits;
+	const char *unbind_override;        /* NULL: "none" */
+	const char *unbind_expected_driver; /* NULL: "vfio-pci" */
+} ActionsConfig;
+
+#define ACTIONS_CONFIG_DEFAULT                                       \
+	((ActionsConfig){ .timeout_usec = 30 * USEC_PER_SEC,         \
+			  .max_running = 2,                          \
+			  .max_queued = 64,                          \
+			  .max_postponed = 64,                       \
+			  .confirm_timeout_usec = 60 * USEC_PER_SEC, \
+			  .alert_limits = SPAWN_LIMITS_DEFAULT })
+
+typedef struct ActionsStats {
+	uint64_t submitted;
+	uint64_t done, failed, timeouts, postponed, dry_runs, not_supported, dropped;
+	uint64_t confirmed, no_confirmation;
+	uint64_t alert_overflows;
+} ActionsStats;
+
+/* "log", "alert", "report-info", "reset", "unbind", "recover", "report-fw-reset", "report-deconfigure". */
+const char *action_type_to_string(ActionType t);
+ActionType action_type_from_string(const char *s);
+
+/* Whether @t disrupts whoever uses the function (subject to inhibitors and dry-run). */
+bool action_type_is_disruptive(ActionType t);
+
+/* Fill @req for @type on @f (identity and mode; @f may be NULL) caused by
+ * @trigger (may be NULL), decided by @rule (may be NULL). */
+void action_request_init(ActionRequest *req, ActionType type, const ZpciFunction *f,
+			 const ZpciEvent *trigger, const char *rule);
+
+/* Create the runner on @base. @cfg NULL: defaults; strings are copied.
+ * @log receives what the runner decides on its own (overflows, late helpers).
+ * Reads the persisted err_log_id. Returns 0, -EINVAL or -errno. */
+int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsConfig *cfg,
+		const ActionsOps *ops, void *userdata);
+
+/* Kill running helpers and alert commands, drop queued work (no result
+ * events are emitted any more). Accepts NULL, returns NULL. */
+Actions *actions_free(Actions *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Actions *, actions_free);
+
+/* Carry out @req (copied). Every accepted request produces at least one
+ * result event later, from the loop (ACTION_LOG produces none). Returns 0,
+ * or -EINVAL for a bad request. */
+int actions_submit(Actions *a, const ActionRequest *req);
+
+/* The pipeline calls this for every event it recorded, so that pending
+ * confirmations of resets and recovers can match. Action events are ignored. */
+void actions_observe_event(Actions *a, ZpciFunction *f, const ZpciEvent *e);
+
+/* Report the outcome of a reset of @fid seen elsewhere (e.g. the first drain
+ * after it): @ok gives "confirmed", else "failed". No-op when nothing waits. */
+void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail);
+
+/* The inhibitors (for the D-Bus methods). */
+Inhibitors *actions_inhibitors(Actions *a);
+
+/* Helpers and alert commands running now, work queued, requests postponed. */
+unsigned actions_running(const Actions *a);
+unsigned actions_queued(const Actions *a);
+unsigned actions_postponed(const Actions *a);
+
+/* The last err_log_id used (0: none yet). */
+uint64_t actions_last_err_log_id(const Actions *a);
+
+/* Counters since creation. */
+const ActionsStats *actions_stats(const Actions *a);

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The org.zpcid1.Function objects, one per function at
+ * /org/zpcid1/function/<fid as %08x>, served by one fallback vtable and a
+ * node enumerator over the function registry, so the objects come and go
+ * with the registry without per-object registration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/report-error.h"
+#include "daemon/actions.h"
+#include "daemon/bus-private.h"
+#include "daemon/registry.h"
+#include "daemon/vfio-function.h"
+
+/* --- registry access ------------------------------------------------------ */
+
+ZpciFunction *bus_lookup_function(Bus *b, uint32_t fid)
+{
+	/* While InterfacesRemoved is composed the registry may already have
+	 * dropped the function from its index. */
+	if (b->removing && b->removing->attrs.fid == fid)
+		return b->removing;
+	return b->manager->registry ? registry_get_by_fid(b->manager->registry, fid) : NULL;
+}
+
+/* Call @fn for every function in FID order; stops at the first negative return. */
+static int foreach_function(Bus *b, int (*fn)(ZpciFunction *f, void *userdata), void *userdata)
+{
+	ZpciFunction *f;
+	int r;
+
+	if (!b->manager->registry)
+		return 0;
+	REGISTRY_FOREACH(f, b->manager->registry)
+	{
+		r = fn(f, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int count_one(ZpciFunction *f, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+	return 0;
+}
+
+unsigned bus_function_count(Bus *b)
+{
+	unsigned n = 0;
+
+	(void)foreach_function(b, count_one, &n);
+	return n;
+}
+
+static int append_list_entry(ZpciFunction *f, void *userdata)
+{
+	sd_bus_message *reply = userdata;
+	char path[64];
+
+	(void)bus_function_path(f->attrs.fid, path, sizeof(path));
+	return sd_bus_message_append(reply, "(ussso)", f->attrs.fid, f->attrs.slot,
+				     function_mode_to_string(f->mode), function_state_to_string(f->state),
+				     path);
+}
+
+int bus_function_append_list(Bus *b, sd_bus_message *reply)
+{
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(ussso)");
+	if (r >= 0)
+		r = foreach_function(b, append_list_entry, reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+/* Parse "/org/zpcid1/function/0000001a" into 0x1a. Returns 0 or -ENOENT. */
+static int fid_from_path(const char *path, uint32_t *ret)
+{
+	const char *p;
+	char *end;
+	unsigned long v;
+
+	if (!strneq(path, BUS_FUNCTION_PREFIX "/", strlen(BUS_FUNCTION_PREFIX "/")))
+		return -ENOENT;
+	p = path + strlen(BUS_FUNCTION_PREFIX "/");
+	if (strlen(p) != 8)
+		return -ENOENT;
+	for (const char *c = p; *c; c++)
+		if (!strchr("0123456789abcdef", *c))
+			return -ENOENT;
+	v = strtoul(p, &end, 16);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int function_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+			 sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f;
+	uint32_t fid;
+
+	if (!strneq(path, BUS_FUNCTION_PREFIX "/", strlen(BUS_FUNCTION_PREFIX "/")))
+		return 0; /* the prefix node itself */
+	if (fid_from_path(path, &fid) < 0 || !(f = bus_lookup_function(b, fid)))
+		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FUNCTION, "No function at %s.", path);
+	*found = f;
+	return 1;
+}
+
+static int enumerate_one(ZpciFunction *f, void *userdata)
+{
+	char ***l = userdata, path[64], **n;
+	size_t k = 0;
+
+	while (*l && (*l)[k])
+		k++;
+	n = realloc(*l, (k + 2) * sizeof(char *));
+	if (!n)
+		return -ENOMEM;
+	*l = n;
+	(void)bus_function_path(f->attrs.fid, path, sizeof(path));
+	n[k] = strdup(path);
+	n[k + 1] = NULL;
+	return n[k] ? 0 : -ENOMEM;
+}
+
+static int function_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+			      sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	r = foreach_function(b, enumerate_one, &l);
+	if (r < 0)
+		return r;
+	*nodes = TAKE_PTR(l);
+	return 0;
+}
+
+/* --- properties ----------------------------------------------------------- */
+
+static int property_u32(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciAttrs *a = &f->attrs;
+	uint32_t v = 0;
+
+	if (streq(property, "FID"))
+		v = a->fid;
+	else if (streq(property, "UID"))
+		v = a->uid;
+	else if (streq(property, "FunctionHandle"))
+		v = a->fh;
+	else if (streq(property, "Port"))
+		v = a->port;
+	else if (streq(property, "OwnerPID"))
+		v = (uint32_t)f->owner_pid;
+	return sd_bus_message_append(reply, "u", v);
+}
+
+static int property_u16(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "q", streq(property, "PCHID") ? f->attrs.pchid : f->attrs.vfn);
+}
+
+static int property_pft(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "y", f->attrs.pft);
+}
+
+static int property_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+			 sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "b", (int)f->attrs.uid_is_unique);
+}
+
+static int property_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+			   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const char *s = "";
+
+	if (streq(property, "Slot"))
+		s = f->attrs.slot;
+	else if (streq(property, "PFTName"))
+		s = (f->attrs.has & ZPCI_ATTR_HAS_PFT) ? zpci_pft_to_string(f->attrs.pft) : "";
+	else if (streq(property, "VendorName"))
+		s = f->vendor_name;
+	else if (streq(property, "DeviceName"))
+		s = f->device_name;
+	else if (streq(property, "Driver"))
+		s = f->driver;
+	else if (streq(property, "Mode"))
+		s = function_mode_to_string(f->mode);
+	else if (streq(property, "State"))
+		s = function_state_to_string(f->state);
+	else if (streq(property, "OwnerCommand"))
+		s = f->owner_comm;
+	return sd_bus_message_append(reply, "s", s);
+}
+
+static int property_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
+			    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const FunctionCounters *c = &f->counters;
+	uint64_t v = 0;
+
+	if (streq(property, "Errors"))
+		v = c->errors;
+	else if (streq(property, "Dropped"))
+		v = c->dropped;
+	else if (streq(property, "Recoveries"))
+		v = c->recoveries;
+	else if (streq(property, "Actions"))
+		v = c->actions;
+	else if (streq(property, "Resets"))
+		v = c->resets;
+	else if (streq(property, "Coalesced"))
+		v = c->coalesced;
+	return sd_bus_message_append(reply, "t", v);
+}
+
+static int property_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
+			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	const ZpciFunction *f = ASSERT_PTR(userdata);
+
+	if (!f->has_last_error) {
+		int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	return bus_append_event(reply, &f->last_error);
+}
+
+/* --- methods -------------------------------------------------------------- */
+
+static int check_admin(sd_bus_message *m, ZpciFunction *f, sd_bus_error *error)
+{
+	return bus_check_admin(m, f->manager->config->admin_group, error);
+}
+
+/* Hand @type for @f to the action runner: the result comes back as an
+ * action event (ActionTaken) once it is done; inhibitors and dry-run apply. */
+static int submit_action(ZpciFunction *f, ActionType type, const char *message, sd_bus_error *error)
+{
+	ActionRequest req;
+	ZpciEvent trigger = { .kind = EVENT_ACTION, .sources = EVENT_SOURCE_DAEMON };
+	int r;
+
+	if (!f->manager->actions)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon runs no actions.");
+	function_fill_event(f, &trigger);
+	(void)snprintf(trigger.action, sizeof(trigger.action), "%s", action_type_to_string(type));
+	(void)snprintf(trigger.detail, sizeof(trigger.detail), "%s",
+		       message ? message : "requested over D-Bus");
+	action_request_init(&req, type, f, &trigger, "dbus");
+	r = actions_submit(f->manager->actions, &req);
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to start the action");
+	return 0;
+}
+
+static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+	int r;
+
+	r = check_admin(m, f, error);
+	if (r < 0)
+		return r;
+	/* With the vfio device in hand a device reset, else the kernel's recovery. */
+	r = submit_action(f, f->vfio ? ACTION_RESET : ACTION_RECOVER, NULL, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+	int r;
+
+	r = check_admin(m, f, error);
+	if (r < 0)
+		return r;
+	r = submit_action(f, ACTION_UNBIND, NULL, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+	const char *kind, *message;
+	ReportErrorAction a;
+	int r;
+
+	r = sd_bus_message_read(m, "ss", &kind, &message);
+	if (r < 0)
+		return r;
+	a = report_error_action_from_string(kind);
+	if (a < 0)
+		return sd_bus_error_setf(
+			error, BUS_ERROR_INVALID_ARGUMENT,
+			"Unknown report kind '%.64s' (expected info, fw-reset or deconfigure).", kind);
+	r = bus_check_string(message, "The message", error);
+	if (r < 0)
+		return r;
+	r = check_admin(m, f, error);
+	if (r < 0)
+		return r;
+	r = submit_action(f,
+			  a == REPORT_ERROR_ACTION_INFO       ? ACTION_REPORT_INFO
+			  : a == REPORT_ERROR_ACTION_FW_RESET ? ACTION_REPORT_FW_RESET
+							      : ACTION_REPORT_DECONFIGURE,
+			  message, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+	int r;
+
+	r = check_admin(m, f, error);
+	if (r < 0)
+		return r;
+	if (f->vfio)
+		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
+	r = function_vfio_claim(f);
+	if (r == -EBUSY)
+		return sd_bus_error_set(error, BUS_ERROR_BUSY,
+					"Another process holds the function's vfio device.");
+	if (r == -ENOTTY)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
+					"The kernel lacks the zPCI error feature.");
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to claim the function");
+	bus_function_changed(f->manager->bus, f);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+	int r;
+
+	r = check_admin(m, f, error);
+	if (r < 0)
+		return r;
+	if (!f->vfio)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+					"zpcid does not hold this function.");
+	function_vfio_release(f);
+	bus_function_changed(f->manager->bus, f);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+#define PROP(name, sig, getter, flags) SD_BUS_PROPERTY(name, sig, getter, 0, flags)
+#define CHANGES                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+static const sd_bus_vtable function_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	PROP("FID", "u", property_u32, SD_BUS_VTABLE_PROPERTY_CONST),
+	PROP("UID", "u", property_u32, CHANGES),
+	PROP("UIDIsUnique", "b", property_bool, CHANGES),
+	PROP("PCHID", "q", property_u16, CHANGES),
+	PROP("PFT", "y", property_pft, CHANGES),
+	PROP("PFTName", "s", property_string, CHANGES),
+	PROP("VFN", "q", property_u16, CHANGES),
+	PROP("Port", "u", property_u32, CHANGES),
+	PROP("FunctionHandle", "u", property_u32, CHANGES),
+	PROP("Slot", "s", property_string, CHANGES),
+	PROP("VendorName", "s", property_string, CHANGES),
+	PROP("DeviceName", "s", property_string, CHANGES),
+	PROP("Driver", "s", property_string, CHANGES),
+	PROP("Mode", "s", property_string, CHANGES),
+	PROP("State", "s", property_string, CHANGES),
+	PROP("OwnerPID", "u", property_u32, CHANGES),
+	PROP("OwnerCommand", "s", property_string, CHANGES),
+	PROP("Errors", "t", property_counter, CHANGES),
+	PROP("Dropped", "t", property_counter, CHANGES),
+	PROP("Recoveries", "t", property_counter, CHANGES),
+	PROP("Actions", "t", property_counter, CHANGES),
+	PROP("Resets", "t", property_counter, CHANGES),
+	PROP("Coalesced", "t", property_counter, CHANGES),
+	PROP("LastError", "a{sv}", property_last_error, CHANGES),
+	SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reset,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unbind,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Report", SD_BUS_ARGS("s", kind, "s", message), SD_BUS_NO_RESULT,
+				method_report, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+int bus_function_register(Bus *b)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(b->bus, &b->function_slot, BUS_FUNCTION_PREFIX,
+				       BUS_FUNCTION_INTERFACE, function_vtable, function_find, b);
+	if (r < 0)
+		return r;
+	return sd_bus_add_node_enumerator(b->bus, &b->enumerator_slot, BUS_FUNCTION_PREFIX,
+					  function_enumerate, b);
+}

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The org.zpcid1.Manager object at /org/zpcid1: daemon-wide properties,
+ * queries (ListFunctions, GetEvents), and the daemon-wide state changes
+ * (Reload, CheckPolicy, Delegate, Inhibit). An inhibitor taken over the bus
+ * is a pipe whose other end the caller holds; when every copy of that end
+ * is closed, libevent sees EOF and the inhibitor is released in the action
+ * runner's set (daemon/inhibit.h), which is what actions obey.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "daemon/actions.h"
+#include "daemon/bus-private.h"
+#include "daemon/history.h"
+#include "daemon/inhibit.h"
+#include "daemon/policy.h"
+#include "daemon/vfio-function.h"
+
+static const char *const inhibit_actions[] = { "reset", "unbind", "report", "all" };
+
+/* --- properties ---------------------------------------------------------- */
+
+static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+			    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_api_level(sd_bus *bus, const char *path, const char *interface, const char *property,
+			      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t)ZPCID_API_LEVEL);
+}
+
+static int property_policy_file(sd_bus *bus, const char *path, const char *interface, const char *property,
+				sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	const Config *c = b->manager->config;
+
+	return sd_bus_message_append(reply, "s", c && c->files && c->files[0] ? c->files[0] : "");
+}
+
+static int property_policy_load_time(sd_bus *bus, const char *path, const char *interface,
+				     const char *property, sd_bus_message *reply, void *userdata,
+				     sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "t",
+				     (uint64_t)(b->manager->config ? b->manager->config->loaded_usec : 0));
+}
+
+static int property_dry_run(sd_bus *bus, const char *path, const char *interface, const char *property,
+			    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "b", (int)(b->manager->policy && b->manager->policy->dry_run));
+}
+
+static int property_inhibitors(sd_bus *bus, const char *path, const char *interface, const char *property,
+			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(sssuut)");
+	for (BusInhibitor *i = b->inhibitors; r >= 0 && i; i = i->next)
+		r = sd_bus_message_append(reply, "(sssuut)", i->who, i->why, i->what, (uint32_t)i->uid,
+					  (uint32_t)i->pid, i->since_usec);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+/* --- GetEvents ----------------------------------------------------------- */
+
+static int read_filter_value(sd_bus_message *m, const char *sig, void *value, const char *key,
+			     sd_bus_error *error)
+{
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', sig);
+	if (r == -ENXIO)
+		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+					 "Filter '%s' must have type '%s'.", key, sig);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read_basic(m, sig[0], value);
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+static int parse_event_filters(sd_bus_message *m, HistoryQuery *q, sd_bus_error *error)
+{
+	unsigned n = 0;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key;
+
+		if (++n > 16)
+			return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Too many filters.");
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		if (streq(key, "since"))
+			r = read_filter_value(m, "t", &q->since_usec, key, error);
+		else if (streq(key, "until"))
+			r = read_filter_value(m, "t", &q->until_usec, key, error);
+		else if (streq(key, "fid")) {
+			r = read_filter_value(m, "u", &q->fid, key, error);
+			q->match_fid = true;
+		} else if (streq(key, "pec")) {
+			r = read_filter_value(m, "q", &q->pec, key, error);
+			q->match_pec = true;
+		} else if (streq(key, "kind")) {
+			const char *s = NULL;
+
+			r = read_filter_value(m, "s", &s, key, error);
+			if (r >= 0) {
+				q->kind = event_kind_from_string(s);
+				if (q->kind < 0)
+					return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+								 "Unknown event kind '%.64s'.", s);
+			}
+		} else if (streq(key, "offset"))
+			r = read_filter_value(m, "t", &q->offset, key, error);
+		else if (streq(key, "limit")) {
+			uint32_t limit = 0;
+
+			r = read_filter_value(m, "u", &limit, key, error);
+			if (r >= 0 && limit > BUS_EVENTS_LIMIT_MAX)
+				return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+							 "Limit %u is larger than %u.", limit,
+							 BUS_EVENTS_LIMIT_MAX);
+			q->limit = limit;
+		} else if (streq(key, "newest_first")) {
+			int v = 0;
+
+			r = read_filter_value(m, "b", &v, key, error);
+			q->newest_first = v;
+		} else
+			return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+						 "Unknown filter '%.64s'.", key);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	if (q->since_usec && q->until_usec && q->until_usec <= q->since_usec)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+					"'until' must be later than 'since'.");
+	return 0;
+}
+
+static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ ZpciEvent *events = NULL;
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	size_t n = 0;
+	uint64_t total = 0;
+	int r;
+
+	r = parse_event_filters(m, &q, error);
+	if (r < 0)
+		return r;
+	if (q.limit == 0)
+		q.limit = BUS_EVENTS_LIMIT_MAX;
+	if (!b->manager->history)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
+					"The event history is not available.");
+
+	r = history_query(b->manager->history, &q, &events, &n, &total);
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to query the history");
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = bus_append_event(reply, &events[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "t", total);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- ListFunctions ------------------------------------------------------- */
+
+static int method_list_functions(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = bus_function_append_list(b, reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- Reload, CheckPolicy ------------------------------------------------- */
+
+static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	int r;
+
+	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	if (r < 0)
+		return r;
+	r = manager_reload(b->manager);
+	if (r < 0)
+		return sd_bus_error_setf(
+			error, BUS_ERROR_FAILED,
+			"The configuration is invalid, the running one is kept (see the journal).");
+	bus_manager_changed(b);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_check_policy(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
+	_cleanup_(config_freep) Config *c = NULL;
+	const char *path;
+	int r, valid;
+
+	r = sd_bus_message_read(m, "s", &path);
+	if (r < 0)
+		return r;
+	r = bus_check_string(path, "The path", error);
+	if (r < 0)
+		return r;
+	if (path[0] != '/')
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The path must be absolute.");
+	/* The daemon reads the file as itself: only administrators may ask. */
+	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	if (r < 0)
+		return r;
+
+	r = config_load(&c, path, b->manager->options.dropin_dir, true, &diag);
+	valid = r >= 0;
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "b", valid);
+	if (r >= 0)
+		r = sd_bus_message_append_strv(reply, valid ? NULL : diag.lines);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- Delegate ------------------------------------------------------------ */
+
+/* Whether @fd is a vfio device: an fd from VFIO_GROUP_GET_DEVICE_FD (an
+ * anonymous inode "[vfio-device]") or an open vfio device cdev
+ * (/dev/vfio/devices/vfioN, class vfio-dev). */
+static bool fd_is_vfio_device(int fd)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	if (streq(target, "anon_inode:[vfio-device]"))
+		return true;
+	if (!S_ISCHR(st.st_mode))
+		return false;
+	(void)snprintf(link, sizeof(link), "/sys/dev/char/%u:%u/subsystem", major(st.st_rdev),
+		       minor(st.st_rdev));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return n >= 9 && streq(target + n - 9, "/vfio-dev");
+}
+
+static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f;
+	char path[64];
+	uint32_t fid = 0;
+	bool have_fid = false;
+	int fd, copy, r;
+
+	r = sd_bus_message_read(m, "h", &fd);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		if (!streq(key, "fid"))
+			return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+						 "Unknown option '%.64s'.", key);
+		r = read_filter_value(m, "u", &fid, key, error);
+		if (r < 0)
+			return r;
+		have_fid = true;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	if (r < 0)
+		return r;
+	if (!fd_is_vfio_device(fd))
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+					"The file descriptor is not a vfio device.");
+	if (!have_fid)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The option 'fid' is required.");
+	f = bus_lookup_function(b, fid);
+	if (!f)
+		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FUNCTION, "No function 0x%08x.", fid);
+	if (f->vfio)
+		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
+
+	/* The vfio layer takes ownership of its own copy. */
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return bus_error_from_errno(error, negative_errno(),
+					    "Failed to duplicate the file descriptor");
+	r = function_vfio_delegate(f, copy);
+	if (r == -EINVAL || r == -ENXIO)
+		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+					 "The file descriptor is not the vfio device of function 0x%08x.",
+					 fid);
+	if (r == -ENOTTY)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
+					"The kernel lacks the zPCI error feature.");
+	if (r == -EALREADY)
+		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to adopt the device");
+	bus_function_changed(b, f);
+	(void)bus_function_path(fid, path, sizeof(path));
+	return sd_bus_reply_method_return(m, "o", path);
+}
+
+/* --- Inhibit ------------------------------------------------------------- */
+
+static BusInhibitor *inhibitor_free(BusInhibitor *i)
+{
+	if (!i)
+		return NULL;
+	if (i->event)
+		event_free(i->event);
+	if (i->fd >= 0)
+		(void)close(i->fd);
+	free(i->who);
+	free(i->why);
+	free(i->what);
+	free(i);
+	return NULL;
+}
+
+static void inhibitor_remove(BusInhibitor *i)
+{
+	Bus *b = i->bus;
+
+	for (BusInhibitor **p = &b->inhibitors; *p; p = &(*p)->next)
+		if (*p == i) {
+			*p = i->next;
+			break;
+		}
+	b->n_inhibitors--;
+	if (i->handle != 0 && b->manager->actions)
+		(void)inhibit_release(actions_inhibitors(b->manager->actions), i->handle);
+	log_info(b->manager->log, "Inhibitor of '%s' by %s released.", i->what, i->who);
+	inhibitor_free(i);
+	bus_manager_changed(b);
+}
+
+static void on_inhibitor_fd(evutil_socket_t fd, short what, void *userdata)
+{
+	BusInhibitor *i = ASSERT_PTR(userdata);
+	char buf[64];
+	ssize_t n;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return; /* somebody wrote into the guard: ignore it */
+	inhibitor_remove(i);
+}
+
+void bus_inhibitors_free(Bus *b)
+{
+	while (b->inhibitors) {
+		BusInhibitor *i = b->inhibitors;
+
+		b->inhibitors = i->next;
+		inhibitor_free(i);
+	}
+	b->n_inhibitors = 0;
+}
+
+static int check_inhibit_what(const char *what, sd_bus_error *error)
+{
+	_cleanup_free_ char *copy = strdup(what);
+	char *save = NULL;
+	unsigned n = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), n++) {
+		bool ok = false;
+
+		for (size_t k = 0; k < ELEMENTSOF(inhibit_actions); k++)
+			ok = ok || streq(tok, inhibit_actions[k]);
+		if (!ok)
+			return sd_bus_error_setf(
+				error, BUS_ERROR_INVALID_ARGUMENT,
+				"Unknown action '%.64s' (expected reset, unbind, report or all).", tok);
+	}
+	if (n == 0)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Nothing to inhibit.");
+	return 0;
+}
+
+static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+	_cleanup_close_ int guard = -EBADF;
+	BusInhibitor *i;
+	const char *who, *why, *what;
+	uint64_t handle = 0;
+	int pipefd[2], r;
+
+	r = sd_bus_message_read(m, "sss", &who, &why, &what);
+	if (r < 0)
+		return r;
+	if ((r = bus_check_string(who, "'who'", error)) < 0 ||
+	    (r = bus_check_string(why, "'why'", error)) < 0 ||
+	    (r = bus_check_string(what, "'what'", error)) < 0)
+		return r;
+	if (isempty(who))
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "'who' must not be empty.");
+	r = check_inhibit_what(what, error);
+	if (r < 0)
+		return r;
+	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	if (r < 0)
+		return r;
+	if (b->n_inhibitors >= BUS_INHIBITORS_MAX)
+		return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+					 "Too many inhibitors (at most %d).", BUS_INHIBITORS_MAX);
+
+	if (b->manager->actions) {
+		r = inhibit_acquire(actions_inhibitors(b->manager->actions), who, why, what, &handle);
+		if (r == -EUSERS)
+			return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+						 "Too many inhibitors (at most %d).", INHIBIT_MAX);
+		if (r < 0)
+			return bus_error_from_errno(error, r, "Failed to take the inhibitor");
+	}
+
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return bus_error_from_errno(error, negative_errno(), "Failed to create the guard pipe");
+	guard = pipefd[1];
+
+	i = calloc(1, sizeof(*i));
+	if (!i) {
+		(void)close(pipefd[0]);
+		if (handle != 0)
+			(void)inhibit_release(actions_inhibitors(b->manager->actions), handle);
+		return -ENOMEM;
+	}
+	i->bus = b;
+	i->handle = handle;
+	i->fd = pipefd[0];
+	i->who = strdup(who);
+	i->why = strdup(why);
+	i->what = strdup(what);
+	i->since_usec = bus_now_usec();
+	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID, &creds) >= 0) {
+		(void)sd_bus_creds_get_uid(creds, &i->uid);
+		(void)sd_bus_creds_get_pid(creds, &i->pid);
+	}
+	i->event = event_new(b->manager->event_base, i->fd, EV_READ | EV_PERSIST, on_inhibitor_fd, i);
+	r = !i->who || !i->why || !i->what || !i->event || event_add(i->event, NULL) < 0 ? -ENOMEM : 0;
+	if (r >= 0)
+		r = sd_bus_reply_method_return(m, "h", guard);
+	if (r < 0) {
+		if (handle != 0)
+			(void)inhibit_release(actions_inhibitors(b->manager->actions), handle);
+		inhibitor_free(i);
+		return r;
+	}
+	/* sd-bus duplicated the fd into the message; ours closes on return. */
+	i->next = b->inhibitors;
+	b->inhibitors = i;
+	b->n_inhibitors++;
+	log_info(b->manager->log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", i->what, i->who,
+		 (unsigned)i->uid, (unsigned)i->pid, i->why);
+	bus_manager_changed(b);
+	return 1;
+}
+
+unsigned bus_n_inhibitors(const Bus *b)
+{
+	return b ? b->n_inhibitors : 0;
+}
+
+/* --- vtable -------------------------------------------------------------- */
+
+static int property_function_count(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply, void *userdata,
+				   sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t)bus_function_count(ASSERT_PTR(userdata)));
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("APILevel", "u", property_api_level, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("FunctionCount", "u", property_function_count, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("PolicyFile", "s", property_policy_file, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("PolicyLoadTime", "t", property_policy_load_time, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("DryRun", "b", property_dry_run, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Inhibitors", "a(sssuut)", property_inhibitors, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("ListFunctions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ussso)", functions),
+				method_list_functions, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetEvents", SD_BUS_ARGS("a{sv}", filters),
+				SD_BUS_RESULT("aa{sv}", events, "t", total), method_get_events,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("CheckPolicy", SD_BUS_ARGS("s", path),
+				SD_BUS_RESULT("b", valid, "as", diagnostics), method_check_policy,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Delegate", SD_BUS_ARGS("h", fd, "a{sv}", options),
+				SD_BUS_RESULT("o", function), method_delegate, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Inhibit", SD_BUS_ARGS("s", who, "s", why, "s", what),
+				SD_BUS_RESULT("h", guard), method_inhibit, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("ErrorReported", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("ActionTaken", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Alert", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_VTABLE_END
+};
+
+int bus_manager_register(Bus *b)
+{
+	return sd_bus_add_object_vtable(b->bus, &b->manager_slot, BUS_PATH, BUS_MANAGER_INTERFACE,
+					manager_vtable, b);
+}

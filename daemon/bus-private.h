@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * bus-private: the Bus object as bus.c, bus-manager.c and bus-function.c
+ * share it. Nothing outside daemon/bus*.c includes this.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <systemd/sd-bus.h>
+
+#include "daemon/bus-util.h"
+#include "daemon/bus.h"
+#include "daemon/manager.h"
+
+typedef struct BusInhibitor BusInhibitor;
+
+struct BusInhibitor {
+	Bus *bus;
+	char *who, *why, *what; /* what: comma list of action names, or "all" */
+	uid_t uid;
+	pid_t pid;
+	uint64_t since_usec;
+	uint64_t handle; /* in the action runner's Inhibitors; 0 when there is no runner */
+	int fd;          /* our end of the guard pipe */
+	struct event *event;
+	BusInhibitor *next;
+};
+
+struct Bus {
+	Manager *manager;
+	sd_bus *bus;
+	struct event *io_event, *timer_event, *flush_event;
+	sd_bus_slot *manager_slot, *object_manager_slot, *function_slot, *enumerator_slot;
+
+	/* PropertiesChanged batching */
+	bool manager_dirty;
+	uint32_t *dirty_fids;
+	size_t n_dirty_fids, n_dirty_allocated;
+	bool flush_pending;
+
+	ZpciFunction *removing; /* set while InterfacesRemoved is composed */
+	bool subscribed;        /* to the registry's changes */
+
+	BusInhibitor *inhibitors;
+	unsigned n_inhibitors;
+	bool broken; /* the connection failed; the daemon goes on without the bus */
+};
+
+/* Re-arm the libevent watches after anything queued messages outside
+ * sd_bus_process(). */
+void bus_rearm(Bus *b);
+
+/* Schedule the batched PropertiesChanged flush for this loop iteration. */
+void bus_schedule_flush(Bus *b);
+
+/* Manager object (bus-manager.c). */
+int bus_manager_register(Bus *b);
+void bus_inhibitors_free(Bus *b);
+
+/* Function objects (bus-function.c). */
+int bus_function_register(Bus *b);
+int bus_function_path(uint32_t fid, char *buf, size_t size);
+/* The function with @fid, or NULL. */
+ZpciFunction *bus_lookup_function(Bus *b, uint32_t fid);
+/* Number of functions. */
+unsigned bus_function_count(Bus *b);
+/* Append a(ussso) of every function (fid, slot, mode, state, object). */
+int bus_function_append_list(Bus *b, sd_bus_message *reply);

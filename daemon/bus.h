@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * bus: zpcid's D-Bus API on the system bus — the name org.zpcid1, the
+ * Manager object at /org/zpcid1 (with the ObjectManager), one Function
+ * object per function under /org/zpcid1/function/<fid as %08x>, the event
+ * signals, the inhibitors — driven by the Manager's libevent loop.
+ *
+ * The connection comes from sd_bus_open_system(), so $DBUS_SYSTEM_BUS_ADDRESS
+ * points the daemon at a private bus (tests). PropertiesChanged is batched:
+ * changes are collected and each changed object emits once per loop
+ * iteration.
+ *
+ * Not done here: deciding anything. Methods that change state check the
+ * caller and their arguments, then call the daemon's layers (manager,
+ * history, vfio, actions); the bus only translates.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/event.h"
+#include "common/macro.h"
+#include "daemon/function.h"
+
+typedef struct Manager Manager;
+typedef struct Bus Bus;
+
+/* Connect to the system bus, publish the objects and take the name
+ * org.zpcid1, attached to @m's event base. Returns 0 or -errno (-EEXIST
+ * when another process owns the name). */
+int bus_new(Bus **ret, Manager *m);
+
+/* Flush and close. Accepts NULL, returns NULL. */
+Bus *bus_free(Bus *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
+
+/* Emit the signal for @e on the Manager object — ErrorReported (kinds
+ * error, dropped, recovery, summary), ActionTaken (kind action) or Alert
+ * (action "alert") — with the whole record as a{sv}, and mark @f's
+ * properties changed. @f may be NULL for daemon-wide events; @b may be NULL
+ * (no bus: nothing happens). Returns 0 or -errno. */
+int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e);
+
+/* Registry hooks: a function appeared (InterfacesAdded), changed
+ * (PropertiesChanged, batched) or is going away (InterfacesRemoved, sent
+ * before this returns, so @f may be freed afterwards). @b may be NULL. */
+void bus_function_added(Bus *b, ZpciFunction *f);
+void bus_function_changed(Bus *b, ZpciFunction *f);
+void bus_function_removed(Bus *b, ZpciFunction *f);
+
+/* The Manager's properties changed (policy reloaded, budget, ...): emit
+ * PropertiesChanged in this loop iteration. @b may be NULL. */
+void bus_manager_changed(Bus *b);
+
+/* Number of inhibitors held through the bus. */
+unsigned bus_n_inhibitors(const Bus *b);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * history: the persistent, append-only record of every event, under the
+ * state directory, queried by zpcictl events and the D-Bus GetEvents.
+ *
+ * Files: <dir>/history.log is written; when appending a record would make it
+ * larger than max_file_size it is renamed to history.log.1 (older files move
+ * up by one, history.log.<max_files-1> is deleted) and a new one is started.
+ *
+ * Format (version 1): the first line of each file is "ZPCID-HISTORY 1\n".
+ * Every other line is one event: "LLLLLLLL CCCCCCCC JSON\n", where JSON is the
+ * object of event_to_json() on one line, LLLLLLLL its length in bytes and
+ * CCCCCCCC its CRC-32 (IEEE), both as 8 lowercase hex digits. A record whose
+ * frame does not check out is skipped; when it is at the end of the written
+ * file (a write torn by a crash) it is truncated away on open.
+ *
+ * Durability: each record is handed to the kernel with write() as soon as it
+ * is appended, so once history_append() returned the record survives any
+ * crash or kill of the process. fdatasync() runs in batches (every
+ * sync_records records, on the timer of history_attach_event() every
+ * sync_interval_usec, at rotation and at history_free()), so a power loss or
+ * kernel crash loses at most the records of the last batch interval.
+ *
+ * Not done here: sequence numbers are assigned by the caller (the pipeline);
+ * the history only remembers the last one it stored (history_last_seq()).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "common/event.h"
+#include "common/log.h"
+#include "common/macro.h"
+
+#define HISTORY_FORMAT_VERSION 1
+#define HISTORY_FILE_NAME      "history.log"
+#define HISTORY_LOCK_NAME      "history.lock"
+
+/* Upper bound of one record's JSON text; longer records are refused. */
+#define HISTORY_RECORD_MAX (16 * 1024)
+/* Largest number of events a query returns at once. */
+#define HISTORY_QUERY_LIMIT_MAX 10000
+
+typedef struct HistoryLimits {
+	uint64_t max_file_size;      /* bytes per file before rotation; default 4 MiB */
+	unsigned max_files;          /* files kept, the current one included; default 4 */
+	uint64_t sync_interval_usec; /* fdatasync timer of history_attach_event(); default 1 s */
+	unsigned sync_records;       /* fdatasync after this many unsynced records; default 256 */
+} HistoryLimits;
+
+#define HISTORY_LIMITS_DEFAULT                                \
+	((HistoryLimits){ .max_file_size = 4 * 1024 * 1024,   \
+			  .max_files = 4,                     \
+			  .sync_interval_usec = USEC_PER_SEC, \
+			  .sync_records = 256 })
+
+typedef struct HistoryStats {
+	uint64_t appended;        /* records appended since open */
+	uint64_t syncs;           /* fdatasync() calls that succeeded */
+	uint64_t sync_failures;   /* fdatasync() calls that failed */
+	uint64_t rotations;       /* files rotated since open */
+	uint64_t torn_truncated;  /* bytes of a torn tail cut off at open */
+	uint64_t corrupt_skipped; /* records skipped by scans because their frame was bad */
+} HistoryStats;
+
+typedef struct History History;
+
+/* Open (creating when needed) the history in @directory, which must exist.
+ * A torn record at the end of the current file is truncated away; the last
+ * sequence number is found. @limits may be NULL for the defaults; @log (may
+ * be NULL) only receives the failures of the sync timer. Returns 0, -EBUSY
+ * when another process holds the history, -EINVAL for bad limits, or
+ * another -errno. */
+int history_open(History **ret, const char *directory, const HistoryLimits *limits, Log *log);
+
+/* Sync and close. Accepts NULL, returns NULL. */
+History *history_free(History *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free);
+
+/* Start the periodic fdatasync timer on @base (once; NULL detaches it).
+ * Returns 0 or -ENOMEM/-EIO. */
+int history_attach_event(History *h, struct event_base *base);
+
+/* Append @e (its seq must be set by the caller). Returns 0 once the record
+ * was written to the file, -E2BIG when its JSON exceeds HISTORY_RECORD_MAX,
+ * or another -errno (the file is left without a partial record). */
+int history_append(History *h, const ZpciEvent *e);
+
+/* fdatasync() the records appended since the last sync (no-op when none).
+ * Returns 0 or -errno. */
+int history_sync(History *h);
+
+/* The highest sequence number stored (0 for an empty history). */
+uint64_t history_last_seq(const History *h);
+
+/* Counters since open. */
+const HistoryStats *history_stats(const History *h);
+
+typedef struct HistoryQuery {
+	uint64_t since_usec; /* time >= since (0: no bound) */
+	uint64_t until_usec; /* time < until (0: no bound) */
+	bool match_fid;
+	uint32_t fid;
+	bool match_pec;
+	uint16_t pec;
+	EventKind kind;    /* _EVENT_KIND_INVALID: any */
+	bool newest_first; /* order and offset count from the newest record */
+	uint64_t offset;   /* matching records skipped */
+	uint64_t limit;    /* at most this many returned (0: HISTORY_QUERY_LIMIT_MAX) */
+} HistoryQuery;
+
+/* A query that matches everything, oldest first. */
+#define HISTORY_QUERY_ALL ((HistoryQuery){ .kind = _EVENT_KIND_INVALID })
+
+/* Run @q over all files. Sets *@ret to a malloc()ed array of *@ret_n events
+ * (NULL when none) and *@ret_total (may be NULL) to the number of matching
+ * records regardless of paging. Returns 0, -ERANGE when @q is newest first
+ * with an offset above 10 * HISTORY_QUERY_LIMIT_MAX, or another -errno. */
+int history_query(History *h, const HistoryQuery *q, ZpciEvent **ret, size_t *ret_n, uint64_t *ret_total);
+
+/* CRC-32 (IEEE 802.3, reflected, as used by the record frame) of @size bytes. */
+uint32_t history_crc32(const void *data, size_t size);

@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/kmsg.h"
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "daemon/pipeline.h"
+#include "daemon/registry.h"
+
+/* ---- pure parsing ------------------------------------------------------ */
+
+/* Parse decimal digits at *@p up to a byte not a digit; advances *@p. */
+static int parse_u64(const char **p, const char *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return -EBADMSG;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*ret = v;
+	return 0;
+}
+
+int kmsg_record_parse(const char *line, size_t len, KmsgRecord *ret)
+{
+	const char *p = line, *end = line + len, *semicolon;
+	uint64_t prio, seq, ts;
+
+	semicolon = memchr(line, ';', len);
+	if (!semicolon)
+		return -EBADMSG;
+	if (parse_u64(&p, semicolon, &prio) < 0 || prio > 0x7fffffff || p >= semicolon || *p++ != ',')
+		return -EBADMSG;
+	if (parse_u64(&p, semicolon, &seq) < 0 || p >= semicolon || *p++ != ',')
+		return -EBADMSG;
+	if (parse_u64(&p, semicolon, &ts) < 0 || p >= semicolon || *p++ != ',')
+		return -EBADMSG;
+	/* The flags field, then optional ",key=value" fields (caller=...). */
+	if (p >= semicolon || (p + 1 != semicolon && p[1] != ','))
+		return -EBADMSG;
+
+	*ret = (KmsgRecord){
+		.priority = (int)(prio & 7),
+		.facility = (int)(prio >> 3),
+		.seq = seq,
+		.ts_usec = ts,
+		.message = semicolon + 1,
+		.message_len = (size_t)(end - semicolon - 1),
+	};
+	return 0;
+}
+
+/* A cursor over a message that is not NUL-terminated. */
+typedef struct Text {
+	const char *p, *end;
+} Text;
+
+static bool text_skip(Text *t, const char *literal)
+{
+	size_t n = strlen(literal);
+
+	if ((size_t)(t->end - t->p) < n || memcmp(t->p, literal, n) != 0)
+		return false;
+	t->p += n;
+	return true;
+}
+
+static bool text_hex(Text *t, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = t->p;
+
+	for (; s < t->end; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (d > max || v > (max - d) / 16)
+			return false;
+		v = v * 16 + d;
+	}
+	if (s == t->p)
+		return false;
+	t->p = s;
+	*ret = v;
+	return true;
+}
+
+static bool text_dec(Text *t, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+
+	if (parse_u64(&t->p, t->end, &v) < 0 || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static bool text_at_end(const Text *t)
+{
+	return t->p == t->end;
+}
+
+/* A PCI address as the kernel prints it ("0001:00:00.0"); "n/a" gives "". */
+static bool store_slot(const char *s, size_t n, char slot[static EVENT_SLOT_MAX])
+{
+	if (n == 3 && memcmp(s, "n/a", 3) == 0) {
+		slot[0] = '\0';
+		return true;
+	}
+	if (n == 0 || n >= EVENT_SLOT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefABCDEF:.", s[i]))
+			return false;
+	memcpy(slot, s, n);
+	slot[n] = '\0';
+	return true;
+}
+
+/* Find @needle in [@s, @end). */
+static const char *text_find(const char *s, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; s && (size_t)(end - s) >= n; s++)
+		if (memcmp(s, needle, n) == 0)
+			return s;
+	return NULL;
+}
+
+static bool ends_with(const char *s, const char *end, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return (size_t)(end - s) >= n && memcmp(end - n, suffix, n) == 0;
+}
+
+static const struct {
+	const char *text;
+	KmsgZpciKind kind;
+	const char *detail;
+} recovery_lines[] = {
+	{ "Cannot be recovered because no driver is bound to the device", KMSG_ZPCI_RECOVERY_FAILED,
+	  "cannot be recovered: no driver is bound" },
+	{ "Automatic recovery failed after MMIO re-enable", KMSG_ZPCI_RECOVERY_FAILED,
+	  "automatic recovery failed after MMIO re-enable" },
+	{ "Automatic recovery failed after initial reporting", KMSG_ZPCI_RECOVERY_INFO,
+	  "automatic recovery failed after initial reporting" },
+	{ "Automatic recovery failed after slot reset", KMSG_ZPCI_RECOVERY_INFO,
+	  "automatic recovery failed after slot reset" },
+	{ "Automatic recovery failed; operator intervention is required", KMSG_ZPCI_RECOVERY_INFO,
+	  "automatic recovery failed; operator intervention is required" },
+	{ "Unblocking device access for examination", KMSG_ZPCI_RECOVERY_INFO, "unblocking device access" },
+	{ "Unblocking device access failed", KMSG_ZPCI_RECOVERY_INFO, "unblocking device access failed" },
+	{ "Unblocking DMA failed", KMSG_ZPCI_RECOVERY_INFO, "unblocking DMA failed" },
+	{ "Initiating reset", KMSG_ZPCI_RECOVERY_INFO, "initiating reset" },
+	{ "The reset request failed", KMSG_ZPCI_RECOVERY_INFO, "the reset request failed" },
+	{ "Leaving recovery of pass-through device to user-space", KMSG_ZPCI_RECOVERY_INFO,
+	  "recovery left to the user-space owner" },
+	{ "The device is ready to resume operations", KMSG_ZPCI_RECOVERY_INFO,
+	  "ready to resume operations" },
+};
+
+#define NO_SUPPORT_PREFIX "The "
+#define NO_SUPPORT_SUFFIX " driver bound to the device does not support error recovery"
+#define QUEUE_FULL_PREFIX ": Maximum number ("
+#define QUEUE_FULL_SUFFIX ") of pending error events queued"
+
+static int parse_queue_full(const char *message, size_t len, KmsgZpci *ret)
+{
+	const char *end = message + len, *at, *slot_start;
+	Text t;
+	uint64_t max;
+
+	if (!ends_with(message, end, QUEUE_FULL_SUFFIX))
+		return 0;
+	at = text_find(message, end, QUEUE_FULL_PREFIX);
+	if (!at)
+		return 0;
+	t = (Text){ at + strlen(QUEUE_FULL_PREFIX), end - strlen(QUEUE_FULL_SUFFIX) };
+	if (!text_dec(&t, UINT32_MAX, &max) || !text_at_end(&t))
+		return 0;
+
+	/* The slot is the word before ": Maximum" (after "<driver> <device>: " of dev_warn). */
+	slot_start = at;
+	while (slot_start > message && slot_start[-1] != ' ')
+		slot_start--;
+	*ret = (KmsgZpci){ .kind = KMSG_ZPCI_QUEUE_FULL,
+			   .count = 1,
+			   .detail = "error queue full, newest error dropped" };
+	if (!store_slot(slot_start, (size_t)(at - slot_start), ret->slot))
+		return 0;
+	return 1;
+}
+
+int kmsg_zpci_parse(const char *message, size_t len, KmsgZpci *ret)
+{
+	const char *end = message + len, *colon;
+	Text t = { message, end };
+	uint64_t v;
+	KmsgZpci z = {};
+
+	if (parse_queue_full(message, len, ret) > 0)
+		return 1;
+
+	if (!text_skip(&t, "zpci: "))
+		return 0;
+
+	if (text_skip(&t, "Unhandled PCI error events count=")) {
+		if (!text_dec(&t, UINT32_MAX, &v))
+			return 0;
+		z.count = (uint32_t)v;
+		if (!text_skip(&t, " for PCI function 0x") || !text_hex(&t, UINT32_MAX, &v) ||
+		    !text_at_end(&t))
+			return 0;
+		z.kind = KMSG_ZPCI_UNHANDLED;
+		z.has_fid = true;
+		z.fid = (uint32_t)v;
+		z.detail = "pending errors discarded when the device was closed";
+		*ret = z;
+		return 1;
+	}
+
+	/* "<slot>: ..." */
+	colon = text_find(t.p, end, ": ");
+	if (!colon || !store_slot(t.p, (size_t)(colon - t.p), z.slot))
+		return 0;
+	t.p = colon + 2;
+
+	if (text_skip(&t, "Event 0x")) {
+		if (!text_hex(&t, UINT16_MAX, &v))
+			return 0;
+		z.pec = (uint16_t)v;
+		z.has_pec = true;
+		if (!text_skip(&t, " reports an error for PCI function 0x") ||
+		    !text_hex(&t, UINT32_MAX, &v) || !text_at_end(&t))
+			return 0;
+		z.kind = KMSG_ZPCI_ERROR;
+		z.has_fid = true;
+		z.fid = (uint32_t)v;
+		*ret = z;
+		return 1;
+	}
+
+	/* The wording of the companion kernel patch (kmod/): a dropped record
+	 * names its PEC and FID; records discarded at close are counted. */
+	if (text_skip(&t, "Error event queue full, dropping event 0x")) {
+		if (!text_hex(&t, UINT16_MAX, &v))
+			return 0;
+		z.pec = (uint16_t)v;
+		z.has_pec = true;
+		if (!text_skip(&t, " for PCI function 0x") || !text_hex(&t, UINT32_MAX, &v) ||
+		    !text_at_end(&t))
+			return 0;
+		z.kind = KMSG_ZPCI_QUEUE_FULL;
+		z.has_fid = true;
+		z.fid = (uint32_t)v;
+		z.count = 1;
+		z.detail = "error queue full, newest error dropped";
+		*ret = z;
+		return 1;
+	}
+	if (text_skip(&t, "Discarding ")) {
+		if (!text_dec(&t, UINT32_MAX, &v))
+			return 0;
+		z.count = (uint32_t)v;
+		if (!text_skip(&t, " unread error events of PCI function 0x") ||
+		    !text_hex(&t, UINT32_MAX, &v) || !text_at_end(&t))
+			return 0;
+		z.kind = KMSG_ZPCI_UNHANDLED;
+		z.has_fid = true;
+		z.fid = (uint32_t)v;
+		z.detail = "pending errors discarded when the device was closed";
+		*ret = z;
+		return 1;
+	}
+
+	if ((size_t)(end - t.p) > strlen(NO_SUPPORT_PREFIX) + strlen(NO_SUPPORT_SUFFIX) &&
+	    text_skip(&t, NO_SUPPORT_PREFIX) && ends_with(t.p, end, NO_SUPPORT_SUFFIX)) {
+		z.kind = KMSG_ZPCI_RECOVERY_FAILED;
+		z.detail = "cannot be recovered: the bound driver does not support error recovery";
+		*ret = z;
+		return 1;
+	}
+
+	for (size_t i = 0; i < ELEMENTSOF(recovery_lines); i++)
+		if ((size_t)(end - t.p) == strlen(recovery_lines[i].text) &&
+		    memcmp(t.p, recovery_lines[i].text, (size_t)(end - t.p)) == 0) {
+			z.kind = recovery_lines[i].kind;
+			z.detail = recovery_lines[i].detail;
+			*ret = z;
+			return 1;
+		}
+	return 0;
+}
+
+int kmsg_cursor_parse(const char *text, KmsgCursor *ret)
+{
+	KmsgCursor c = {};
+	bool have_boot = false, have_seq = false;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (n > 8 && strneq(line, "BOOT_ID=", 8)) {
+			if (n - 8 >= sizeof(c.boot_id))
+				return -EBADMSG;
+			memcpy(c.boot_id, line + 8, n - 8);
+			c.boot_id[n - 8] = '\0';
+			have_boot = true;
+		} else if (n > 4 && strneq(line, "SEQ=", 4)) {
+			const char *p = line + 4;
+
+			if (parse_u64(&p, line + n, &c.seq) < 0 || p != line + n)
+				return -EBADMSG;
+			have_seq = true;
+		} else if (n > 0)
+			return -EBADMSG;
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!have_boot || !have_seq)
+		return -EBADMSG;
+	c.valid = true;
+	*ret = c;
+	return 0;
+}
+
+int kmsg_cursor_format(const KmsgCursor *c, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "BOOT_ID=%s\nSEQ=%" PRIu64 "\n", c->boot_id, c->seq);
+
+	return n < 0 || (size_t)n >= size ? -ENOBUFS : n;
+}
+
+void kmsg_cursor_resume(KmsgCursor *c, const KmsgCursor *saved, const char *boot_id)
+{
+	*c = (KmsgCursor){};
+	(void)snprintf(c->boot_id, sizeof(c->boot_id), "%s", strempty(boot_id));
+	if (saved && saved->valid && !isempty(boot_id) && streq(saved->boot_id, boot_id)) {
+		c->valid = true;
+		c->seq = saved->seq;
+	}
+}
+
+bool kmsg_cursor_advance(KmsgCursor *c, uint64_t seq, uint64_t *ret_gap)
+{
+	uint64_t gap = 0;
+
+	if (c->valid) {
+		if (seq <= c->seq) {
+			*ret_gap = 0;
+			return false;
+		}
+		gap = seq - c->seq - 1;
+	} else
+		/* Nothing read yet in this boot: everything before @seq is gone. */
+		gap = seq;
+
+	c->valid = true;
+	c->seq = seq;
+	*ret_gap = gap;
+	return true;
+}
+
+void kmsg_splitter_feed(KmsgSplitter *s, const char *data, size_t n, bool flush,
+			void (*cb)(const char *line, size_t len, void *userdata), void *userdata)
+{
+	while (n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t chunk = nl ? (size_t)(nl - data) : n;
+
+		if (s->overlong) {
+			/* Skip the rest of a line that did not fit. */
+		} else if (s->len + chunk > sizeof(s->buf)) {
+			s->overlong = true;
+			s->n_overlong++;
+			s->len = 0;
+		} else {
+			memcpy(s->buf + s->len, data, chunk);
+			s->len += chunk;
+		}
+
+		if (!nl)
+			break;
+		if (!s->overlong)
+			cb(s->buf, s->len, userdata);
+		s->len = 0;
+		s->overlong = false;
+		data = nl + 1;
+		n -= chunk + 1;
+	}
+
+	if (flush) {
+		if (!s->overlong && s->len > 0)
+			cb(s->buf, s->len, userdata);
+		s->len = 0;
+		s->overlong = false;
+	}
+}
+
+/* ---- the source on the loop --------------------------------------------- */
+
+struct KmsgSource {
+	Manager *manager;
+	char *path;
+	char *boot_id_path;
+	char *cursor_path; /* NULL: no resume */
+
+	int fd;
+	int inotify_fd;    /* regular file stand-ins: told about appends */
+	bool record_reads; /* a character device: every read is one whole record */
+	struct event *event;
+
+	KmsgSplitter splitter;
+	KmsgCursor cursor;
+	bool cursor_dirty;
+	bool cursor_warned;
+	bool in_backlog; /* reading what was buffered before start */
+
+	uint64_t n_records, n_zpci, n_missed, n_malformed, n_overwritten;
+};
+
+int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const char *boot_id_path,
+		    const char *state_directory)
+{
+	_cleanup_(kmsg_source_freep) KmsgSource *k = NULL;
+
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->manager = m;
+	k->fd = k->inotify_fd = -EBADF;
+	k->path = strdup(kmsg_path ?: KMSG_DEFAULT_PATH);
+	k->boot_id_path = strdup(boot_id_path ?: KMSG_BOOT_ID_PATH);
+	if (!k->path || !k->boot_id_path)
+		return -ENOMEM;
+	if (state_directory &&
+	    asprintf(&k->cursor_path, "%s/%s", state_directory, KMSG_CURSOR_FILENAME) < 0) {
+		k->cursor_path = NULL;
+		return -ENOMEM;
+	}
+	*ret = TAKE_PTR(k);
+	return 0;
+}
+
+static int read_small_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t len = 0;
+
+	if (fd < 0)
+		return negative_errno();
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static int save_cursor(KmsgSource *k)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char text[128];
+	int n;
+
+	if (!k->cursor_path || !k->cursor_dirty)
+		return 0;
+	n = kmsg_cursor_format(&k->cursor, text, sizeof(text));
+	if (n < 0)
+		return n;
+	if (asprintf(&tmp, "%s.tmp", k->cursor_path) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	/* No fsync(): the cursor is only meaningful within one boot. */
+	if (write(fd, text, (size_t)n) != n) {
+		int r = negative_errno();
+
+		(void)unlink(tmp);
+		return r;
+	}
+	if (rename(tmp, k->cursor_path) < 0) {
+		int r = negative_errno();
+
+		(void)unlink(tmp);
+		return r;
+	}
+	k->cursor_dirty = false;
+	return 0;
+}
+
+static uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)
+{
+	Registry *r = k->manager->registry;
+	ZpciFunction *f = NULL;
+
+	if (!r)
+		return NULL;
+	if (z->has_fid)
+		f = registry_get_by_fid(r, z->fid);
+	if (!f && !isempty(z->slot))
+		f = registry_get_by_slot(r, z->slot);
+	return f;
+}
+
+static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
+{
+	ZpciEvent e = { .sources = EVENT_SOURCE_KMSG };
+	ZpciFunction *f;
+
+	if (z->kind == KMSG_ZPCI_RECOVERY_INFO) {
+		log_debug(k->manager->log, "Kernel: %s: %s.", isempty(z->slot) ? "n/a" : z->slot, z->detail);
+		return;
+	}
+
+	f = find_function(k, z);
+	switch (z->kind) {
+	case KMSG_ZPCI_ERROR:
+		e.kind = EVENT_ERROR;
+		e.pec = z->pec;
+		e.has |= EVENT_HAS_PEC;
+		break;
+	case KMSG_ZPCI_QUEUE_FULL:
+	case KMSG_ZPCI_UNHANDLED:
+		e.kind = EVENT_DROPPED;
+		e.count = z->count;
+		e.has |= EVENT_HAS_COUNT;
+		if (z->has_pec) {
+			e.pec = z->pec;
+			e.has |= EVENT_HAS_PEC;
+		}
+		break;
+	case KMSG_ZPCI_RECOVERY_FAILED:
+		e.kind = EVENT_RECOVERY;
+		e.recovery = RECOVERY_FAILED;
+		break;
+	default:
+		return;
+	}
+	if (z->has_fid)
+		e.fid = z->fid;
+	(void)snprintf(e.slot, sizeof(e.slot), "%s", z->slot);
+	if (z->detail)
+		(void)snprintf(e.detail, sizeof(e.detail), "%s", z->detail);
+
+	/* Records buffered before zpcid started keep the kernel's time. */
+	if (k->in_backlog && rec->ts_usec > 0) {
+		uint64_t mono = now_usec(CLOCK_MONOTONIC);
+
+		if (rec->ts_usec <= mono) {
+			e.monotonic_usec = rec->ts_usec;
+			e.time_usec = now_usec(CLOCK_REALTIME) - (mono - rec->ts_usec);
+		}
+	}
+
+	if (!f && !z->has_fid && isempty(z->slot))
+		return;
+	if (!f) {
+		char fid[16] = "unknown";
+
+		if (z->has_fid)
+			(void)snprintf(fid, sizeof(fid), "0x%08" PRIx32, z->fid);
+		log_debug(k->manager->log,
+			  "Kernel log line for a function zpcid does not know (FID %s, slot %s).", fid,
+			  isempty(z->slot) ? "n/a" : z->slot);
+	}
+	(void)pipeline_submit(k->manager, f, &e);
+}
+
+static void on_line(const char *line, size_t len, void *userdata)
+{
+	KmsgSource *k = ASSERT_PTR(userdata);
+	KmsgRecord rec;
+	KmsgZpci z;
+	uint64_t gap;
+
+	if (len == 0 || line[0] == ' ')
+		return; /* a continuation (dictionary) line */
+
+	if (kmsg_record_parse(line, len, &rec) < 0) {
+		if (k->n_malformed++ == 0)
+			log_debug(k->manager->log, "Ignoring a malformed kernel log record.");
+		return;
+	}
+	if (!kmsg_cursor_advance(&k->cursor, rec.seq, &gap))
+		return;
+	k->cursor_dirty = true;
+	k->n_records++;
+
+	if (gap > 0) {
+		char f_count[48];
+		const char *fields[] = { f_count };
+
+		k->n_missed += gap;
+		(void)snprintf(f_count, sizeof(f_count), "ZPCID_COUNT=%" PRIu64, gap);
+		log_fields(k->manager->log, LOG_WARNING, MESSAGE_ID_KMSG_GAP, fields, 1,
+			   "%" PRIu64 " kernel log record(s) before sequence number %" PRIu64
+			   " were overwritten before zpcid read them; zPCI errors among them are lost.",
+			   gap, rec.seq);
+	}
+
+	if (kmsg_zpci_parse(rec.message, rec.message_len, &z) > 0) {
+		k->n_zpci++;
+		handle_zpci(k, &rec, &z);
+	}
+}
+
+/* Read everything available now. Returns 0 or -errno on a read error that
+ * ends the source. */
+static int drain(KmsgSource *k)
+{
+	char buf[KMSG_LINE_MAX + 1];
+	int r = 0;
+
+	for (;;) {
+		ssize_t n = read(k->fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			kmsg_splitter_feed(&k->splitter, buf, (size_t)n, k->record_reads, on_line, k);
+			continue;
+		}
+		if (n == 0)
+			break; /* end of a regular file */
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			break;
+		if (errno == EPIPE) {
+			/* Our position was overwritten; the next read starts at the
+			 * oldest record, the sequence jump tells how many were lost. */
+			k->n_overwritten++;
+			continue;
+		}
+		r = negative_errno();
+		break;
+	}
+
+	if (k->cursor_dirty) {
+		int q = save_cursor(k);
+
+		if (q < 0 && !k->cursor_warned) {
+			k->cursor_warned = true;
+			log_warning_errno(k->manager->log, q,
+					  "Failed to save the kernel log position to %s, ignoring: %m",
+					  k->cursor_path);
+		}
+	}
+	return r;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *userdata)
+{
+	KmsgSource *k = ASSERT_PTR(userdata);
+	int r;
+
+	if (k->inotify_fd >= 0) {
+		char ibuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+		while (read(k->inotify_fd, ibuf, sizeof(ibuf)) > 0)
+			;
+	}
+	r = drain(k);
+	if (r < 0) {
+		log_warning_errno(k->manager->log, r,
+				  "Failed to read the kernel log %s, no longer watching it: %m", k->path);
+		(void)event_del(k->event);
+	}
+}
+
+int kmsg_source_start(KmsgSource *k)
+{
+	char boot_id[64] = "", text[256];
+	KmsgCursor saved = {};
+	struct stat st;
+	int r;
+
+	r = read_small_file(k->boot_id_path, boot_id, sizeof(boot_id));
+	if (r < 0)
+		log_warning_errno(k->manager->log, r,
+				  "Failed to read the boot id from %s, kernel log records may be reported "
+				  "again after a restart: %m",
+				  k->boot_id_path);
+	boot_id[strcspn(boot_id, "\n")] = '\0';
+
+	if (k->cursor_path) {
+		r = read_small_file(k->cursor_path, text, sizeof(text));
+		if (r >= 0 && kmsg_cursor_parse(text, &saved) < 0)
+			log_warning(k->manager->log, "Ignoring malformed kernel log position in %s.",
+				    k->cursor_path);
+		else if (r < 0 && r != -ENOENT)
+			log_warning_errno(k->manager->log, r, "Failed to read %s, ignoring: %m",
+					  k->cursor_path);
+	}
+	kmsg_cursor_resume(&k->cursor, &saved, boot_id);
+	if (k->cursor.valid)
+		log_debug(k->manager->log, "Resuming the kernel log after sequence number %" PRIu64 ".",
+			  k->cursor.seq);
+
+	if (stat(k->path, &st) < 0)
+		return negative_errno();
+	/* A FIFO is opened for writing too, so that it never reports EOF. */
+	k->fd = open(k->path,
+		     (S_ISFIFO(st.st_mode) ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (k->fd < 0)
+		return negative_errno();
+	k->record_reads = S_ISCHR(st.st_mode);
+
+	if (S_ISREG(st.st_mode)) {
+		/* Regular files cannot be polled: be told about appends instead. */
+		k->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (k->inotify_fd < 0)
+			return negative_errno();
+		if (inotify_add_watch(k->inotify_fd, k->path, IN_MODIFY) < 0)
+			return negative_errno();
+	}
+
+	k->in_backlog = true;
+	r = drain(k);
+	k->in_backlog = false;
+	if (r < 0)
+		return r;
+
+	k->event = event_new(k->manager->event_base, k->inotify_fd >= 0 ? k->inotify_fd : k->fd,
+			     EV_READ | EV_PERSIST, on_readable, k);
+	if (!k->event)
+		return -ENOMEM;
+	if (event_add(k->event, NULL) < 0)
+		return -EIO;
+
+	log_debug(k->manager->log,
+		  "Reading the kernel log %s: %" PRIu64 " buffered record(s) processed, %" PRIu64 " zPCI.",
+		  k->path, k->n_records, k->n_zpci);
+	return 0;
+}
+
+KmsgSource *kmsg_source_free(KmsgSource *k)
+{
+	if (!k)
+		return NULL;
+	if (k->cursor_dirty)
+		(void)save_cursor(k);
+	if (k->event)
+		event_free(k->event);
+	if (k->fd >= 0)
+		(void)close(k->fd);
+	if (k->inotify_fd >= 0)
+		(void)close(k->inotify_fd);
+	free(k->path);
+	free(k->boot_id_path);
+	free(k->cursor_path);
+	free(k);
+	return NULL;
+}
+
+uint64_t kmsg_source_n_records(const KmsgSource *k)
+{
+	return k ? k->n_records : 0;
+}
+
+uint64_t kmsg_source_n_zpci(const KmsgSource *k)
+{
+	return k ? k->n_zpci : 0;
+}
+
+uint64_t kmsg_source_n_missed(const KmsgSource *k)
+{
+	return k ? k->n_missed : 0;
+}

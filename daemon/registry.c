@@ -1,0 +1,1000 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libudev.h>
+#include <pci/pci.h>
+
+#include "daemon/coalesce.h"
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "daemon/owner.h"
+#include "daemon/pipeline.h"
+#include "daemon/policy.h"
+#include "daemon/registry.h"
+#include "daemon/sysfs-zpci.h"
+#include "daemon/vfio-function.h"
+
+/* ---- an open-addressing index of functions by a derived key --------------- */
+
+typedef struct FunctionIndex {
+	ZpciFunction **slots;
+	size_t mask; /* size - 1, size a power of two; 0 when empty */
+	size_t n;
+	uint64_t (*hash_of)(const ZpciFunction *f);
+} FunctionIndex;
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static uint64_t hash_slot(const char *slot)
+{
+	return hash_bytes(slot, strlen(slot));
+}
+
+static uint64_t hash_uid(uint32_t uid)
+{
+	return hash_bytes(&uid, sizeof(uid));
+}
+
+static uint64_t function_hash_slot(const ZpciFunction *f)
+{
+	return hash_slot(f->attrs.slot);
+}
+
+static uint64_t function_hash_uid(const ZpciFunction *f)
+{
+	return hash_uid(f->attrs.uid);
+}
+
+static int index_grow(FunctionIndex *x)
+{
+	size_t size = x->mask ? (x->mask + 1) * 2 : 64;
+	ZpciFunction **slots = calloc(size, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; x->mask && i <= x->mask; i++) {
+		size_t j;
+
+		if (!x->slots[i])
+			continue;
+		for (j = x->hash_of(x->slots[i]) & (size - 1); slots[j]; j = (j + 1) & (size - 1))
+			;
+		slots[j] = x->slots[i];
+	}
+	free(x->slots);
+	x->slots = slots;
+	x->mask = size - 1;
+	return 0;
+}
+
+static int index_put(FunctionIndex *x, ZpciFunction *f)
+{
+	size_t i;
+	int r;
+
+	if ((x->n + 1) * 2 > (x->mask ? x->mask + 1 : 0)) {
+		r = index_grow(x);
+		if (r < 0)
+			return r;
+	}
+	for (i = x->hash_of(f) & x->mask; x->slots[i]; i = (i + 1) & x->mask)
+		if (x->slots[i] == f)
+			return 0;
+	x->slots[i] = f;
+	x->n++;
+	return 0;
+}
+
+static void index_remove(FunctionIndex *x, ZpciFunction *f)
+{
+	size_t i, k;
+
+	if (!x->mask)
+		return;
+	for (i = x->hash_of(f) & x->mask; x->slots[i] != f; i = (i + 1) & x->mask)
+		if (!x->slots[i])
+			return;
+
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	for (;;) {
+		x->slots[i] = NULL;
+		for (k = i;;) {
+			size_t h;
+
+			k = (k + 1) & x->mask;
+			if (!x->slots[k]) {
+				x->n--;
+				return;
+			}
+			h = x->hash_of(x->slots[k]) & x->mask;
+			if (i <= k ? (i < h && h <= k) : (i < h || h <= k))
+				continue; /* already reachable from its home */
+			break;
+		}
+		x->slots[i] = x->slots[k];
+		i = k;
+	}
+}
+
+static void index_done(FunctionIndex *x)
+{
+	free(x->slots);
+	x->slots = NULL;
+	x->mask = x->n = 0;
+}
+
+/* ---- the registry -------------------------------------------------------- */
+
+typedef struct Subscriber {
+	RegistryCallback cb;
+	void *userdata;
+} Subscriber;
+
+struct Registry {
+	Manager *manager;
+	char *proc_root;
+
+	struct udev *udev;
+	struct udev_monitor *monitor;
+	struct event *monitor_event;
+	struct pci_access *pci;
+
+	ZpciFunction **by_fid; /* sorted by FID */
+	size_t n, allocated;
+	FunctionIndex by_slot;
+	FunctionIndex by_uid; /* only functions whose UID is unique */
+
+	Subscriber *subscribers;
+	size_t n_subscribers;
+
+	const OwnerTable *start_owners; /* one procfs scan for the whole enumeration */
+	bool owner_scan_warned;
+};
+
+static bool uid_indexed(const ZpciFunction *f)
+{
+	return (f->attrs.has & ZPCI_ATTR_HAS_UID) && (f->attrs.has & ZPCI_ATTR_HAS_UID_IS_UNIQUE) &&
+	       f->attrs.uid_is_unique;
+}
+
+/* Position of @fid in by_fid, or where it would go. */
+static size_t fid_position(const Registry *r, uint32_t fid, bool *found)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->by_fid[mid]->attrs.fid < fid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < r->n && r->by_fid[lo]->attrs.fid == fid;
+	return lo;
+}
+
+ZpciFunction *registry_get_by_fid(Registry *r, uint32_t fid)
+{
+	bool found;
+	size_t i;
+
+	if (!r)
+		return NULL;
+	i = fid_position(r, fid, &found);
+	return found ? r->by_fid[i] : NULL;
+}
+
+ZpciFunction *registry_get_by_slot(Registry *r, const char *slot)
+{
+	if (!r || !r->by_slot.mask || isempty(slot))
+		return NULL;
+	for (size_t i = hash_slot(slot) & r->by_slot.mask; r->by_slot.slots[i];
+	     i = (i + 1) & r->by_slot.mask)
+		if (streq(r->by_slot.slots[i]->attrs.slot, slot))
+			return r->by_slot.slots[i];
+	return NULL;
+}
+
+ZpciFunction *registry_get_by_uid(Registry *r, uint32_t uid)
+{
+	if (!r || !r->by_uid.mask)
+		return NULL;
+	for (size_t i = hash_uid(uid) & r->by_uid.mask; r->by_uid.slots[i]; i = (i + 1) & r->by_uid.mask)
+		if (r->by_uid.slots[i]->attrs.uid == uid)
+			return r->by_uid.slots[i];
+	return NULL;
+}
+
+size_t registry_count(const Registry *r)
+{
+	return r ? r->n : 0;
+}
+
+ZpciFunction *registry_get_nth(const Registry *r, size_t i)
+{
+	return r && i < r->n ? r->by_fid[i] : NULL;
+}
+
+static int insert_function(Registry *r, ZpciFunction *f)
+{
+	bool found;
+	size_t pos;
+	int q;
+
+	pos = fid_position(r, f->attrs.fid, &found);
+	if (found)
+		return -EEXIST;
+	if (r->n >= r->allocated) {
+		size_t a = r->allocated ? r->allocated * 2 : 64;
+		ZpciFunction **n = reallocarray(r->by_fid, a, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->by_fid = n;
+		r->allocated = a;
+	}
+	q = index_put(&r->by_slot, f);
+	if (q >= 0 && uid_indexed(f))
+		q = index_put(&r->by_uid, f);
+	if (q < 0) {
+		index_remove(&r->by_slot, f);
+		return q;
+	}
+	memmove(r->by_fid + pos + 1, r->by_fid + pos, (r->n - pos) * sizeof(*r->by_fid));
+	r->by_fid[pos] = f;
+	r->n++;
+	return 0;
+}
+
+static void remove_function(Registry *r, ZpciFunction *f)
+{
+	bool found;
+	size_t pos = fid_position(r, f->attrs.fid, &found);
+
+	index_remove(&r->by_slot, f);
+	index_remove(&r->by_uid, f);
+	if (found && r->by_fid[pos] == f) {
+		memmove(r->by_fid + pos, r->by_fid + pos + 1, (r->n - pos - 1) * sizeof(*r->by_fid));
+		r->n--;
+	}
+}
+
+int registry_subscribe(Registry *r, RegistryCallback cb, void *userdata)
+{
+	Subscriber *s = reallocarray(r->subscribers, r->n_subscribers + 1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	r->subscribers = s;
+	r->subscribers[r->n_subscribers++] = (Subscriber){ cb, userdata };
+	return 0;
+}
+
+int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata)
+{
+	for (size_t i = 0; i < r->n_subscribers; i++)
+		if (r->subscribers[i].cb == cb && r->subscribers[i].userdata == userdata) {
+			memmove(r->subscribers + i, r->subscribers + i + 1,
+				(r->n_subscribers - i - 1) * sizeof(*r->subscribers));
+			r->n_subscribers--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void registry_notify(Registry *r, RegistryChange change, ZpciFunction *f)
+{
+	/* A subscriber may unsubscribe itself: walk a snapshot of the count. */
+	for (size_t i = 0; i < r->n_subscribers; i++)
+		r->subscribers[i].cb(r, change, f, r->subscribers[i].userdata);
+}
+
+FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f)
+{
+	if (r->manager->policy)
+		return policy_choose_mode(r->manager->policy, f);
+	return FUNCTION_MODE_OBSERVE;
+}
+
+/* ---- journal fields of a function ---------------------------------------- */
+
+typedef struct FunctionFields {
+	const char *v[16];
+	size_t n;
+	char storage[768];
+	size_t used;
+} FunctionFields;
+
+_printf_(2, 3) static void field_add(FunctionFields *ff, const char *format, ...)
+{
+	va_list ap;
+	int k;
+
+	if (ff->n >= ELEMENTSOF(ff->v) || ff->used >= sizeof(ff->storage))
+		return;
+	va_start(ap, format);
+	k = vsnprintf(ff->storage + ff->used, sizeof(ff->storage) - ff->used, format, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= sizeof(ff->storage) - ff->used)
+		return;
+	ff->v[ff->n++] = ff->storage + ff->used;
+	ff->used += (size_t)k + 1;
+}
+
+static void function_fields(const ZpciFunction *f, FunctionFields *ff)
+{
+	const ZpciAttrs *a = &f->attrs;
+
+	*ff = (FunctionFields){};
+	field_add(ff, "ZPCI_FID=0x%08" PRIx32, a->fid);
+	if (a->has & ZPCI_ATTR_HAS_UID)
+		field_add(ff, "ZPCI_UID=0x%" PRIx32, a->uid);
+	if (a->has & ZPCI_ATTR_HAS_UID_IS_UNIQUE)
+		field_add(ff, "ZPCI_UID_IS_UNIQUE=%d", a->uid_is_unique);
+	if (a->has & ZPCI_ATTR_HAS_PCHID)
+		field_add(ff, "ZPCI_PCHID=0x%04" PRIx16, a->pchid);
+	if (a->has & ZPCI_ATTR_HAS_PFT) {
+		field_add(ff, "ZPCI_PFT=0x%02" PRIx8, a->pft);
+		field_add(ff, "ZPCI_PFT_NAME=%s", zpci_pft_to_string(a->pft));
+	}
+	if (a->has & ZPCI_ATTR_HAS_FH)
+		field_add(ff, "ZPCI_FH=0x%08" PRIx32, a->fh);
+	field_add(ff, "PCI_SLOT_NAME=%s", a->slot);
+	if (!isempty(f->driver))
+		field_add(ff, "ZPCI_DRIVER=%s", f->driver);
+	if (f->owner_pid > 0) {
+		field_add(ff, "ZPCI_OWNER_PID=%d", (int)f->owner_pid);
+		if (!isempty(f->owner_comm))
+			field_add(ff, "ZPCI_OWNER_COMM=%s", f->owner_comm);
+	}
+	field_add(ff, "ZPCI_MODE=%s", function_mode_to_string(f->mode));
+	if (a->has & ZPCI_ATTR_HAS_IDS)
+		field_add(ff, "ZPCI_PCI_ID=%04" PRIx16 ":%04" PRIx16, a->vendor, a->device);
+}
+
+/* "held by qemu-system-s39 (pid 123)" or "". */
+static const char *owner_text(const ZpciFunction *f, char *buf, size_t size)
+{
+	if (f->owner_pid <= 0)
+		return "";
+	(void)snprintf(buf, size, ", held by %s (pid %d)", isempty(f->owner_comm) ? "?" : f->owner_comm,
+		       (int)f->owner_pid);
+	return buf;
+}
+
+/* ---- vfio: the one place that opens devices ------------------------------- */
+
+static bool is_vfio_driver(const char *driver)
+{
+	/* vfio-pci and its variant drivers (e.g. "mlx5_vfio_pci") */
+	return !isempty(driver) && strstr(driver, "vfio") != NULL;
+}
+
+static void release_vfio(ZpciFunction *f)
+{
+	if (f->vfio)
+		function_vfio_release(f);
+}
+
+static void claim_vfio(Registry *r, ZpciFunction *f)
+{
+	FunctionFields ff;
+	int q;
+
+	q = function_vfio_claim(f);
+	if (q >= 0)
+		return;
+
+	function_fields(f, &ff);
+	if (q == -EBUSY)
+		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
+			   "Function 0x%08" PRIx32
+			   " is held by another process; observing it instead of owning it.",
+			   f->attrs.fid);
+	else if (q == -ENOTTY)
+		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
+			   "The kernel offers no zPCI error feature for function 0x%08" PRIx32
+			   "; observing it instead of owning it.",
+			   f->attrs.fid);
+	else {
+		errno = -q;
+		log_fields(r->manager->log, LOG_WARNING, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
+			   "Failed to take function 0x%08" PRIx32 " into own mode, observing it: %m",
+			   f->attrs.fid);
+	}
+}
+
+/* ---- reading a function --------------------------------------------------- */
+
+static void lookup_names(Registry *r, ZpciFunction *f)
+{
+	char buf[FUNCTION_NAME_MAX];
+
+	f->vendor_name[0] = f->device_name[0] = '\0';
+	if (!r->pci || !(f->attrs.has & ZPCI_ATTR_HAS_IDS))
+		return;
+	if (pci_lookup_name(r->pci, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+			    f->attrs.vendor))
+		(void)snprintf(f->vendor_name, sizeof(f->vendor_name), "%s", buf);
+	if (pci_lookup_name(r->pci, buf, sizeof(buf), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+			    f->attrs.vendor, f->attrs.device))
+		(void)snprintf(f->device_name, sizeof(f->device_name), "%s", buf);
+}
+
+static uint64_t problems_signature(const SysfsZpciProblems *p)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		h = h * 31 + hash_slot(p->p[i].attr) + (uint64_t)(unsigned)-p->p[i].error;
+	return h;
+}
+
+/* Log the attribute problems of @slot once per distinct set. */
+static void log_problems(Registry *r, const char *slot, const SysfsZpciProblems *p, uint64_t *logged)
+{
+	uint64_t sig;
+
+	if (p->n == 0) {
+		if (logged)
+			*logged = 0;
+		return;
+	}
+	sig = problems_signature(p);
+	if (logged && *logged == sig)
+		return;
+	if (logged)
+		*logged = sig;
+
+	for (size_t i = 0; i < p->n; i++) {
+		char f_slot[64], f_attr[64];
+		const char *fields[] = { f_slot, f_attr };
+
+		(void)snprintf(f_slot, sizeof(f_slot), "PCI_SLOT_NAME=%s", slot);
+		(void)snprintf(f_attr, sizeof(f_attr), "ZPCID_ATTRIBUTE=%s", p->p[i].attr);
+		log_fields(r->manager->log, LOG_WARNING, MESSAGE_ID_FUNCTION_ATTR_INVALID, fields, 2,
+			   "Ignoring sysfs attribute %s of %s (\"%s\"): %s.", p->p[i].attr, slot,
+			   p->p[i].value,
+			   p->p[i].error == -EBADMSG  ? "malformed"
+			   : p->p[i].error == -ERANGE ? "out of range"
+			   : p->p[i].error == -EFBIG  ? "too long"
+						      : strerror(-p->p[i].error));
+	}
+}
+
+/* Find the holder of a vfio-bound function: from the start-up scan, or by
+ * scanning procfs now. */
+static void find_owner(Registry *r, ZpciFunction *f)
+{
+	char group[16] = "";
+	OwnerEntry e;
+	int q;
+
+	f->owner_pid = 0;
+	f->owner_comm[0] = '\0';
+	if (!is_vfio_driver(f->driver) || f->vfio)
+		return;
+	if (f->iommu_group >= 0)
+		(void)snprintf(group, sizeof(group), "%d", f->iommu_group);
+	if (group[0] == '\0' && f->vfio_cdev[0] == '\0')
+		return;
+
+	if (r->start_owners) {
+		const OwnerEntry *o = owner_table_lookup(r->start_owners, group, f->vfio_cdev);
+
+		if (!o)
+			return;
+		e = *o;
+	} else {
+		q = owner_find(r->proc_root, getpid(), group, f->vfio_cdev, &e);
+		if (q < 0) {
+			if (!r->owner_scan_warned) {
+				r->owner_scan_warned = true;
+				log_warning_errno(
+					r->manager->log, q,
+					"Failed to scan %s for holders of vfio devices, ignoring: %m",
+					r->proc_root);
+			}
+			return;
+		}
+		if (q == 0)
+			return;
+	}
+	f->owner_pid = e.pid;
+	(void)snprintf(f->owner_comm, sizeof(f->owner_comm), "%s", e.comm);
+}
+
+/* Decide the mode from the current binding and holder, claiming or
+ * releasing the vfio device to match. Returns true when the mode changed. */
+static bool apply_mode(Registry *r, ZpciFunction *f)
+{
+	FunctionMode old = f->mode, want;
+
+	/* A delegated device is its owner's business (the D-Bus layer). */
+	if (f->mode == FUNCTION_MODE_DELEGATED)
+		return false;
+
+	want = registry_choose_mode(r, f);
+	if (f->vfio && (want != FUNCTION_MODE_OWN || !is_vfio_driver(f->driver)))
+		release_vfio(f);
+	if (want == FUNCTION_MODE_OWN && !f->vfio && is_vfio_driver(f->driver)) {
+		/* Re-check right before opening: the device must be free. */
+		if (r->start_owners) {
+			const OwnerTable *saved = r->start_owners;
+
+			r->start_owners = NULL;
+			find_owner(r, f);
+			r->start_owners = saved;
+		}
+		if (f->owner_pid == 0)
+			claim_vfio(r, f);
+	}
+	f->mode = f->vfio ? FUNCTION_MODE_OWN : FUNCTION_MODE_OBSERVE;
+
+	if (f->mode != old) {
+		FunctionFields ff;
+
+		function_fields(f, &ff);
+		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_MODE_CHANGED, ff.v, ff.n,
+			   "Function 0x%08" PRIx32 " (%s): mode %s -> %s.", f->attrs.fid, f->attrs.slot,
+			   function_mode_to_string(old), function_mode_to_string(f->mode));
+		return true;
+	}
+	return false;
+}
+
+/* Re-read binding and holder of @f from its directory @dirfd. Returns 1 when
+ * anything changed, 0 when not, -ENOENT when the device has gone. */
+static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce)
+{
+	char old_driver[FUNCTION_DRIVER_MAX], ot[64];
+	pid_t old_pid = f->owner_pid;
+	SysfsBinding b;
+	bool changed;
+	int q;
+
+	q = sysfs_zpci_read_binding(dirfd, &b);
+	if (q < 0)
+		return q == -ENODEV ? -ENOENT : q;
+
+	memcpy(old_driver, f->driver, sizeof(old_driver));
+	memcpy(f->driver, b.driver, sizeof(f->driver));
+	f->iommu_group = b.iommu_group;
+	memcpy(f->vfio_cdev, b.vfio_cdev, sizeof(f->vfio_cdev));
+	find_owner(r, f);
+
+	changed = !streq(old_driver, f->driver) || old_pid != f->owner_pid;
+	if (changed && announce) {
+		FunctionFields ff;
+
+		function_fields(f, &ff);
+		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_BINDING_CHANGED, ff.v, ff.n,
+			   "Function 0x%08" PRIx32 " (%s): driver %s -> %s%s.", f->attrs.fid, f->attrs.slot,
+			   old_driver[0] == '\0' ? "(none)" : old_driver,
+			   isempty(f->driver) ? "(none)" : f->driver, owner_text(f, ot, sizeof(ot)));
+	}
+	if (apply_mode(r, f))
+		changed = true;
+	return changed;
+}
+
+static void drop_function(Registry *r, ZpciFunction *f, bool announce)
+{
+	release_vfio(f);
+	coalesce_flush(r->manager, f);
+	f->state = FUNCTION_STATE_GONE;
+	if (announce) {
+		FunctionFields ff;
+
+		function_fields(f, &ff);
+		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_REMOVED, ff.v, ff.n,
+			   "Function 0x%08" PRIx32 " (%s) removed.", f->attrs.fid, f->attrs.slot);
+		registry_notify(r, REGISTRY_FUNCTION_REMOVED, f);
+	}
+	remove_function(r, f);
+	function_unref(f);
+}
+
+static void log_appeared(Registry *r, ZpciFunction *f)
+{
+	FunctionFields ff;
+	char ot[64], name[2 * FUNCTION_NAME_MAX + 8] = "";
+
+	if (!isempty(f->vendor_name) || !isempty(f->device_name))
+		(void)snprintf(name, sizeof(name), " %s%s%s", f->vendor_name,
+			       !isempty(f->vendor_name) && !isempty(f->device_name) ? " " : "",
+			       f->device_name);
+	function_fields(f, &ff);
+	log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_APPEARED, ff.v, ff.n,
+		   "Function 0x%08" PRIx32 " at %s%s (%s), driver %s%s, mode %s.", f->attrs.fid,
+		   f->attrs.slot, name,
+		   (f->attrs.has & ZPCI_ATTR_HAS_PFT) ? zpci_pft_to_string(f->attrs.pft) : "type unknown",
+		   isempty(f->driver) ? "(none)" : f->driver, owner_text(f, ot, sizeof(ot)),
+		   function_mode_to_string(f->mode));
+}
+
+/* Re-index @f when its slot or UID changed from @old. */
+static int reindex(Registry *r, ZpciFunction *f, const ZpciAttrs *old)
+{
+	int q = 0;
+
+	if (!streq(old->slot, f->attrs.slot)) {
+		ZpciAttrs now = f->attrs;
+
+		f->attrs = *old;
+		index_remove(&r->by_slot, f);
+		f->attrs = now;
+		q = index_put(&r->by_slot, f);
+	}
+	if (old->uid != f->attrs.uid || old->uid_is_unique != f->attrs.uid_is_unique ||
+	    (old->has & ZPCI_ATTR_HAS_UID) != (f->attrs.has & ZPCI_ATTR_HAS_UID)) {
+		ZpciAttrs now = f->attrs;
+
+		f->attrs = *old;
+		index_remove(&r->by_uid, f);
+		f->attrs = now;
+		if (uid_indexed(f) && q >= 0)
+			q = index_put(&r->by_uid, f);
+	}
+	return q;
+}
+
+/*
+ * Read the device @d (add, bind, unbind, change, move, or enumeration) and
+ * bring the registry in line. Returns the function (borrowed) or NULL when
+ * it is not a zPCI function or has gone.
+ */
+static ZpciFunction *process_device(Registry *r, struct udev_device *d, bool announce)
+{
+	const char *syspath = udev_device_get_syspath(d), *slot = udev_device_get_sysname(d);
+	SysfsZpciProblems problems = {};
+	_cleanup_close_ int dirfd = -EBADF;
+	ZpciFunction *f, *at_slot;
+	ZpciAttrs attrs;
+	int q;
+
+	if (!syspath || !slot)
+		return NULL;
+	dirfd = sysfs_zpci_open_syspath(syspath);
+	if (dirfd < 0) {
+		if (dirfd != -ENOENT && dirfd != -ENODEV)
+			log_warning_errno(r->manager->log, dirfd, "Failed to open %s, ignoring: %m",
+					  syspath);
+		else
+			log_debug(r->manager->log, "PCI device %s vanished before it could be read.", slot);
+		at_slot = registry_get_by_slot(r, slot);
+		if (at_slot)
+			drop_function(r, at_slot, true);
+		return NULL;
+	}
+
+	q = sysfs_zpci_read_attrs(dirfd, slot, &attrs, &problems);
+	if (q == -ENOENT || q == -ENODEV) {
+		log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
+		return NULL;
+	}
+	if (q == 1) {
+		/* Not (or no longer) a zPCI function. */
+		at_slot = registry_get_by_slot(r, slot);
+		if (at_slot)
+			drop_function(r, at_slot, true);
+		return NULL;
+	}
+	if (q < 0) {
+		log_problems(r, slot, &problems, NULL);
+		if (q != -EBADMSG)
+			log_warning_errno(r->manager->log, q, "Failed to read PCI device %s, ignoring: %m",
+					  slot);
+		return NULL;
+	}
+
+	/* A different function now at this address: the old one is gone. */
+	at_slot = registry_get_by_slot(r, slot);
+	if (at_slot && at_slot->attrs.fid != attrs.fid) {
+		drop_function(r, at_slot, true);
+		at_slot = NULL;
+	}
+
+	f = registry_get_by_fid(r, attrs.fid);
+	if (!f) {
+		_cleanup_(function_unrefp) ZpciFunction *n = NULL;
+
+		q = function_new(&n, r->manager, &attrs, syspath);
+		if (q < 0)
+			return log_oom(r->manager->log), NULL;
+		log_problems(r, slot, &problems, &n->attr_problems_logged);
+		lookup_names(r, n);
+		q = update_binding(r, n, dirfd, false);
+		if (q == -ENOENT) {
+			log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
+			release_vfio(n);
+			return NULL;
+		}
+		q = insert_function(r, n);
+		if (q < 0) {
+			release_vfio(n);
+			log_error_errno(r->manager->log, q, "Failed to add function 0x%08" PRIx32 ": %m",
+					attrs.fid);
+			return NULL;
+		}
+		f = TAKE_PTR(n);
+		log_appeared(r, f);
+		registry_notify(r, REGISTRY_FUNCTION_ADDED, f);
+		return f;
+	}
+
+	/* A known function: follow its handle, address and attributes. */
+	{
+		ZpciAttrs old = f->attrs;
+		bool changed = false;
+
+		log_problems(r, slot, &problems, &f->attr_problems_logged);
+		if (memcmp(&old, &attrs, sizeof(attrs)) != 0) {
+			f->attrs = attrs;
+			changed = true;
+			if (reindex(r, f, &old) < 0)
+				log_oom(r->manager->log);
+			if ((old.has & ZPCI_ATTR_HAS_IDS) != (attrs.has & ZPCI_ATTR_HAS_IDS) ||
+			    old.vendor != attrs.vendor || old.device != attrs.device)
+				lookup_names(r, f);
+			if (syspath && (!f->syspath || !streq(f->syspath, syspath))) {
+				char *p = strdup(syspath);
+
+				if (p) {
+					free(f->syspath);
+					f->syspath = p;
+				}
+			}
+		}
+		if (old.fh != attrs.fh || (old.has & ZPCI_ATTR_HAS_FH) != (attrs.has & ZPCI_ATTR_HAS_FH)) {
+			FunctionFields ff;
+
+			function_fields(f, &ff);
+			log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_HANDLE_CHANGED, ff.v, ff.n,
+				   "Function 0x%08" PRIx32 " (%s): handle 0x%08" PRIx32 " -> 0x%08" PRIx32
+				   ".",
+				   f->attrs.fid, f->attrs.slot, old.fh, attrs.fh);
+		}
+		q = update_binding(r, f, dirfd, announce);
+		if (q == -ENOENT) {
+			log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
+			return f;
+		}
+		if (q > 0)
+			changed = true;
+		if (changed)
+			registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
+	}
+	return f;
+}
+
+int registry_refresh(Registry *r, ZpciFunction *f)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	int q;
+
+	dirfd = f->syspath ? sysfs_zpci_open_syspath(f->syspath) : -ENOENT;
+	if (dirfd < 0)
+		return dirfd == -ENODEV ? -ENOENT : dirfd;
+	q = update_binding(r, f, dirfd, true);
+	if (q < 0)
+		return q;
+	if (q > 0)
+		registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
+	return 0;
+}
+
+static void submit_recovery(Registry *r, ZpciFunction *f, struct udev_device *d)
+{
+	const char *what = udev_device_get_property_value(d, "ERROR_EVENT");
+	const char *online = udev_device_get_property_value(d, "DEVICE_ONLINE");
+	ZpciEvent e = { .kind = EVENT_RECOVERY, .sources = EVENT_SOURCE_UEVENT };
+
+	if (streq(what, "BEGIN_RECOVERY"))
+		e.recovery = RECOVERY_BEGIN;
+	else if (streq(what, "SUCCESSFUL_RECOVERY"))
+		e.recovery = RECOVERY_SUCCESSFUL;
+	else if (streq(what, "FAILED_RECOVERY"))
+		e.recovery = RECOVERY_FAILED;
+	else {
+		log_debug(r->manager->log, "Ignoring ERROR_EVENT=%s of %s.", what, f->attrs.slot);
+		return;
+	}
+	if (online && (streq(online, "0") || streq(online, "1"))) {
+		e.online = streq(online, "1");
+		e.has |= EVENT_HAS_ONLINE;
+	}
+	(void)pipeline_submit(r->manager, f, &e);
+}
+
+static void process_event(Registry *r, struct udev_device *d)
+{
+	const char *action = udev_device_get_action(d), *slot = udev_device_get_sysname(d);
+	ZpciFunction *f;
+
+	if (!action || !slot)
+		return;
+	log_debug(r->manager->log, "uevent %s %s", action, slot);
+
+	if (streq(action, "remove")) {
+		f = registry_get_by_slot(r, slot);
+		if (f)
+			drop_function(r, f, true);
+		return;
+	}
+
+	/* add, bind, unbind, change, move, online, offline: read it again. */
+	f = process_device(r, d, true);
+	if (f && streq(action, "change") && udev_device_get_property_value(d, "ERROR_EVENT"))
+		submit_recovery(r, f, d);
+}
+
+static void on_monitor(evutil_socket_t fd, short what, void *userdata)
+{
+	Registry *r = ASSERT_PTR(userdata);
+
+	for (;;) {
+		struct udev_device *d = udev_monitor_receive_device(r->monitor);
+
+		if (!d)
+			break;
+		process_event(r, d);
+		udev_device_unref(d);
+	}
+	manager_update_status(r->manager);
+}
+
+static void pci_warning(char *msg, ...)
+{
+	/* libpci's complaints (a missing pci.ids) only cost the names. */
+}
+
+int registry_new(Registry **ret, Manager *m, const RegistryOptions *options)
+{
+	_cleanup_(registry_freep) Registry *r = NULL;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->manager = m;
+	r->by_slot.hash_of = function_hash_slot;
+	r->by_uid.hash_of = function_hash_uid;
+	r->proc_root = strdup(options && options->proc_root ? options->proc_root : "/proc");
+	if (!r->proc_root)
+		return -ENOMEM;
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+static int enumerate(Registry *r)
+{
+	_cleanup_(owner_table_done) OwnerTable owners = {};
+	struct udev_enumerate *en;
+	struct udev_list_entry *e;
+	unsigned n_pci = 0, n_vfio = 0, n_held = 0;
+	ZpciFunction *f;
+	int q;
+
+	en = udev_enumerate_new(r->udev);
+	if (!en)
+		return -ENOMEM;
+	q = udev_enumerate_add_match_subsystem(en, "pci");
+	if (q >= 0)
+		q = udev_enumerate_scan_devices(en);
+	if (q < 0) {
+		udev_enumerate_unref(en);
+		return q;
+	}
+
+	/* One procfs scan answers "who holds it" for every function found now. */
+	q = owner_scan(r->proc_root, getpid(), &owners);
+	if (q >= 0)
+		r->start_owners = &owners;
+	else
+		log_warning_errno(r->manager->log, q,
+				  "Failed to scan %s for holders of vfio devices, ignoring: %m",
+				  r->proc_root);
+
+	udev_list_entry_foreach (e, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *d = udev_device_new_from_syspath(r->udev, udev_list_entry_get_name(e));
+
+		if (!d)
+			continue;
+		n_pci++;
+		(void)process_device(r, d, false);
+		udev_device_unref(d);
+	}
+	r->start_owners = NULL;
+	udev_enumerate_unref(en);
+
+	REGISTRY_FOREACH(f, r)
+	{
+		n_vfio += is_vfio_driver(f->driver);
+		n_held += f->owner_pid > 0;
+	}
+	if (r->n == 0)
+		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_NO_FUNCTIONS, NULL, 0,
+			   "No zPCI functions found (%u PCI device(s) present); watching for hotplug.",
+			   n_pci);
+	else
+		log_info(r->manager->log,
+			 "Found %zu zPCI function(s): %u bound to vfio, %u held by a process.", r->n, n_vfio,
+			 n_held);
+	return 0;
+}
+
+int registry_start(Registry *r)
+{
+	int q;
+
+	r->pci = pci_alloc();
+	if (r->pci) {
+		/* Names only: never scan the bus through libpci. */
+		r->pci->warning = pci_warning;
+		r->pci->method = PCI_ACCESS_SYS_BUS_PCI;
+		pci_init(r->pci);
+	}
+
+	r->udev = udev_new();
+	if (!r->udev)
+		return -ENOMEM;
+
+	/* The monitor first, so nothing that changes during enumeration is missed. */
+	r->monitor = udev_monitor_new_from_netlink(r->udev, "udev");
+	if (!r->monitor)
+		return -EIO;
+	q = udev_monitor_filter_add_match_subsystem_devtype(r->monitor, "pci", NULL);
+	if (q < 0)
+		return q;
+	q = udev_monitor_enable_receiving(r->monitor);
+	if (q < 0)
+		return q;
+	r->monitor_event = event_new(r->manager->event_base, udev_monitor_get_fd(r->monitor),
+				     EV_READ | EV_PERSIST, on_monitor, r);
+	if (!r->monitor_event)
+		return -ENOMEM;
+	if (event_add(r->monitor_event, NULL) < 0)
+		return -EIO;
+
+	return enumerate(r);
+}
+
+Registry *registry_free(Registry *r)
+{
+	if (!r)
+		return NULL;
+	if (r->monitor_event)
+		event_free(r->monitor_event);
+	while (r->n > 0)
+		drop_function(r, r->by_fid[r->n - 1], false);
+	free(r->by_fid);
+	index_done(&r->by_slot);
+	index_done(&r->by_uid);
+	free(r->subscribers);
+	if (r->monitor)
+		udev_monitor_unref(r->monitor);
+	if (r->udev)
+		udev_unref(r->udev);
+	if (r->pci)
+		pci_cleanup(r->pci);
+	free(r->proc_root);
+	free(r);
+	return NULL;
+}

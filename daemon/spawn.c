@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/spawn.h"
+
+typedef struct SpawnJob {
+	Spawner *spawner;
+	struct SpawnJob *next;
+	char **argv;
+	char **envp;
+	spawn_done_fn done;
+	void *userdata;
+
+	pid_t pid;
+	int pidfd;
+	struct event *exit_event;
+	struct event *timer_event;
+	bool term_sent, kill_sent;
+	int error; /* could not be started: reported from the loop */
+	uint64_t start_usec;
+} SpawnJob;
+
+struct Spawner {
+	struct event_base *base;
+	SpawnLimits limits;
+	SpawnJob *queue_head, *queue_tail; /* waiting, FIFO */
+	unsigned n_queued;
+	SpawnJob **running; /* max_running slots */
+	unsigned n_running;
+	SpawnStats stats;
+	struct event *kick_event; /* deferred completion of jobs that could not start */
+	SpawnJob *failed_head;    /* could not start: reported from the loop */
+};
+
+static const char *const result_names[_SPAWN_RESULT_MAX] = {
+	[SPAWN_DONE] = "done",
+	[SPAWN_FAILED] = "failed",
+	[SPAWN_TIMEOUT] = "timeout",
+	[SPAWN_CANCELLED] = "cancelled",
+};
+
+const char *spawn_result_to_string(SpawnResult r)
+{
+	return r >= 0 && r < _SPAWN_RESULT_MAX ? result_names[r] : "invalid";
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static struct timeval usec_to_tv(uint64_t usec)
+{
+	return (struct timeval){ .tv_sec = (time_t)(usec / USEC_PER_SEC),
+				 .tv_usec = (suseconds_t)(usec % USEC_PER_SEC) };
+}
+
+static char **strv_copy(const char *const *l)
+{
+	size_t n = 0;
+	char **c;
+
+	if (!l)
+		return calloc(1, sizeof(char *));
+	while (l[n])
+		n++;
+	c = calloc(n + 1, sizeof(char *));
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		c[i] = strdup(l[i]);
+		if (!c[i])
+			return strv_free(c);
+	}
+	return c;
+}
+
+static SpawnJob *job_free(SpawnJob *j)
+{
+	if (!j)
+		return NULL;
+	if (j->exit_event)
+		event_free(j->exit_event);
+	if (j->timer_event)
+		event_free(j->timer_event);
+	if (j->pidfd >= 0)
+		(void)close(j->pidfd);
+	strv_free(j->argv);
+	strv_free(j->envp);
+	free(j);
+	return NULL;
+}
+
+static void running_remove(Spawner *s, SpawnJob *j)
+{
+	for (unsigned i = 0; i < s->limits.max_running; i++)
+		if (s->running[i] == j) {
+			s->running[i] = NULL;
+			s->n_running--;
+			return;
+		}
+}
+
+static void start_queued(Spawner *s);
+
+/* Report @j as finished, free it, and start the next waiting command. */
+static void job_finish(SpawnJob *j, const SpawnOutcome *o)
+{
+	Spawner *s = j->spawner;
+
+	switch (o->result) {
+	case SPAWN_DONE:
+		s->stats.done++;
+		break;
+	case SPAWN_TIMEOUT:
+		s->stats.timeouts++;
+		break;
+	case SPAWN_FAILED:
+		s->stats.failed++;
+		break;
+	default:
+		break;
+	}
+	if (j->done)
+		j->done(o, j->userdata);
+	job_free(j);
+}
+
+static void on_child_exit(evutil_socket_t fd, short what, void *userdata)
+{
+	SpawnJob *j = ASSERT_PTR(userdata);
+	Spawner *s = j->spawner;
+	SpawnOutcome o = { .pid = j->pid };
+	int status;
+	pid_t p;
+
+	do
+		p = waitpid(j->pid, &status, WNOHANG);
+	while (p < 0 && errno == EINTR);
+	if (p == 0)
+		return; /* not yet (a poll tick, or a spurious wake-up) */
+
+	o.duration_usec = now_usec() - j->start_usec;
+	if (p < 0) {
+		o.result = SPAWN_FAILED;
+		o.error = negative_errno();
+	} else if (WIFEXITED(status)) {
+		o.exit_status = WEXITSTATUS(status);
+		o.result = o.exit_status == 0 ? SPAWN_DONE : SPAWN_FAILED;
+	} else if (WIFSIGNALED(status)) {
+		o.signal = WTERMSIG(status);
+		o.result = SPAWN_FAILED;
+	} else
+		o.result = SPAWN_FAILED;
+	if (j->term_sent)
+		o.result = SPAWN_TIMEOUT;
+
+	running_remove(s, j);
+	job_finish(j, &o);
+	start_queued(s);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	SpawnJob *j = ASSERT_PTR(userdata);
+	struct timeval tv;
+
+	if (!j->term_sent) {
+		/* The whole group: a shell script's children go too. */
+		(void)kill(-j->pid, SIGTERM);
+		j->term_sent = true;
+		tv = usec_to_tv(j->spawner->limits.kill_grace_usec);
+		(void)evtimer_add(j->timer_event, &tv);
+	} else if (!j->kill_sent) {
+		(void)kill(-j->pid, SIGKILL);
+		j->kill_sent = true;
+	}
+}
+
+static int job_spawn(SpawnJob *j)
+{
+	Spawner *s = j->spawner;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	struct timeval tv;
+	int r;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -ENOMEM;
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -ENOMEM;
+	}
+	sigfillset(&all);
+	sigemptyset(&none);
+	r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+	if (r == 0)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+							    POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawnattr_setpgroup(&attr, 0);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0) {
+		if (strchr(j->argv[0], '/'))
+			r = posix_spawn(&j->pid, j->argv[0], &fa, &attr, j->argv, j->envp);
+		else
+			r = posix_spawnp(&j->pid, j->argv[0], &fa, &attr, j->argv, j->envp);
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -r;
+
+	j->start_usec = now_usec();
+	s->stats.started++;
+	r = spawn_watch_child(s->base, j->pid, on_child_exit, j, &j->pidfd, &j->exit_event);
+	if (r < 0) {
+		/* Cannot watch it: do not leave it running unattended. */
+		(void)kill(-j->pid, SIGKILL);
+		(void)waitpid(j->pid, NULL, 0);
+		return r;
+	}
+	j->timer_event = evtimer_new(s->base, on_timer, j);
+	if (!j->timer_event) {
+		(void)kill(-j->pid, SIGKILL);
+		(void)waitpid(j->pid, NULL, 0);
+		return -ENOMEM;
+	}
+	tv = usec_to_tv(s->limits.timeout_usec);
+	if (evtimer_add(j->timer_event, &tv) < 0) {
+		(void)kill(-j->pid, SIGKILL);
+		(void)waitpid(j->pid, NULL, 0);
+		return -EIO;
+	}
+	return 0;
+}
+
+int spawn_watch_child(struct event_base *base, pid_t pid, event_callback_fn cb, void *userdata,
+		      int *ret_pidfd, struct event **ret_event)
+{
+	struct timeval poll = usec_to_tv(SPAWN_POLL_USEC);
+	struct event *ev;
+	int fd;
+
+	fd = pidfd_open(pid, 0);
+	if (fd < 0 && errno != ENOSYS)
+		return negative_errno();
+	ev = event_new(base, fd, (fd >= 0 ? EV_READ : 0) | EV_PERSIST, cb, userdata);
+	if (!ev) {
+		if (fd >= 0)
+			(void)close(fd);
+		return -ENOMEM;
+	}
+	if (event_add(ev, fd >= 0 ? NULL : &poll) < 0) {
+		event_free(ev);
+		if (fd >= 0)
+			(void)close(fd);
+		return -EIO;
+	}
+	*ret_pidfd = fd >= 0 ? fd : -EBADF;
+	*ret_event = ev;
+	return 0;
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *userdata)
+{
+	Spawner *s = ASSERT_PTR(userdata);
+
+	while (s->failed_head) {
+		SpawnJob *j = s->failed_head;
+		SpawnOutcome o = { .result = SPAWN_FAILED, .error = j->error };
+
+		s->failed_head = j->next;
+		job_finish(j, &o);
+	}
+}
+
+static void start_queued(Spawner *s)
+{
+	while (s->queue_head && s->n_running < s->limits.max_running) {
+		SpawnJob *j = s->queue_head;
+		int r;
+
+		s->queue_head = j->next;
+		if (!s->queue_head)
+			s->queue_tail = NULL;
+		s->n_queued--;
+		j->next = NULL;
+
+		r = job_spawn(j);
+		if (r < 0) {
+			/* Reported from the loop, never from within spawner_submit(). */
+			j->error = r;
+			j->pid = 0;
+			j->next = s->failed_head;
+			s->failed_head = j;
+			event_active(s->kick_event, EV_TIMEOUT, 0);
+			continue;
+		}
+		for (unsigned i = 0; i < s->limits.max_running; i++)
+			if (!s->running[i]) {
+				s->running[i] = j;
+				s->n_running++;
+				break;
+			}
+	}
+}
+
+int spawner_new(Spawner **ret, struct event_base *base, const SpawnLimits *limits)
+{
+	_cleanup_(spawner_freep) Spawner *s = NULL;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base = base;
+	s->limits = limits ? *limits : SPAWN_LIMITS_DEFAULT;
+	if (s->limits.max_running < 1 || s->limits.max_running > 1024 || s->limits.timeout_usec == 0)
+		return -EINVAL;
+	s->running = calloc(s->limits.max_running, sizeof(SpawnJob *));
+	s->kick_event = event_new(base, -1, 0, on_kick, s);
+	if (!s->running || !s->kick_event)
+		return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+Spawner *spawner_free(Spawner *s)
+{
+	SpawnOutcome cancelled = { .result = SPAWN_CANCELLED };
+
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; s->running && i < s->limits.max_running; i++) {
+		SpawnJob *j = s->running[i];
+
+		if (!j)
+			continue;
+		(void)kill(-j->pid, SIGKILL);
+		(void)waitpid(j->pid, NULL, 0);
+		s->running[i] = NULL;
+		cancelled.pid = j->pid;
+		job_finish(j, &cancelled);
+	}
+	cancelled.pid = 0;
+	while (s->queue_head) {
+		SpawnJob *j = s->queue_head;
+
+		s->queue_head = j->next;
+		job_finish(j, &cancelled);
+	}
+	while (s->failed_head) {
+		SpawnJob *j = s->failed_head;
+
+		s->failed_head = j->next;
+		job_finish(j, &cancelled);
+	}
+	if (s->kick_event)
+		event_free(s->kick_event);
+	free(s->running);
+	free(s);
+	return NULL;
+}
+
+int spawner_submit(Spawner *s, const char *const *argv, const char *const *envp, spawn_done_fn done,
+		   void *userdata)
+{
+	SpawnJob *j;
+
+	if (!argv || isempty(argv[0]))
+		return -EINVAL;
+	if (s->n_running >= s->limits.max_running && s->n_queued >= s->limits.max_queued) {
+		s->stats.overflows++;
+		return -ENOBUFS;
+	}
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->spawner = s;
+	j->pidfd = -EBADF;
+	j->done = done;
+	j->userdata = userdata;
+	j->argv = strv_copy(argv);
+	j->envp = strv_copy(envp);
+	if (!j->argv || !j->envp) {
+		job_free(j);
+		return -ENOMEM;
+	}
+
+	if (s->queue_tail)
+		s->queue_tail->next = j;
+	else
+		s->queue_head = j;
+	s->queue_tail = j;
+	s->n_queued++;
+	start_queued(s);
+	return 0;
+}
+
+unsigned spawner_running(const Spawner *s)
+{
+	return s->n_running;
+}
+
+unsigned spawner_queued(const Spawner *s)
+{
+	return s->n_queued;
+}
+
+const SpawnStats *spawner_stats(const Spawner *s)
+{
+	return &s->stats;
+}

@@ -1,0 +1,23 @@
+# The D-Bus API of the daemon (daemon/bus*), its bus policy and activation
+# files (dbus/), and its tests against a private dbus-daemon.
+daemon_libzpcid_a_SOURCES += \
+	daemon/bus.c daemon/bus.h daemon/bus-private.h \
+	daemon/bus-manager.c \
+	daemon/bus-function.c \
+	daemon/bus-util.c daemon/bus-util.h
+
+# The group the bus policy lets through to the state-changing methods;
+# zpcid's own check uses "admin_group" of the configuration (keep them equal).
+ZPCID_ADMIN_GROUP = zpcid
+
+dbuspolicy_DATA = dbus/org.zpcid1.conf
+dist_dbussystemservice_DATA = dbus/org.zpcid1.service
+EXTRA_DIST += dbus/org.zpcid1.conf.in
+CLEANFILES += dbus/org.zpcid1.conf
+dbus/org.zpcid1.conf: $(srcdir)/dbus/org.zpcid1.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) dbus && $(SED) -e 's|@ADMIN_GROUP[@]|$(ZPCID_ADMIN_GROUP)|g' $< > $@
+
+# Against a private dbus-daemon loading the shipped policy (root only; skips otherwise).
+TESTS += tests/test-dbus.sh
+EXTRA_DIST += tests/test-dbus.sh tests/dbus/test-system-bus.conf
+EXTRA_DIST += docs/dbus-api.md

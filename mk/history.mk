@@ -1,0 +1,53 @@
+# History, state files and the action runner (daemon/history.*, state-file.*,
+# actions.*, spawn.*, inhibit.*, sysfs-write.*) and their tests.
+daemon_libzpcid_a_SOURCES += \
+	daemon/state-file.c daemon/state-file.h \
+	daemon/history.c daemon/history.h \
+	daemon/inhibit.c daemon/inhibit.h \
+	daemon/spawn.c daemon/spawn.h \
+	daemon/sysfs-write.c daemon/sysfs-write.h \
+	daemon/actions.c daemon/actions.h
+
+check_PROGRAMS += tests/test-state-file
+tests_test_state_file_SOURCES = tests/test-state-file.c
+tests_test_state_file_CFLAGS = $(TEST_CFLAGS)
+tests_test_state_file_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-state-file
+UNIT_TESTS += tests/test-state-file
+
+check_PROGRAMS += tests/test-history
+tests_test_history_SOURCES = tests/test-history.c
+tests_test_history_CFLAGS = $(TEST_CFLAGS)
+tests_test_history_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-history
+UNIT_TESTS += tests/test-history
+
+# Kills children at random moments: a durability test, too slow for valgrind.
+check_PROGRAMS += tests/test-history-kill
+tests_test_history_kill_SOURCES = tests/test-history-kill.c
+tests_test_history_kill_CFLAGS = $(TEST_CFLAGS)
+tests_test_history_kill_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-history-kill
+
+check_PROGRAMS += tests/test-inhibit
+tests_test_inhibit_SOURCES = tests/test-inhibit.c
+tests_test_inhibit_CFLAGS = $(TEST_CFLAGS)
+tests_test_inhibit_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-inhibit
+UNIT_TESTS += tests/test-inhibit
+
+check_PROGRAMS += tests/test-spawn
+tests_test_spawn_SOURCES = tests/test-spawn.c
+tests_test_spawn_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-spawn
+UNIT_TESTS += tests/test-spawn
+
+check_PROGRAMS += tests/test-actions
+tests_test_actions_SOURCES = tests/test-actions.c
+tests_test_actions_CFLAGS = $(TEST_CFLAGS)
+tests_test_actions_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-actions
+UNIT_TESTS += tests/test-actions
+
+EXTRA_DIST += docs/history.md

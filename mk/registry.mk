@@ -1,0 +1,31 @@
+# The function registry (daemon/registry.*, function.c, sysfs-zpci.*,
+# owner.*) and the kernel log source (daemon/kmsg.*), with their tests.
+daemon_libzpcid_a_SOURCES += \
+	daemon/function.c \
+	daemon/messages.h \
+	daemon/sysfs-zpci.c daemon/sysfs-zpci.h \
+	daemon/owner.c daemon/owner.h \
+	daemon/kmsg.c daemon/kmsg.h \
+	daemon/registry.c daemon/registry.h
+
+check_PROGRAMS += tests/test-sysfs-zpci tests/test-owner tests/test-kmsg
+tests_test_sysfs_zpci_SOURCES = tests/test-sysfs-zpci.c
+tests_test_sysfs_zpci_CFLAGS = $(TEST_CFLAGS)
+tests_test_sysfs_zpci_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+tests_test_owner_SOURCES = tests/test-owner.c
+tests_test_owner_CFLAGS = $(TEST_CFLAGS)
+tests_test_owner_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+tests_test_kmsg_SOURCES = tests/test-kmsg.c
+tests_test_kmsg_CFLAGS = $(TEST_CFLAGS)
+tests_test_kmsg_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-sysfs-zpci tests/test-owner tests/test-kmsg
+UNIT_TESTS += tests/test-sysfs-zpci tests/test-owner tests/test-kmsg
+
+# The registry against real libudev on a umockdev test bed.
+if HAVE_UMOCKDEV
+check_PROGRAMS += tests/test-registry
+tests_test_registry_SOURCES = tests/test-registry.c
+tests_test_registry_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_test_registry_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-registry
+endif

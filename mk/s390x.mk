@@ -1,0 +1,19 @@
+# tests/s390x/: the big-endian tier (unit suite cross-built for s390x, run
+# under qemu-user) and the real-kernel tier (zpcid in an s390x guest under
+# qemu-system-s390x). Both run from tools/stages.d/, not from make check;
+# see docs/s390x-testing.md.
+EXTRA_DIST += \
+	docs/s390x-testing.md \
+	tools/stages.d/50-bigendian.sh \
+	tests/s390x/lib.sh \
+	tests/s390x/bigendian.sh \
+	tests/s390x/guest.sh \
+	tests/s390x/guest-init.sh \
+	tests/s390x/check-guest.py \
+	tests/s390x/stage-guest.sh.in \
+	tests/s390x/rpcit-err/Kbuild \
+	tests/s390x/rpcit-err/zpci_rpcit_err.c \
+	tests/s390x/guest-etc/passwd \
+	tests/s390x/guest-etc/group \
+	tests/s390x/guest-etc/dbus-1/zpcid-test-bus.conf \
+	tests/s390x/guest-etc/zpcid/zpcid.d/50-s390x-test.json

@@ -1,0 +1,199 @@
+#!/bin/sh
+# /init of the zpcid s390x test guest (busybox sh).
+#
+# Sets the scene, runs zpcid against the real kernel and prints everything
+# the host needs to judge it.  This script decides nothing: it prints facts
+# (what the kernel shows) and outputs (what zpcid and zpcictl say) in
+# delimited blocks, and tests/s390x/check-guest.py compares them:
+#
+#   === ZT FACT key=value
+#   === ZT BEGIN name
+#   ...output...
+#   === ZT END name rc=N t=UPTIME
+#
+# The functions (QEMU command line in tests/s390x/guest.sh, found here by FID):
+#   0x21  e1000e (PCIe)        vfio-zpci-err (kmod/module), zpcid owns it: injection
+#   0x22  e1000e (PCIe)        stock vfio-pci, zpcid asked to own it: no feature
+#   0x23  e1000e (PCIe)        e1000e driver, left to the kernel: real RPCIT error
+#   0x10  virtio-rng (PCI)     virtio-pci; bound to vfio-pci and back at run time
+#   0x12  virtio-rng (PCI)     stock vfio-pci, observed
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export LD_LIBRARY_PATH=/lib/s390x-linux-gnu:/usr/lib/s390x-linux-gnu
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /run /tmp /var/lib/zpcid /run/zpcid /run/dbus /run/udev
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /run/zpcid /run/dbus /run/udev
+echo "=== ZT FACT kernel=$(uname -r)"
+echo "=== ZT FACT init_start=$(cut -d' ' -f1 /proc/uptime)"
+
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p"; }
+STEP_WAIT=$(arg zt.step)
+STEP_WAIT=${STEP_WAIT:-3}
+BUS=$(arg zt.bus)
+
+M=/lib/modules/$(uname -r)/ordered
+for m in $(cat $M/order); do
+	insmod $M/$m 2>/dev/null || echo "=== ZT FACT insmod_failed=$m"
+done
+
+block() { # block NAME COMMAND... : run COMMAND, output delimited
+	n=$1
+	shift
+	echo "=== ZT BEGIN $n"
+	"$@" 2>&1
+	rc=$?
+	echo "=== ZT END $n rc=$rc t=$(cut -d' ' -f1 /proc/uptime)"
+}
+
+slot_of() { # slot_of FID(hex, 0x..) -> PCI address
+	for d in /sys/bus/pci/devices/*; do
+		[ -e $d/function_id ] || continue
+		[ $(($(cat $d/function_id))) = $(($1)) ] && basename $d && return 0
+	done
+	return 1
+}
+
+functions() { # one line per function with every zPCI attribute
+	for d in /sys/bus/pci/devices/*; do
+		[ -e $d/function_id ] || continue
+		l="slot=$(basename $d)"
+		for a in function_id function_handle uid uid_is_unique pchid pfgid vfn port pft fidparm vendor device mio_enabled; do
+			[ -r $d/$a ] && read -r v <$d/$a && l="$l $a=$v"
+		done
+		dr=
+		[ -L $d/driver ] && dr=$(readlink $d/driver)
+		l="$l driver=${dr##*/}"
+		echo "$l"
+	done
+}
+
+bind() { # bind FID DRIVER
+	s=$(slot_of $1) || return 1
+	D=/sys/bus/pci/devices/$s
+	[ -L $D/driver ] && echo $s >$D/driver/unbind
+	echo $2 >$D/driver_override
+	echo $s >/sys/bus/pci/drivers/$2/bind
+}
+
+unbind() { # unbind FID
+	s=$(slot_of $1) || return 1
+	D=/sys/bus/pci/devices/$s
+	[ -L $D/driver ] && echo $s >$D/driver/unbind
+	echo >$D/driver_override
+}
+
+# --- the scene ---------------------------------------------------------------
+insmod /lib/modules/extra/vfio_zpci_err.ko && echo "=== ZT FACT vfio_zpci_err=loaded"
+block bind-0x21 bind 0x21 vfio-zpci-err
+block bind-0x22 bind 0x22 vfio-pci
+block bind-0x12 bind 0x12 vfio-pci
+block functions-boot functions
+
+# uevents: systemd-udevd turns kernel uevents into the "udev" netlink
+# group that libudev monitors listen to; the kernel group is recorded too
+if [ -x /lib/systemd/systemd-udevd ]; then
+	/lib/systemd/systemd-udevd --daemon --resolve-names=never 2>/tmp/udevd.log
+	echo "=== ZT FACT udevd_rc=$?"
+fi
+udevadm monitor --kernel --udev --property >/tmp/uevents.log 2>&1 &
+UMON=$!
+
+dbus-daemon --config-file=/etc/dbus-1/zpcid-test-bus.conf --fork --print-pid >/tmp/dbus.pid 2>/tmp/dbus.log
+echo "=== ZT FACT dbus_rc=$?"
+
+block check-config zpcid --check-config
+ZPCID_ARGS="--log-target=console --log-level=debug"
+echo "=== ZT FACT zpcid_args=$ZPCID_ARGS"
+STATE_DIRECTORY=/var/lib/zpcid RUNTIME_DIRECTORY=/run/zpcid zpcid $ZPCID_ARGS >/tmp/zpcid.log 2>&1 &
+ZPID=$!
+# ready: the daemon owns its bus name (when it has a bus), 20 s at most
+up() { cut -d. -f1 /proc/uptime; }
+deadline=$(($(up) + 20))
+owned=0
+while [ "$BUS" = 1 ] && [ $(up) -lt $deadline ] && kill -0 $ZPID 2>/dev/null; do
+	if dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameHasOwner string:org.zpcid1 2>/dev/null | grep -q 'boolean true'; then
+		owned=1
+		break
+	fi
+	sleep 0.5
+done
+[ "$BUS" = 1 ] || sleep $STEP_WAIT
+kill -0 $ZPID 2>/dev/null && echo "=== ZT FACT zpcid_running_after_start=1" || echo "=== ZT FACT zpcid_running_after_start=0"
+echo "=== ZT FACT zpcid_bus_name_owned=$owned"
+echo "=== ZT FACT zpcid_ready=$(cut -d' ' -f1 /proc/uptime)"
+
+block zpcictl-help zpcictl --help
+block list-start zpcictl list --format json
+if [ "$BUS" = 1 ]; then
+	# the same question without zpcictl, to tell the daemon's answer from the client's reading
+	block managed-objects dbus-send --system --print-reply --dest=org.zpcid1 /org/zpcid1 \
+		org.freedesktop.DBus.ObjectManager.GetManagedObjects
+fi
+
+# --- bind / unbind followed at run time --------------------------------------
+block bind-0x10 bind 0x10 vfio-pci
+sleep $STEP_WAIT
+block list-bound zpcictl list --format json
+block functions-bound functions
+block unbind-0x10 unbind 0x10
+sleep $STEP_WAIT
+block list-unbound zpcictl list --format json
+block functions-unbound functions
+
+# --- own mode: injected errors ----------------------------------------------
+S21=$(slot_of 0x21)
+A=/sys/bus/pci/devices/$S21
+for pec in 0x1 0x3a 0x40; do
+	echo "=== ZT FACT inject fid=0x21 pec=$pec"
+	echo $pec >$A/zpci_err_inject_pec
+	sleep $STEP_WAIT
+done
+echo "=== ZT FACT pending_after_single=$(cat $A/zpci_err_pending 2>/dev/null)"
+
+# a burst that overflows the 4-deep queue: zpcid is stopped meanwhile, so
+# the kernel side keeps exactly the four oldest records
+kill -STOP $ZPID
+for pec in 0x10 0x11 0x12 0x13 0x14 0x15; do
+	echo "=== ZT FACT burst fid=0x21 pec=$pec"
+	echo $pec >$A/zpci_err_inject_pec
+done
+echo "=== ZT FACT pending_in_burst=$(cat $A/zpci_err_pending 2>/dev/null)"
+echo "=== ZT FACT dropped_in_burst=$(cat $A/zpci_err_dropped 2>/dev/null)"
+kill -CONT $ZPID
+sleep $STEP_WAIT
+sleep $STEP_WAIT
+echo "=== ZT FACT pending_after_burst=$(cat $A/zpci_err_pending 2>/dev/null)"
+
+# --- a function left to the kernel: a real error event from the platform -----
+echo "=== ZT FACT rpcit fid=0x23"
+block rpcit insmod /lib/modules/extra/zpci_rpcit_err.ko fid=0x23
+sleep $STEP_WAIT
+sleep $STEP_WAIT
+block functions-end functions
+
+# --- what zpcid says ----------------------------------------------------------
+block events zpcictl events --format json
+kill -0 $ZPID 2>/dev/null && echo "=== ZT FACT zpcid_running_at_end=1" || echo "=== ZT FACT zpcid_running_at_end=0"
+kill -TERM $ZPID 2>/dev/null
+i=0
+while kill -0 $ZPID 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+wait $ZPID
+echo "=== ZT FACT zpcid_exit=$?"
+kill $UMON 2>/dev/null
+block zpcid-log cat /tmp/zpcid.log
+block uevents cat /tmp/uevents.log
+block udevd-log cat /tmp/udevd.log
+block dbus-log cat /tmp/dbus.log
+block dmesg dmesg
+echo "=== ZT FACT init_end=$(cut -d' ' -f1 /proc/uptime)"
+echo "=== ZT DONE"
+poweroff -f

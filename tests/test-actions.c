@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/actions.h"
+#include "daemon/state-file.h"
+#include "daemon/sysfs-write.h"
+
+#define SLOT "0001:00:00.0"
+#define FID  0x00000011u
+
+static char root[64];
+
+/* Under valgrind every helper and shell is slower; timing checks widen. */
+static bool under_valgrind(void)
+{
+	const char *e = getenv("ZPCID_TEST_VALGRIND");
+
+	return e && streq(e, "1");
+}
+
+/* A sysfs tree with one PCI function bound to vfio-pci. */
+static void setup(void)
+{
+	char cmd[512];
+
+	strcpy(root, "/tmp/test-actions.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	(void)snprintf(cmd, sizeof(cmd),
+		       "set -e; cd '%s'; mkdir -p bus/pci/devices/" SLOT " bus/pci/drivers/vfio-pci state;"
+		       "touch bus/pci/devices/" SLOT "/recover bus/pci/devices/" SLOT "/driver_override "
+		       "bus/pci/devices/" SLOT "/report_error bus/pci/drivers/vfio-pci/unbind;"
+		       "ln -s '%s/bus/pci/drivers/vfio-pci' bus/pci/devices/" SLOT "/driver",
+		       root, root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *tree(const char *rel)
+{
+	static char p[4][256];
+	static unsigned k;
+
+	k = (k + 1) % 4;
+	(void)snprintf(p[k], sizeof(p[k]), "%s/%s", root, rel);
+	return p[k];
+}
+
+static char *slurp(const char *path)
+{
+	char *s = NULL;
+	size_t n;
+
+	ck_assert_int_eq(state_file_read(path, &s, &n), 0);
+	return s;
+}
+
+static void assert_file(const char *rel, const char *expected)
+{
+	_cleanup_free_ char *s = slurp(tree(rel));
+
+	ck_assert_str_eq(s, expected);
+}
+
+START_TEST(test_sysfs_writes)
+{
+	char drv[64];
+
+	ck_assert_int_eq(sysfs_read_driver(root, SLOT, drv, sizeof(drv)), 0);
+	ck_assert_str_eq(drv, "vfio-pci");
+
+	ck_assert_int_eq(sysfs_write_recover(root, SLOT), 0);
+	assert_file("bus/pci/devices/" SLOT "/recover", "1");
+
+	/* Bound to another driver: left alone. */
+	ck_assert_int_eq(sysfs_unbind(root, SLOT, "mlx5_core", NULL), -EBUSY);
+	assert_file("bus/pci/devices/" SLOT "/driver_override", "");
+	assert_file("bus/pci/drivers/vfio-pci/unbind", "");
+
+	ck_assert_int_eq(sysfs_unbind(root, SLOT, "vfio-pci", NULL), 0);
+	assert_file("bus/pci/devices/" SLOT "/driver_override", "none");
+	assert_file("bus/pci/drivers/vfio-pci/unbind", SLOT);
+
+	/* Unbound already: only the override. */
+	ck_assert_int_eq(unlink(tree("bus/pci/devices/" SLOT "/driver")), 0);
+	ck_assert_int_eq(sysfs_read_driver(root, SLOT, drv, sizeof(drv)), 0);
+	ck_assert_str_eq(drv, "");
+	ck_assert_int_eq(sysfs_unbind(root, SLOT, "vfio-pci", "quarantine"), 0);
+	assert_file("bus/pci/devices/" SLOT "/driver_override", "quarantine");
+
+	/* The override comes first: when it cannot be written, nothing is unbound. */
+	ck_assert_int_eq(symlink(tree("bus/pci/drivers/vfio-pci"), tree("bus/pci/devices/" SLOT "/driver")),
+			 0);
+	ck_assert_int_eq(truncate(tree("bus/pci/drivers/vfio-pci/unbind"), 0), 0);
+	ck_assert_int_eq(unlink(tree("bus/pci/devices/" SLOT "/driver_override")), 0);
+	ck_assert_int_eq(mkdir(tree("bus/pci/devices/" SLOT "/driver_override"), 0755), 0);
+	ck_assert_int_eq(sysfs_unbind(root, SLOT, NULL, NULL), -EISDIR);
+	assert_file("bus/pci/drivers/vfio-pci/unbind", "");
+
+	/* Bad input never reaches a path. */
+	ck_assert_int_eq(sysfs_write_recover(root, "../../x"), -EINVAL);
+	ck_assert_int_eq(sysfs_write_recover(root, "0001:00:00.0/.."), -EINVAL);
+	ck_assert_int_eq(sysfs_write_recover(root, "0002:00:00.0"), -ENOENT);
+	ck_assert_int_eq(sysfs_unbind(root, "0002:00:00.0", NULL, NULL), -ENOENT);
+}
+END_TEST
+
+/* ---- the runner --------------------------------------------------------- */
+
+typedef struct Ctx {
+	struct event_base *base;
+	Actions *actions;
+	Log *log;
+	ZpciEvent events[256];
+	unsigned n, want;
+	unsigned ticks;
+	int reset_sleep_sec;
+	int report_r;
+	unsigned prepares;
+} Ctx;
+
+static void on_emit(void *userdata, uint32_t fid, ZpciEvent *e)
+{
+	Ctx *c = userdata;
+
+	ck_assert_uint_eq(fid, e->fid);
+	ck_assert_int_eq(e->kind, EVENT_ACTION);
+	ck_assert_uint_lt(c->n, ELEMENTSOF(c->events));
+	c->events[c->n++] = *e;
+	if (c->n >= c->want)
+		event_base_loopbreak(c->base);
+}
+
+static int fake_prepare(void *userdata, uint32_t fid)
+{
+	Ctx *c = userdata;
+
+	c->prepares++;
+	if (fid != FID)
+		return -ENODEV;
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static int fake_reset(void *userdata, int fd)
+{
+	Ctx *c = userdata;
+
+	if (fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	if (c->reset_sleep_sec)
+		sleep((unsigned)c->reset_sleep_sec);
+	return 0;
+}
+
+static int fake_report(void *userdata, const char *sysfs_root, const char *slot, int action, uint64_t ts,
+		       uint64_t id, const char *log_data)
+{
+	Ctx *c = userdata;
+
+	return c->report_r;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *userdata)
+{
+	((Ctx *)userdata)->ticks++;
+}
+
+static void on_safety(evutil_socket_t fd, short what, void *userdata)
+{
+	ck_abort_msg("results did not arrive in time");
+}
+
+/* Dispatch until @c has @n result events in total. */
+static void wait_results(Ctx *c, unsigned n, int max_sec)
+{
+	struct timeval tv = { .tv_sec = under_valgrind() ? max_sec * 10 : max_sec };
+	struct event *safety = evtimer_new(c->base, on_safety, c);
+
+	c->want = n;
+	if (c->n < n) {
+		evtimer_add(safety, &tv);
+		ck_assert_int_eq(event_base_dispatch(c->base), 0);
+	}
+	event_free(safety);
+	ck_assert_uint_eq(c->n, n);
+}
+
+static ActionsConfig test_config(void)
+{
+	ActionsConfig cfg = ACTIONS_CONFIG_DEFAULT;
+
+	cfg.sysfs_root = root;
+	cfg.state_directory = tree("state");
+	cfg.timeout_usec = 5 * USEC_PER_SEC;
+	cfg.confirm_timeout_usec = 200 * USEC_PER_MSEC;
+	return cfg;
+}
+
+static Ctx *ctx_new(const ActionsConfig *cfg, bool with_report_hook)
+{
+	Ctx *c = calloc(1, sizeof(Ctx));
+	ActionsOps ops = { .emit = on_emit, .vfio_reset_prepare = fake_prepare, .vfio_reset = fake_reset };
+
+	if (with_report_hook)
+		ops.report_write = fake_report;
+	c->base = event_base_new();
+	ck_assert_int_eq(log_new(&c->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	ck_assert_int_eq(actions_new(&c->actions, c->base, c->log, cfg, &ops, c), 0);
+	return c;
+}
+
+static void ctx_free(Ctx *c)
+{
+	actions_free(c->actions);
+	log_free(c->log);
+	event_base_free(c->base);
+	free(c);
+}
+
+static ActionRequest request(ActionType t, FunctionMode mode)
+{
+	ZpciEvent trigger = { .seq = 42,
+			      .kind = EVENT_ERROR,
+			      .sources = EVENT_SOURCE_VFIO,
+			      .fid = FID,
+			      .has = EVENT_HAS_PEC,
+			      .pec = 0x18 };
+	ActionRequest req;
+
+	strcpy(trigger.slot, SLOT);
+	action_request_init(&req, t, NULL, &trigger, "test-rule");
+	req.mode = mode;
+	return req;
+}
+
+static void submit(Ctx *c, ActionType t, FunctionMode mode)
+{
+	ActionRequest req = request(t, mode);
+
+	ck_assert_int_eq(actions_submit(c->actions, &req), 0);
+}
+
+static void assert_result(const Ctx *c, unsigned i, const char *action, const char *result)
+{
+	ck_assert_uint_lt(i, c->n);
+	ck_assert_str_eq(c->events[i].action, action);
+	ck_assert_msg(streq(c->events[i].result, result), "event %u: result %s (%s), expected %s", i,
+		      c->events[i].result, c->events[i].detail, result);
+}
+
+START_TEST(test_recover_unbind_and_confirmation)
+{
+	ActionsConfig cfg = test_config();
+	Ctx *c = ctx_new(&cfg, false);
+	ZpciEvent rec = { .kind = EVENT_RECOVERY, .fid = FID, .recovery = RECOVERY_SUCCESSFUL };
+
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	/* Results come from the loop, never from within the call. */
+	ck_assert_uint_eq(c->n, 0);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "recover", "done");
+	ck_assert_uint_eq(c->events[0].fid, FID);
+	ck_assert_str_eq(c->events[0].slot, SLOT);
+	ck_assert_uint_eq(c->events[0].pec, 0x18);
+	assert_file("bus/pci/devices/" SLOT "/recover", "1");
+
+	/* The kernel's successful recovery confirms it. */
+	actions_observe_event(c->actions, NULL, &rec);
+	wait_results(c, 2, 10);
+	assert_result(c, 1, "recover", "confirmed");
+
+	/* Without a recovery event: no-confirmation after the timeout. */
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 4, 10);
+	assert_result(c, 2, "recover", "done");
+	assert_result(c, 3, "recover", "no-confirmation");
+
+	submit(c, ACTION_UNBIND, FUNCTION_MODE_OWN);
+	wait_results(c, 5, 10);
+	assert_result(c, 4, "unbind", "done");
+	assert_file("bus/pci/devices/" SLOT "/driver_override", "none");
+	assert_file("bus/pci/drivers/vfio-pci/unbind", SLOT);
+
+	/* A failing write is "failed" with the reason. */
+	ck_assert_int_eq(unlink(tree("bus/pci/devices/" SLOT "/recover")), 0);
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 6, 10);
+	assert_result(c, 5, "recover", "failed");
+	ck_assert_ptr_nonnull(strstr(c->events[5].detail, "No such file"));
+
+	/* Log has no result event of its own. */
+	submit(c, ACTION_LOG, FUNCTION_MODE_OBSERVE);
+	ck_assert_uint_eq(actions_stats(c->actions)->submitted, 5);
+	ck_assert_uint_eq(actions_stats(c->actions)->done, 3);
+	ck_assert_uint_eq(actions_stats(c->actions)->confirmed, 1);
+	ck_assert_uint_eq(actions_stats(c->actions)->no_confirmation, 1);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_reset_modes_and_confirmation)
+{
+	ActionsConfig cfg = test_config();
+	Ctx *c = ctx_new(&cfg, false);
+	ZpciEvent err = { .kind = EVENT_ERROR, .fid = FID, .has = EVENT_HAS_PEC, .pec = 0x18 };
+
+	/* Observed functions have no device to reset. */
+	submit(c, ACTION_RESET, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "reset", "not-supported");
+	ck_assert_uint_eq(c->prepares, 0);
+
+	/* Own: prepared on the loop, reset in the helper; quiet afterwards → confirmed. */
+	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);
+	ck_assert_uint_eq(c->prepares, 1);
+	wait_results(c, 3, 10);
+	assert_result(c, 1, "reset", "done");
+	assert_result(c, 2, "reset", "confirmed");
+
+	/* The same error again right after the reset: failed. */
+	submit(c, ACTION_RESET, FUNCTION_MODE_DELEGATED);
+	wait_results(c, 4, 10);
+	assert_result(c, 3, "reset", "done");
+	actions_observe_event(c->actions, NULL, &err);
+	wait_results(c, 5, 10);
+	assert_result(c, 4, "reset", "failed");
+
+	/* The hook for a drain that saw the function healthy. */
+	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);
+	wait_results(c, 6, 10);
+	actions_confirm(c->actions, FID, true, "drain after reset found no error");
+	wait_results(c, 7, 10);
+	assert_result(c, 6, "reset", "confirmed");
+	ck_assert_str_eq(c->events[6].detail, "drain after reset found no error");
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_timeouts_loop_keeps_serving)
+{
+	ActionsConfig cfg = test_config();
+	struct timeval tick = { .tv_usec = 10000 };
+	struct event *ticker;
+	Ctx *c;
+	int reader;
+
+	cfg.timeout_usec = (under_valgrind() ? 3000 : 300) * USEC_PER_MSEC;
+	c = ctx_new(&cfg, false);
+	ticker = event_new(c->base, -1, EV_PERSIST, on_tick, c);
+	event_add(ticker, &tick);
+
+	/* A reset that hangs in the kernel (here: sleeps) is cut off at its timeout. */
+	c->reset_sleep_sec = 30;
+	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);
+	/* A recover whose write blocks: the attribute is a FIFO nobody reads. */
+	ck_assert_int_eq(unlink(tree("bus/pci/devices/" SLOT "/recover")), 0);
+	ck_assert_int_eq(mkfifo(tree("bus/pci/devices/" SLOT "/recover"), 0600), 0);
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	ck_assert_uint_eq(actions_running(c->actions), 2);
+
+	wait_results(c, 2, 10);
+	assert_result(c, 0, "reset", "timeout");
+	assert_result(c, 1, "recover", "timeout");
+	ck_assert_uint_eq(actions_stats(c->actions)->timeouts, 2);
+	/* Meanwhile the loop served its timer. */
+	ck_assert_uint_ge(c->ticks, under_valgrind() ? 5 : 20);
+
+	/* The killed helpers are reaped and their slots free again: the next action runs. */
+	reader = open(tree("bus/pci/devices/" SLOT "/recover"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(reader, 0);
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 3, 10);
+	assert_result(c, 2, "recover", "done");
+	close(reader);
+	ck_assert_uint_eq(actions_running(c->actions), 0);
+	event_free(ticker);
+	ctx_free(c);
+}
+END_TEST
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+START_TEST(test_report_error_ids_persist)
+{
+	ActionsConfig cfg = test_config();
+	_cleanup_free_ char *rec = NULL;
+	size_t n;
+	Ctx *c;
+
+	c = ctx_new(&cfg, false);
+	ck_assert_uint_eq(actions_last_err_log_id(c->actions), 0);
+	submit(c, ACTION_REPORT_INFO, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "report-info", "done");
+	submit(c, ACTION_REPORT_FW_RESET, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 2, 10);
+	assert_result(c, 1, "report-fw-reset", "done");
+
+	/* The record of the second report: version 1, action 0, err_log_id 2, readable log data. */
+	ck_assert_int_eq(state_file_read(tree("bus/pci/devices/" SLOT "/report_error"), &rec, &n), 0);
+	ck_assert_uint_gt(n, 20);
+	ck_assert_uint_eq((uint8_t)rec[0], 1);
+	ck_assert_uint_eq((uint8_t)rec[1], 0);
+	ck_assert_uint_eq(((uint8_t)rec[2] << 8 | (uint8_t)rec[3]), n - 4);
+	ck_assert_uint_eq(be64((const uint8_t *)rec + 12), 2);
+	ck_assert_ptr_nonnull(memmem(rec + 20, n - 20, "function 0x00000011", 19));
+	ck_assert_ptr_nonnull(memmem(rec + 20, n - 20, "PEC 0x0018", 10));
+	ctx_free(c);
+
+	/* After a restart the ids continue. */
+	c = ctx_new(&cfg, false);
+	ck_assert_uint_eq(actions_last_err_log_id(c->actions), 2);
+	submit(c, ACTION_REPORT_DECONFIGURE, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	ck_assert_uint_eq(actions_last_err_log_id(c->actions), 3);
+	ctx_free(c);
+
+	/* No error notification on this platform: not-supported. */
+	c = ctx_new(&cfg, true);
+	c->report_r = -EOPNOTSUPP;
+	submit(c, ACTION_REPORT_INFO, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "report-info", "not-supported");
+	ck_assert_uint_eq(actions_stats(c->actions)->not_supported, 1);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_inhibitors_postpone_then_run)
+{
+	ActionsConfig cfg = test_config();
+	Ctx *c = ctx_new(&cfg, false);
+	uint64_t h1, h2;
+
+	ck_assert_int_eq(
+		inhibit_acquire(actions_inhibitors(c->actions), "qemu[77]", "migrating", "reset", &h1), 0);
+	ck_assert_int_eq(
+		inhibit_acquire(actions_inhibitors(c->actions), "admin", "maintenance", "reset", &h2), 0);
+
+	/* Covered: postponed (twice the same: kept once). Not covered: runs. */
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	submit(c, ACTION_UNBIND, FUNCTION_MODE_OWN);
+	wait_results(c, 3, 10);
+	assert_result(c, 0, "recover", "postponed");
+	ck_assert_str_eq(c->events[0].detail, "inhibited by qemu[77]: migrating");
+	assert_result(c, 1, "recover", "postponed");
+	assert_result(c, 2, "unbind", "done");
+	ck_assert_uint_eq(actions_postponed(c->actions), 1);
+	assert_file("bus/pci/devices/" SLOT "/recover", "");
+
+	/* Releasing one of two changes nothing; the last one runs the postponed recover. */
+	ck_assert_int_eq(inhibit_release(actions_inhibitors(c->actions), h1), 0);
+	ck_assert_int_eq(inhibit_release(actions_inhibitors(c->actions), h2), 0);
+	ck_assert_uint_eq(c->n, 3);
+	wait_results(c, 4, 10);
+	assert_result(c, 3, "recover", "done");
+	assert_file("bus/pci/devices/" SLOT "/recover", "1");
+	ck_assert_uint_eq(actions_postponed(c->actions), 0);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_dry_run)
+{
+	ActionsConfig cfg = test_config();
+	Ctx *c;
+	ActionRequest req;
+
+	cfg.dry_run = true;
+	c = ctx_new(&cfg, false);
+	submit(c, ACTION_RECOVER, FUNCTION_MODE_OBSERVE);
+	submit(c, ACTION_UNBIND, FUNCTION_MODE_OWN);
+	wait_results(c, 2, 10);
+	assert_result(c, 0, "recover", "dry-run");
+	assert_result(c, 1, "unbind", "dry-run");
+	ck_assert_ptr_nonnull(strstr(c->events[0].detail, "would write 1 to"));
+	assert_file("bus/pci/devices/" SLOT "/recover", "");
+	assert_file("bus/pci/drivers/vfio-pci/unbind", "");
+	ck_assert_uint_eq(c->prepares, 0);
+	ctx_free(c);
+
+	/* Per request (the policy's verdict). */
+	cfg.dry_run = false;
+	c = ctx_new(&cfg, false);
+	req = request(ACTION_RESET, FUNCTION_MODE_OWN);
+	req.dry_run = true;
+	ck_assert_int_eq(actions_submit(c->actions, &req), 0);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "reset", "dry-run");
+	ck_assert_uint_eq(c->prepares, 0);
+	req.type = (ActionType)99;
+	ck_assert_int_eq(actions_submit(c->actions, &req), -EINVAL);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_alerts)
+{
+	ActionsConfig cfg = test_config();
+	char script[512];
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	unsigned done = 0, dropped = 0;
+	Ctx *c;
+
+	/* The event is in the environment, stdin is empty. */
+	(void)snprintf(script, sizeof(script),
+		       "echo \"$ZPCI_FID $ZPCI_PEC $ZPCID_ACTION_RULE $PRIORITY\" > '%s/alert.out'; test -n "
+		       "\"$MESSAGE\"",
+		       root);
+	cfg.alert_command = argv;
+	c = ctx_new(&cfg, false);
+	submit(c, ACTION_ALERT, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "alert", "done");
+	assert_file("alert.out", "0x00000011 0x0018 test-rule 4\n");
+	ctx_free(c);
+
+	/* Overflow of a small queue is counted, logged and reported, never silent. */
+	(void)snprintf(script, sizeof(script), "sleep 0.05");
+	cfg.alert_limits.max_running = 1;
+	cfg.alert_limits.max_queued = 1;
+	c = ctx_new(&cfg, false);
+	for (unsigned i = 0; i < 5; i++)
+		submit(c, ACTION_ALERT, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 5, 10);
+	for (unsigned i = 0; i < 5; i++) {
+		if (streq(c->events[i].result, "done"))
+			done++;
+		else if (streq(c->events[i].result, "dropped"))
+			dropped++;
+	}
+	ck_assert_uint_eq(done, 2);
+	ck_assert_uint_eq(dropped, 3);
+	ck_assert_uint_eq(actions_stats(c->actions)->alert_overflows, 3);
+	ck_assert_ptr_nonnull(
+		strstr(log_memory_get(c->log, log_memory_count(c->log) - 1)->message, "3 dropped so far"));
+	ctx_free(c);
+
+	/* Without a command: not-supported. */
+	cfg.alert_command = NULL;
+	c = ctx_new(&cfg, false);
+	submit(c, ACTION_ALERT, FUNCTION_MODE_OBSERVE);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "alert", "not-supported");
+	ctx_free(c);
+}
+END_TEST
+
+static Suite *actions_suite(void)
+{
+	Suite *s = suite_create("actions");
+	TCase *tc = tcase_create("actions");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, under_valgrind() ? 300 : 30);
+	tcase_add_test(tc, test_sysfs_writes);
+	tcase_add_test(tc, test_recover_unbind_and_confirmation);
+	tcase_add_test(tc, test_reset_modes_and_confirmation);
+	tcase_add_test(tc, test_timeouts_loop_keeps_serving);
+	tcase_add_test(tc, test_report_error_ids_persist);
+	tcase_add_test(tc, test_inhibitors_postpone_then_run);
+	tcase_add_test(tc, test_dry_run);
+	tcase_add_test(tc, test_alerts);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(actions_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

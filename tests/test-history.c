@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/history.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/test-history.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *path_of(const char *name)
+{
+	static char p[128];
+
+	(void)snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static ZpciEvent make_event(uint64_t seq, uint32_t fid, int pec, EventKind kind)
+{
+	ZpciEvent e = { .seq = seq, .kind = kind, .sources = EVENT_SOURCE_KMSG, .fid = fid };
+
+	e.time_usec = 1700000000000000ULL + seq * USEC_PER_SEC;
+	e.monotonic_usec = seq * USEC_PER_SEC;
+	if (pec >= 0) {
+		e.pec = (uint16_t)pec;
+		e.has |= EVENT_HAS_PEC;
+	}
+	(void)snprintf(e.slot, sizeof(e.slot), "%04x:00:00.0", fid);
+	(void)snprintf(e.message, sizeof(e.message), "event %llu", (unsigned long long)seq);
+	return e;
+}
+
+/* Append seq 1..n: fid 0x10 + seq % 3, pec 0x3a for even seq, every 5th is an action. */
+static void append_range(History *h, uint64_t from, uint64_t to)
+{
+	for (uint64_t s = from; s <= to; s++) {
+		ZpciEvent e = make_event(s, 0x10 + (uint32_t)(s % 3), s % 2 == 0 ? 0x3a : 0x18,
+					 s % 5 == 0 ? EVENT_ACTION : EVENT_ERROR);
+
+		if (e.kind == EVENT_ACTION) {
+			e.has &= ~(unsigned)EVENT_HAS_PEC;
+			strcpy(e.action, "reset");
+			strcpy(e.result, "done");
+		}
+		ck_assert_int_eq(history_append(h, &e), 0);
+	}
+}
+
+static size_t query(History *h, const HistoryQuery *q, ZpciEvent **ev, uint64_t *total)
+{
+	size_t n = 99;
+
+	ck_assert_int_eq(history_query(h, q, ev, &n, total), 0);
+	return n;
+}
+
+START_TEST(test_append_query_paging)
+{
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	HistoryQuery q;
+	uint64_t total;
+	size_t n;
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	ck_assert_uint_eq(history_last_seq(h), 0);
+	n = query(h, &HISTORY_QUERY_ALL, &ev, &total);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(ev);
+	ck_assert_uint_eq(total, 0);
+
+	append_range(h, 1, 30);
+	ck_assert_uint_eq(history_last_seq(h), 30);
+
+	/* All, oldest first, round-tripped. */
+	n = query(h, &HISTORY_QUERY_ALL, &ev, &total);
+	ck_assert_uint_eq(n, 30);
+	ck_assert_uint_eq(total, 30);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(ev[i].seq, i + 1);
+	ck_assert_uint_eq(ev[1].fid, 0x12);
+	ck_assert_uint_eq(ev[1].pec, 0x3a);
+	ck_assert_str_eq(ev[1].slot, "0012:00:00.0");
+	ck_assert_str_eq(ev[4].action, "reset");
+	ck_assert_int_eq(ev[4].kind, EVENT_ACTION);
+	free(TAKE_PTR(ev));
+
+	/* By fid: seq % 3 == 1 → 1, 4, 7, ... 28 (10 records). */
+	q = HISTORY_QUERY_ALL;
+	q.match_fid = true;
+	q.fid = 0x11;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(ev[0].seq, 1);
+	ck_assert_uint_eq(ev[9].seq, 28);
+	free(TAKE_PTR(ev));
+
+	/* By PEC and kind: even seq not divisible by 5 → 12 errors with 0x3a. */
+	q = HISTORY_QUERY_ALL;
+	q.match_pec = true;
+	q.pec = 0x3a;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 12);
+	free(TAKE_PTR(ev));
+	q = HISTORY_QUERY_ALL;
+	q.kind = EVENT_ACTION;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(ev[5].seq, 30);
+	free(TAKE_PTR(ev));
+
+	/* Time range [seq 10, seq 20). */
+	q = HISTORY_QUERY_ALL;
+	q.since_usec = 1700000000000000ULL + 10 * USEC_PER_SEC;
+	q.until_usec = 1700000000000000ULL + 20 * USEC_PER_SEC;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(ev[0].seq, 10);
+	ck_assert_uint_eq(ev[9].seq, 19);
+	free(TAKE_PTR(ev));
+
+	/* Paging, oldest first: offset 25, limit 10 → 26..30, total still 30. */
+	q = HISTORY_QUERY_ALL;
+	q.offset = 25;
+	q.limit = 10;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(total, 30);
+	ck_assert_uint_eq(ev[0].seq, 26);
+	free(TAKE_PTR(ev));
+
+	/* Paging, newest first: offset 2, limit 3 → 28, 27, 26. */
+	q = HISTORY_QUERY_ALL;
+	q.newest_first = true;
+	q.offset = 2;
+	q.limit = 3;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(ev[0].seq, 28);
+	ck_assert_uint_eq(ev[2].seq, 26);
+	free(TAKE_PTR(ev));
+
+	/* Newest first past the end. */
+	q.offset = 29;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(ev[0].seq, 1);
+	free(TAKE_PTR(ev));
+	q.offset = 40;
+	n = query(h, &q, &ev, &total);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_reopen_continues_seq_and_lock)
+{
+	History *h = NULL, *h2 = NULL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	size_t n;
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	append_range(h, 1, 7);
+	/* One writer at a time. */
+	ck_assert_int_eq(history_open(&h2, dir, NULL, NULL), -EBUSY);
+	h = history_free(h);
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	ck_assert_uint_eq(history_last_seq(h), 7);
+	append_range(h, 8, 9);
+	h = history_free(h);
+
+	/* A fresh current file (as right after a rotation) takes the seq from the rotated one. */
+	ck_assert_int_eq(rename(path_of("history.log"), path_of("history.log.1")), 0);
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	ck_assert_uint_eq(history_last_seq(h), 9);
+	n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+	ck_assert_uint_eq(n, 9);
+	ck_assert_uint_eq(ev[8].seq, 9);
+	history_free(h);
+}
+END_TEST
+
+START_TEST(test_rotation)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	struct stat st;
+	uint64_t total;
+	size_t n;
+
+	lim.max_file_size = 20 * 1024;
+	lim.max_files = 3;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	append_range(h, 1, 400);
+	ck_assert_uint_gt(history_stats(h)->rotations, 2);
+
+	/* history.log, .1 and .2 exist, none beyond; none is over the limit. */
+	ck_assert_int_eq(stat(path_of("history.log"), &st), 0);
+	ck_assert_int_le(st.st_size, 20 * 1024);
+	ck_assert_int_eq(stat(path_of("history.log.1"), &st), 0);
+	ck_assert_int_le(st.st_size, 20 * 1024);
+	ck_assert_int_eq(stat(path_of("history.log.2"), &st), 0);
+	ck_assert_int_eq(stat(path_of("history.log.3"), &st), -1);
+
+	/* What is left is a contiguous run ending at 400, the oldest records gone. */
+	n = query(h, &HISTORY_QUERY_ALL, &ev, &total);
+	ck_assert_uint_eq(n, total);
+	ck_assert_uint_gt(n, 50);
+	ck_assert_uint_lt(n, 400);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(ev[i].seq, 400 - n + 1 + i);
+	h = history_free(h);
+
+	/* A lower file count on the next open removes the extra files. */
+	lim.max_files = 2;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	ck_assert_int_eq(stat(path_of("history.log.2"), &st), -1);
+	ck_assert_uint_eq(history_last_seq(h), 400);
+
+	/* Bad limits are refused. */
+	lim.max_files = 0;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), -EINVAL);
+}
+END_TEST
+
+static void read_whole(const char *p, char **ret, size_t *size)
+{
+	FILE *f = fopen(p, "re");
+	long sz;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	sz = ftell(f);
+	rewind(f);
+	*ret = malloc((size_t)sz + 1);
+	ck_assert_uint_eq(fread(*ret, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	*size = (size_t)sz;
+}
+
+static void write_whole(const char *p, const char *data, size_t size)
+{
+	FILE *f = fopen(p, "we");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_torn_record_every_offset)
+{
+	_cleanup_free_ char *orig = NULL;
+	History *h = NULL;
+	size_t size, last_start;
+	char *p;
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	append_range(h, 1, 5);
+	h = history_free(h);
+
+	read_whole(path_of("history.log"), &orig, &size);
+	ck_assert_int_eq(orig[size - 1], '\n');
+	p = memrchr(orig, '\n', size - 1);
+	ck_assert_ptr_nonnull(p);
+	last_start = (size_t)(p - orig) + 1;
+
+	/* Cut the file at every byte of the last record: it is dropped, the rest stays, appending resumes.
+	 */
+	for (size_t cut = last_start; cut < size; cut++) {
+		_cleanup_free_ ZpciEvent *ev = NULL;
+		struct stat st;
+		size_t n;
+
+		write_whole(path_of("history.log"), orig, cut);
+		ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+		ck_assert_uint_eq(history_last_seq(h), 4);
+		ck_assert_uint_eq(history_stats(h)->torn_truncated, cut - last_start);
+		ck_assert_int_eq(stat(path_of("history.log"), &st), 0);
+		ck_assert_int_eq(st.st_size, (off_t)last_start);
+
+		n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+		ck_assert_uint_eq(n, 4);
+		append_range(h, 5, 5);
+		h = history_free(h);
+
+		ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+		ck_assert_uint_eq(history_last_seq(h), 5);
+		free(TAKE_PTR(ev));
+		n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+		ck_assert_uint_eq(n, 5);
+		ck_assert_uint_eq(ev[4].seq, 5);
+		h = history_free(h);
+	}
+
+	/* A torn header is rewritten. */
+	for (size_t cut = 0; cut < 16; cut++) {
+		write_whole(path_of("history.log"), orig, cut);
+		ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+		ck_assert_uint_eq(history_last_seq(h), 0);
+		append_range(h, 1, 1);
+		h = history_free(h);
+		ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+		ck_assert_uint_eq(history_last_seq(h), 1);
+		h = history_free(h);
+	}
+}
+END_TEST
+
+START_TEST(test_corrupt_middle_record_skipped)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	History *h = NULL;
+	size_t size, n;
+	char *second;
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	append_range(h, 1, 3);
+	h = history_free(h);
+
+	/* Flip a byte inside the JSON of record 2: its CRC no longer matches. */
+	read_whole(path_of("history.log"), &buf, &size);
+	second = strchr(strchr(strchr(buf, '\n') + 1, '\n') + 1, '{');
+	ck_assert_ptr_nonnull(second);
+	second[3] ^= 0x01;
+	write_whole(path_of("history.log"), buf, size);
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 1);
+	ck_assert_uint_eq(history_stats(h)->torn_truncated, 0);
+	ck_assert_uint_eq(history_last_seq(h), 3);
+	n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(ev[0].seq, 1);
+	ck_assert_uint_eq(ev[1].seq, 3);
+	h = history_free(h);
+
+	/* A file of another format version is kept aside and a new file started. */
+	write_whole(path_of("history.log"), "ZPCID-HISTORY 9\nwhatever\n", 25);
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	append_range(h, 10, 10);
+	free(TAKE_PTR(ev));
+	n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(ev[0].seq, 10);
+	h = history_free(h);
+}
+END_TEST
+
+static void on_timeout(evutil_socket_t fd, short what, void *userdata)
+{
+	event_base_loopbreak(userdata);
+}
+
+START_TEST(test_sync_batches)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	_cleanup_(history_freep) History *h = NULL;
+	struct event_base *base;
+	struct event *stop;
+	struct timeval tv = { .tv_usec = 300000 };
+
+	lim.sync_records = 3;
+	lim.sync_interval_usec = 50 * USEC_PER_MSEC;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+
+	/* No sync per record: only every third one. */
+	append_range(h, 1, 2);
+	ck_assert_uint_eq(history_stats(h)->syncs, 0);
+	append_range(h, 3, 3);
+	ck_assert_uint_eq(history_stats(h)->syncs, 1);
+	append_range(h, 4, 4);
+	ck_assert_uint_eq(history_stats(h)->syncs, 1);
+
+	/* The timer syncs the rest; an idle timer does nothing. */
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(history_attach_event(h, base), 0);
+	stop = evtimer_new(base, on_timeout, base);
+	evtimer_add(stop, &tv);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_uint_eq(history_stats(h)->syncs, 2);
+	ck_assert_int_eq(history_attach_event(h, NULL), 0);
+	event_free(stop);
+	event_base_free(base);
+}
+END_TEST
+
+static Suite *history_suite(void)
+{
+	Suite *s = suite_create("history");
+	TCase *tc = tcase_create("history");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_append_query_paging);
+	tcase_add_test(tc, test_reopen_continues_seq_and_lock);
+	tcase_add_test(tc, test_rotation);
+	tcase_add_test(tc, test_torn_record_every_offset);
+	tcase_add_test(tc, test_corrupt_middle_record_skipped);
+	tcase_add_test(tc, test_sync_batches);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(history_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/kmsg.h"
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+
+#define ZPCI_LINE(slot, pec, fid) "zpci: " slot ": Event 0x" pec " reports an error for PCI function 0x" fid
+
+static int parse(const char *message, KmsgZpci *z)
+{
+	return kmsg_zpci_parse(message, strlen(message), z);
+}
+
+START_TEST(test_record_parse)
+{
+	const char *l1 = "3,1234,5678901,-;zpci: hello";
+	const char *l2 = "12,7,0,c,caller=T1;text;with;semicolons";
+	KmsgRecord r;
+
+	ck_assert_int_eq(kmsg_record_parse(l1, strlen(l1), &r), 0);
+	ck_assert_int_eq(r.priority, 3);
+	ck_assert_int_eq(r.facility, 0);
+	ck_assert_uint_eq(r.seq, 1234);
+	ck_assert_uint_eq(r.ts_usec, 5678901);
+	ck_assert_uint_eq(r.message_len, strlen("zpci: hello"));
+	ck_assert(strneq(r.message, "zpci: hello", r.message_len));
+
+	ck_assert_int_eq(kmsg_record_parse(l2, strlen(l2), &r), 0);
+	ck_assert_int_eq(r.priority, 4);
+	ck_assert_int_eq(r.facility, 1);
+	ck_assert_uint_eq(r.seq, 7);
+	ck_assert(strneq(r.message, "text;with;semicolons", r.message_len));
+
+	/* empty message is a record too */
+	ck_assert_int_eq(kmsg_record_parse("6,1,2,-;", 8, &r), 0);
+	ck_assert_uint_eq(r.message_len, 0);
+
+	static const char *const bad[] = {
+		"",           " SUBSYSTEM=pci", "3,1,2,-",    "3,1,2;x",  "3,1;x",
+		"a,1,2,-;x",  "3,,2,-;x",       "3,1,2,--;x", "3,1,2,;x", "3,99999999999999999999999,2,-;x",
+		"-3,1,2,-;x",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		ck_assert_msg(kmsg_record_parse(bad[i], strlen(bad[i]), &r) == -EBADMSG, "accepted \"%s\"",
+			      bad[i]);
+}
+END_TEST
+
+START_TEST(test_zpci_error_line)
+{
+	KmsgZpci z;
+
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "3a", "11"), &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_ERROR);
+	ck_assert_str_eq(z.slot, "0001:00:00.0");
+	ck_assert(z.has_pec && z.has_fid);
+	ck_assert_uint_eq(z.pec, 0x3a);
+	ck_assert_uint_eq(z.fid, 0x11);
+
+	/* no PCI device: the kernel prints "n/a" */
+	ck_assert_int_eq(parse(ZPCI_LINE("n/a", "40", "ffffffff"), &z), 1);
+	ck_assert_str_eq(z.slot, "");
+	ck_assert_uint_eq(z.pec, 0x40);
+	ck_assert_uint_eq(z.fid, 0xffffffff);
+
+	/* the message is not NUL-terminated at its end */
+	{
+		const char *s = ZPCI_LINE("0001:00:00.0", "3a", "11") "trailing";
+
+		ck_assert_int_eq(kmsg_zpci_parse(s, strlen(s) - strlen("trailing"), &z), 1);
+		ck_assert_uint_eq(z.fid, 0x11);
+	}
+
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "10000", "11"), &z), 0); /* pec overflow */
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "3a", "100000000"), &z), 0);
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "zz", "11"), &z), 0);
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "3a", "11") " ", &z), 0);
+	ck_assert_int_eq(parse(ZPCI_LINE("0001:00:00.0", "3a", ""), &z), 0);
+	ck_assert_int_eq(parse(ZPCI_LINE("bad slot", "3a", "11"), &z), 0);
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: Event 0x3a reports", &z), 0);
+	ck_assert_int_eq(parse("nvme 0001:00:00.0: Event 0x3a reports an error for PCI function 0x11", &z),
+			 0);
+	ck_assert_int_eq(parse("Linux version 6.1.0", &z), 0);
+	ck_assert_int_eq(parse("", &z), 0);
+}
+END_TEST
+
+START_TEST(test_zpci_other_lines)
+{
+	KmsgZpci z;
+
+	ck_assert_int_eq(parse("vfio-pci 0001:00:00.0: 0001:00:00.0: Maximum number (4) of pending error "
+			       "events queued",
+			       &z),
+			 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_QUEUE_FULL);
+	ck_assert_str_eq(z.slot, "0001:00:00.0");
+	ck_assert_uint_eq(z.count, 1);
+	ck_assert(!z.has_fid);
+	ck_assert_int_eq(parse("zpci: 0002:00:00.0: Maximum number (4) of pending error events queued", &z),
+			 1);
+	ck_assert_str_eq(z.slot, "0002:00:00.0");
+	ck_assert_int_eq(parse("vfio-pci x: y: Maximum number (x) of pending error events queued", &z), 0);
+
+	/* the companion kernel patch's wording */
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: Error event queue full, dropping event 0x3a for PCI "
+			       "function 0x21",
+			       &z),
+			 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_QUEUE_FULL);
+	ck_assert_uint_eq(z.count, 1);
+	ck_assert(z.has_fid && z.fid == 0x21);
+	ck_assert(z.has_pec && z.pec == 0x3a);
+	ck_assert_str_eq(z.slot, "0001:00:00.0");
+	ck_assert_int_eq(
+		parse("zpci: 0001:00:00.0: Error event queue full, dropping event 0x3a for PCI", &z), 0);
+	ck_assert_int_eq(
+		parse("zpci: 0001:00:00.0: Discarding 3 unread error events of PCI function 0x21", &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_UNHANDLED);
+	ck_assert_uint_eq(z.count, 3);
+	ck_assert_uint_eq(z.fid, 0x21);
+
+	ck_assert_int_eq(parse("zpci: Unhandled PCI error events count=3 for PCI function 0x12", &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_UNHANDLED);
+	ck_assert_uint_eq(z.count, 3);
+	ck_assert_uint_eq(z.fid, 0x12);
+	ck_assert_int_eq(parse("zpci: Unhandled PCI error events count=3 for PCI function 0x", &z), 0);
+
+	ck_assert_int_eq(
+		parse("zpci: 0001:00:00.0: Cannot be recovered because no driver is bound to the device",
+		      &z),
+		1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_RECOVERY_FAILED);
+	ck_assert_str_eq(z.slot, "0001:00:00.0");
+	ck_assert_ptr_nonnull(z.detail);
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: The ism driver bound to the device does not support "
+			       "error recovery",
+			       &z),
+			 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_RECOVERY_FAILED);
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: Automatic recovery failed after MMIO re-enable", &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_RECOVERY_FAILED);
+
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: Initiating reset", &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_RECOVERY_INFO);
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: The device is ready to resume operations", &z), 1);
+	ck_assert_int_eq(z.kind, KMSG_ZPCI_RECOVERY_INFO);
+	ck_assert_int_eq(parse("zpci: 0001:00:00.0: Initiating reset now", &z), 0);
+}
+END_TEST
+
+START_TEST(test_cursor)
+{
+	KmsgCursor c, saved;
+	char buf[128];
+	uint64_t gap;
+
+	ck_assert_int_eq(kmsg_cursor_parse("BOOT_ID=abc\nSEQ=42\n", &saved), 0);
+	ck_assert(saved.valid);
+	ck_assert_str_eq(saved.boot_id, "abc");
+	ck_assert_uint_eq(saved.seq, 42);
+	ck_assert_int_eq(kmsg_cursor_format(&saved, buf, sizeof(buf)), (int)strlen("BOOT_ID=abc\nSEQ=42\n"));
+	ck_assert_str_eq(buf, "BOOT_ID=abc\nSEQ=42\n");
+	ck_assert_int_eq(kmsg_cursor_format(&saved, buf, 5), -ENOBUFS);
+
+	ck_assert_int_eq(kmsg_cursor_parse("BOOT_ID=abc\n", &c), -EBADMSG);
+	ck_assert_int_eq(kmsg_cursor_parse("SEQ=1\n", &c), -EBADMSG);
+	ck_assert_int_eq(kmsg_cursor_parse("BOOT_ID=abc\nSEQ=x\n", &c), -EBADMSG);
+	ck_assert_int_eq(kmsg_cursor_parse("BOOT_ID=abc\nSEQ=1\nJUNK\n", &c), -EBADMSG);
+	ck_assert_int_eq(kmsg_cursor_parse("", &c), -EBADMSG);
+
+	/* same boot: resume after 42 */
+	kmsg_cursor_resume(&c, &saved, "abc");
+	ck_assert(c.valid);
+	ck_assert(!kmsg_cursor_advance(&c, 40, &gap));
+	ck_assert(!kmsg_cursor_advance(&c, 42, &gap));
+	ck_assert(kmsg_cursor_advance(&c, 43, &gap));
+	ck_assert_uint_eq(gap, 0);
+	ck_assert(kmsg_cursor_advance(&c, 50, &gap));
+	ck_assert_uint_eq(gap, 6);
+	ck_assert_uint_eq(c.seq, 50);
+
+	/* another boot: start from scratch; records before the first one seen are a gap */
+	kmsg_cursor_resume(&c, &saved, "def");
+	ck_assert(!c.valid);
+	ck_assert_str_eq(c.boot_id, "def");
+	ck_assert(kmsg_cursor_advance(&c, 0, &gap));
+	ck_assert_uint_eq(gap, 0);
+	kmsg_cursor_resume(&c, &saved, "def");
+	ck_assert(kmsg_cursor_advance(&c, 5, &gap));
+	ck_assert_uint_eq(gap, 5);
+
+	/* unknown boot id: never trust a saved position */
+	kmsg_cursor_resume(&c, &saved, "");
+	ck_assert(!c.valid);
+	kmsg_cursor_resume(&c, NULL, "abc");
+	ck_assert(!c.valid);
+}
+END_TEST
+
+typedef struct Lines {
+	char lines[8][64];
+	size_t n;
+} Lines;
+
+static void collect(const char *line, size_t len, void *userdata)
+{
+	Lines *l = userdata;
+
+	ck_assert_uint_lt(l->n, 8);
+	ck_assert_uint_lt(len, 64);
+	memcpy(l->lines[l->n], line, len);
+	l->lines[l->n++][len] = '\0';
+}
+
+START_TEST(test_splitter)
+{
+	static KmsgSplitter s; /* large: not on the stack */
+	static char big[KMSG_LINE_MAX + 100];
+	Lines l = {};
+
+	kmsg_splitter_feed(&s, "ab", 2, false, collect, &l);
+	ck_assert_uint_eq(l.n, 0);
+	kmsg_splitter_feed(&s, "c\nde\n\nf", 7, false, collect, &l);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_str_eq(l.lines[0], "abc");
+	ck_assert_str_eq(l.lines[1], "de");
+	ck_assert_str_eq(l.lines[2], "");
+	kmsg_splitter_feed(&s, "g", 1, true, collect, &l); /* end of a record */
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_str_eq(l.lines[3], "fg");
+
+	/* an overlong line is dropped whole, the next one is intact */
+	memset(big, 'x', sizeof(big));
+	kmsg_splitter_feed(&s, big, sizeof(big), false, collect, &l);
+	kmsg_splitter_feed(&s, big, 10, false, collect, &l);
+	kmsg_splitter_feed(&s, "\nok\n", 4, false, collect, &l);
+	ck_assert_uint_eq(l.n, 5);
+	ck_assert_str_eq(l.lines[4], "ok");
+	ck_assert_uint_eq(s.n_overlong, 1);
+}
+END_TEST
+
+/* ---- the source on a loop, with a file or FIFO standing in for /dev/kmsg ---- */
+
+static char dir[] = "/tmp/zpcid-test-kmsg-XXXXXX";
+static char kmsg_path[128], boot_path[128], state_dir[128];
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* rm -rf without a child process (valgrind follows children slowly). */
+static void rm_rf(const char *path)
+{
+	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/zpcid-test-kmsg-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)snprintf(kmsg_path, sizeof(kmsg_path), "%s/kmsg", dir);
+	(void)snprintf(boot_path, sizeof(boot_path), "%s/boot_id", dir);
+	(void)snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+	ck_assert_int_eq(mkdir(state_dir, 0755), 0);
+}
+
+static void teardown(void)
+{
+	rm_rf(dir);
+}
+
+static void write_file(const char *path, const char *mode, const char *text)
+{
+	FILE *f = fopen(path, mode);
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static Manager *new_manager(void)
+{
+	Manager *m = calloc(1, sizeof(*m));
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(log_new(&m->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	ck_assert_int_eq(config_new_default(&m->config), 0);
+	m->event_base = event_base_new();
+	ck_assert_ptr_nonnull(m->event_base);
+	m->state_directory = strdup(state_dir);
+	m->runtime_directory = strdup(state_dir);
+	return m;
+}
+
+static size_t count_records(Manager *m, const char *message_id, const char *key, const char *value)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < log_memory_count(m->log); i++) {
+		const LogRecord *r = log_memory_get(m->log, i);
+		const char *v;
+
+		if (!r->message_id || !streq(r->message_id, message_id))
+			continue;
+		v = key ? log_record_field(r, key) : NULL;
+		if (!key || (v && streq(v, value)))
+			n++;
+	}
+	return n;
+}
+
+static KmsgSource *start_source(Manager *m)
+{
+	KmsgSource *k = NULL;
+
+	ck_assert_int_eq(kmsg_source_new(&k, m, kmsg_path, boot_path, state_dir), 0);
+	ck_assert_int_eq(kmsg_source_start(k), 0);
+	return k;
+}
+
+#define RECORDS_1                                                                                         \
+	"6,0,100,-;Linux version 6.1.0-s390x\n"                                                           \
+	"3,1,200,-;" ZPCI_LINE("0001:00:00.0", "3a",                                                      \
+			       "11") "\n"                                                                 \
+				     " SUBSYSTEM=pci\n"                                                   \
+				     " DEVICE=+pci:0001:00:00.0\n"                                        \
+				     "4,2,300,-;vfio-pci 0001:00:00.0: 0001:00:00.0: Maximum number (4) " \
+				     "of pending error events queued\n"
+
+START_TEST(test_source_file_resume)
+{
+	Manager *m;
+	KmsgSource *k;
+	char cursor[256], text[128];
+	FILE *f;
+
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	write_file(kmsg_path, "we", RECORDS_1);
+
+	/* First start: both zPCI records become events. */
+	m = new_manager();
+	k = start_source(m);
+	ck_assert_uint_eq(kmsg_source_n_records(k), 3);
+	ck_assert_uint_eq(kmsg_source_n_zpci(k), 2);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 1);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_PEC", "0x003a"), 1);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_FID", "0x00000011"), 1);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCID_SOURCE", "kmsg"), 1);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCID_COUNT", "1"), 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_KMSG_GAP, NULL, NULL), 0);
+	kmsg_source_free(k);
+	manager_free(m);
+
+	(void)snprintf(cursor, sizeof(cursor), "%s/" KMSG_CURSOR_FILENAME, state_dir);
+	f = fopen(cursor, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_gt(fread(text, 1, sizeof(text) - 1, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "SEQ=2\n"));
+
+	/* Restart: nothing is reported twice. */
+	m = new_manager();
+	k = start_source(m);
+	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 0);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, NULL, NULL), 0);
+
+	/* A record appended while running is read (inotify wakes the loop). */
+	write_file(kmsg_path, "ae", "3,3,400,-;" ZPCI_LINE("0001:00:00.0", "40", "11") "\n");
+	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_PEC", "0x0040"), 1);
+	kmsg_source_free(k);
+	manager_free(m);
+
+	/* Down while records were overwritten: the gap is reported with its size. */
+	write_file(kmsg_path, "ae", "3,10,500,-;" ZPCI_LINE("0001:00:00.0", "3b", "11") "\n");
+	m = new_manager();
+	k = start_source(m);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_KMSG_GAP, "ZPCID_COUNT", "6"), 1);
+	ck_assert_uint_eq(kmsg_source_n_missed(k), 6);
+	kmsg_source_free(k);
+	manager_free(m);
+
+	/* After a reboot everything buffered is new again. */
+	write_file(boot_path, "we", "99999999-2222-3333-4444-555555555555\n");
+	m = new_manager();
+	k = start_source(m);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 3);
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
+START_TEST(test_source_fifo)
+{
+	Manager *m;
+	KmsgSource *k;
+	int fd;
+
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	ck_assert_int_eq(mkfifo(kmsg_path, 0600), 0);
+
+	m = new_manager();
+	k = start_source(m);
+	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
+
+	fd = open(kmsg_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	/* one record in two writes, then two records in one */
+	ck_assert_int_eq(write(fd, "3,0,1,-;zpci: 0001:00:00.0: Event 0x", 36), 36);
+	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 0);
+	{
+		const char *rest =
+			"3a reports an error for PCI function 0x11\n"
+			"6,1,2,-;unrelated\n"
+			"3,2,3,-;zpci: Unhandled PCI error events count=2 for PCI function 0x11\n";
+
+		ck_assert_int_eq(write(fd, rest, strlen(rest)), (int)strlen(rest));
+	}
+	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_PEC", "0x003a"), 1);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCID_COUNT", "2"), 1);
+	ck_assert_uint_eq(kmsg_source_n_records(k), 3);
+
+	/* The writer going away is no end of the source. */
+	close(fd);
+	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_NONBLOCK), 0);
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
+START_TEST(test_source_missing)
+{
+	Manager *m = new_manager();
+	KmsgSource *k = NULL;
+
+	ck_assert_int_eq(kmsg_source_new(&k, m, "/nonexistent/kmsg", boot_path, state_dir), 0);
+	ck_assert_int_eq(kmsg_source_start(k), -ENOENT);
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("kmsg");
+	TCase *tc = tcase_create("parse");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_record_parse);
+	tcase_add_test(tc, test_zpci_error_line);
+	tcase_add_test(tc, test_zpci_other_lines);
+	tcase_add_test(tc, test_cursor);
+	tcase_add_test(tc, test_splitter);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("source");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_source_file_resume);
+	tcase_add_test(tc, test_source_fifo);
+	tcase_add_test(tc, test_source_missing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

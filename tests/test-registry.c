@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The registry against real libudev on a umockdev test bed: enumeration,
+ * hotplug, bind/unbind with the holder found in a fake procfs, handle
+ * changes, recovery uevents, malformed attributes and removal.
+ */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "daemon/registry.h"
+
+/* After the project headers: glib redefines MIN/MAX itself. */
+#include <umockdev.h>
+
+static char proc_root[] = "/tmp/zpcid-test-registry-XXXXXX";
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* rm -rf without a child process (valgrind follows children slowly). */
+static void rm_rf(const char *path)
+{
+	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+typedef struct Changes {
+	unsigned added, changed, removed;
+	uint32_t last_fid;
+} Changes;
+
+static void on_change(Registry *r, RegistryChange change, ZpciFunction *f, void *userdata)
+{
+	Changes *c = userdata;
+
+	if (change == REGISTRY_FUNCTION_ADDED)
+		c->added++;
+	else if (change == REGISTRY_FUNCTION_CHANGED)
+		c->changed++;
+	else
+		c->removed++;
+	c->last_fid = f->attrs.fid;
+}
+
+static Manager *new_manager(void)
+{
+	Manager *m = calloc(1, sizeof(*m));
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(log_new(&m->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	ck_assert_int_eq(config_new_default(&m->config), 0);
+	m->event_base = event_base_new();
+	ck_assert_ptr_nonnull(m->event_base);
+	return m;
+}
+
+static size_t count_records(Manager *m, const char *message_id, const char *key, const char *value)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < log_memory_count(m->log); i++) {
+		const LogRecord *r = log_memory_get(m->log, i);
+		const char *v;
+
+		if (!r->message_id || !streq(r->message_id, message_id))
+			continue;
+		v = key ? log_record_field(r, key) : NULL;
+		if (!key || (v && streq(v, value)))
+			n++;
+	}
+	return n;
+}
+
+/* Run the loop until @counter moves past @before (or give up after 2 s). */
+static void wait_for(Manager *m, const unsigned *counter, unsigned before)
+{
+	for (int i = 0; i < 200 && *counter == before; i++) {
+		(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
+		if (*counter == before)
+			usleep(10000);
+	}
+	ck_assert_uint_gt(*counter, before);
+}
+
+/* Let the loop see whatever is pending (events that must cause nothing). */
+static void settle(Manager *m)
+{
+	for (int i = 0; i < 20; i++) {
+		(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
+		usleep(5000);
+	}
+}
+
+static char *add_function(UMockdevTestbed *tb, const char *slot, const char *fid, const char *uid,
+			  const char *pchid)
+{
+	return umockdev_testbed_add_device(
+		tb, "pci", slot, NULL,
+		/* attributes */
+		"vendor", "0x15b3", "device", "0x101e", "subsystem_vendor", "0x15b3", "subsystem_device",
+		"0x0002", "class", "0x020000", "function_id", fid, "function_handle", "0x80000001\n",
+		"pchid", pchid, "vfn", "0x0001\n", "pfgid", "0x01\n", "pft", "0x0a\n", "fidparm", "0x00\n",
+		"port", "1\n", "uid", uid, "uid_is_unique", "1\n", "mio_enabled", "1\n", NULL,
+		/* properties */
+		"PCI_SLOT_NAME", slot, NULL);
+}
+
+static void make_holder(const char *pid, const char *comm, const char *target)
+{
+	char path[256];
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", proc_root, pid);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	(void)snprintf(path, sizeof(path), "%s/%s/fd", proc_root, pid);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	(void)snprintf(path, sizeof(path), "%s/%s/fd/9", proc_root, pid);
+	ck_assert_int_eq(symlink(target, path), 0);
+	(void)snprintf(path, sizeof(path), "%s/%s/comm", proc_root, pid);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", comm);
+	fclose(f);
+}
+
+START_TEST(test_registry_lifecycle)
+{
+	UMockdevTestbed *tb;
+	Manager *m;
+	Registry *r = NULL;
+	RegistryOptions opts = { .proc_root = proc_root };
+	Changes c = {};
+	ZpciFunction *f;
+	char *sys1, *sys2, *sys3, *sys4, *other, path[512];
+
+	strcpy(proc_root, "/tmp/zpcid-test-registry-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(proc_root));
+
+	tb = umockdev_testbed_new();
+	sys1 = add_function(tb, "0001:00:00.0", "0x00000021\n", "0x1\n", "0x0100\n");
+	sys2 = add_function(tb, "0002:00:00.0", "0x00000011\n", "0x2\n", "0x0104\n");
+	other = umockdev_testbed_add_device(tb, "pci", "0000:00:1f.0", NULL, "vendor", "0x8086", "device",
+					    "0x2922", NULL, NULL);
+
+	m = new_manager();
+	ck_assert_int_eq(registry_new(&r, m, &opts), 0);
+	m->registry = r;
+	ck_assert_int_eq(registry_subscribe(r, on_change, &c), 0);
+	ck_assert_int_eq(registry_start(r), 0);
+
+	/* enumeration: two zPCI functions, in FID order; the other device is ignored */
+	ck_assert_uint_eq(registry_count(r), 2);
+	ck_assert_uint_eq(c.added, 2);
+	ck_assert_uint_eq(registry_get_nth(r, 0)->attrs.fid, 0x11);
+	ck_assert_uint_eq(registry_get_nth(r, 1)->attrs.fid, 0x21);
+	ck_assert_ptr_null(registry_get_nth(r, 2));
+	f = registry_get_by_fid(r, 0x21);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->attrs.slot, "0001:00:00.0");
+	ck_assert_ptr_eq(registry_get_by_slot(r, "0001:00:00.0"), f);
+	ck_assert_ptr_eq(registry_get_by_uid(r, 0x1), f);
+	ck_assert_ptr_null(registry_get_by_slot(r, "0000:00:1f.0"));
+	ck_assert_ptr_null(registry_get_by_fid(r, 0x99));
+	ck_assert_uint_eq(f->attrs.pchid, 0x100);
+	ck_assert_int_eq(f->mode, FUNCTION_MODE_OBSERVE);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, NULL, NULL), 2);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "ZPCI_FID", "0x00000021"), 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "ZPCI_PCHID", "0x0100"), 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "PCI_SLOT_NAME", "0002:00:00.0"),
+			  1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_NO_FUNCTIONS, NULL, NULL), 0);
+
+	/* hotplug of a third function */
+	sys3 = add_function(tb, "0003:00:00.0", "0x00000031\n", "0x3\n", "0x0108\n");
+	umockdev_testbed_uevent(tb, sys3, "add");
+	wait_for(m, &c.added, 2);
+	ck_assert_uint_eq(registry_count(r), 3);
+	ck_assert_ptr_nonnull(registry_get_by_fid(r, 0x31));
+
+	/* bind to vfio-pci while a process holds group 7 */
+	make_holder("4242", "qemu-system-s390x", "/dev/vfio/7");
+	umockdev_testbed_set_attribute_link(tb, sys1, "driver", "../../../bus/pci/drivers/vfio-pci");
+	umockdev_testbed_set_attribute_link(tb, sys1, "iommu_group", "../../../kernel/iommu_groups/7");
+	umockdev_testbed_uevent(tb, sys1, "bind");
+	wait_for(m, &c.changed, 0);
+	f = registry_get_by_fid(r, 0x21);
+	ck_assert_str_eq(f->driver, "vfio-pci");
+	ck_assert_int_eq(f->iommu_group, 7);
+	ck_assert_int_eq(f->owner_pid, 4242);
+	ck_assert_str_eq(f->owner_comm, "qemu-system-s39");
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_BINDING_CHANGED, "ZPCI_OWNER_PID", "4242"),
+			  1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_BINDING_CHANGED, "ZPCI_DRIVER", "vfio-pci"),
+			  1);
+
+	/* a recovery uevent becomes one recovery event */
+	umockdev_testbed_set_property(tb, sys1, "ERROR_EVENT", "BEGIN_RECOVERY");
+	umockdev_testbed_set_property(tb, sys1, "DEVICE_ONLINE", "0");
+	{
+		size_t before = count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL);
+
+		umockdev_testbed_uevent(tb, sys1, "change");
+		for (int i = 0; i < 200 && count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL) == before;
+		     i++) {
+			(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
+			usleep(10000);
+		}
+		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL), before + 1);
+		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, "ZPCI_RECOVERY", "begin"), 1);
+		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, "ZPCI_FID", "0x00000021"), 1);
+		ck_assert_int_eq(f->state, FUNCTION_STATE_RECOVERING);
+	}
+
+	/* a new function handle is followed */
+	umockdev_testbed_set_attribute(tb, sys2, "function_handle", "0x80000099\n");
+	{
+		unsigned before = c.changed;
+
+		umockdev_testbed_uevent(tb, sys2, "change");
+		wait_for(m, &c.changed, before);
+	}
+	ck_assert_uint_eq(registry_get_by_fid(r, 0x11)->attrs.fh, 0x80000099);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_HANDLE_CHANGED, "ZPCI_FH", "0x80000099"), 1);
+
+	/* unbind: the driver link goes; the holder is no longer looked up */
+	{
+		char *root = umockdev_testbed_get_root_dir(tb);
+
+		(void)snprintf(path, sizeof(path), "%s%s/driver", root, sys1);
+		g_free(root);
+	}
+	ck_assert_int_eq(unlink(path), 0);
+	{
+		unsigned before = c.changed;
+
+		umockdev_testbed_uevent(tb, sys1, "unbind");
+		wait_for(m, &c.changed, before);
+	}
+	f = registry_get_by_fid(r, 0x21);
+	ck_assert_str_eq(f->driver, "");
+	ck_assert_int_eq(f->owner_pid, 0);
+
+	/* a malformed attribute is reported once, however often it is read */
+	umockdev_testbed_set_attribute(tb, sys2, "pchid", "0xZZ\n");
+	{
+		unsigned before = c.changed;
+
+		umockdev_testbed_uevent(tb, sys2, "change");
+		wait_for(m, &c.changed, before);
+		umockdev_testbed_uevent(tb, sys2, "change");
+		settle(m);
+	}
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_ATTR_INVALID, "ZPCID_ATTRIBUTE", "pchid"), 1);
+	ck_assert(!(registry_get_by_fid(r, 0x11)->attrs.has & ZPCI_ATTR_HAS_PCHID));
+
+	/* removal */
+	umockdev_testbed_uevent(tb, sys3, "remove");
+	umockdev_testbed_remove_device(tb, sys3);
+	wait_for(m, &c.removed, 0);
+	ck_assert_uint_eq(registry_count(r), 2);
+	ck_assert_ptr_null(registry_get_by_fid(r, 0x31));
+	ck_assert_ptr_null(registry_get_by_slot(r, "0003:00:00.0"));
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_REMOVED, "ZPCI_FID", "0x00000031"), 1);
+
+	/* a function that is gone before its add event is read causes nothing */
+	sys4 = add_function(tb, "0004:00:00.0", "0x00000041\n", "0x4\n", "0x010c\n");
+	umockdev_testbed_uevent(tb, sys4, "add");
+	umockdev_testbed_remove_device(tb, sys4);
+	settle(m);
+	ck_assert_ptr_null(registry_get_by_fid(r, 0x41));
+
+	ck_assert_int_eq(registry_unsubscribe(r, on_change, &c), 0);
+	ck_assert_int_eq(registry_unsubscribe(r, on_change, &c), -ENOENT);
+
+	manager_free(m);
+	g_free(sys1);
+	g_free(sys2);
+	g_free(sys3);
+	g_free(sys4);
+	g_free(other);
+	g_object_unref(tb);
+	rm_rf(proc_root);
+}
+END_TEST
+
+START_TEST(test_registry_no_functions)
+{
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	char *other = umockdev_testbed_add_device(tb, "pci", "0000:00:02.0", NULL, "vendor", "0x8086",
+						  "device", "0x1234", NULL, NULL);
+	Manager *m = new_manager();
+
+	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(registry_start(m->registry), 0);
+	ck_assert_uint_eq(registry_count(m->registry), 0);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_NO_FUNCTIONS, NULL, NULL), 1);
+	manager_free(m);
+	g_free(other);
+	g_object_unref(tb);
+}
+END_TEST
+
+START_TEST(test_registry_many)
+{
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	Manager *m = new_manager();
+	struct timespec a, b;
+	unsigned n = getenv("ZPCID_TEST_N") ? (unsigned)atoi(getenv("ZPCID_TEST_N")) : 512;
+
+	for (unsigned i = 0; i < n; i++) {
+		char slot[32], fid[32], uid[32];
+		char *s;
+
+		(void)snprintf(slot, sizeof(slot), "%04x:00:00.0", i + 1);
+		(void)snprintf(fid, sizeof(fid), "0x%08x\n",
+			       (i * 7919u) % 65536u + 1); /* not in address order */
+		(void)snprintf(uid, sizeof(uid), "0x%x\n", i + 1);
+		s = add_function(tb, slot, fid, uid, "0x0100\n");
+		g_free(s);
+	}
+	log_set_max_level(m->log, LOG_NOTICE);
+	(void)clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(registry_start(m->registry), 0);
+	(void)clock_gettime(CLOCK_MONOTONIC, &b);
+	ck_assert_uint_eq(registry_count(m->registry), n);
+	for (size_t i = 1; i < n; i++)
+		ck_assert_uint_lt(registry_get_nth(m->registry, i - 1)->attrs.fid,
+				  registry_get_nth(m->registry, i)->attrs.fid);
+	for (unsigned i = 0; i < n; i++) {
+		char slot[32];
+
+		(void)snprintf(slot, sizeof(slot), "%04x:00:00.0", i + 1);
+		ck_assert_ptr_nonnull(registry_get_by_slot(m->registry, slot));
+		ck_assert_ptr_nonnull(registry_get_by_uid(m->registry, i + 1));
+	}
+	fprintf(stderr, "# %u functions enumerated in %.3f s\n", n,
+		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	manager_free(m);
+	g_object_unref(tb);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tc = tcase_create("registry");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_registry_lifecycle);
+	tcase_add_test(tc, test_registry_no_functions);
+	tcase_add_test(tc, test_registry_many);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev")) {
+		printf("1..0 # SKIP needs umockdev-wrapper (LD_PRELOAD of libumockdev-preload)\n");
+		return 0;
+	}
+	sr = srunner_create(suite());
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/spawn.h"
+
+/* Under valgrind every spawned shell runs under valgrind too: slower, and
+ * valgrind itself handles SIGTERM. Timing checks widen there; what is
+ * checked stays the same. */
+static bool under_valgrind(void)
+{
+	const char *e = getenv("ZPCID_TEST_VALGRIND");
+
+	return e && streq(e, "1");
+}
+
+typedef struct Ctx {
+	struct event_base *base;
+	Spawner *spawner;
+	unsigned expected, finished;
+	unsigned max_seen_running;
+	unsigned results[_SPAWN_RESULT_MAX];
+	SpawnOutcome last;
+	unsigned ticks;
+} Ctx;
+
+static void on_done(const SpawnOutcome *o, void *userdata)
+{
+	Ctx *c = userdata;
+
+	c->results[o->result]++;
+	c->last = *o;
+	if (c->spawner && spawner_running(c->spawner) + 1 > c->max_seen_running)
+		c->max_seen_running = spawner_running(c->spawner) + 1;
+	if (++c->finished == c->expected)
+		event_base_loopbreak(c->base);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *userdata)
+{
+	Ctx *c = userdata;
+
+	c->ticks++;
+}
+
+static void on_safety(evutil_socket_t fd, short what, void *userdata)
+{
+	ck_abort_msg("the loop did not finish in time");
+}
+
+/* Dispatch until @c->expected callbacks ran (at most @max_sec). */
+static void run_loop(Ctx *c, int max_sec)
+{
+	struct timeval tv = { .tv_sec = under_valgrind() ? max_sec * 10 : max_sec };
+	struct event *safety = evtimer_new(c->base, on_safety, c);
+
+	evtimer_add(safety, &tv);
+	ck_assert_int_eq(event_base_dispatch(c->base), 0);
+	event_free(safety);
+}
+
+static Ctx *ctx_new(const SpawnLimits *lim)
+{
+	Ctx *c = calloc(1, sizeof(Ctx));
+
+	c->base = event_base_new();
+	ck_assert_ptr_nonnull(c->base);
+	ck_assert_int_eq(spawner_new(&c->spawner, c->base, lim), 0);
+	return c;
+}
+
+static void ctx_free(Ctx *c)
+{
+	spawner_free(c->spawner);
+	event_base_free(c->base);
+	free(c);
+}
+
+START_TEST(test_env_stdin_and_status)
+{
+	Ctx *c = ctx_new(NULL);
+	const char *env[] = { "ZPCI_FID=0x00000011", "PATH=/usr/bin:/bin", NULL };
+	const char *ok[] = {
+		"/bin/sh", "-c",
+		"test \"$ZPCI_FID\" = 0x00000011 && test \"$(readlink /proc/self/fd/0)\" = /dev/null", NULL
+	};
+	const char *fail[] = { "sh", "-c", "exit 3", NULL };
+	const char *missing[] = { "/nonexistent/alert", NULL };
+
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit(c->spawner, ok, env, on_done, c), 0);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_DONE);
+	ck_assert_int_gt(c->last.pid, 0);
+
+	c->expected = 2;
+	ck_assert_int_eq(spawner_submit(c->spawner, fail, env, on_done, c), 0);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_FAILED);
+	ck_assert_int_eq(c->last.exit_status, 3);
+
+	/* A command that cannot start is reported from the loop too. */
+	c->expected = 3;
+	ck_assert_int_eq(spawner_submit(c->spawner, missing, env, on_done, c), 0);
+	ck_assert_uint_eq(c->finished, 2);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_FAILED);
+	/* glibc reports the failed exec; valgrind's emulation lets the child exit 127. */
+	ck_assert(c->last.error == -ENOENT || (under_valgrind() && c->last.exit_status == 127));
+
+	ck_assert_int_eq(spawner_submit(c->spawner, (const char *[]){ NULL }, env, on_done, c), -EINVAL);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_hanging_command_killed_loop_serves)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	Ctx *c;
+	/* Ignores SIGTERM (and so does its sleep): only SIGKILL ends it. */
+	const char *hang[] = { "/bin/sh", "-c", "trap '' TERM; sleep 1000; exit 0", NULL };
+	const char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct timeval tick = { .tv_usec = 10000 };
+	struct event *ticker;
+	struct timespec t0, t1;
+	uint64_t elapsed;
+
+	lim.timeout_usec = 300 * USEC_PER_MSEC;
+	lim.kill_grace_usec = 300 * USEC_PER_MSEC;
+	c = ctx_new(&lim);
+	ticker = event_new(c->base, -1, EV_PERSIST, on_tick, c);
+	event_add(ticker, &tick);
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit(c->spawner, hang, env, on_done, c), 0);
+	run_loop(c, 10);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
+
+	ck_assert_int_eq(c->last.result, SPAWN_TIMEOUT);
+	if (!under_valgrind()) {
+		ck_assert_int_eq(c->last.signal, SIGKILL);
+		ck_assert_uint_ge(elapsed, 600 * USEC_PER_MSEC);
+		ck_assert_uint_lt(elapsed, 5 * USEC_PER_SEC);
+	}
+	/* The loop kept serving other events while the command hung. */
+	ck_assert_uint_ge(c->ticks, under_valgrind() ? 5 : 20);
+	ck_assert_uint_eq(spawner_stats(c->spawner)->timeouts, 1);
+	/* The process is gone (reaped). */
+	ck_assert_int_eq(kill(c->last.pid, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+
+	/* A command that honours SIGTERM ends at the timeout without waiting for the grace period. */
+	lim.kill_grace_usec = 10 * USEC_PER_SEC;
+	spawner_free(c->spawner);
+	ck_assert_int_eq(spawner_new(&c->spawner, c->base, &lim), 0);
+	c->expected = 2;
+	ck_assert_int_eq(
+		spawner_submit(c->spawner, (const char *[]){ "/bin/sleep", "1000", NULL }, env, on_done, c),
+		0);
+	run_loop(c, 5);
+	ck_assert_int_eq(c->last.result, SPAWN_TIMEOUT);
+	ck_assert_int_eq(c->last.signal, SIGTERM);
+
+	event_free(ticker);
+	ctx_free(c);
+}
+END_TEST
+
+static unsigned count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_hundred_alerts_all_run)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	char dir[] = "/tmp/test-spawn.XXXXXX", cmd[64];
+	/* Under valgrind each of them is a valgrind process: fewer, same limits. */
+	unsigned n = under_valgrind() ? 12 : 100;
+	Ctx *c;
+
+	lim.max_running = 4;
+	lim.max_queued = 100;
+	c = ctx_new(&lim);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+
+	c->expected = n;
+	for (unsigned i = 0; i < n; i++) {
+		char num[32], d[64];
+		const char *env[] = { num, d, "PATH=/usr/bin:/bin", NULL };
+		const char *argv[] = { "/bin/sh", "-c", "sleep 0.01; touch \"$D/$N\"", NULL };
+
+		(void)snprintf(num, sizeof(num), "N=%u", i);
+		(void)snprintf(d, sizeof(d), "D=%s", dir);
+		ck_assert_int_eq(spawner_submit(c->spawner, argv, env, on_done, c), 0);
+		ck_assert_uint_le(spawner_running(c->spawner), 4);
+	}
+	ck_assert_uint_eq(spawner_running(c->spawner), 4);
+	ck_assert_uint_eq(spawner_queued(c->spawner), n - 4);
+	run_loop(c, 60);
+
+	ck_assert_uint_eq(c->results[SPAWN_DONE], n);
+	ck_assert_uint_le(c->max_seen_running, 4);
+	ck_assert_uint_eq(spawner_stats(c->spawner)->overflows, 0);
+	ck_assert_uint_eq(spawner_stats(c->spawner)->started, n);
+	ck_assert_uint_eq(count_files(dir), n);
+	ctx_free(c);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_overflow_counted)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	const char *argv[] = { "/bin/sleep", "0.05", NULL };
+	unsigned refused = 0;
+	Ctx *c;
+
+	lim.max_running = 2;
+	lim.max_queued = 3;
+	c = ctx_new(&lim);
+	for (unsigned i = 0; i < 10; i++) {
+		int r = spawner_submit(c->spawner, argv, NULL, on_done, c);
+
+		if (r == -ENOBUFS)
+			refused++;
+		else
+			ck_assert_int_eq(r, 0);
+	}
+	ck_assert_uint_eq(refused, 5);
+	ck_assert_uint_eq(spawner_stats(c->spawner)->overflows, 5);
+	c->expected = 5;
+	run_loop(c, 10);
+	ck_assert_uint_eq(c->results[SPAWN_DONE], 5);
+	ctx_free(c);
+}
+END_TEST
+
+START_TEST(test_free_cancels_and_kills)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	const char *argv[] = { "/bin/sleep", "1000", NULL };
+	Ctx *c;
+
+	lim.max_running = 1;
+	c = ctx_new(&lim);
+	ck_assert_int_eq(spawner_submit(c->spawner, argv, NULL, on_done, c), 0);
+	ck_assert_int_eq(spawner_submit(c->spawner, argv, NULL, on_done, c), 0);
+	c->spawner = spawner_free(c->spawner);
+	ck_assert_uint_eq(c->results[SPAWN_CANCELLED], 2);
+	ck_assert_uint_eq(c->finished, 2);
+	ctx_free(c);
+}
+END_TEST
+
+static Suite *spawn_suite(void)
+{
+	Suite *s = suite_create("spawn");
+	TCase *tc = tcase_create("spawn");
+
+	tcase_set_timeout(tc, under_valgrind() ? 600 : 60);
+	tcase_add_test(tc, test_env_stdin_and_status);
+	tcase_add_test(tc, test_hanging_command_killed_loop_serves);
+	tcase_add_test(tc, test_hundred_alerts_all_run);
+	tcase_add_test(tc, test_overflow_counted);
+	tcase_add_test(tc, test_free_cancels_and_kills);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(spawn_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

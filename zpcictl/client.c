@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "zpcictl/client.h"
+
+int client_connect(sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int r, has = 0;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       "NameHasOwner", &error, &reply, "s", CLIENT_BUS_NAME);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "b", &has);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&error);
+	if (r < 0)
+		return r;
+	if (!has)
+		return -ESRCH;
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+static json_object *basic_json(char type, const void *p)
+{
+	switch (type) {
+	case 'y':
+		return json_object_new_int64(*(const uint8_t *)p);
+	case 'b':
+		return json_object_new_boolean(*(const int *)p);
+	case 'n':
+		return json_object_new_int64(*(const int16_t *)p);
+	case 'q':
+		return json_object_new_int64(*(const uint16_t *)p);
+	case 'i':
+		return json_object_new_int64(*(const int32_t *)p);
+	case 'u':
+	case 'h':
+		return json_object_new_int64(*(const uint32_t *)p);
+	case 'x':
+		return json_object_new_int64(*(const int64_t *)p);
+	case 't':
+		return json_object_new_uint64(*(const uint64_t *)p);
+	case 'd':
+		return json_object_new_double(*(const double *)p);
+	case 's':
+	case 'o':
+	case 'g':
+		return json_object_new_string(*(const char *const *)p);
+	default:
+		return NULL;
+	}
+}
+
+int client_read_json(sd_bus_message *m, json_object **ret)
+{
+	const char *contents = NULL;
+	char type;
+	int r;
+
+	r = sd_bus_message_peek_type(m, &type, &contents);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENXIO;
+
+	if (type == 'v' || type == 'r' || type == 'a') {
+		bool dict = type == 'a' && contents[0] == '{' && (contents[1] == 's' || contents[1] == 'o');
+		json_object *c = dict ? json_object_new_object()
+				      : (type == 'v' ? NULL : json_object_new_array());
+
+		r = sd_bus_message_enter_container(m, type, contents);
+		if (r < 0) {
+			json_object_put(c);
+			return r;
+		}
+		if (type == 'v') {
+			r = client_read_json(m, &c);
+			if (r < 0)
+				return r;
+		} else if (dict) {
+			while ((r = sd_bus_message_enter_container(m, 'e', contents + 1)) > 0) {
+				const char *key;
+				json_object *v = NULL;
+
+				r = sd_bus_message_read_basic(m, contents[1], &key);
+				if (r >= 0)
+					r = client_read_json(m, &v);
+				if (r >= 0)
+					r = json_object_object_add(c, key, v) < 0 ? -ENOMEM : 0;
+				if (r >= 0)
+					r = sd_bus_message_exit_container(m);
+				if (r < 0)
+					break;
+			}
+		} else {
+			for (;;) {
+				json_object *v = NULL;
+
+				r = sd_bus_message_at_end(m, false);
+				if (r != 0)
+					break;
+				r = client_read_json(m, &v);
+				if (r < 0)
+					break;
+				(void)json_object_array_add(c, v);
+			}
+		}
+		if (r < 0) {
+			json_object_put(c);
+			return r;
+		}
+		r = sd_bus_message_exit_container(m);
+		if (r < 0) {
+			json_object_put(c);
+			return r;
+		}
+		*ret = c;
+		return 0;
+	}
+
+	union {
+		uint8_t y;
+		int b;
+		int16_t n;
+		uint16_t q;
+		int32_t i;
+		uint32_t u;
+		int64_t x;
+		uint64_t t;
+		double d;
+		const char *s;
+	} v;
+	if (type == 'h') {
+		int fd;
+
+		r = sd_bus_message_read_basic(m, type, &fd);
+		v.u = (uint32_t)fd;
+	} else
+		r = sd_bus_message_read_basic(m, type, &v);
+	if (r < 0)
+		return r;
+	*ret = basic_json(type, &v);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static const struct {
+	const char *property, *key;
+} property_keys[] = {
+	{ "FID", "fid" },
+	{ "UID", "uid" },
+	{ "UIDIsUnique", "uid_is_unique" },
+	{ "PCHID", "pchid" },
+	{ "PFT", "pft" },
+	{ "PFTName", "pft_name" },
+	{ "VFN", "vfn" },
+	{ "Port", "port" },
+	{ "FunctionHandle", "fh" },
+	{ "Slot", "slot" },
+	{ "VendorName", "vendor_name" },
+	{ "DeviceName", "device_name" },
+	{ "Driver", "driver" },
+	{ "Mode", "mode" },
+	{ "State", "state" },
+	{ "OwnerPID", "owner_pid" },
+	{ "OwnerCommand", "owner_command" },
+	{ "Errors", "errors" },
+	{ "Dropped", "dropped" },
+	{ "Recoveries", "recoveries" },
+	{ "Actions", "actions" },
+	{ "Resets", "resets" },
+	{ "Coalesced", "coalesced" },
+	{ "LastError", "last_error" },
+};
+
+const char *client_property_key(const char *property)
+{
+	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++)
+		if (streq(property, property_keys[i].property))
+			return property_keys[i].key;
+	return NULL;
+}
+
+/* Turn {"FID": 17, ...} into {"fid": 17, ...} in the order of the key table. */
+static json_object *function_record(const char *path, json_object *props)
+{
+	json_object *o = json_object_new_object(), *v;
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++)
+		if (json_object_object_get_ex(props, property_keys[i].property, &v))
+			(void)json_object_object_add(o, property_keys[i].key, json_object_get(v));
+	json_object_object_foreach (props, k, val) {
+		if (!client_property_key(k))
+			(void)json_object_object_add(o, k, json_object_get(val));
+	}
+	(void)json_object_object_add(o, "object", json_object_new_string(path));
+	return o;
+}
+
+static int compare_fid(const void *a, const void *b)
+{
+	json_object *const *x = a, *const *y = b, *fx = NULL, *fy = NULL;
+	uint64_t u, v;
+
+	(void)json_object_object_get_ex(*x, "fid", &fx);
+	(void)json_object_object_get_ex(*y, "fid", &fy);
+	u = json_object_get_uint64(fx);
+	v = json_object_get_uint64(fy);
+	return u < v ? -1 : u > v;
+}
+
+int client_get_functions(sd_bus *bus, json_object **ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	json_object *objects = NULL, *list;
+	int r;
+
+	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, "org.freedesktop.DBus.ObjectManager",
+			       "GetManagedObjects", error, &reply, NULL);
+	if (r < 0)
+		return r;
+	r = client_read_json(reply, &objects);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(objects, json_type_object)) {
+		json_object_put(objects);
+		return -EBADMSG;
+	}
+	list = json_object_new_array();
+	if (!list) {
+		json_object_put(objects);
+		return -ENOMEM;
+	}
+	json_object_object_foreach (objects, path, ifaces) {
+		json_object *props;
+
+		if (!strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS)))
+			continue;
+		if (!json_object_object_get_ex(ifaces, CLIENT_FUNCTION, &props))
+			continue;
+		(void)json_object_array_add(list, function_record(path, props));
+	}
+	json_object_put(objects);
+	json_object_array_sort(list, compare_fid);
+	*ret = list;
+	return 0;
+}
+
+static bool parse_number(const char *s, uint64_t *ret)
+{
+	char *end;
+
+	if (isempty(s))
+		return false;
+	errno = 0;
+	*ret = strtoull(s, &end, 0);
+	return errno == 0 && *end == 0 && s[0] != '-';
+}
+
+static uint64_t get_u64(json_object *o, const char *key, bool *found)
+{
+	json_object *v = NULL;
+
+	*found = json_object_object_get_ex(o, key, &v);
+	return json_object_get_uint64(v);
+}
+
+json_object *client_find_function(json_object *functions, const char *spec)
+{
+	uint64_t n;
+	bool by_uid = false, found;
+	size_t len = json_object_array_length(functions);
+
+	if (strneq(spec, "uid:", 4)) {
+		by_uid = true;
+		spec += 4;
+	}
+	for (size_t i = 0; !by_uid && i < len; i++) {
+		json_object *f = json_object_array_get_idx(functions, i), *slot = NULL;
+
+		if (json_object_object_get_ex(f, "slot", &slot) && streq(json_object_get_string(slot), spec))
+			return f;
+	}
+	if (!parse_number(spec, &n))
+		return NULL;
+	for (size_t i = 0; !by_uid && i < len; i++) {
+		json_object *f = json_object_array_get_idx(functions, i);
+
+		if (get_u64(f, "fid", &found) == n && found)
+			return f;
+	}
+	for (size_t i = 0; i < len; i++) {
+		json_object *f = json_object_array_get_idx(functions, i), *unique = NULL;
+
+		if (json_object_object_get_ex(f, "uid_is_unique", &unique) &&
+		    json_object_get_boolean(unique) && get_u64(f, "uid", &found) == n && found)
+			return f;
+	}
+	return NULL;
+}
+
+int client_exit_code(const sd_bus_error *error)
+{
+	if (sd_bus_error_has_names(error, "org.zpcid1.Error.NoSuchFunction",
+				   "org.freedesktop.DBus.Error.UnknownObject"))
+		return EXIT_NOT_FOUND;
+	return EXIT_FAIL;
+}

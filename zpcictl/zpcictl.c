@@ -1,0 +1,1215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * zpcictl: the operators' command for zPCI functions.
+ *
+ * The options of s390-tools' zpcictl (--reset, --reset-fw, --deconfigure,
+ * --report-error DEVICE) keep their meaning; they go through zpcid when it
+ * runs (so the action is recorded and inhibitors are respected) and straight
+ * to sysfs when it does not. The subcommands query and steer the daemon
+ * over D-Bus. This file parses the command line and formats; client.c
+ * speaks D-Bus, device.c speaks sysfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "common/output.h"
+#include "common/report-error.h"
+#include "zpcictl/client.h"
+#include "zpcictl/device.h"
+
+typedef enum LegacyAction {
+	LEGACY_NONE,
+	LEGACY_RESET,
+	LEGACY_RESET_FW,
+	LEGACY_DECONFIGURE,
+	LEGACY_REPORT_ERROR,
+} LegacyAction;
+
+static OutputFormat arg_format = OUTPUT_TABLE;
+static LegacyAction arg_legacy = LEGACY_NONE;
+static const char *arg_sysfs_root = "/sys";
+static const char *arg_message = NULL;
+static bool arg_no_daemon = false;
+static bool arg_no_header = false;
+static const char *arg_since = NULL, *arg_until = NULL, *arg_function = NULL, *arg_kind = NULL;
+static const char *arg_pec = NULL;
+static uint64_t arg_limit = 0, arg_offset = 0;
+static bool arg_follow = false;
+static uint64_t arg_count = 0;
+static const char *arg_who = NULL, *arg_why = NULL, *arg_what = "all";
+
+static const OutputMeta meta = { .api_level = ZPCID_API_LEVEL, .version = PACKAGE_VERSION };
+
+static int fail(int exit_code, const char *name, const char *format, ...) _printf_(3, 4);
+static int fail(int exit_code, const char *name, const char *format, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	(void)vsnprintf(buf, sizeof(buf), format, ap);
+	va_end(ap);
+	return output_error(stdout, arg_format, &meta, exit_code, name, buf);
+}
+
+static int bus_fail(const sd_bus_error *error, int r, const char *what)
+{
+	if (sd_bus_error_is_set(error))
+		return fail(client_exit_code(error), error->name, "%s: %s", what, error->message);
+	return fail(EXIT_FAIL, NULL, "%s: %s", what, strerror(-r));
+}
+
+static int connect_or_fail(sd_bus **bus)
+{
+	int r = client_connect(bus);
+
+	if (r == -ESRCH)
+		return fail(EXIT_FAIL, NULL, "zpcid is not running.");
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to connect to the system bus: %s", strerror(-r));
+	return EXIT_OK;
+}
+
+/* --- legacy options ------------------------------------------------------ */
+
+static const char *legacy_name(LegacyAction a)
+{
+	switch (a) {
+	case LEGACY_RESET:
+		return "reset";
+	case LEGACY_RESET_FW:
+		return "reset-fw";
+	case LEGACY_DECONFIGURE:
+		return "deconfigure";
+	case LEGACY_REPORT_ERROR:
+		return "report-error";
+	default:
+		return "none";
+	}
+}
+
+static ReportErrorAction legacy_report_action(LegacyAction a)
+{
+	return a == LEGACY_DECONFIGURE    ? REPORT_ERROR_ACTION_DECONFIGURE
+	       : a == LEGACY_REPORT_ERROR ? REPORT_ERROR_ACTION_INFO
+					  : REPORT_ERROR_ACTION_FW_RESET;
+}
+
+static void legacy_log_text(const char *slot, uint32_t fid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (arg_message)
+		(void)snprintf(buf, size, "%s", arg_message);
+	else
+		(void)snprintf(buf, size, "zpcictl --%s on %s (fid 0x%08" PRIx32 ") by %s",
+			       legacy_name(arg_legacy), slot, fid, pw ? pw->pw_name : "unknown");
+}
+
+static int legacy_direct(const char *slot, uint32_t fid)
+{
+	char text[REPORT_ERROR_LOG_DATA_MAX + 1];
+	int r;
+
+	legacy_log_text(slot, fid, text, sizeof(text));
+	r = report_error_write(arg_sysfs_root, slot, legacy_report_action(arg_legacy), (uint64_t)time(NULL),
+			       0, text);
+	if (r == -EOPNOTSUPP)
+		return fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: failed to write the error report: %s", slot, strerror(-r));
+	if (arg_legacy == LEGACY_RESET) {
+		r = device_recover(arg_sysfs_root, slot);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "%s: failed to start the recovery: %s", slot,
+				    strerror(-r));
+	}
+	return EXIT_OK;
+}
+
+static int legacy_daemon(sd_bus *bus, const char *slot, uint32_t fid)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	char path[64], text[REPORT_ERROR_LOG_DATA_MAX + 1];
+	int r, ret = EXIT_OK;
+
+	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
+	if (arg_legacy == LEGACY_RESET)
+		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset", &error, &reply,
+				       NULL);
+	else {
+		legacy_log_text(slot, fid, text, sizeof(text));
+		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply,
+				       "ss", report_error_action_to_string(legacy_report_action(arg_legacy)),
+				       text);
+	}
+	if (r < 0)
+		ret = bus_fail(&error, r, slot);
+	sd_bus_error_free(&error);
+	return ret;
+}
+
+static int run_legacy(int argc, char **argv)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	char slot[64];
+	uint32_t fid = 0;
+	int r;
+
+	if (argc - optind != 1)
+		return fail(EXIT_FAIL, NULL,
+			    "--%s needs exactly one DEVICE (a PCI address or an NVMe device node).",
+			    legacy_name(arg_legacy));
+	r = device_resolve(arg_sysfs_root, argv[optind], slot, sizeof(slot));
+	if (r == -ENOENT)
+		return fail(EXIT_NOT_FOUND, NULL, "%s: no such device.", argv[optind]);
+	if (r == -ENODEV)
+		return fail(EXIT_FAIL, NULL, "%s: not a zPCI function.", argv[optind]);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: not a PCI address or NVMe device node.", argv[optind]);
+	(void)device_read_fid(arg_sysfs_root, slot, &fid);
+
+	if (!arg_no_daemon && client_connect(&bus) >= 0)
+		return legacy_daemon(bus, slot, fid);
+	return legacy_direct(slot, fid);
+}
+
+/* --- list, show ---------------------------------------------------------- */
+
+static const OutputColumn function_columns[] = { { "fid", "FID", OUTPUT_CELL_HEX8 },
+						 { "slot", "SLOT", OUTPUT_CELL_TEXT },
+						 { "pft_name", "TYPE", OUTPUT_CELL_MINUS },
+						 { "driver", "DRIVER", OUTPUT_CELL_MINUS },
+						 { "mode", "MODE", OUTPUT_CELL_TEXT },
+						 { "state", "STATE", OUTPUT_CELL_TEXT },
+						 { "errors", "ERRORS", OUTPUT_CELL_TEXT },
+						 { "last_error.pec", "LAST-PEC", OUTPUT_CELL_HEX4 },
+						 {} };
+
+static const OutputColumn show_columns[] = { { "fid", "FID", OUTPUT_CELL_HEX8 },
+					     { "uid", "UID", OUTPUT_CELL_HEX8 },
+					     { "pchid", "PCHID", OUTPUT_CELL_HEX4 },
+					     { "slot", "SLOT", OUTPUT_CELL_TEXT },
+					     { "pft_name", "TYPE", OUTPUT_CELL_MINUS },
+					     { "driver", "DRIVER", OUTPUT_CELL_MINUS },
+					     { "mode", "MODE", OUTPUT_CELL_TEXT },
+					     { "state", "STATE", OUTPUT_CELL_TEXT },
+					     { "owner_command", "OWNER", OUTPUT_CELL_MINUS },
+					     { "errors", "ERRORS", OUTPUT_CELL_TEXT },
+					     { "actions", "ACTIONS", OUTPUT_CELL_TEXT },
+					     {} };
+
+static int emit(const char *name, bool list, const OutputColumn *columns, json_object *records)
+{
+	_cleanup_(output_freep) Output *o = NULL;
+	int r;
+
+	r = output_new(&o, stdout, arg_format, &meta, name, list, columns);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to set up the output: %s", strerror(-r));
+	output_set_no_header(o, arg_no_header);
+	if (list)
+		for (size_t i = 0; r >= 0 && i < json_object_array_length(records); i++)
+			r = output_add(o, json_object_array_get_idx(records, i));
+	else
+		r = output_add(o, records);
+	if (r >= 0)
+		r = output_finish(o);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to write the output: %s", strerror(-r));
+	return EXIT_OK;
+}
+
+static int cmd_list(sd_bus *bus, int argc, char **argv)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *functions = NULL;
+	int r;
+
+	r = client_get_functions(bus, &functions, &error);
+	if (r < 0) {
+		r = bus_fail(&error, r, "Failed to list the functions");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	r = emit("functions", true, function_columns, functions);
+	if (r == EXIT_OK && json_object_array_length(functions) == 0)
+		r = EXIT_NOTHING;
+	json_object_put(functions);
+	return r;
+}
+
+static int cmd_show(sd_bus *bus, int argc, char **argv)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *functions = NULL, *f;
+	int r;
+
+	if (argc != 2)
+		return fail(EXIT_FAIL, NULL, "show needs one FUNCTION (FID, uid:UID or PCI address).");
+	r = client_get_functions(bus, &functions, &error);
+	if (r < 0) {
+		r = bus_fail(&error, r, "Failed to list the functions");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	f = client_find_function(functions, argv[1]);
+	if (!f)
+		r = fail(EXIT_NOT_FOUND, "org.zpcid1.Error.NoSuchFunction", "No function '%s'.", argv[1]);
+	else
+		r = emit("function", false, show_columns, f);
+	json_object_put(functions);
+	return r;
+}
+
+/* --- events, monitor ----------------------------------------------------- */
+
+static const OutputColumn event_columns[] = {
+	{ "time", "TIME", OUTPUT_CELL_TIME },       { "fid", "FID", OUTPUT_CELL_HEX8 },
+	{ "kind", "KIND", OUTPUT_CELL_TEXT },       { "pec", "PEC", OUTPUT_CELL_HEX4 },
+	{ "action", "ACTION", OUTPUT_CELL_MINUS },  { "result", "RESULT", OUTPUT_CELL_MINUS },
+	{ "message", "MESSAGE", OUTPUT_CELL_TEXT }, {}
+};
+
+static const OutputColumn monitor_columns[] = { { "signal", "SIGNAL", OUTPUT_CELL_TEXT },
+						{ "time", "TIME", OUTPUT_CELL_TIME },
+						{ "fid", "FID", OUTPUT_CELL_HEX8 },
+						{ "kind", "KIND", OUTPUT_CELL_MINUS },
+						{ "pec", "PEC", OUTPUT_CELL_HEX4 },
+						{ "message", "MESSAGE", OUTPUT_CELL_TEXT },
+						{} };
+
+/* "@1700000000", "2023-11-14 12:00[:00]", "-1h", "-30m", "-2d", "-10s". Returns 0 or -EINVAL. */
+static int parse_time(const char *s, uint64_t *ret)
+{
+	struct tm tm = {};
+	char *end;
+	const char *p;
+	unsigned long long v;
+
+	if (s[0] == '@') {
+		errno = 0;
+		v = strtoull(s + 1, &end, 10);
+		if (errno || *end || end == s + 1)
+			return -EINVAL;
+		*ret = v * USEC_PER_SEC;
+		return 0;
+	}
+	if (s[0] == '-') {
+		uint64_t unit;
+
+		errno = 0;
+		v = strtoull(s + 1, &end, 10);
+		if (errno || end == s + 1 || strlen(end) != 1)
+			return -EINVAL;
+		unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+		if (!unit)
+			return -EINVAL;
+		*ret = ((uint64_t)time(NULL) - v * unit) * USEC_PER_SEC;
+		return 0;
+	}
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (p && *p == ' ')
+		p = strptime(p + 1, "%H:%M", &tm);
+	if (p && *p == ':')
+		p = strptime(p + 1, "%S", &tm);
+	if (!p || *p)
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	*ret = (uint64_t)mktime(&tm) * USEC_PER_SEC;
+	return 0;
+}
+
+static int append_filter(sd_bus_message *m, const char *key, const char *sig, ...)
+{
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', sig);
+	if (r >= 0) {
+		va_start(ap, sig);
+		r = sd_bus_message_appendv(m, sig, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+typedef struct EventFilter {
+	bool has_fid, has_pec;
+	uint32_t fid;
+	uint16_t pec;
+	uint64_t since, until;
+} EventFilter;
+
+static bool event_matches(const EventFilter *flt, json_object *e)
+{
+	json_object *v = NULL;
+
+	if (flt->has_fid &&
+	    (!json_object_object_get_ex(e, "fid", &v) || json_object_get_uint64(v) != flt->fid))
+		return false;
+	if (flt->has_pec &&
+	    (!json_object_object_get_ex(e, "pec", &v) || json_object_get_uint64(v) != flt->pec))
+		return false;
+	if (arg_kind &&
+	    (!json_object_object_get_ex(e, "kind", &v) || !streq(json_object_get_string(v), arg_kind)))
+		return false;
+	return true;
+}
+
+static int resolve_function_fid(sd_bus *bus, const char *spec, uint32_t *ret)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *functions = NULL, *f, *fid = NULL;
+	uint64_t n;
+	char *end;
+	int r;
+
+	r = client_get_functions(bus, &functions, &error);
+	sd_bus_error_free(&error);
+	if (r >= 0 && (f = client_find_function(functions, spec)) &&
+	    json_object_object_get_ex(f, "fid", &fid)) {
+		*ret = (uint32_t)json_object_get_uint64(fid);
+		json_object_put(functions);
+		return 0;
+	}
+	json_object_put(functions);
+	/* A function that is gone still has its history: accept a plain FID. */
+	errno = 0;
+	n = strtoull(spec, &end, 0);
+	if (errno || *end || isempty(spec) || n > UINT32_MAX)
+		return -ENOENT;
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+static int event_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+typedef struct Stream {
+	Output *output;
+	EventFilter filter;
+	uint64_t last_seq;
+	uint64_t n;
+	bool monitor; /* all signals, with a "signal" key */
+} Stream;
+
+static int cmd_events(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	_cleanup_(output_freep) Output *o = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *events = NULL;
+	EventFilter flt = {};
+	uint64_t total = 0, pec;
+	Stream s = {};
+	int r;
+
+	if (argc != 1)
+		return fail(EXIT_FAIL, NULL, "events takes no arguments (see --help).");
+	if (arg_since && parse_time(arg_since, &flt.since) < 0)
+		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --since.", arg_since);
+	if (arg_until && parse_time(arg_until, &flt.until) < 0)
+		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --until.", arg_until);
+	if (arg_function) {
+		if (resolve_function_fid(bus, arg_function, &flt.fid) < 0)
+			return fail(EXIT_NOT_FOUND, "org.zpcid1.Error.NoSuchFunction", "No function '%s'.",
+				    arg_function);
+		flt.has_fid = true;
+	}
+	if (arg_pec) {
+		char *end;
+
+		errno = 0;
+		pec = strtoull(arg_pec, &end, 16);
+		if (errno || *end || isempty(arg_pec) || pec > UINT16_MAX)
+			return fail(EXIT_FAIL, NULL, "Invalid PEC '%s' (a hexadecimal number).", arg_pec);
+		flt.pec = (uint16_t)pec;
+		flt.has_pec = true;
+	}
+
+	r = output_new(&o, stdout, arg_format, &meta, "events", true, event_columns);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to set up the output: %s", strerror(-r));
+	output_set_no_header(o, arg_no_header);
+	output_set_streaming(o, arg_follow);
+	s.output = o;
+	s.filter = flt;
+
+	if (arg_follow) {
+		/* Subscribe first, so nothing falls between the query and the signals. */
+		r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, NULL,
+					event_signal_handler, &s);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
+	}
+
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+					   "GetEvents");
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, 'a', "{sv}");
+	if (r >= 0 && flt.since)
+		r = append_filter(call, "since", "t", flt.since);
+	if (r >= 0 && flt.until)
+		r = append_filter(call, "until", "t", flt.until);
+	if (r >= 0 && flt.has_fid)
+		r = append_filter(call, "fid", "u", flt.fid);
+	if (r >= 0 && flt.has_pec)
+		r = append_filter(call, "pec", "q", flt.pec);
+	if (r >= 0 && arg_kind)
+		r = append_filter(call, "kind", "s", arg_kind);
+	if (r >= 0 && arg_limit)
+		r = append_filter(call, "limit", "u", (uint32_t)MIN(arg_limit, (uint64_t)UINT32_MAX));
+	if (r >= 0 && arg_offset)
+		r = append_filter(call, "offset", "t", arg_offset);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to build the query: %s", strerror(-r));
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		r = bus_fail(&error, r, "Failed to query the events");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	r = client_read_json(reply, &events);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "t", &total);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to read the events: %s", strerror(-r));
+	for (size_t i = 0; r >= 0 && i < json_object_array_length(events); i++) {
+		json_object *e = json_object_array_get_idx(events, i), *seq = NULL;
+
+		if (json_object_object_get_ex(e, "seq", &seq))
+			s.last_seq = MAX(s.last_seq, json_object_get_uint64(seq));
+		r = output_add(o, e);
+		s.n++;
+	}
+	json_object_put(events);
+	if (r >= 0 && !arg_follow)
+		r = output_finish(o);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to write the output: %s", strerror(-r));
+	if (!arg_follow)
+		return s.n == 0 ? EXIT_NOTHING : EXIT_OK;
+
+	for (;;) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "Lost the connection to the bus: %s", strerror(-r));
+		if (arg_count && s.n >= arg_count)
+			break;
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0 && r != -EINTR)
+			return fail(EXIT_FAIL, NULL, "Failed to wait for the bus: %s", strerror(-r));
+	}
+	(void)output_finish(o);
+	return EXIT_OK;
+}
+
+static int event_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Stream *s = ASSERT_PTR(userdata);
+	const char *member = sd_bus_message_get_member(m);
+	json_object *e = NULL, *seq = NULL;
+
+	if (!member ||
+	    !(streq(member, "ErrorReported") || streq(member, "ActionTaken") || streq(member, "Alert")))
+		return 0;
+	if (!streq(strempty(sd_bus_message_get_signature(m, true)), "a{sv}"))
+		return 0;
+	if (client_read_json(m, &e) < 0)
+		return 0;
+	if (json_object_object_get_ex(e, "seq", &seq) && json_object_get_uint64(seq) <= s->last_seq &&
+	    !s->monitor) {
+		json_object_put(e);
+		return 0;
+	}
+	if (s->monitor || event_matches(&s->filter, e)) {
+		if (s->monitor) {
+			json_object *rec = json_object_new_object();
+
+			(void)json_object_object_add(rec, "signal", json_object_new_string(member));
+			json_object_object_foreach (e, k, v)
+				(void)json_object_object_add(rec, k, json_object_get(v));
+			json_object_put(e);
+			e = rec;
+		}
+		(void)output_add(s->output, e);
+		s->n++;
+	}
+	json_object_put(e);
+	return 0;
+}
+
+static int object_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Stream *s = ASSERT_PTR(userdata);
+	const char *member = sd_bus_message_get_member(m), *path = NULL;
+	json_object *rec;
+	unsigned fid = 0;
+
+	if (sd_bus_message_read(m, "o", &path) < 0 ||
+	    !strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS)))
+		return 0;
+	rec = json_object_new_object();
+	(void)json_object_object_add(rec, "signal",
+				     json_object_new_string(streq(member, "InterfacesAdded")
+								    ? "FunctionAdded"
+								    : "FunctionRemoved"));
+	if (sscanf(path + strlen(CLIENT_FUNCTION_PATHS), "%x", &fid) == 1)
+		(void)json_object_object_add(rec, "fid", json_object_new_int64(fid));
+	(void)json_object_object_add(rec, "object", json_object_new_string(path));
+	(void)output_add(s->output, rec);
+	json_object_put(rec);
+	s->n++;
+	return 0;
+}
+
+static int cmd_monitor(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(output_freep) Output *o = NULL;
+	Stream s = { .monitor = true };
+	int r;
+
+	if (argc != 1)
+		return fail(EXIT_FAIL, NULL, "monitor takes no arguments (see --help).");
+	r = output_new(&o, stdout, arg_format, &meta, "signals", true, monitor_columns);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to set up the output: %s", strerror(-r));
+	output_set_streaming(o, true);
+	output_set_no_header(o, arg_no_header);
+	s.output = o;
+
+	r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, NULL,
+				event_signal_handler, &s);
+	if (r >= 0)
+		r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH,
+					"org.freedesktop.DBus.ObjectManager", NULL, object_signal_handler,
+					&s);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
+	/* Tell a watching script (or test) that the subscription is in place. */
+	(void)output_finish(o);
+
+	for (;;) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "Lost the connection to the bus: %s", strerror(-r));
+		if (arg_count && s.n >= arg_count)
+			break;
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0 && r != -EINTR)
+			return fail(EXIT_FAIL, NULL, "Failed to wait for the bus: %s", strerror(-r));
+	}
+	return EXIT_OK;
+}
+
+/* --- policy -------------------------------------------------------------- */
+
+static int get_property_json(sd_bus *bus, const char *path, const char *iface, const char *name,
+			     json_object **ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get", error,
+			       &reply, "ss", iface, name);
+	if (r < 0)
+		return r;
+	return client_read_json(reply, ret);
+}
+
+static int cmd_policy(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *rec, *diag = NULL, *v = NULL;
+	static const OutputColumn check_columns[] = { { "file", "FILE", OUTPUT_CELL_TEXT },
+						      { "valid", "VALID", OUTPUT_CELL_TEXT },
+						      {} };
+	static const OutputColumn show_policy_columns[] = { { "file", "FILE", OUTPUT_CELL_MINUS },
+							    { "load_time", "LOADED", OUTPUT_CELL_TIME },
+							    { "inhibitors", "INHIBITORS", OUTPUT_CELL_TEXT },
+							    {} };
+	int valid = 0, r;
+
+	if (argc < 2)
+		return fail(EXIT_FAIL, NULL, "policy needs a verb: check FILE, show or reload.");
+	if (streq(argv[1], "check")) {
+		char abs[4096];
+
+		if (argc != 3)
+			return fail(EXIT_FAIL, NULL, "policy check needs one FILE.");
+		if (!realpath(argv[2], abs))
+			return fail(EXIT_NOT_FOUND, NULL, "%s: %s", argv[2], strerror(errno));
+		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "CheckPolicy",
+				       &error, &reply, "s", abs);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "b", &valid);
+		if (r >= 0)
+			r = client_read_json(reply, &diag);
+		if (r < 0) {
+			r = bus_fail(&error, r, "Failed to check the policy");
+			sd_bus_error_free(&error);
+			return r;
+		}
+		rec = json_object_new_object();
+		(void)json_object_object_add(rec, "file", json_object_new_string(abs));
+		(void)json_object_object_add(rec, "valid", json_object_new_boolean(valid));
+		(void)json_object_object_add(rec, "diagnostics", diag);
+		r = emit("policy_check", false, check_columns, rec);
+		if (arg_format == OUTPUT_TABLE)
+			for (size_t i = 0; i < json_object_array_length(diag); i++)
+				fprintf(stderr, "%s\n",
+					json_object_get_string(json_object_array_get_idx(diag, i)));
+		json_object_put(rec);
+		return r != EXIT_OK ? r : valid ? EXIT_OK : EXIT_FAIL;
+	}
+	if (streq(argv[1], "reload")) {
+		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Reload", &error,
+				       NULL, NULL);
+		if (r < 0) {
+			r = bus_fail(&error, r, "Failed to reload");
+			sd_bus_error_free(&error);
+			return r;
+		}
+		return EXIT_OK;
+	}
+	if (streq(argv[1], "show")) {
+		rec = json_object_new_object();
+		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "PolicyFile", &v, &error);
+		if (r >= 0) {
+			(void)json_object_object_add(rec, "file", v);
+			r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "PolicyLoadTime", &v,
+					      &error);
+		}
+		if (r >= 0) {
+			(void)json_object_object_add(rec, "load_time", v);
+			r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &v, &error);
+		}
+		if (r >= 0) {
+			json_object *list = json_object_new_array();
+
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				json_object *t = json_object_array_get_idx(v, i),
+					    *o = json_object_new_object();
+				static const char *const keys[] = { "who", "why", "what",
+								    "uid", "pid", "since" };
+
+				for (size_t k = 0; k < ELEMENTSOF(keys) && k < json_object_array_length(t);
+				     k++)
+					(void)json_object_object_add(
+						o, keys[k],
+						json_object_get(json_object_array_get_idx(t, k)));
+				(void)json_object_array_add(list, o);
+			}
+			json_object_put(v);
+			(void)json_object_object_add(rec, "inhibitors", list);
+		}
+		if (r < 0) {
+			json_object_put(rec);
+			r = bus_fail(&error, r, "Failed to read the policy state");
+			sd_bus_error_free(&error);
+			return r;
+		}
+		r = emit("policy", false, show_policy_columns, rec);
+		json_object_put(rec);
+		return r;
+	}
+	return fail(EXIT_FAIL, NULL, "Unknown policy verb '%s' (expected check, show or reload).", argv[1]);
+}
+
+/* --- inhibit ------------------------------------------------------------- */
+
+static int cmd_inhibit(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_close_ int guard = -EBADF;
+	char who[256];
+	int fd, r, status;
+	pid_t pid;
+
+	if (argc < 2)
+		return fail(EXIT_FAIL, NULL, "inhibit needs a COMMAND to run while the inhibitor is held.");
+	(void)snprintf(who, sizeof(who), "%s", arg_who ? arg_who : argv[1]);
+	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Inhibit", &error, &reply,
+			       "sss", who, arg_why ? arg_why : "zpcictl inhibit", arg_what);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "h", &fd);
+	if (r < 0) {
+		r = bus_fail(&error, r, "Failed to take the inhibitor");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	/* Our own copy, close-on-exec: the command does not hold the inhibitor. */
+	guard = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (guard < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to keep the inhibitor: %s", strerror(errno));
+	reply = sd_bus_message_unref(reply);
+	(void)sd_bus_flush(bus);
+
+	pid = fork();
+	if (pid < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to fork: %s", strerror(errno));
+	if (pid == 0) {
+		execvp(argv[1], argv + 1);
+		fprintf(stderr, "zpcictl: failed to run %s: %s\n", argv[1], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail(EXIT_FAIL, NULL, "Failed to wait for %s: %s", argv[1], strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --- metrics ------------------------------------------------------------- */
+
+static uint64_t rec_u64(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+static const char *rec_str(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* Label values: escape \, " and newlines as the exposition format wants. */
+static void label(FILE *f, const char *name, const char *value, bool first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	for (const char *c = value; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			fputc('\\', f);
+		if (*c == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static void function_labels(FILE *f, json_object *fn)
+{
+	char fid[16];
+
+	(void)snprintf(fid, sizeof(fid), "0x%08" PRIx64, rec_u64(fn, "fid"));
+	label(f, "fid", fid, true);
+	label(f, "slot", rec_str(fn, "slot"), false);
+	label(f, "type", rec_str(fn, "pft_name"), false);
+}
+
+static int cmd_metrics(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *functions = NULL, *events = NULL, *inhibitors = NULL;
+	static const char *const states[] = { "ok", "error", "recovering", "failed", "quarantined", "gone" };
+	static const char *const classes[] = { "informational", "recoverable", "permanent",
+					       "fw-reset-done" };
+	static const struct {
+		const char *key, *name, *help;
+	} counters[] = {
+		{ "errors", "zpcid_function_errors", "PCI error events recorded for the function." },
+		{ "dropped", "zpcid_function_dropped_errors",
+		  "Error events the kernel dropped (queue full)." },
+		{ "actions", "zpcid_function_actions", "Actions zpcid took on the function." },
+		{ "resets", "zpcid_function_resets", "Resets zpcid performed on the function." },
+	};
+	FILE *f = stdout;
+	int r;
+
+	if (argc != 1)
+		return fail(EXIT_FAIL, NULL, "metrics takes no arguments.");
+	r = client_get_functions(bus, &functions, &error);
+	if (r >= 0)
+		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &inhibitors, &error);
+	if (r >= 0)
+		r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+						   "GetEvents");
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, 'a', "{sv}");
+	if (r >= 0)
+		r = append_filter(call, "kind", "s", "error");
+	if (r >= 0)
+		r = append_filter(call, "newest_first", "b", 1);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (r >= 0)
+		r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r >= 0)
+		r = client_read_json(reply, &events);
+	if (r < 0 && sd_bus_error_has_name(&error, "org.zpcid1.Error.NotSupported")) {
+		/* No history: the per-class breakdown is left out. */
+		sd_bus_error_free(&error);
+		events = json_object_new_array();
+		r = 0;
+	}
+	if (r < 0) {
+		json_object_put(functions);
+		json_object_put(inhibitors);
+		r = bus_fail(&error, r, "Failed to collect the metrics");
+		sd_bus_error_free(&error);
+		return r;
+	}
+
+	fprintf(f, "# TYPE zpcid_functions gauge\n# HELP zpcid_functions zPCI functions zpcid knows.\n");
+	fprintf(f, "zpcid_functions %zu\n", json_object_array_length(functions));
+	fprintf(f, "# TYPE zpcid_inhibitors gauge\n# HELP zpcid_inhibitors Inhibitors held.\n");
+	fprintf(f, "zpcid_inhibitors %zu\n", json_object_array_length(inhibitors));
+	for (size_t c = 0; c < ELEMENTSOF(counters); c++) {
+		fprintf(f, "# TYPE %s counter\n# HELP %s %s\n", counters[c].name, counters[c].name,
+			counters[c].help);
+		for (size_t i = 0; i < json_object_array_length(functions); i++) {
+			json_object *fn = json_object_array_get_idx(functions, i);
+
+			fprintf(f, "%s_total{", counters[c].name);
+			function_labels(f, fn);
+			fprintf(f, "} %" PRIu64 "\n", rec_u64(fn, counters[c].key));
+		}
+	}
+	fprintf(f, "# TYPE zpcid_function_state stateset\n# HELP zpcid_function_state State of the "
+		   "function.\n");
+	for (size_t i = 0; i < json_object_array_length(functions); i++) {
+		json_object *fn = json_object_array_get_idx(functions, i);
+
+		for (size_t s = 0; s < ELEMENTSOF(states); s++) {
+			fprintf(f, "zpcid_function_state{");
+			function_labels(f, fn);
+			label(f, "zpcid_function_state", states[s], false);
+			fprintf(f, "} %d\n", streq(rec_str(fn, "state"), states[s]));
+		}
+	}
+	fprintf(f, "# TYPE zpcid_errors_by_class counter\n"
+		   "# HELP zpcid_errors_by_class Error events in the history by function and PEC class.\n");
+	for (size_t i = 0; i < json_object_array_length(functions); i++) {
+		json_object *fn = json_object_array_get_idx(functions, i);
+
+		for (size_t c = 0; c < ELEMENTSOF(classes); c++) {
+			uint64_t n = 0;
+
+			for (size_t e = 0; e < json_object_array_length(events); e++) {
+				json_object *ev = json_object_array_get_idx(events, e);
+
+				n += rec_u64(ev, "fid") == rec_u64(fn, "fid") &&
+				     streq(rec_str(ev, "pec_class"), classes[c]);
+			}
+			fprintf(f, "zpcid_errors_by_class_total{");
+			function_labels(f, fn);
+			label(f, "pec_class", classes[c], false);
+			fprintf(f, "} %" PRIu64 "\n", n);
+		}
+	}
+	fprintf(f, "# EOF\n");
+	json_object_put(functions);
+	json_object_put(inhibitors);
+	json_object_put(events);
+	return fflush(f) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+static void help(void)
+{
+	printf("Usage: zpcictl [OPTIONS] --reset|--reset-fw|--deconfigure|--report-error DEVICE\n"
+	       "       zpcictl [OPTIONS] COMMAND [ARGS...]\n"
+	       "\n"
+	       "Query and steer zPCI error handling (zpcid), and report errors of PCI\n"
+	       "functions to the platform.\n"
+	       "\n"
+	       "DEVICE is a PCI address (0001:00:00.0) or an NVMe device node (/dev/nvme0).\n"
+	       "      --reset            Report a firmware reset and reset the function\n"
+	       "      --reset-fw         Ask the platform for a firmware reset\n"
+	       "      --deconfigure      Ask the platform to deconfigure the function for repair\n"
+	       "      --report-error     Report an error for information only\n"
+	       "      --message=TEXT     Text of the error report\n"
+	       "      --no-daemon        Write to sysfs even when zpcid runs (bypasses its\n"
+	       "                         history and inhibitors)\n"
+	       "\n"
+	       "Commands:\n"
+	       "  list                   The functions zpcid knows\n"
+	       "  show FUNCTION          One function (FID, uid:UID or PCI address)\n"
+	       "  events                 Recorded events (--since, --until, --function, --pec,\n"
+	       "                         --kind, --limit, --offset, --follow)\n"
+	       "  monitor                Live events and functions coming and going\n"
+	       "  policy check FILE|show|reload\n"
+	       "  inhibit [--who= --why= --what=] COMMAND [ARGS...]\n"
+	       "                         Hold off disruptive actions while COMMAND runs\n"
+	       "  metrics                OpenMetrics text for the node_exporter textfile collector\n"
+	       "\n"
+	       "  -f --format=FORMAT     table (default), json, jsonl, pairs or csv\n"
+	       "     --json              Same as --format=json\n"
+	       "     --no-header         No table header\n"
+	       "  -h --help              Show this help\n"
+	       "  -v --version           Show the version\n"
+	       "\n"
+	       "Exit status: 0 ok, 1 failure, 2 nothing to do (no match), 3 not found.\n"
+	       "See zpcictl(8).\n");
+}
+
+enum {
+	ARG_RESET = 0x100,
+	ARG_RESET_FW,
+	ARG_DECONFIGURE,
+	ARG_REPORT_ERROR,
+	ARG_JSON,
+	ARG_MESSAGE,
+	ARG_NO_DAEMON,
+	ARG_NO_HEADER,
+	ARG_SYSFS_ROOT,
+	ARG_SINCE,
+	ARG_UNTIL,
+	ARG_FUNCTION,
+	ARG_PEC,
+	ARG_KIND,
+	ARG_LIMIT,
+	ARG_OFFSET,
+	ARG_FOLLOW,
+	ARG_COUNT,
+	ARG_WHO,
+	ARG_WHY,
+	ARG_WHAT,
+};
+
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || *end || isempty(s) || s[0] == '-' ? -EINVAL : 0;
+}
+
+static int set_legacy(LegacyAction a)
+{
+	if (arg_legacy != LEGACY_NONE && arg_legacy != a)
+		return -EINVAL;
+	arg_legacy = a;
+	return 0;
+}
+
+static int parse_argv(int argc, char **argv, bool permute)
+{
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'v' },
+						 { "reset", no_argument, NULL, ARG_RESET },
+						 { "reset-fw", no_argument, NULL, ARG_RESET_FW },
+						 { "deconfigure", no_argument, NULL, ARG_DECONFIGURE },
+						 { "report-error", no_argument, NULL, ARG_REPORT_ERROR },
+						 { "message", required_argument, NULL, ARG_MESSAGE },
+						 { "no-daemon", no_argument, NULL, ARG_NO_DAEMON },
+						 { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
+						 { "format", required_argument, NULL, 'f' },
+						 { "json", no_argument, NULL, ARG_JSON },
+						 { "no-header", no_argument, NULL, ARG_NO_HEADER },
+						 { "since", required_argument, NULL, ARG_SINCE },
+						 { "until", required_argument, NULL, ARG_UNTIL },
+						 { "function", required_argument, NULL, ARG_FUNCTION },
+						 { "pec", required_argument, NULL, ARG_PEC },
+						 { "kind", required_argument, NULL, ARG_KIND },
+						 { "limit", required_argument, NULL, ARG_LIMIT },
+						 { "offset", required_argument, NULL, ARG_OFFSET },
+						 { "follow", no_argument, NULL, ARG_FOLLOW },
+						 { "count", required_argument, NULL, ARG_COUNT },
+						 { "who", required_argument, NULL, ARG_WHO },
+						 { "why", required_argument, NULL, ARG_WHY },
+						 { "what", required_argument, NULL, ARG_WHAT },
+						 {} };
+	const char *e = getenv("ZPCICTL_SYSFS_ROOT");
+	int c;
+
+	if (!isempty(e))
+		arg_sysfs_root = e;
+	/* "+": options end at the command, so "inhibit CMD -x" passes -x on. */
+	while ((c = getopt_long(argc, argv, permute ? "hvf:" : "+hvf:", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case 'v':
+			printf("zpcictl (zpcid) %s\n", PACKAGE_VERSION);
+			return 0;
+		case ARG_RESET:
+		case ARG_RESET_FW:
+		case ARG_DECONFIGURE:
+		case ARG_REPORT_ERROR:
+			if (set_legacy(c == ARG_RESET         ? LEGACY_RESET
+				       : c == ARG_RESET_FW    ? LEGACY_RESET_FW
+				       : c == ARG_DECONFIGURE ? LEGACY_DECONFIGURE
+							      : LEGACY_REPORT_ERROR) < 0)
+				return fail(EXIT_FAIL, NULL,
+					    "Only one of --reset, --reset-fw, --deconfigure and "
+					    "--report-error may be given."),
+				       -EINVAL;
+			break;
+		case ARG_MESSAGE:
+			if (strlen(optarg) > REPORT_ERROR_LOG_DATA_MAX)
+				return fail(EXIT_FAIL, NULL, "--message is longer than %d bytes.",
+					    REPORT_ERROR_LOG_DATA_MAX),
+				       -EINVAL;
+			arg_message = optarg;
+			break;
+		case ARG_NO_DAEMON:
+			arg_no_daemon = true;
+			break;
+		case ARG_SYSFS_ROOT:
+			arg_sysfs_root = optarg;
+			break;
+		case 'f':
+			arg_format = output_format_from_string(optarg);
+			if (arg_format < 0) {
+				arg_format = OUTPUT_TABLE;
+				return fail(EXIT_FAIL, NULL,
+					    "Unknown format '%s' (expected json, jsonl, pairs or csv).",
+					    optarg),
+				       -EINVAL;
+			}
+			break;
+		case ARG_JSON:
+			arg_format = OUTPUT_JSON;
+			break;
+		case ARG_NO_HEADER:
+			arg_no_header = true;
+			break;
+		case ARG_SINCE:
+			arg_since = optarg;
+			break;
+		case ARG_UNTIL:
+			arg_until = optarg;
+			break;
+		case ARG_FUNCTION:
+			arg_function = optarg;
+			break;
+		case ARG_PEC:
+			arg_pec = optarg;
+			break;
+		case ARG_KIND:
+			arg_kind = optarg;
+			break;
+		case ARG_LIMIT:
+			if (parse_u64(optarg, &arg_limit) < 0 || arg_limit > 10000)
+				return fail(EXIT_FAIL, NULL, "--limit must be a number up to 10000."),
+				       -EINVAL;
+			break;
+		case ARG_OFFSET:
+			if (parse_u64(optarg, &arg_offset) < 0)
+				return fail(EXIT_FAIL, NULL, "Invalid --offset '%s'.", optarg), -EINVAL;
+			break;
+		case ARG_FOLLOW:
+			arg_follow = true;
+			break;
+		case ARG_COUNT:
+			if (parse_u64(optarg, &arg_count) < 0)
+				return fail(EXIT_FAIL, NULL, "Invalid --count '%s'.", optarg), -EINVAL;
+			break;
+		case ARG_WHO:
+			arg_who = optarg;
+			break;
+		case ARG_WHY:
+			arg_why = optarg;
+			break;
+		case ARG_WHAT:
+			arg_what = optarg;
+			break;
+		case '?':
+			return -EINVAL;
+		default:
+			abort();
+		}
+	}
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(sd_bus *bus, int argc, char **argv);
+} commands[] = {
+	{ "list", cmd_list },       { "show", cmd_show },     { "events", cmd_events },
+	{ "monitor", cmd_monitor }, { "policy", cmd_policy }, { "inhibit", cmd_inhibit },
+	{ "metrics", cmd_metrics },
+};
+
+static bool is_command(const char *s)
+{
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (streq(s, commands[i].name))
+			return true;
+	return false;
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int r;
+
+	r = parse_argv(argc, argv, false);
+	if (r < 0)
+		return EXIT_FAIL;
+	if (r == 0)
+		return EXIT_OK;
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	/* s390-tools' zpcictl takes its options anywhere: "zpcictl DEVICE --reset". */
+	if (arg_legacy == LEGACY_NONE && optind < argc && !is_command(argv[optind])) {
+		optind = 0;
+		r = parse_argv(argc, argv, true);
+		if (r <= 0)
+			return r < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	if (arg_legacy != LEGACY_NONE)
+		return run_legacy(argc, argv);
+	if (optind >= argc)
+		return fail(EXIT_FAIL, NULL, "Missing command or option (see --help).");
+	if (!is_command(argv[optind]))
+		return fail(EXIT_FAIL, NULL, "Unknown command '%s' (see --help).", argv[optind]);
+
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+		int sub_argc = argc - optind;
+		char **sub_argv = argv + optind;
+
+		if (!streq(argv[optind], commands[i].name))
+			continue;
+		/* Options may follow the command too. */
+		optind = 0;
+		r = parse_argv(sub_argc, sub_argv, false);
+		if (r <= 0)
+			return r < 0 ? EXIT_FAIL : EXIT_OK;
+		r = connect_or_fail(&bus);
+		if (r != EXIT_OK)
+			return r;
+		/* The command's own arguments, with its name first. */
+		sub_argv[optind - 1] = (char *)commands[i].name;
+		return commands[i].fn(bus, sub_argc - optind + 1, sub_argv + optind - 1);
+	}
+	return EXIT_FAIL;
+}
