@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "daemon/policy.h"
+#include "daemon/ratelimit.h"
 
 #define CONFIG_DIAGNOSTICS_MAX 200
 
@@ -437,6 +438,91 @@ static const ConfigKey directories_table[] = {
 	{},
 };
 
+static int set_duration(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	uint64_t usec;
+
+	if (duration_parse(json_object_get_string(v->value), &usec) < 0 || usec == 0)
+		return config_error(
+			ctx, &v->loc,
+			"%s: \"%s\" is not a duration (expected a number with a unit s, m, h or d, "
+			"e.g. \"30s\")",
+			v->path, json_object_get_string(v->value));
+	*(unsigned long long *)field = usec;
+	return 0;
+}
+
+static int set_command(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	char ***p = field;
+	_cleanup_strv_free_ char **argv = NULL;
+	size_t n;
+
+	if (!v->value) {
+		*p = strv_free(*p);
+		return 0;
+	}
+	n = json_object_array_length(v->value);
+	if (n == 0 || n > 64)
+		return config_error(ctx, &v->loc,
+				    "%s: expected 1 to 64 strings (the command and its arguments)", v->path);
+	argv = calloc(n + 1, sizeof(char *));
+	if (!argv)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(v->value, i);
+
+		if (!json_object_is_type(a, json_type_string) || json_object_get_string_len(a) == 0)
+			return config_error(ctx, &v->loc, "%s[%zu]: expected a non-empty string", v->path,
+					    i);
+		argv[i] = strdup(json_object_get_string(a));
+		if (!argv[i])
+			return -ENOMEM;
+	}
+	if (argv[0][0] != '/')
+		return config_error(ctx, &v->loc,
+				    "%s[0]: \"%s\" is not an absolute path (expected the program's "
+				    "absolute path)",
+				    v->path, argv[0]);
+	strv_free(*p);
+	*p = TAKE_PTR(argv);
+	return 0;
+}
+
+static const ConfigKey output_table[] = {
+	{ "burst", CONFIG_INT, config_set_int, offsetof(Config, coalesce_burst), .min = 1, .max = 100000,
+	  .expected = "a number of events from 1 to 100000" },
+	{ "interval", CONFIG_STRING, set_duration, offsetof(Config, coalesce_interval_usec),
+	  .expected = "a duration such as \"10s\"" },
+	{},
+};
+
+static const ConfigKey actions_table[] = {
+	{ "timeout", CONFIG_STRING, set_duration, offsetof(Config, actions.timeout_usec),
+	  .expected = "a duration such as \"30s\"" },
+	{ "confirm_timeout", CONFIG_STRING, set_duration, offsetof(Config, actions.confirm_timeout_usec),
+	  .expected = "a duration such as \"60s\"" },
+	{ "max_running", CONFIG_INT, config_set_int, offsetof(Config, actions.max_running), .min = 1,
+	  .max = 64, .expected = "a number from 1 to 64" },
+	{ "alert_command", CONFIG_ARRAY | CONFIG_NULL, set_command, offsetof(Config, actions.alert_command),
+	  .expected = "an array of strings or null" },
+	{ "alert_timeout", CONFIG_STRING, set_duration, offsetof(Config, actions.alert_timeout_usec),
+	  .expected = "a duration such as \"30s\"" },
+	{ "alert_max_running", CONFIG_INT, config_set_int, offsetof(Config, actions.alert_max_running),
+	  .min = 1, .max = 64, .expected = "a number from 1 to 64" },
+	{ "alert_max_queued", CONFIG_INT, config_set_int, offsetof(Config, actions.alert_max_queued),
+	  .min = 1, .max = 100000, .expected = "a number from 1 to 100000" },
+	{},
+};
+
+static const ConfigKey history_table[] = {
+	{ "max_file_size", CONFIG_INT, config_set_int, offsetof(Config, history.max_file_size), .min = 65536,
+	  .max = 1073741824, .expected = "a size in bytes from 65536 to 1073741824" },
+	{ "max_files", CONFIG_INT, config_set_int, offsetof(Config, history.max_files), .min = 1, .max = 100,
+	  .expected = "a number from 1 to 100" },
+	{},
+};
+
 static const ConfigKey top_table[] = {
 	{ "schema", CONFIG_INT, set_schema, 0 },
 	{ "log", CONFIG_OBJECT, NULL, 0, .table = log_table },
@@ -444,6 +530,9 @@ static const ConfigKey top_table[] = {
 	{ "admin_group", CONFIG_STRING | CONFIG_NULL, set_group, offsetof(Config, admin_group),
 	  .expected = "a group name or null" },
 	{ "policy", CONFIG_OBJECT, set_policy, offsetof(Config, policy) },
+	{ "output", CONFIG_OBJECT, NULL, 0, .table = output_table },
+	{ "actions", CONFIG_OBJECT, NULL, 0, .table = actions_table },
+	{ "history", CONFIG_OBJECT, NULL, 0, .table = history_table },
 	{},
 };
 
@@ -464,6 +553,16 @@ int config_new_default(Config **ret)
 	c->files = calloc(1, sizeof(char *));
 	if (!c->state_directory || !c->runtime_directory || !c->files)
 		return -ENOMEM;
+	c->coalesce_burst = 20;
+	c->coalesce_interval_usec = 10 * USEC_PER_SEC;
+	c->actions.timeout_usec = 30 * USEC_PER_SEC;
+	c->actions.confirm_timeout_usec = 60 * USEC_PER_SEC;
+	c->actions.max_running = 2;
+	c->actions.alert_timeout_usec = 30 * USEC_PER_SEC;
+	c->actions.alert_max_running = 4;
+	c->actions.alert_max_queued = 256;
+	c->history.max_file_size = 4 * 1024 * 1024;
+	c->history.max_files = 4;
 	r = policy_new_default(&c->policy);
 	if (r < 0)
 		return r;
@@ -479,6 +578,7 @@ Config *config_free(Config *c)
 	free(c->state_directory);
 	free(c->runtime_directory);
 	free(c->admin_group);
+	strv_free(c->actions.alert_command);
 	policy_unref(c->policy);
 	free(c);
 	return NULL;

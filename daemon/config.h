@@ -50,10 +50,25 @@ typedef struct Config {
 	char *runtime_directory; /* default RUNSTATEDIR "/zpcid" */
 	/* Group whose members may change state over D-Bus besides root; NULL for root only. */
 	char *admin_group;
-	/* Storm coalescing of journal and bus output per function (daemon/coalesce.h);
-	 * 0 means the built-in default. */
-	unsigned coalesce_burst;
+	/* Storm coalescing of journal and bus output per function (daemon/coalesce.h):
+	 * "output": { "burst", "interval" }. */
+	long long coalesce_burst;
 	unsigned long long coalesce_interval_usec;
+	/* The action runner (daemon/actions.h): "actions": { ... }. */
+	struct {
+		unsigned long long timeout_usec;         /* per disruptive action */
+		unsigned long long confirm_timeout_usec; /* reset confirmation window */
+		long long max_running;                   /* helper processes at once */
+		char **alert_command;                    /* argv, NULL: none */
+		unsigned long long alert_timeout_usec;
+		long long alert_max_running;
+		long long alert_max_queued;
+	} actions;
+	/* The event history (daemon/history.h): "history": { ... }. */
+	struct {
+		long long max_file_size; /* bytes per file before rotation */
+		long long max_files;     /* files kept, the current one included */
+	} history;
 	/* Realtime (µs since epoch) when this config was loaded. */
 	unsigned long long loaded_usec;
 	/* The recovery policy ("policy" key; daemon/policy.h). Never NULL after

@@ -1,17 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "daemon/actions.h"
 #include "daemon/bus.h"
+#include "daemon/dedup.h"
+#include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
+#include "daemon/pipeline.h"
+#include "daemon/policy-store.h"
+#include "daemon/policy.h"
 #include "daemon/registry.h"
+#include "daemon/vfio-function.h"
+#include "daemon/vfio.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *userdata)
 {
@@ -164,6 +174,134 @@ void manager_update_status(Manager *m)
 			 m->n_reloads, m->n_failed_reloads);
 }
 
+/* ---- the event core: history, policy, actions ---------------------------- */
+
+static void on_action_event(void *userdata, uint32_t fid, ZpciEvent *e)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	(void)pipeline_submit(m, m->registry ? registry_get_by_fid(m->registry, fid) : NULL, e);
+}
+
+static int on_vfio_reset_prepare(void *userdata, uint32_t fid)
+{
+	Manager *m = ASSERT_PTR(userdata);
+	ZpciFunction *f = m->registry ? registry_get_by_fid(m->registry, fid) : NULL;
+	int fd;
+
+	if (!f || !f->vfio)
+		return -ENODEV;
+	/* Whatever the kernel queued before the reset is read first: a reset does
+	 * not clear the queue, but nothing drained must be lost either way. */
+	(void)function_vfio_drain(f);
+	if (!f->vfio)
+		return -ENODEV;
+	fd = fcntl(vfio_device_fd(f->vfio), F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
+}
+
+static const ActionsOps actions_ops = {
+	.emit = on_action_event,
+	.vfio_reset_prepare = on_vfio_reset_prepare,
+};
+
+static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+	int r;
+
+	r = policy_store_save(m->state_directory, m->policy_state);
+	if (r < 0)
+		log_warning_errno(m->log, r, "Failed to save the policy state to %s, retrying later: %m",
+				  m->state_directory);
+}
+
+void manager_policy_state_changed(Manager *m)
+{
+	const struct timeval tv = { .tv_sec = 1 };
+
+	if (m->policy_state_timer && !evtimer_pending(m->policy_state_timer, NULL))
+		(void)evtimer_add(m->policy_state_timer, &tv);
+}
+
+static int make_state_directory(Manager *m)
+{
+	if (mkdir(m->state_directory, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static ActionsConfig actions_config(const Manager *m)
+{
+	ActionsConfig c = ACTIONS_CONFIG_DEFAULT;
+
+	c.state_directory = m->state_directory;
+	c.timeout_usec = m->config->actions.timeout_usec;
+	c.confirm_timeout_usec = m->config->actions.confirm_timeout_usec;
+	c.max_running = (unsigned)m->config->actions.max_running;
+	c.dry_run = m->config->policy && m->config->policy->dry_run;
+	c.alert_command = (const char *const *)m->config->actions.alert_command;
+	c.alert_limits.timeout_usec = m->config->actions.alert_timeout_usec;
+	c.alert_limits.max_running = (unsigned)m->config->actions.alert_max_running;
+	c.alert_limits.max_queued = (unsigned)m->config->actions.alert_max_queued;
+	return c;
+}
+
+static int manager_setup_actions(Manager *m)
+{
+	ActionsConfig c = actions_config(m);
+
+	return actions_new(&m->actions, m->event_base, m->log, &c, &actions_ops, m);
+}
+
+static int manager_setup_core(Manager *m)
+{
+	HistoryLimits limits = HISTORY_LIMITS_DEFAULT;
+	int r;
+
+	r = make_state_directory(m);
+	if (r < 0)
+		log_warning_errno(m->log, r, "Failed to create the state directory %s: %m",
+				  m->state_directory);
+
+	/* The history: every event, durable across a kill. Without it zpcid still
+	 * monitors and logs, but says loudly that nothing is kept. */
+	limits.max_file_size = (uint64_t)m->config->history.max_file_size;
+	limits.max_files = (unsigned)m->config->history.max_files;
+	r = history_open(&m->history, m->state_directory, &limits, m->log);
+	if (r == -EBUSY)
+		return log_error_errno(m->log, r, "Another zpcid uses the state directory %s: %m",
+				       m->state_directory);
+	if (r < 0)
+		log_error_errno(m->log, r, "Failed to open the event history in %s, events are not kept: %m",
+				m->state_directory);
+	else {
+		m->next_seq = history_last_seq(m->history) + 1;
+		r = history_attach_event(m->history, m->event_base);
+		if (r < 0)
+			return log_error_errno(m->log, r, "Failed to set up the history's sync timer: %m");
+	}
+
+	m->policy = policy_ref(m->config->policy);
+	r = policy_store_load(m->state_directory, &m->policy_state);
+	if (r == -ENOMEM)
+		return log_oom(m->log);
+	if (r < 0)
+		log_warning_errno(m->log, r, "Failed to read the saved policy state, starting afresh: %m");
+	m->policy_state_timer = evtimer_new(m->event_base, on_policy_state_timer, m);
+	if (!m->policy_state_timer)
+		return log_oom(m->log);
+
+	r = dedup_new(&m->dedup);
+	if (r < 0)
+		return log_oom(m->log);
+
+	r = manager_setup_actions(m);
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to set up the action runner: %m");
+	return 0;
+}
+
 int manager_start(Manager *m)
 {
 	int r;
@@ -195,6 +333,10 @@ int manager_start(Manager *m)
 			   "zpcid %s started (state %s, runtime %s).", PACKAGE_VERSION, m->state_directory,
 			   m->runtime_directory);
 	}
+	r = manager_setup_core(m);
+	if (r < 0)
+		return r;
+
 	/* The function registry: udev monitor, then enumeration (daemon/registry.h). */
 	r = registry_new(&m->registry, m, NULL);
 	if (r < 0)
@@ -272,6 +414,16 @@ int manager_reload(Manager *m)
 		log_set_max_level(m->log, effective_level(m, m->config));
 		(void)log_set_target(m->log, effective_target(m, m->config));
 		log_fields(m->log, LOG_INFO, MESSAGE_ID_CONFIG_RELOADED, NULL, 0, "Configuration reloaded.");
+		if (m->policy) {
+			ZpciFunction *f;
+
+			policy_unref(m->policy);
+			m->policy = policy_ref(m->config->policy);
+			/* The ownership mode of every function may have changed. */
+			if (m->registry)
+				REGISTRY_FOREACH(f, m->registry)
+			(void)registry_refresh(m->registry, f);
+		}
 		bus_manager_changed(m->bus);
 	}
 	(void)sd_notify(false, "READY=1");
@@ -291,10 +443,25 @@ Manager *manager_free(Manager *m)
 		event_free(m->sighup_event);
 	if (m->watchdog_event)
 		event_free(m->watchdog_event);
-	/* Sources before the registry they look functions up in, both before the loop and the log. */
+	/* Actions first (they report into the pipeline), then the sources before
+	 * the registry they look functions up in, the history (synced on close)
+	 * and the policy state last, all before the loop and the log. */
+	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
 	m->bus = bus_free(m->bus); /* unsubscribes from the registry */
 	m->registry = registry_free(m->registry);
+	m->history = history_free(m->history);
+	if (m->policy_state) {
+		int r = policy_store_save(m->state_directory, m->policy_state);
+
+		if (r < 0)
+			log_warning_errno(m->log, r, "Failed to save the policy state: %m");
+	}
+	if (m->policy_state_timer)
+		event_free(m->policy_state_timer);
+	m->policy_state = policy_state_free(m->policy_state);
+	m->policy = policy_unref(m->policy);
+	m->dedup = dedup_free(m->dedup);
 	if (m->event_base)
 		event_base_free(m->event_base);
 	config_free(m->config);

@@ -51,14 +51,16 @@ typedef struct Manager {
 	ManagerOptions options;
 
 	/* Subsystems, each owned here and created in manager_start(). */
-	struct Registry *registry; /* functions: udev monitor, sysfs, owners, vfio */
-	struct KmsgSource *kmsg;   /* /dev/kmsg reader */
-	struct Bus *bus;           /* D-Bus API */
-	struct Policy *policy;     /* rules, thresholds, ladders, budget */
-	struct History *history;   /* persistent event history */
-	struct Actions *actions;   /* asynchronous actions (reset, unbind, report, alert) */
-	struct Dedup *dedup;       /* recently seen errors, for the pipeline */
-	uint64_t next_seq;         /* next event sequence number */
+	struct Registry *registry;        /* functions: udev monitor, sysfs, owners, vfio */
+	struct KmsgSource *kmsg;          /* /dev/kmsg reader */
+	struct Bus *bus;                  /* D-Bus API */
+	struct Policy *policy;            /* rules, thresholds, ladders, budget */
+	struct History *history;          /* persistent event history */
+	struct Actions *actions;          /* asynchronous actions (reset, unbind, report, alert) */
+	struct Dedup *dedup;              /* recently seen errors, for the pipeline */
+	uint64_t next_seq;                /* next event sequence number */
+	struct PolicyState *policy_state; /* buckets, ladders, budget: saved to the state directory */
+	struct event *policy_state_timer; /* armed while the state has unsaved changes */
 
 	char *state_directory;
 	char *runtime_directory;
@@ -92,6 +94,9 @@ void manager_exit(Manager *m, int exit_code);
 
 /* Send a STATUS= line describing the daemon's state to the service manager. */
 void manager_update_status(Manager *m);
+
+/* The policy state changed: save it within a second (not per event). */
+void manager_policy_state_changed(Manager *m);
 
 /* Tear down. Accepts NULL, returns NULL. */
 Manager *manager_free(Manager *m);

@@ -7,10 +7,14 @@
 #include <time.h>
 
 #include "common/pec.h"
+#include "daemon/actions.h"
+#include "daemon/bus.h"
 #include "daemon/coalesce.h"
 #include "daemon/dedup.h"
+#include "daemon/history.h"
 #include "daemon/manager.h"
 #include "daemon/pipeline.h"
+#include "daemon/policy.h"
 
 static uint64_t now_usec(clockid_t clock)
 {
@@ -68,6 +72,60 @@ static void update_function(ZpciFunction *f, const ZpciEvent *e)
 	}
 }
 
+/* An action the policy decided but that is not run: recorded as an event of its own. */
+static void record_held_action(Manager *m, ZpciFunction *f, const ZpciEvent *trigger,
+			       const PolicyDecidedAction *a)
+{
+	ZpciEvent e = { .kind = EVENT_ACTION, .sources = EVENT_SOURCE_DAEMON };
+
+	(void)snprintf(e.action, sizeof(e.action), "%s", policy_action_to_string(a->action));
+	(void)snprintf(e.result, sizeof(e.result), "%s",
+		       a->verdict == POLICY_VERDICT_POSTPONED ? "postponed" : "not-supported");
+	(void)snprintf(e.detail, sizeof(e.detail), "rule %s: %s (%s)", a->rule, a->detail,
+		       policy_hold_to_string(a->hold));
+	if (trigger->has & EVENT_HAS_PEC) {
+		e.pec = trigger->pec;
+		e.has |= EVENT_HAS_PEC;
+	}
+	(void)pipeline_submit(m, f, &e);
+}
+
+static void apply_policy(Manager *m, ZpciFunction *f, const ZpciEvent *e)
+{
+	PolicyDecision d;
+	int r;
+
+	r = policy_evaluate(m->policy, m->policy_state, f, e, e->time_usec, 0, &d);
+	if (r < 0) {
+		log_warning_errno(m->log, r,
+				  "Failed to evaluate the policy for event %" PRIu64 ", ignoring: %m",
+				  e->seq);
+		return;
+	}
+	manager_policy_state_changed(m);
+
+	for (size_t i = 0; i < d.n_actions; i++) {
+		const PolicyDecidedAction *a = &d.actions[i];
+		ActionRequest req;
+
+		if (a->action == POLICY_ACTION_LOG)
+			continue; /* the journal record was written already */
+		if (a->verdict == POLICY_VERDICT_POSTPONED || a->verdict == POLICY_VERDICT_UNAVAILABLE) {
+			record_held_action(m, f, e, a);
+			continue;
+		}
+		if (!m->actions)
+			continue;
+		action_request_init(&req, action_type_from_string(policy_action_to_string(a->action)), f, e,
+				    a->rule);
+		req.dry_run = a->verdict == POLICY_VERDICT_DRY_RUN;
+		r = actions_submit(m->actions, &req);
+		if (r < 0)
+			log_warning_errno(m->log, r, "PCI function 0x%08x: failed to start action %s: %m",
+					  f->attrs.fid, policy_action_to_string(a->action));
+	}
+}
+
 int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 {
 	bool emit = true;
@@ -105,8 +163,24 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 	else if (f)
 		f->counters.coalesced++;
 
+	if (m->history) {
+		r = history_append(m->history, e);
+		if (r < 0)
+			log_error_errno(m->log, r, "Failed to write event %" PRIu64 " to the history: %m",
+					e->seq);
+	}
+
 	if (f)
 		update_function(f, e);
+
+	if (emit)
+		(void)bus_emit_event(m->bus, f, e);
+
+	if (m->actions)
+		actions_observe_event(m->actions, f, e);
+
+	if (f && m->policy && e->kind != EVENT_ACTION && e->kind != EVENT_SUMMARY)
+		apply_policy(m, f, e);
 
 	return 1;
 }
@@ -125,4 +199,5 @@ void pipeline_emit_summary(Manager *m, ZpciFunction *f, uint32_t suppressed, uin
 	/* A summary is not an event of its own: no sequence number, not in the history. */
 	event_format_message(&e);
 	journal_event(m, &e);
+	(void)bus_emit_event(m->bus, f, &e);
 }

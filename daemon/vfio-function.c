@@ -246,6 +246,31 @@ void function_vfio_release(ZpciFunction *f)
 	function_vfio_detach(f, true);
 }
 
+int function_vfio_drain(ZpciFunction *f)
+{
+	RecordBatch batch = {};
+	VfioDevice *d;
+	bool more = false;
+	int r, n = 0;
+
+	if (!f || !f->vfio)
+		return -ENODEV;
+	d = f->vfio;
+	do {
+		r = vfio_device_drain(d, VFIO_DRAIN_BATCH, batch_add, &batch, &more);
+		if (r > 0)
+			n += r;
+	} while (r > 0 && more && n < VFIO_DRAIN_BATCH * 16);
+	batch_submit(f, &batch);
+	if (r == -ENODEV && f->vfio == d) {
+		log_warning(f->manager->log, "PCI function 0x%08x: its vfio device went away, releasing it",
+			    f->attrs.fid);
+		function_vfio_detach(f, false);
+		return r;
+	}
+	return r < 0 ? r : n;
+}
+
 int function_vfio_reset(ZpciFunction *f)
 {
 	RecordBatch batch = {};

@@ -42,3 +42,8 @@ int function_vfio_delegate(ZpciFunction *f, int fd);
 /* Drain, then VFIO_DEVICE_RESET (own or delegated). Returns 0, -ENODEV when
  * f has no vfio device (or it went away), other -errno from the reset. */
 int function_vfio_reset(ZpciFunction *f);
+
+/* Drain @f's error queue now (before a reset done elsewhere, for example),
+ * handing every record to the pipeline. Returns the number of records, or
+ * -ENODEV when zpcid holds no device of @f, or another -errno. */
+int function_vfio_drain(ZpciFunction *f);

@@ -13,3 +13,4 @@ sbin_PROGRAMS += zpcid
 zpcid_SOURCES = daemon/main.c
 zpcid_CFLAGS = $(daemon_libzpcid_a_CFLAGS)
 zpcid_LDADD = $(DAEMON_LIBS)
+daemon_libzpcid_a_SOURCES += daemon/policy-store.c daemon/policy-store.h

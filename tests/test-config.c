@@ -239,7 +239,7 @@ static const struct {
 	  "c.json:1:15: unknown key 'logs' at the top level (did you mean 'log'?)" },
 	{ "{\"schema\": 1, \"xyzzy\": 1}", "c.json:1:15: unknown key 'xyzzy' at the top level (expected one "
 					   "of schema, log, directories, admin_group, "
-					   "policy)" },
+					   "policy, output, actions, history)" },
 	{ "{\"schema\": 1, \"log\": {\"level\": \"loud\"}}",
 	  "c.json:1:32: log.level: invalid value \"loud\" (expected one of err, warning, notice, info, "
 	  "debug)" },

@@ -189,7 +189,13 @@ START_TEST(test_reopen_continues_seq_and_lock)
 	h = history_free(h);
 
 	/* A fresh current file (as right after a rotation) takes the seq from the rotated one. */
-	ck_assert_int_eq(rename(path_of("history.log"), path_of("history.log.1")), 0);
+	{
+		char from[128], to[128];
+
+		(void)snprintf(from, sizeof(from), "%s", path_of("history.log"));
+		(void)snprintf(to, sizeof(to), "%s", path_of("history.log.1"));
+		ck_assert_int_eq(rename(from, to), 0);
+	}
 	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
 	ck_assert_uint_eq(history_last_seq(h), 9);
 	n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);

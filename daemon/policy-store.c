@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/policy-store.h"
+#include "daemon/state-file.h"
+
+static int store_path(const char *directory, char **ret)
+{
+	return asprintf(ret, "%s/%s", directory, POLICY_STORE_FILE) < 0 ? -ENOMEM : 0;
+}
+
+int policy_store_load(const char *directory, PolicyState **ret)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_(policy_state_freep) PolicyState *s = NULL;
+	json_object *o;
+	size_t size;
+	int r;
+
+	r = store_path(directory, &path);
+	if (r < 0)
+		return r;
+	r = state_file_read(path, &text, &size);
+	if (r >= 0) {
+		o = json_tokener_parse(text);
+		r = o ? policy_state_from_json(o, &s) : -EBADMSG;
+		json_object_put(o);
+		if (r >= 0) {
+			*ret = TAKE_PTR(s);
+			return 0;
+		}
+	}
+	if (r == -ENOMEM)
+		return r;
+	if (policy_state_new(&s) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return r == -ENOENT ? 0 : r;
+}
+
+int policy_store_save(const char *directory, const PolicyState *s)
+{
+	_cleanup_free_ char *path = NULL;
+	json_object *o = NULL;
+	const char *text;
+	int r;
+
+	r = store_path(directory, &path);
+	if (r < 0)
+		return r;
+	r = policy_state_to_json(s, &o);
+	if (r < 0)
+		return r;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = text ? state_file_write(path, text, strlen(text), 0) : -ENOMEM;
+	json_object_put(o);
+	return r;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * policy-store: the policy's run-time state (rate buckets, escalation
+ * ladders, cooldowns, the budget window) in the state directory, so that a
+ * restart — even after SIGKILL — goes on where the daemon stopped instead of
+ * forgetting a storm in progress. The file is replaced atomically; the
+ * daemon saves it at most once a second while it changes, and at shutdown.
+ */
+
+#include "daemon/policy.h"
+
+#define POLICY_STORE_FILE "policy-state.json"
+
+/* Load the state from @directory. A missing file gives a new, empty state
+ * (returns 0); an unreadable or malformed one also gives an empty state but
+ * returns -EBADMSG (or the read error) so the caller can say so. *@ret is
+ * always set on return values other than -ENOMEM. */
+int policy_store_load(const char *directory, PolicyState **ret);
+
+/* Save @s to @directory atomically. Returns 0 or -errno. */
+int policy_store_save(const char *directory, const PolicyState *s);
