@@ -14,3 +14,4 @@ zpcid_SOURCES = daemon/main.c
 zpcid_CFLAGS = $(daemon_libzpcid_a_CFLAGS)
 zpcid_LDADD = $(DAEMON_LIBS)
 daemon_libzpcid_a_SOURCES += daemon/policy-store.c daemon/policy-store.h
+daemon_libzpcid_a_SOURCES += daemon/explain.c daemon/explain.h

@@ -22,3 +22,5 @@ tests_test_dedup_CFLAGS = $(TEST_CFLAGS)
 tests_test_dedup_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-dedup
 UNIT_TESTS += tests/test-dedup
+TESTS += tests/test-explain.sh
+EXTRA_DIST += tests/test-explain.sh
