@@ -332,11 +332,11 @@ void actions_observe_event(Actions *a, ZpciFunction *f, const ZpciEvent *e)
 	if (e->kind == EVENT_RECOVERY && e->recovery == RECOVERY_SUCCESSFUL)
 		emit_result(a, &c->req, "confirmed", "the kernel reports a successful recovery");
 	else if (e->kind == EVENT_RECOVERY && e->recovery == RECOVERY_FAILED)
-		emit_result(a, &c->req, "failed", "the kernel reports a failed recovery");
+		emit_result(a, &c->req, "unconfirmed", "the kernel reports a failed recovery");
 	else if (c->req.type == ACTION_RESET && e->kind == EVENT_ERROR && (e->has & EVENT_HAS_PEC) &&
 		 (pec_class_of(e->pec) == PEC_CLASS_RECOVERABLE ||
 		  pec_class_of(e->pec) == PEC_CLASS_PERMANENT))
-		emit_result(a, &c->req, "failed", "error 0x%04x again after the reset", e->pec);
+		emit_result(a, &c->req, "unconfirmed", "error 0x%04x again after the reset", e->pec);
 	else
 		return;
 	confirm_remove(a, c);
@@ -348,7 +348,7 @@ void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail)
 
 	if (!c)
 		return;
-	emit_result(a, &c->req, ok ? "confirmed" : "failed", "%s", strempty(detail));
+	emit_result(a, &c->req, ok ? "confirmed" : "unconfirmed", "%s", strempty(detail));
 	confirm_remove(a, c);
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/messages.h"
 #include "daemon/pipeline.h"
 #include "daemon/registry.h"
+#include "daemon/vfio-function.h"
 
 /* ---- pure parsing ------------------------------------------------------ */
 
@@ -609,6 +610,11 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 			  "Kernel log line for a function zpcid does not know (FID %s, slot %s).", fid,
 			  isempty(z->slot) ? "n/a" : z->slot);
 	}
+	/* The kernel queues an error's CCDF for the vfio device as it logs the
+	 * line: when zpcid holds the device, take the queue first, so that the
+	 * full record is the one kept and this line its duplicate. */
+	if (f && f->vfio && e.kind == EVENT_ERROR)
+		(void)function_vfio_drain(f);
 	(void)pipeline_submit(k->manager, f, &e);
 }
 
@@ -747,6 +753,10 @@ int kmsg_source_start(KmsgSource *k)
 	k->fd = open(k->path,
 		     (S_ISFIFO(st.st_mode) ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (k->fd < 0)
+		return negative_errno();
+	/* What was opened decides, not what the path said before: only a
+	 * character device hands out one whole record per read. */
+	if (fstat(k->fd, &st) < 0)
 		return negative_errno();
 	k->record_reads = S_ISCHR(st.st_mode);
 

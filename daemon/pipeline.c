@@ -157,18 +157,19 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 	if (f)
 		emit = coalesce_admit(m, f, e);
 
-	/* The journal first: whatever happens next, the event is on record. */
-	if (emit)
-		journal_event(m, e);
-	else if (f)
-		f->counters.coalesced++;
-
+	/* The history first, then the journal: an event the journal shows is
+	 * in the history even if the daemon is killed right after logging it. */
 	if (m->history) {
 		r = history_append(m->history, e);
 		if (r < 0)
 			log_error_errno(m->log, r, "Failed to write event %" PRIu64 " to the history: %m",
 					e->seq);
 	}
+
+	if (emit)
+		journal_event(m, e);
+	else if (f)
+		f->counters.coalesced++;
 
 	if (f)
 		update_function(f, e);

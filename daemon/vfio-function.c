@@ -169,9 +169,8 @@ static int function_vfio_install(ZpciFunction *f, VfioDevice *d, FunctionMode mo
 				       "PCI function 0x%08x: failed to watch its vfio device: %m",
 				       f->attrs.fid);
 	}
-	log_info(f->manager->log,
-		 "PCI function 0x%08x: %s its vfio device (%s, error records in the v%u form)", f->attrs.fid,
-		 mode == FUNCTION_MODE_OWN ? "holding" : "watching the owner's",
+	log_info(f->manager->log, "PCI function 0x%08x: %s vfio device (%s, error records in the v%u form)",
+		 f->attrs.fid, mode == FUNCTION_MODE_OWN ? "holding its" : "watching its owner's",
 		 vfio_device_uses_cdev(d) ? "cdev" : "group", (unsigned)vfio_device_form(d));
 	return 0;
 }

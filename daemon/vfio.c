@@ -6,7 +6,7 @@
  *
  * The exact ioctl sequence (the kernel's uAPI; tests/devworld emulates it):
  *
- * own mode, vfio cdev (sysfs <dev>/vfio-dev/vfioN exists):
+ * own mode, vfio cdev (sysfs <dev>/vfio-dev/vfioN/dev exists):
  *   open("/dev/vfio/devices/vfioN", O_RDWR|O_CLOEXEC)
  *   open("/dev/iommu", O_RDWR|O_CLOEXEC)
  *   VFIO_DEVICE_BIND_IOMMUFD      {argsz 16, flags 0, iommufd}   EINVAL/EBUSY: held -> -EBUSY
@@ -138,7 +138,10 @@ const VfioOps vfio_ops_real = {
 
 /* ---- sysfs ---- */
 
-/* The first "vfioN" entry of @dir, or "" */
+/* The device node of the first "vfioN" entry of @dir that is a character
+ * device, or "". The kernel registers <dev>/vfio-dev/vfioN for every vfio
+ * device, but gives it a device number (a "dev" attribute, and a node under
+ * /dev/vfio/devices/) only when it is built with vfio cdev support. */
 static void find_cdev(const char *dir, char *ret, size_t size)
 {
 	DIR *d = opendir(dir);
@@ -149,9 +152,13 @@ static void find_cdev(const char *dir, char *ret, size_t size)
 		return;
 	while ((de = readdir(d))) {
 		const char *num = de->d_name + 4;
+		char dev[32];
 
 		if (!strneq(de->d_name, "vfio", 4) || !*num || strspn(num, "0123456789") != strlen(num) ||
 		    strlen(num) > 9)
+			continue;
+		(void)snprintf(dev, sizeof(dev), "vfio%.9s/dev", num);
+		if (faccessat(dirfd(d), dev, F_OK, 0) < 0)
 			continue;
 		snprintf(ret, size, "/dev/vfio/devices/vfio%s", num);
 		break;

@@ -55,7 +55,8 @@ typedef struct VfioLocation {
 } VfioLocation;
 
 /* Find the vfio nodes of the PCI device at @syspath (its <syspath>/vfio-dev/vfioN
- * directory and <syspath>/iommu_group link). Returns 0, -ENOENT when the
+ * directory, taken only when it has a "dev" attribute: a kernel without vfio
+ * cdev support has the directory but no node, and <syspath>/iommu_group link). Returns 0, -ENOENT when the
  * device has neither (not bound to vfio-pci), -EINVAL on a bad path. */
 int vfio_locate(const char *syspath, VfioLocation *ret);
 

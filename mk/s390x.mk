@@ -5,12 +5,13 @@
 EXTRA_DIST += \
 	docs/s390x-testing.md \
 	tools/stages.d/50-bigendian.sh \
+	tools/stages.d/60-s390x-guest.sh \
 	tests/s390x/lib.sh \
 	tests/s390x/bigendian.sh \
 	tests/s390x/guest.sh \
 	tests/s390x/guest-init.sh \
 	tests/s390x/check-guest.py \
-	tests/s390x/stage-guest.sh.in \
+	tests/s390x/delegate.c \
 	tests/s390x/rpcit-err/Kbuild \
 	tests/s390x/rpcit-err/zpci_rpcit_err.c \
 	tests/s390x/guest-etc/passwd \

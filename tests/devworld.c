@@ -144,6 +144,7 @@ struct Devworld {
 	bool daemon_exited;
 	int tee_fd;
 	char *daemon_dir;
+	char *state_dir;
 };
 
 /* ------------------------------------------------------------------ */
@@ -456,7 +457,8 @@ static void device_close_locked(DwFn *fn, DwClient *cl)
 	fn->device_owner = NULL;
 	if (fn->count > 0) {
 		g_autofree char *t = g_strdup_printf(
-			"vfio-pci %s: Discarding %u unread error event(s) at close", fn->slot, fn->count);
+			"zpci: %s: Discarding %u unread error events of PCI function 0x%x", fn->slot,
+			fn->count, fn->cfg.fid);
 		fn->stats.discarded += fn->count;
 		(void)kmsg_write_locked(w, 6, t);
 	}
@@ -517,7 +519,9 @@ static gboolean handle_get_info(DwFn *fn, UMockdevIoctlClient *c)
 	const size_t caps = DW_BASE_V3_SIZE + DW_GROUP_CAP_SIZE;
 	struct vfio_device_info info;
 	UMockdevIoctlData *d;
-	unsigned version = fn->cfg.zpci_base_version ?: 3;
+	/* ccdf_err_length (version 3) came with the v20 form; a kernel with the
+	 * v13 form has version 2 */
+	unsigned version = fn->cfg.zpci_base_version ?: fn->cfg.feature == DEVWORLD_FEATURE_V13 ? 2 : 3;
 	uint32_t argsz;
 
 	d = resolve_argsz(c, hdr, hdr + caps, &argsz);
@@ -1145,7 +1149,12 @@ int devworld_new(Devworld **ret)
 	g_cond_init(&w->cond);
 	w->kmsg_fd = w->daemon_out = w->tee_fd = -1;
 	w->kmsg_on_error = true;
-	w->next_group = 40;
+	/* Group and cdev numbers of their own per world: a daemon's holder scan
+	 * matches "/dev/vfio/N" at the end of any path, also one in the test bed
+	 * of another world (another test, or a benchmark, running at the same
+	 * time). */
+	w->next_group = 40 + ((unsigned)getpid() % 4096) * 64;
+	w->next_cdev = ((unsigned)getpid() % 4096) * 64;
 	w->fns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, fn_free);
 	w->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	w->nodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -1255,6 +1264,7 @@ Devworld *devworld_free(Devworld *w)
 		g_string_free(w->log, TRUE);
 	g_free(w->root);
 	g_free(w->daemon_dir);
+	g_free(w->state_dir);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
 	g_free(w);
@@ -1314,7 +1324,8 @@ static void fn_record_attrs(DwFn *fn, GString *rec)
 			       "A: numa_node=-1\\n\n"
 			       "A: enable=1\\n\n"
 			       "A: recover=\n"
-			       "A: report_error=\n",
+			       "A: report_error=\n"
+			       "A: driver_override=\n",
 			       f->fid, fn->fh, f->pchid, f->vfn, f->pfgid, f->pft, f->fidparm, f->port,
 			       f->uid, f->uid_is_unique ? 1 : 0, f->mio_enabled ? 1 : 0, f->vendor,
 			       f->device, f->subsystem_vendor, f->subsystem_device, f->class_code);
@@ -1385,6 +1396,8 @@ static int fn_write_uevent(Devworld *w, DwFn *fn, const char *extra)
 	return write_file(p, text);
 }
 
+static const char *const driver_files[] = { "bind", "unbind", "new_id", "remove_id" };
+
 static void fn_set_driver_link(Devworld *w, DwFn *fn)
 {
 	g_autofree char *link = g_build_filename(w->root, fn->syspath, "driver", NULL);
@@ -1395,6 +1408,13 @@ static void fn_set_driver_link(Devworld *w, DwFn *fn)
 		return;
 	drvdir = g_strdup_printf("%s/sys/bus/pci/drivers/%s", w->root, fn->driver);
 	(void)g_mkdir_with_parents(drvdir, 0755);
+	/* the driver's write-only control files (devworld_complete_unbinds() reads "unbind") */
+	for (size_t i = 0; i < G_N_ELEMENTS(driver_files); i++) {
+		g_autofree char *p = g_build_filename(drvdir, driver_files[i], NULL);
+
+		if (access(p, F_OK) < 0)
+			(void)write_file(p, "");
+	}
 	target = g_strdup_printf("../../../bus/pci/drivers/%s", fn->driver);
 	(void)symlink(target, link);
 	back = g_build_filename(drvdir, fn->slot, NULL);
@@ -1777,7 +1797,8 @@ static int queue_locked(Devworld *w, DwFn *fn, const uint8_t ccdf[ZPCI_CCDF_ERR_
 	}
 	if (fn->count == DW_QUEUE_DEPTH) {
 		g_autofree char *t = g_strdup_printf(
-			"vfio-pci %s: Error event queue full, dropping event 0x%x", fn->slot, pec);
+			"zpci: %s: Error event queue full, dropping event 0x%x for PCI function 0x%x",
+			fn->slot, pec, fid);
 		fn->stats.dropped++;
 		(void)kmsg_write_locked(w, 4, t);
 		fn_log(fn, "ERROR pec=0x%x dropped (queue full)", pec);
@@ -2115,9 +2136,30 @@ static char *daemon_binary(void)
 	return g_build_filename(top && *top ? top : ".", "zpcid", NULL);
 }
 
+/* tests/libdevworld-preload.so ($DEVWORLD_PRELOAD, or in the build tree), or NULL. */
+static char *preload_shim(void)
+{
+	const char *e = getenv("DEVWORLD_PRELOAD");
+	const char *top = getenv("ZPCID_TOP_BUILDDIR");
+	g_autofree char *p = NULL;
+
+	if (e)
+		return *e ? g_strdup(e) : NULL;
+	p = g_build_filename(top && *top ? top : ".", "tests", "libdevworld-preload.so", NULL);
+	if (!g_path_is_absolute(p)) {
+		g_autofree char *cwd = g_get_current_dir();
+		char *abs = g_build_filename(cwd, p, NULL);
+
+		g_free(p);
+		p = abs;
+	}
+	return access(p, R_OK) == 0 ? g_steal_pointer(&p) : NULL;
+}
+
 pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv)
 {
 	g_autofree char *bin = daemon_binary();
+	g_autofree char *shim = NULL, *shim_preload = NULL;
 	g_autofree char *state = NULL, *run = NULL;
 	GPtrArray *args;
 	bool has_target = false;
@@ -2128,6 +2170,15 @@ pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv)
 		return -EBUSY;
 	if (access(bin, X_OK) < 0)
 		return -errno;
+	shim = preload_shim();
+	{
+		const char *pre = getenv("LD_PRELOAD");
+
+		if (!pre || !strstr(pre, "umockdev"))
+			pre = "libumockdev-preload.so.0";
+		/* ioctls on duplicated device fds: in front of umockdev's preload */
+		shim_preload = shim ? g_strdup_printf("%s %s", shim, pre) : g_strdup(pre);
+	}
 	if (!w->daemon_dir) {
 		w->daemon_dir = g_build_filename(w->root, "zpcid", NULL);
 		(void)g_mkdir_with_parents(w->daemon_dir, 0755);
@@ -2161,15 +2212,12 @@ pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv)
 		return r;
 	}
 	if (pid == 0) {
-		const char *pre = getenv("LD_PRELOAD");
-
 		(void)dup2(out[1], STDOUT_FILENO);
 		(void)dup2(out[1], STDERR_FILENO);
 		/* a service runs in a session of its own */
 		(void)setsid();
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (!pre || !strstr(pre, "umockdev"))
-			setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
+		setenv("LD_PRELOAD", shim_preload, 1);
 		setenv("STATE_DIRECTORY", state, 1);
 		setenv("RUNTIME_DIRECTORY", run, 1);
 		unsetenv("NOTIFY_SOCKET");
@@ -2305,6 +2353,102 @@ int devworld_stop_daemon(Devworld *w, unsigned timeout_ms)
 	w->daemon_out = -1;
 	w->daemon_pid = 0;
 	return r;
+}
+
+const char *devworld_state_directory(Devworld *w)
+{
+	if (!w->state_dir) {
+		w->state_dir = g_build_filename(w->root, "zpcid", "state", NULL);
+		(void)g_mkdir_with_parents(w->state_dir, 0755);
+	}
+	return w->state_dir;
+}
+
+int devworld_kill_daemon(Devworld *w, int sig)
+{
+	int status = 0, r;
+
+	if (w->daemon_pid <= 0)
+		return -ESRCH;
+	(void)kill(w->daemon_pid, sig);
+	r = waitpid(w->daemon_pid, &status, 0) < 0 ? -errno : status;
+	if (w->reader) {
+		g_thread_join(w->reader);
+		w->reader = NULL;
+	}
+	if (w->daemon_out >= 0)
+		close(w->daemon_out);
+	w->daemon_out = -1;
+	w->daemon_pid = 0;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* sysfs writes the kernel acts on */
+
+char *devworld_read_file(Devworld *w, const char *path)
+{
+	g_autofree char *p = tb_path(w, path);
+	char *text = NULL;
+
+	if (!g_file_get_contents(p, &text, NULL, NULL))
+		return NULL;
+	return text;
+}
+
+const char *devworld_driver(Devworld *w, uint32_t fid)
+{
+	DwFn *fn = fn_get(w, fid);
+
+	return fn ? fn->driver ?: "" : NULL;
+}
+
+static bool pred_closed(DwFn *fn, const void *arg)
+{
+	return !fn->device_owner;
+}
+
+int devworld_complete_unbinds(Devworld *w, unsigned timeout_ms)
+{
+	g_autoptr(GArray) fids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTableIter it;
+	gpointer k, v;
+	int n = 0;
+
+	g_mutex_lock(&w->lock);
+	g_hash_table_iter_init(&it, w->fns);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		DwFn *fn = v;
+		g_autofree char *p = NULL, *text = NULL;
+
+		if (!fn->driver)
+			continue;
+		p = g_strdup_printf("%s/sys/bus/pci/drivers/%s/unbind", w->root, fn->driver);
+		if (g_file_get_contents(p, &text, NULL, NULL) && g_str_has_prefix(text, fn->slot)) {
+			uint32_t fid = fn->cfg.fid;
+
+			g_array_append_val(fids, fid);
+			(void)write_file(p, "");
+		}
+	}
+	g_mutex_unlock(&w->lock);
+
+	for (guint i = 0; i < fids->len; i++) {
+		uint32_t fid = g_array_index(fids, uint32_t, i);
+		DwFn *fn = fn_get(w, fid);
+
+		/* the kernel asks the user of the device to release it and waits */
+		g_mutex_lock(&w->lock);
+		if (fn->device_owner && fn->req_efd >= 0) {
+			signal_efd(fn->req_efd);
+			fn_log(fn, "REQUEST signalled (unbind pending)");
+		}
+		g_mutex_unlock(&w->lock);
+		(void)wait_cond(w, fn, pred_closed, NULL, timeout_ms);
+		if (devworld_unbind(w, fid) >= 0)
+			n++;
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -29,7 +29,10 @@
  * Limits of the emulation (umockdev cannot create file descriptors in a
  * client): VFIO_GROUP_GET_DEVICE_FD returns the group fd itself, whose
  * ioctls then reach the device; an fd received over a socket is not known
- * to the preload, so its ioctls do not reach the handlers.
+ * to the preload, so its ioctls do not reach the handlers. A duplicate
+ * (dup, fcntl F_DUPFD) is not known to it either: the daemon is spawned
+ * with tests/libdevworld-preload.so in front, which sends the ioctls of a
+ * duplicate to its original, as the kernel would see them.
  *
  * Every function returns 0 (or a documented non-negative value) on success
  * and -errno on failure. Not thread-safe for callers: one test thread drives
@@ -96,7 +99,7 @@ typedef struct DevworldFunction {
 
 	/* How its vfio device behaves. */
 	DevworldFeature feature;
-	unsigned zpci_base_version; /* ZPCI_BASE capability version: 0 means 3 (ccdf_err_length) */
+	unsigned zpci_base_version; /* ZPCI_BASE cap version: 0 means 3 (2 with v13) */
 	bool no_err_irq;            /* GET_IRQ_INFO(ERR).count == 0; default: 1 */
 	bool no_cdev;               /* bind creates only the group node (kernel before 6.6) */
 
@@ -268,6 +271,28 @@ void devworld_tee_log(Devworld *w, int fd);
 /* SIGTERM the daemon and reap it. Returns its wait status (>= 0) or
  * -ETIMEDOUT (it was then killed) or -ESRCH when none runs. */
 int devworld_stop_daemon(Devworld *w, unsigned timeout_ms);
+
+/* The daemon's state directory: the same for every daemon spawned in this
+ * world, so a restarted daemon finds its history and policy state. */
+const char *devworld_state_directory(Devworld *w);
+
+/* Send @sig to the daemon and reap it (SIGKILL: a crash; its output so far
+ * stays captured, a later spawn appends to it). Returns its wait status
+ * (>= 0) or -ESRCH when none runs. */
+int devworld_kill_daemon(Devworld *w, int sig);
+
+/* A copy of a testbed file named by its absolute path ("/sys/..."), or NULL. */
+char *devworld_read_file(Devworld *w, const char *path);
+
+/* The driver a function is bound to ("" when none), NULL for an unknown FID. */
+const char *devworld_driver(Devworld *w, uint32_t fid);
+
+/* Play the kernel's part of a write of a function's slot to
+ * /sys/bus/pci/drivers/<driver>/unbind (a plain file in the testbed): ask
+ * the user of its vfio device to release it (REQ), wait up to @timeout_ms
+ * for the close, then unbind. Each function's driver_override file keeps
+ * what was written to it. Returns the number of functions unbound. */
+int devworld_complete_unbinds(Devworld *w, unsigned timeout_ms);
 
 /* Kind names: "nvme", "roce", "roce2", "roce3", "ism", "neth", "netd", "cnw". */
 const char *devworld_kind_to_string(DevworldKind k);

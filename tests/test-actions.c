@@ -330,13 +330,13 @@ START_TEST(test_reset_modes_and_confirmation)
 	assert_result(c, 1, "reset", "done");
 	assert_result(c, 2, "reset", "confirmed");
 
-	/* The same error again right after the reset: failed. */
+	/* The same error again right after the reset: unconfirmed. */
 	submit(c, ACTION_RESET, FUNCTION_MODE_DELEGATED);
 	wait_results(c, 4, 10);
 	assert_result(c, 3, "reset", "done");
 	actions_observe_event(c->actions, NULL, &err);
 	wait_results(c, 5, 10);
-	assert_result(c, 4, "reset", "failed");
+	assert_result(c, 4, "reset", "unconfirmed");
 
 	/* The hook for a drain that saw the function healthy. */
 	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);

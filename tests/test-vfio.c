@@ -113,9 +113,24 @@ START_TEST(test_locate)
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/vfio-dev/vfio3", dev);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
+	/* a kernel without vfio cdev support: the class device has no number */
+	ck_assert_int_eq(vfio_locate(dev, &loc), 0);
+	ck_assert_str_eq(loc.cdev, "");
+	ck_assert_str_eq(loc.group, "/dev/vfio/12");
+
+	snprintf(path, sizeof(path), "%s/vfio-dev/vfio3/dev", dev);
+	{
+		FILE *f = fopen(path, "we");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_ge(fputs("511:3\n", f), 0);
+		ck_assert_int_eq(fclose(f), 0);
+	}
 	ck_assert_int_eq(vfio_locate(dev, &loc), 0);
 	ck_assert_str_eq(loc.cdev, "/dev/vfio/devices/vfio3");
 	ck_assert_str_eq(loc.group, "/dev/vfio/12");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/vfio-dev/vfio3", dev);
 
 	ck_assert_int_eq(vfio_locate("relative", &loc), -EINVAL);
 	ck_assert_int_eq(vfio_locate("", &loc), -EINVAL);

@@ -88,7 +88,17 @@ int client_read_json(sd_bus_message *m, json_object **ret)
 			if (r < 0)
 				return r;
 		} else if (dict) {
-			while ((r = sd_bus_message_enter_container(m, 'e', contents + 1)) > 0) {
+			/* contents is "{KV}": the entry's own signature is "KV", without the braces */
+			char entry[256];
+			size_t n = strlen(contents);
+
+			if (n < 3 || n - 2 >= sizeof(entry) || contents[n - 1] != '}') {
+				json_object_put(c);
+				return -EBADMSG;
+			}
+			memcpy(entry, contents + 1, n - 2);
+			entry[n - 2] = 0;
+			while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
 				const char *key;
 				json_object *v = NULL;
 
@@ -190,6 +200,17 @@ const char *client_property_key(const char *property)
 	return NULL;
 }
 
+/* Whether a property value means "not set": machine output leaves such keys
+ * out (zpcictl(8): a key that is not set is absent, never 0 or ""). */
+static bool property_unset(const char *key, json_object *v)
+{
+	if (json_object_is_type(v, json_type_string))
+		return json_object_get_string_len(v) == 0;
+	if (json_object_is_type(v, json_type_object))
+		return json_object_object_length(v) == 0;
+	return streq(key, "owner_pid") && json_object_get_uint64(v) == 0;
+}
+
 /* Turn {"FID": 17, ...} into {"fid": 17, ...} in the order of the key table. */
 static json_object *function_record(const char *path, json_object *props)
 {
@@ -198,7 +219,8 @@ static json_object *function_record(const char *path, json_object *props)
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++)
-		if (json_object_object_get_ex(props, property_keys[i].property, &v))
+		if (json_object_object_get_ex(props, property_keys[i].property, &v) &&
+		    !property_unset(property_keys[i].key, v))
 			(void)json_object_object_add(o, property_keys[i].key, json_object_get(v));
 	json_object_object_foreach (props, k, val) {
 		if (!client_property_key(k))

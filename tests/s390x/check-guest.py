@@ -31,6 +31,7 @@ FIDS = {
     0x23: {"driver": "e1000e", "what": "e1000e (PCIe), left to the kernel"},
     0x10: {"driver": "virtio-pci", "what": "virtio-rng (PCI), bound and unbound at run time"},
     0x12: {"driver": "vfio-pci", "what": "virtio-rng (PCI), stock vfio-pci, observed"},
+    0x24: {"driver": "vfio-zpci-err", "what": "e1000e (PCIe), held by zpcid-test-delegate, delegated"},
 }
 INJECTED = [0x1, 0x3A, 0x40]
 BURST = [0x10, 0x11, 0x12, 0x13, 0x14, 0x15]
@@ -40,6 +41,8 @@ RPCIT_PEC = 0x2
 NOTTY_FID = 0x22
 OWN_FID = 0x21
 BIND_FID = 0x10
+DELEGATED_FID = 0x24
+DELEGATED = [0x3, 0x9]
 
 
 class Results:
@@ -199,7 +202,7 @@ def main():
     wrong = ["0x%x:%s (want %s)" % (f, boot[f].get("driver"), FIDS[f]["driver"])
              for f in FIDS if f in boot and boot[f].get("driver") != FIDS[f]["driver"]]
     R.check("scene", not missing and not wrong,
-            "5 zPCI functions with fid/uid as configured, bound as planned",
+            "%d zPCI functions with fid/uid as configured, bound as planned" % len(FIDS),
             "functions missing %s, wrong driver %s" % (["0x%x" % f for f in missing], wrong))
     dmesg = blocks.get("dmesg", "")
     pat = r"Event 0x%x reports an error for PCI function 0x%x" % (RPCIT_PEC, RPCIT_FID)
@@ -315,6 +318,8 @@ def main():
                 R.skip(n, "needs 'zpcictl events' (%s)" % ("not offered yet" if have_ctl else "zpcictl not built yet"))
     if not absent("own-feature-absent", "vfio-function"):
         check_notty(R, zlog, blocks, have_ctl, helptext, started, facts)
+    if not absent("delegated-drain", "bus", "vfio-function") and not ctl_skip("delegated-drain", "events"):
+        check_delegated(R, events, blocks, rcs, facts)
     emit(R)
     if any(v == "FAIL" for v, _, _ in R.lines):
         return 1
@@ -414,7 +419,7 @@ def check_own(R, events, boot, zlog, facts, absent, needs):
                 "no 'dropped' record for the %d events lost in the burst (have %s)" % (len(lost), dropped))
     if not absent("own-reset", *needs["own-reset"]):
         resets = [e for e in events if e.get("kind") == "action" and num(e.get("fid")) == OWN_FID and e.get("action") == "reset"]
-        done = [e for e in resets if e.get("result") == "done"]
+        done = [e for e in resets if e.get("result") == "done" and "VFIO_DEVICE_RESET" in str(e.get("detail"))]
         R.check("own-reset", bool(done),
                 "the policy's reset ran through VFIO_DEVICE_RESET (%d done, %d in all)" % (len(done), len(resets)),
                 "no reset with result done for fid 0x%x (reset records: %s)" % (OWN_FID, [(e.get("result"), e.get("detail")) for e in resets]))
@@ -467,9 +472,61 @@ def check_notty(R, zlog, blocks, have_ctl, helptext, started, facts):
     if facts.get("zpcid_running_at_end") != "1":
         R.fail(name, "zpcid did not survive")
         return
-    R.check(name, bool(line),
-            "fid 0x%x on stock vfio-pci: zpcid said the error feature is absent and went on: %s" % (NOTTY_FID, line[0] if line else ""),
-            "zpcid's log says nothing about the missing error feature on fid 0x%x" % NOTTY_FID)
+    listed = by_fid(records_with(json_of(blocks.get("list-start")), "fid")).get(NOTTY_FID, {})
+    if not line:
+        R.fail(name, "zpcid's log says nothing about the missing error feature on fid 0x%x" % NOTTY_FID)
+    else:
+        R.check(name, listed.get("mode") == "observe",
+                "fid 0x%x on stock vfio-pci: zpcid said the error feature is absent, observes it and went on: %s" % (NOTTY_FID, line[0]),
+                "fid 0x%x: zpcid said the feature is absent but lists it in mode %r (want 'observe')" % (NOTTY_FID, listed.get("mode")))
+
+
+def check_delegated(R, events, blocks, rcs, facts):
+    """Delegated mode: the owner's fd passed over D-Bus, its errors drained by zpcid."""
+    log = blocks.get("delegate")
+    if log is None:
+        R.fail("delegated-drain", "the guest did not run zpcid-test-delegate (no 'delegate' block)")
+        R.fail("delegated-signals", "the guest did not run zpcid-test-delegate")
+        return
+    m = re.search(r"^delegate (\S+)$", log, re.M)
+    if not m:
+        err = [l for l in log.splitlines() if "error" in l]
+        R.fail("delegated-drain", "Delegate(h, a{sv}) did not succeed: %s" % (err or log[:300]))
+        R.fail("delegated-signals", "nothing was delegated")
+        return
+    want_path = "/org/zpcid1/function/%08x" % DELEGATED_FID
+    probs = []
+    if m.group(1) != want_path:
+        probs.append("Delegate returned %s (want %s)" % (m.group(1), want_path))
+    lst = by_fid(records_with(json_of(blocks.get("list-delegated")), "fid"))
+    mode = lst.get(DELEGATED_FID, {}).get("mode")
+    if mode != "delegated":
+        probs.append("zpcictl list shows fid 0x%x in mode %r after Delegate (want 'delegated')" % (DELEGATED_FID, mode))
+    if events is None:
+        probs.append("no usable zpcictl events output")
+    else:
+        errs = [e for e in sorted(events, key=event_order)
+                if e.get("kind") == "error" and num(e.get("fid")) == DELEGATED_FID]
+        for p in DELEGATED:
+            got = [e for e in errs if num(e.get("pec")) == p]
+            if len(got) != 1:
+                probs.append("PEC 0x%x recorded %d times (want 1)" % (p, len(got)))
+            elif "delegated" not in sources(got[0]):
+                probs.append("PEC 0x%x has source %r, not drained through the delegated fd" % (p, got[0].get("source")))
+    if facts.get("pending_after_delegated") != "0":
+        probs.append("the kernel queue of 0x%x still holds %s record(s)" % (DELEGATED_FID, facts.get("pending_after_delegated")))
+    R.check("delegated-drain", not probs,
+            "fid 0x%x: the owner's vfio fd passed with Delegate(h, a{sv}); mode delegated; PECs %s drained through it (source delegated), once each" % (
+                DELEGATED_FID, ", ".join("0x%x" % p for p in DELEGATED)),
+            "; ".join(probs))
+    sig = [l for l in log.splitlines() if l.startswith("signal ErrorReported ")]
+    miss = [p for p in DELEGATED
+            if not any(re.search(r"\bkind=error\b", l) and re.search(r"\bpec=0x0*%x\b" % p, l)
+                       and re.search(r"\bsource=\S*delegated", l) for l in sig)]
+    R.check("delegated-signals", not miss and facts.get("delegate_exit") == "0",
+            "the owner received an ErrorReported signal for each drained PEC (%d signals)" % len(sig),
+            "owner: no ErrorReported signal for PEC %s, exit status %s; its output: %s" % (
+                ", ".join("0x%x" % p for p in miss), facts.get("delegate_exit"), log[-400:]))
 
 
 def emit(R):

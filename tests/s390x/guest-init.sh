@@ -17,6 +17,8 @@
 #   0x23  e1000e (PCIe)        e1000e driver, left to the kernel: real RPCIT error
 #   0x10  virtio-rng (PCI)     virtio-pci; bound to vfio-pci and back at run time
 #   0x12  virtio-rng (PCI)     stock vfio-pci, observed
+#   0x24  e1000e (PCIe)        vfio-zpci-err, held by zpcid-test-delegate, which
+#                              passes its device fd to zpcid: delegated mode
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LD_LIBRARY_PATH=/lib/s390x-linux-gnu:/usr/lib/s390x-linux-gnu
 /bin/busybox --install -s /bin
@@ -92,6 +94,7 @@ insmod /lib/modules/extra/vfio_zpci_err.ko && echo "=== ZT FACT vfio_zpci_err=lo
 block bind-0x21 bind 0x21 vfio-zpci-err
 block bind-0x22 bind 0x22 vfio-pci
 block bind-0x12 bind 0x12 vfio-pci
+block bind-0x24 bind 0x24 vfio-zpci-err
 block functions-boot functions
 
 # uevents: systemd-udevd turns kernel uevents into the "udev" netlink
@@ -175,6 +178,32 @@ echo "=== ZT FACT rpcit fid=0x23"
 block rpcit insmod /lib/modules/extra/zpci_rpcit_err.ko fid=0x23
 sleep $STEP_WAIT
 sleep $STEP_WAIT
+
+# --- delegated mode: an owner passes its device fd over D-Bus -----------------
+# zpcid-test-delegate opens the vfio device of 0x24 (group + container, as a
+# VMM does), calls Delegate(h, a{sv}) and prints the signals zpcid sends
+S24=$(slot_of 0x24)
+B=/sys/bus/pci/devices/$S24
+if [ -x /usr/bin/zpcid-test-delegate ] && [ -n "$S24" ]; then
+	zpcid-test-delegate $S24 0x24 120 >/tmp/delegate.log 2>&1 &
+	DPID=$!
+	i=0
+	while ! grep -q '^READY' /tmp/delegate.log && kill -0 $DPID 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	block list-delegated zpcictl list --format json
+	for pec in 0x3 0x9; do
+		echo "=== ZT FACT delegated-inject fid=0x24 pec=$pec"
+		echo $pec >$B/zpci_err_inject_pec
+		sleep $STEP_WAIT
+	done
+	echo "=== ZT FACT pending_after_delegated=$(cat $B/zpci_err_pending 2>/dev/null)"
+	kill -TERM $DPID 2>/dev/null
+	wait $DPID
+	echo "=== ZT FACT delegate_exit=$?"
+	block delegate cat /tmp/delegate.log
+fi
 block functions-end functions
 
 # --- what zpcid says ----------------------------------------------------------

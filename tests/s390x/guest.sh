@@ -2,7 +2,7 @@
 # tests/s390x/guest.sh [BUILD_DIR] - zpcid against a real s390x kernel.
 #
 # Cross-builds zpcid and zpcictl (lib.sh), boots the bookworm-backports
-# s390x kernel under qemu-system-s390x (TCG) with five zPCI functions, runs
+# s390x kernel under qemu-system-s390x (TCG) with six zPCI functions, runs
 # tests/s390x/guest-init.sh as /init and judges the console output with
 # tests/s390x/check-guest.py.  Everything downloaded is cached (see
 # kmod/guest/guest-lib.sh); the work files are in BUILD_DIR/guest.
@@ -61,6 +61,13 @@ if ! make -C "$BUILD" -j"$(nproc)" -s >"$W/make.out" 2>&1; then
 fi
 say "cross build done"
 
+# The owner side of delegated mode: a small sd-bus client (tests/s390x/delegate.c).
+read -ra sd_cflags <<<"$(pkg-config --cflags libsystemd)"
+read -ra sd_libs <<<"$(pkg-config --libs libsystemd)"
+s390x-linux-gnu-gcc -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror --sysroot="$S390X_SYSROOT" \
+	"${sd_cflags[@]}" -o "$W/zpcid-test-delegate" "$HERE/delegate.c" "${sd_libs[@]}" >>"$W/make.out" 2>&1 ||
+	{ tail -30 "$W/make.out" >&2; harness_fail "tests/s390x/delegate.c does not cross-build"; }
+
 # Which parts of the daemon this zpcid links: a check whose feature is not
 # linked yet is skipped, one whose feature is linked must pass.
 for f in bus registry vfio-function kmsg policy actions; do
@@ -85,7 +92,8 @@ echo "rc=$?" >>"$W/check-config.out"
 gl_kernel || harness_fail "guest kernel or QEMU not available"
 # build a module from a copy of its sources; rebuilt only when they changed
 module() { # module SRC-DIR NAME
-	local src=$1 name=$2 d=$W/$2 stamp
+	local src=$1 name=$2 d stamp
+	d=$W/$name
 	stamp="$GL_KV $(cat "$src"/* | sha256sum | cut -c1-16)"
 	[ "$(cat "$d/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
 	rm -rf "$d"
@@ -108,6 +116,8 @@ s390x_install_elf "$R" "$BUILD/zpcid" usr/sbin/zpcid || harness_fail "cannot ins
 if [ -f "$BUILD/zpcictl/zpcictl" ]; then
 	s390x_install_elf "$R" "$BUILD/zpcictl/zpcictl" usr/bin/zpcictl || harness_fail "cannot install zpcictl"
 fi
+s390x_install_elf "$R" "$W/zpcid-test-delegate" usr/bin/zpcid-test-delegate ||
+	harness_fail "cannot install zpcid-test-delegate"
 s390x_install_elf "$R" "$S390X_SYSROOT/bin/udevadm" bin/udevadm || harness_fail "cannot install udevadm"
 ln -sf /bin/udevadm "$R/lib/systemd/systemd-udevd"
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-daemon" usr/bin/dbus-daemon || harness_fail "cannot install dbus-daemon"
@@ -131,6 +141,7 @@ gl_boot "$W/console.log" "$W/initrd.gz" \
 	-device zpci,uid=0x20,fid=0x21,target=nic21 -device e1000e,id=nic21,romfile= \
 	-device zpci,uid=0x22,fid=0x22,target=nic22 -device e1000e,id=nic22,romfile= \
 	-device zpci,uid=0x23,fid=0x23,target=nic23 -device e1000e,id=nic23,romfile= \
+	-device zpci,uid=0x24,fid=0x24,target=nic24 -device e1000e,id=nic24,romfile= \
 	-device zpci,uid=0x10,fid=0x10,target=rng10 -device virtio-rng-pci,id=rng10 \
 	-device zpci,uid=0x12,fid=0x12,target=rng12 -device virtio-rng-pci,id=rng12
 brc=$?

@@ -1,0 +1,86 @@
+#!/bin/bash
+# The journal catalog (catalog/zpcid.catalog):
+#  1. every MESSAGE_ID the code defines (daemon/*.h, common/*.h) has an
+#     entry, and every entry belongs to a defined MESSAGE_ID;
+#  2. for real: in a private mount namespace, a private journald, the
+#     catalog alone in the systemd catalog directory (a temporary directory
+#     bind-mounted over it, and over the catalog database's directory),
+#     `journalctl --update-catalog`, then `journalctl -x` shows the entry's
+#     text, with the record's fields filled in, under a record zpcid wrote.
+set -u
+. "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+CATALOG=$SRC/catalog/zpcid.catalog
+CATDIR=/usr/lib/systemd/catalog
+CATDB=/var/lib/systemd/catalog
+
+if [ "${ZPCID_IN_NS:-}" != 1 ]; then
+	defined=$(grep -hoE '#define[[:space:]]+[A-Z_]*MESSAGE_ID[A-Z_]*[[:space:]]+"[0-9a-f]{32}"' \
+		"$SRC"/daemon/*.h "$SRC"/common/*.h | grep -oE '[0-9a-f]{32}' | sort)
+	[ -n "$defined" ] || fail "found no MESSAGE_ID definitions"
+	[ "$(echo "$defined" | uniq -d)" = "" ] || fail "MESSAGE_IDs defined twice: $(echo "$defined" | uniq -d)"
+	entries=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$CATALOG" | sort)
+	[ "$(echo "$entries" | uniq -d)" = "" ] || fail "catalog entries defined twice: $(echo "$entries" | uniq -d)"
+	missing=$(comm -23 <(echo "$defined") <(echo "$entries"))
+	[ -z "$missing" ] || fail "MESSAGE_IDs without a catalog entry: $(echo $missing)"
+	stale=$(comm -13 <(echo "$defined") <(echo "$entries"))
+	[ -z "$stale" ] || fail "catalog entries for no MESSAGE_ID of the code: $(echo $stale)"
+	# each entry has a Subject line and a text
+	python3 - "$CATALOG" <<'PY' || fail "catalog entries without Subject or text"
+import re, sys
+text = open(sys.argv[1]).read()
+for m in re.finditer(r"^-- ([0-9a-f]{32})\n(.*?)(?=^-- |\Z)", text, re.S | re.M):
+    head, _, body = m.group(2).partition("\n\n")
+    if not re.search(r"^Subject: .+", head, re.M) or not body.strip():
+        sys.exit(f"entry {m.group(1)} lacks a Subject or a text")
+PY
+	pass "$(echo "$defined" | wc -l) MESSAGE_IDs defined, each with a catalog entry"
+
+	[ "$(id -u)" = 0 ] || skip "the journalctl -x round trip needs root (private mount namespace)"
+	[ -x /lib/systemd/systemd-journald ] || skip "systemd-journald not installed"
+	[ -d $CATDIR ] || skip "no systemd catalog directory $CATDIR"
+	unshare --mount --propagation private true 2>/dev/null || skip "cannot create a mount namespace here"
+	exec unshare --mount --propagation private env ZPCID_IN_NS=1 bash "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/zpcid-catalog.XXXXXX)
+trap 'kill $JPID 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p /run/systemd/journal /run/log /var/log/journal $CATDB "$T/catalog" "$T/catdb"
+mount -t tmpfs tmpfs /run/systemd/journal
+mount -t tmpfs tmpfs /run/log
+mount -t tmpfs tmpfs /var/log/journal
+printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\nReadKMSG=no\nForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\n' >"$T/journald.conf"
+mount --bind "$T/journald.conf" /etc/systemd/journald.conf
+cp "$CATALOG" "$T/catalog/"
+mount --bind "$T/catalog" $CATDIR || fail "cannot bind-mount over $CATDIR"
+mount --bind "$T/catdb" $CATDB || fail "cannot bind-mount over $CATDB"
+journalctl --update-catalog 2>"$T/update.err" || fail "journalctl --update-catalog: $(cat "$T/update.err")"
+[ -s "$T/update.err" ] && fail "journalctl --update-catalog complained: $(cat "$T/update.err")"
+[ -s $CATDB/database ] || fail "no catalog database written"
+n=$(journalctl --list-catalog 2>/dev/null | wc -l)
+[ "$n" = "$(grep -c '^-- [0-9a-f]\{32\}$' "$CATALOG")" ] || fail "the database holds $n entries"
+pass "journalctl --update-catalog accepts the catalog ($n entries)"
+
+/lib/systemd/systemd-journald >"$T/journald.out" 2>&1 &
+JPID=$!
+wait_for "test -S /run/systemd/journal/socket" 5 || fail "journald did not start: $(cat "$T/journald.out")"
+mkdir -p "$T/state" "$T/run"
+STATE_DIRECTORY=$T/state RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
+	--config-dropins "$T/none" --log-target=journal 2>"$T/daemon.err" &
+DPID=$!
+sleep 1
+kill -TERM $DPID
+wait $DPID || fail "daemon exit code $?"
+journalctl --sync >/dev/null 2>&1 || sleep 0.5
+
+J="journalctl -D /run/log/journal --no-pager -x"
+$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 >"$T/started.txt"
+grep -q "Subject: zpcid started" "$T/started.txt" || fail "journalctl -x shows no catalog text: $(cat "$T/started.txt")"
+
+grep -qF "$T/state" "$T/started.txt" || fail "@ZPCID_STATE_DIRECTORY@ not filled in: $(cat "$T/started.txt")"
+run_id=$(journalctl -D /run/log/journal -o json MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 |
+	python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["ZPCID_RUN_ID"])')
+grep -q "journalctl ZPCID_RUN_ID=$run_id" "$T/started.txt" || fail "@ZPCID_RUN_ID@ not filled in"
+$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02 | grep -q "Subject: zpcid stopped" ||
+	fail "journalctl -x shows no catalog text for the stop record"
+pass "journalctl -x shows the catalog text, with fields filled in, under zpcid's records"
+exit 0

@@ -1,0 +1,223 @@
+#!/bin/bash
+# The D-Bus API with functions, for real: the simulated LPAR (tests/zpci-sim)
+# under the real zpcid, on a private dbus-daemon that includes the SHIPPED
+# policy file. Checks Function object properties, InterfacesAdded/Removed on
+# hotplug, ErrorReported, ActionTaken and Alert, batched PropertiesChanged,
+# the Function methods as root and (refused by the bus policy, with no side
+# effect) as nobody, and the s390-tools options of zpcictl going through the
+# daemon. Signals are recorded by tests/dbus-signals.py.
+#
+# The script is also its own scenario step: zpci-sim runs
+# "test-dbus-functions.sh --step NAME" while the daemon is up.
+set -u
+. "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$SRC/tests/simbus.sh"
+
+F=org.zpcid1.Function
+M="org.zpcid1 /org/zpcid1 org.zpcid1.Manager"
+fpath() { printf '/org/zpcid1/function/%08x' "$1"; }
+
+# signals NAME-FILTER PYTHON-EXPR: count the recorded signals for which
+# the expression (over s: the signal, a: its first argument) is true
+signals() {
+	$PY - "$T/signals" "$1" <<'PY'
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    s = json.loads(l)
+    if "member" not in s: continue
+    a = s["args"][0] if s["args"] else None
+    if eval(sys.argv[2]): n += 1
+print(n)
+PY
+}
+# wait_signal EXPR [N]: until at least N (1) signals match
+wait_signal() {
+	wait_for "[ \$(signals '$1') -ge ${2:-1} ]" 10 || fail "no signal with $1 (got: $(tail -5 "$T/signals"))"
+}
+prop() { # fid property: busctl's JSON value of the property
+	busctl --system --json=short get-property org.zpcid1 "$(fpath "$1")" $F "$2" |
+		$PY -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"]))'
+}
+events_of() { # kind fid: number of recorded events of that kind for the function
+	"$Z" --format json events --kind "$1" --function "$2" |
+		$PY -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))'
+}
+
+step_start() {
+	wait_for 'busctl --system status org.zpcid1 >/dev/null 2>&1' 10 || fail "zpcid did not take org.zpcid1"
+	wait_for '[ "$(busctl --system get-property $M FunctionCount)" = "u 16" ]' 10 || fail "no 16 functions"
+	setsid $PY "$SRC/tests/dbus-signals.py" "$T/signals" </dev/null >/dev/null 2>"$T/rec.err" &
+	echo $! >"$T/rec.pid"
+	wait_for 'grep -q ready "$T/signals"' 10 || fail "the signal recorder did not start: $(cat "$T/rec.err")"
+}
+
+step_properties() {
+	[ "$(prop 0x31 FID)" = 49 ] || fail "FID of 0x31: $(prop 0x31 FID)"
+	[ "$(prop 0x31 Slot)" = '"0031:00:00.0"' ] || fail "Slot"
+	[ "$(prop 0x31 Driver)" = '"vfio-pci"' ] || fail "Driver"
+	[ "$(prop 0x31 Mode)" = '"own"' ] || fail "Mode of 0x31 (own by policy): $(prop 0x31 Mode)"
+	[ "$(prop 0x10 Mode)" = '"observe"' ] || fail "Mode of 0x10"
+	[ "$(prop 0x10 Driver)" = '"mlx5_core"' ] || fail "Driver of 0x10"
+	[ "$(prop 0x31 State)" = '"ok"' ] || fail "State"
+	[ "$(prop 0x31 PFTName)" = '"NVMe"' ] || fail "PFTName"
+	[ "$(prop 0x31 UIDIsUnique)" = true ] || fail "UIDIsUnique"
+	for c in Errors Dropped Recoveries Actions Resets Coalesced; do
+		[ "$(prop 0x31 $c)" = 0 ] || fail "$c of 0x31 is $(prop 0x31 $c)"
+	done
+	[ "$(prop 0x31 LastError)" = '{}' ] || fail "LastError before any error: $(prop 0x31 LastError)"
+	# read access for nobody
+	$NOBODY busctl --system get-property org.zpcid1 "$(fpath 0x31)" $F Errors >/dev/null ||
+		fail "nobody cannot read a Function property"
+	pass "Function properties: FID, Slot, Driver, Mode (own by policy), State, counters, LastError"
+}
+
+step_hotplug_added() {
+	wait_signal 's["member"] == "InterfacesAdded" and a == "/org/zpcid1/function/00000080" and "org.zpcid1.Function" in s["args"][1]'
+	[ "$(prop 0x80 Driver)" = '"nvme"' ] || fail "Driver of the hot-plugged function"
+}
+step_hotplug_removed() {
+	wait_signal 's["member"] == "InterfacesRemoved" and a == "/org/zpcid1/function/00000080" and "org.zpcid1.Function" in s["args"][1]'
+	busctl --system get-property org.zpcid1 "$(fpath 0x80)" $F FID >/dev/null 2>&1 && fail "0x80 still has an object"
+	pass "InterfacesAdded and InterfacesRemoved on hotplug"
+}
+
+step_error() {
+	wait_signal 's["member"] == "ErrorReported" and a.get("fid") == 0x22 and a.get("pec") == 0x12 and a.get("kind") == "error"'
+	wait_for '[ "$(prop 0x22 Errors)" = 1 ]' 5 || fail "Errors of 0x22: $(prop 0x22 Errors)"
+	[ "$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["pec"]["data"])' "$(prop 0x22 LastError)")" = 18 ] ||
+		fail "LastError of 0x22: $(prop 0x22 LastError)"
+	# batched: one PropertiesChanged carries Errors, State and LastError together
+	wait_signal 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1]'
+	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1]')
+	[ "$n" = 1 ] || fail "$n PropertiesChanged with Errors for one error"
+	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1] and "LastError" in s["args"][1] and "State" in s["args"][1]')
+	[ "$n" = 1 ] || fail "Errors, LastError and State were not changed in one PropertiesChanged"
+	pass "ErrorReported, and one batched PropertiesChanged, for an injected error"
+}
+
+step_storm() {
+	# the third error within the threshold fires the ladder's first step
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("kind") == "action"'
+	pass "ActionTaken for the reset the storm rule decided (result: $($PY - "$T/signals" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    s = json.loads(l)
+    if s.get("member") == "ActionTaken" and s["args"][0].get("action") == "reset":
+        print(s["args"][0].get("result")); break
+PY
+))"
+}
+
+step_permanent() {
+	wait_signal 's["member"] == "ErrorReported" and a.get("fid") == 0x31 and a.get("pec") == 0x40 and a.get("pec_class") == "permanent"'
+	wait_signal 's["member"] == "Alert" and a.get("fid") == 0x31 and a.get("action") == "alert" and a.get("pec") == 0x40'
+	pass "ErrorReported and Alert for a permanent error (PEC 0x40)"
+}
+
+step_methods() {
+	local before actions_before out m sig_before
+	sleep 0.5 # let earlier actions settle
+	before=$(events_of action 0x10)
+	actions_before=$(prop 0x10 Actions)
+	sig_before=$(signals 's["member"] in ("ActionTaken", "Alert")')
+	for m in Reset Unbind "Report ss info nobody"; do
+		# shellcheck disable=SC2086
+		out=$($NOBODY busctl --system call org.zpcid1 "$(fpath 0x10)" $F $m 2>&1) &&
+			fail "nobody: Function.$m passed the bus policy"
+		echo "$out" | grep -qi "access denied\|AccessDenied" || fail "nobody: $m: $out"
+	done
+	sleep 0.5
+	[ "$(events_of action 0x10)" = "$before" ] || fail "a refused call left an action event"
+	[ "$(prop 0x10 Actions)" = "$actions_before" ] || fail "a refused call changed Actions"
+	[ "$(prop 0x10 Driver)" = '"mlx5_core"' ] || fail "a refused Unbind unbound"
+	[ "$(signals 's["member"] in ("ActionTaken", "Alert")')" = "$sig_before" ] || fail "a refused call sent a signal"
+	pass "Function.Reset/Unbind/Report as nobody: AccessDenied by the bus policy, no side effect"
+
+	busctl --system call org.zpcid1 "$(fpath 0x10)" $F Report ss info "a test report" || fail "root: Report"
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info"'
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Reset || fail "root: Reset"
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset"'
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind || fail "root: Unbind"
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind"'
+	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report ss sometimes x 2>&1) && fail "Report with a bad kind"
+	echo "$o" | grep -q "Unknown report kind" || fail "bad kind: $o"
+	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
+}
+
+step_legacy() {
+	local before after
+	export ZPCICTL_SYSFS_ROOT=$ZPCI_SIM_ROOT/sys
+	before=$(events_of action 0x11)
+	"$Z" --report-error 0011:00:00.0 || fail "zpcictl --report-error through the daemon"
+	"$Z" --reset-fw 0011:00:00.0 || fail "zpcictl --reset-fw through the daemon"
+	"$Z" --reset 0011:00:00.0 || fail "zpcictl --reset through the daemon"
+	wait_for '[ "$(events_of action 0x11)" -ge $((before + 3)) ]' 10 ||
+		fail "the legacy options were not recorded as action events"
+	"$Z" --format json events --kind action --function 0x11 | $PY -c '
+import json, sys
+ev = json.load(sys.stdin)["events"]
+got = [e["action"] for e in ev]
+for want in ("report-info", "report-fw-reset", "recover"):
+    if want not in got: sys.exit(f"no {want} action event: {got}")
+' || fail "legacy options: action events"
+	# the record zpcid wrote for --reset-fw carries zpcictl's text
+	grep -aq "zpcictl --reset-fw on 0011:00:00.0" "$ZPCI_SIM_ROOT/sys/bus/pci/devices/0011:00:00.0/report_error" ||
+		fail "the report_error record does not carry the text of zpcictl"
+	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null && fail "nobody: zpcictl --reset passed"
+	pass "zpcictl --report-error, --reset-fw and --reset go through zpcid (action events)"
+}
+
+if [ "${1:-}" = --step ]; then
+	unset LD_PRELOAD # a client of the bus, not of the simulated devices
+	"step_$2"
+	exit 0
+fi
+
+SELF=$(realpath "$0")
+simbus_require
+busctl --help 2>/dev/null | grep -q -- --json || skip "busctl has no --json"
+simbus_enter_ns "$@"
+simbus_start
+
+cat >"$T/zpcid.json" <<JSON
+{
+	"schema": 1,
+	"actions": { "confirm_timeout": "1s" },
+	"policy": {
+		"budget": null,
+		"cooldown": "0s",
+		"rules": [
+			{ "name": "own", "match": { "fid": [ "0x22", "0x31" ] }, "mode": "own" },
+			{ "name": "permanent-errors", "match": { "pec_class": "permanent" }, "actions": [ "log", "alert" ] },
+			{ "name": "storm", "match": { "mode": "own", "pec_class": "recoverable" },
+			  "threshold": "3 / 1m", "ladder": [ "reset", "unbind" ] },
+			{ "name": "default", "actions": [ "log" ] }
+		]
+	}
+}
+JSON
+S="run bash $SELF --step"
+cat >"$T/scenario" <<SC
+$S start
+$S properties
+hotplug add fid=0x80 uid=0x80 uid_is_unique=1 pchid=0x01e0 pfgid=0x20 kind=nvme driver=nvme
+$S hotplug_added
+remove fid=0x80
+$S hotplug_removed
+inject fid=0x22 pec=0x12
+$S error
++0.2s inject fid=0x22 pec=0x12
++0.2s inject fid=0x22 pec=0x12
+$S storm
+inject fid=0x31 pec=0x40
+$S permanent
+$S methods
+$S legacy
+SC
+simbus_sim --quiet --lpar "$SRC/tests/data/lpar/lpar16.lpar" --config "$T/zpcid.json" --scenario "$T/scenario"
+rc=$?
+[ -f "$T/rec.pid" ] && kill "$(cat "$T/rec.pid")" 2>/dev/null
+[ $rc = 0 ] || fail "the scenario failed"
+pass "the D-Bus API with 16 functions"
+exit 0
