@@ -277,6 +277,10 @@ static int manager_setup_core(Manager *m)
 				m->state_directory);
 	else {
 		m->next_seq = history_last_seq(m->history) + 1;
+		r = pipeline_replay_unjournaled(m);
+		if (r < 0)
+			log_warning_errno(m->log, r,
+					  "Failed to check the journal for the newest event, ignoring: %m");
 		r = history_attach_event(m->history, m->event_base);
 		if (r < 0)
 			return log_error_errno(m->log, r, "Failed to set up the history's sync timer: %m");

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-journal.h>
+
 #include "common/pec.h"
 #include "daemon/actions.h"
 #include "daemon/bus.h"
@@ -201,4 +203,54 @@ void pipeline_emit_summary(Manager *m, ZpciFunction *f, uint32_t suppressed, uin
 	event_format_message(&e);
 	journal_event(m, &e);
 	(void)bus_emit_event(m->bus, f, &e);
+}
+
+/* Whether the journal holds the record of @e (written by a zpcid with the
+ * same history: same sequence number and time). Returns 1, 0, or -errno. */
+static int journal_has_event(const ZpciEvent *e)
+{
+	char seq[64], when[64];
+	sd_journal *j = NULL;
+	int r;
+
+	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+	if (r < 0)
+		return r;
+	(void)snprintf(seq, sizeof(seq), "ZPCID_SEQ=%" PRIu64, e->seq);
+	(void)snprintf(when, sizeof(when), "ZPCID_TIME=%" PRIu64, e->time_usec);
+	r = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=zpcid", 0);
+	if (r >= 0)
+		r = sd_journal_add_match(j, seq, 0);
+	if (r >= 0)
+		r = sd_journal_add_match(j, when, 0);
+	if (r >= 0)
+		r = sd_journal_next(j);
+	sd_journal_close(j);
+	return r < 0 ? r : r > 0;
+}
+
+int pipeline_replay_unjournaled(Manager *m)
+{
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	_cleanup_free_ ZpciEvent *events = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!m->history || log_get_target(m->log) != LOG_TARGET_JOURNAL)
+		return 0;
+	q.newest_first = true;
+	q.limit = 1;
+	r = history_query(m->history, &q, &events, &n, NULL);
+	if (r < 0 || n == 0)
+		return r < 0 ? r : 0;
+
+	r = journal_has_event(&events[0]);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	journal_event(m, &events[0]);
+	log_notice(m->log,
+		   "Event %" PRIu64 " was in the history but not in the journal (the daemon was killed "
+		   "in between); written to the journal now.",
+		   events[0].seq);
+	return 1;
 }

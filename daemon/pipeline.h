@@ -25,3 +25,10 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e);
  * in the history but held back from the journal and bus during a window of
  * @window_usec (daemon/coalesce.c). */
 void pipeline_emit_summary(Manager *m, ZpciFunction *f, uint32_t suppressed, uint64_t window_usec);
+
+/* After a restart: the history is written before the journal, so a kill
+ * between the two can leave the newest history record out of the journal.
+ * Write it to the journal when it is missing there. Returns 1 when it was
+ * written, 0 when nothing was missing (or the log target is not the
+ * journal), -errno on failure. */
+int pipeline_replay_unjournaled(Manager *m);

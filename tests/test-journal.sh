@@ -59,4 +59,32 @@ assert len(b) == 1, "expected one stopped record"
 assert a["ZPCID_RUN_ID"] == b[0]["ZPCID_RUN_ID"], "run id differs within one run"
 print("ok: stopped record with the same run id")
 PY
+
+# A kill between the history and the journal: the newest history record is
+# missing from the journal. The next start writes it there, once.
+mkdir -p "$T/state2"
+python3 - "$T/state2/history.log" <<'PY'
+import json, sys, time, zlib
+now = int(time.time() * 1e6)
+recs = [{"seq": 41, "kind": "error", "source": "vfio", "time": now - 2000, "fid": 0x21, "pec": 0x3a},
+        {"seq": 42, "kind": "error", "source": "vfio", "time": now - 1000, "fid": 0x21, "pec": 0x10}]
+with open(sys.argv[1], "w") as f:
+    f.write("ZPCID-HISTORY 1\n")
+    for r in recs:
+        t = json.dumps(r, separators=(",", ":")).encode()
+        f.write("%08x %08x %s\n" % (len(t), zlib.crc32(t), t.decode()))
+PY
+for run in 1 2; do
+	STATE_DIRECTORY=$T/state2 RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
+		--config-dropins "$T/none" 2>>"$T/daemon2.err" &
+	DPID=$!
+	sleep 1
+	kill -TERM $DPID
+	wait $DPID || fail "daemon exit code $? (run $run)"
+done
+journalctl --sync >/dev/null 2>&1 || sleep 0.5
+n=$($J ZPCID_SEQ=42 ZPCI_FID=0x00000021 | wc -l)
+[ "$n" = 1 ] || fail "the unjournaled event 42 is in the journal $n time(s), expected once"
+[ "$($J ZPCID_SEQ=41 | wc -l)" = 0 ] || fail "an older event was written again"
+pass "the newest history event missing from the journal is written there once after a restart"
 exit 0
