@@ -24,3 +24,4 @@ TESTS += tests/test-dedup
 UNIT_TESTS += tests/test-dedup
 TESTS += tests/test-explain.sh
 EXTRA_DIST += tests/test-explain.sh
+EXTRA_DIST += tests/test-util.h

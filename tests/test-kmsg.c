@@ -14,6 +14,7 @@
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "tests/test-util.h"
 
 #define ZPCI_LINE(slot, pec, fid) "zpci: " slot ": Event 0x" pec " reports an error for PCI function 0x" fid
 
@@ -257,17 +258,6 @@ END_TEST
 static char dir[] = "/tmp/zpcid-test-kmsg-XXXXXX";
 static char kmsg_path[128], boot_path[128], state_dir[128];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* rm -rf without a child process (valgrind follows children slowly). */
-static void rm_rf(const char *path)
-{
-	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
 static void setup(void)
 {
 	strcpy(dir, "/tmp/zpcid-test-kmsg-XXXXXX");
@@ -280,7 +270,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(dir);
+	test_rm_rf(dir);
 }
 
 static void write_file(const char *path, const char *mode, const char *text)

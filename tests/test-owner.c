@@ -9,20 +9,10 @@
 #include <unistd.h>
 
 #include "daemon/owner.h"
+#include "tests/test-util.h"
 
 /* A fake procfs: <root>/<pid>/comm and <root>/<pid>/fd/<n> -> target. */
 static char root[] = "/tmp/zpcid-test-proc-XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* rm -rf without a child process (valgrind follows children slowly). */
-static void rm_rf(const char *path)
-{
-	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 static void setup(void)
 {
@@ -32,7 +22,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 static void add_process(const char *pid, const char *comm)

@@ -18,22 +18,12 @@
 #include "daemon/manager.h"
 #include "daemon/messages.h"
 #include "daemon/registry.h"
+#include "tests/test-util.h"
 
 /* After the project headers: glib redefines MIN/MAX itself. */
 #include <umockdev.h>
 
 static char proc_root[] = "/tmp/zpcid-test-registry-XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* rm -rf without a child process (valgrind follows children slowly). */
-static void rm_rf(const char *path)
-{
-	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 typedef struct Changes {
 	unsigned added, changed, removed;
@@ -290,7 +280,7 @@ START_TEST(test_registry_lifecycle)
 	g_free(sys4);
 	g_free(other);
 	g_object_unref(tb);
-	rm_rf(proc_root);
+	test_rm_rf(proc_root);
 }
 END_TEST
 

@@ -10,20 +10,10 @@
 #include <unistd.h>
 
 #include "daemon/sysfs-zpci.h"
+#include "tests/test-util.h"
 
 /* A temporary sysfs root holding bus/pci/devices/<slot>/ directories. */
 static char root[] = "/tmp/zpcid-test-sysfs-XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* rm -rf without a child process (valgrind follows children slowly). */
-static void rm_rf(const char *path)
-{
-	ck_assert_int_eq(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 static void setup(void)
 {
@@ -41,7 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(root);
+	test_rm_rf(root);
 }
 
 static void add_device(const char *slot)
@@ -307,7 +297,7 @@ START_TEST(test_device_vanished)
 	fd = sysfs_zpci_open(root, "0004:00:00.0");
 	ck_assert_int_ge(fd, 0);
 	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0004:00:00.0", root);
-	rm_rf(path);
+	test_rm_rf(path);
 	ck_assert_int_eq(sysfs_zpci_read_attrs(fd, "0004:00:00.0", &a, NULL), -ENOENT);
 	ck_assert_int_eq(sysfs_zpci_read_binding(fd, &b), -ENOENT);
 	close(fd);
