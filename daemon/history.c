@@ -401,6 +401,17 @@ History *history_free(History *h)
 	return NULL;
 }
 
+/* The sync timer runs only while records wait for their fdatasync(): an
+ * idle daemon is never woken for nothing. */
+static void arm_sync_timer(History *h)
+{
+	struct timeval tv = { .tv_sec = (time_t)(h->limits.sync_interval_usec / USEC_PER_SEC),
+			      .tv_usec = (suseconds_t)(h->limits.sync_interval_usec % USEC_PER_SEC) };
+
+	if (h->sync_event && h->unsynced > 0 && !evtimer_pending(h->sync_event, NULL))
+		(void)evtimer_add(h->sync_event, &tv);
+}
+
 static void on_sync_timer(evutil_socket_t fd, short what, void *userdata)
 {
 	History *h = ASSERT_PTR(userdata);
@@ -410,24 +421,21 @@ static void on_sync_timer(evutil_socket_t fd, short what, void *userdata)
 	if (r < 0 && h->log)
 		(void)log_warning_errno(h->log, r, "Failed to sync the event history in %s, will retry: %m",
 					h->directory);
+	arm_sync_timer(h); /* the retry, when it failed */
 }
 
 int history_attach_event(History *h, struct event_base *base)
 {
-	struct timeval tv = { .tv_sec = (time_t)(h->limits.sync_interval_usec / USEC_PER_SEC),
-			      .tv_usec = (suseconds_t)(h->limits.sync_interval_usec % USEC_PER_SEC) };
-
 	if (h->sync_event) {
 		event_free(h->sync_event);
 		h->sync_event = NULL;
 	}
 	if (!base)
 		return 0;
-	h->sync_event = event_new(base, -1, EV_PERSIST, on_sync_timer, h);
+	h->sync_event = evtimer_new(base, on_sync_timer, h);
 	if (!h->sync_event)
 		return -ENOMEM;
-	if (event_add(h->sync_event, &tv) < 0)
-		return -EIO;
+	arm_sync_timer(h);
 	return 0;
 }
 
@@ -523,6 +531,7 @@ int history_append(History *h, const ZpciEvent *e)
 			(void)log_warning_errno(h->log, r,
 						"Failed to sync the event history, will retry: %m");
 	}
+	arm_sync_timer(h);
 	return 0;
 }
 

@@ -81,8 +81,9 @@ int history_open(History **ret, const char *directory, const HistoryLimits *limi
 History *history_free(History *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free);
 
-/* Start the periodic fdatasync timer on @base (once; NULL detaches it).
- * Returns 0 or -ENOMEM/-EIO. */
+/* Put the fdatasync timer on @base (once; NULL detaches it). It is armed
+ * only while appended records wait for their sync, so an idle history never
+ * wakes the loop. Returns 0 or -ENOMEM. */
 int history_attach_event(History *h, struct event_base *base);
 
 /* Append @e (its seq must be set by the caller). Returns 0 once the record

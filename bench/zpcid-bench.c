@@ -1,0 +1,935 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * zpcid-bench: measures the real zpcid (and the floor program,
+ * bench/zpcid-floor) on the simulated LPAR of tests/devworld: the same
+ * emulated kernel, the same private journald and dbus-daemon (set up by
+ * bench/run.sh), the same clock.
+ *
+ *   zpcid-bench latency [--smoke] [--load] [--events=N] [--target=zpcid|floor]
+ *   zpcid-bench storm   [--smoke] [--source=vfio|kmsg] [--functions=N] [--seconds=S] [--target=...]
+ *   zpcid-bench scale   [--smoke] [--functions=N]
+ *   zpcid-bench idle    [--smoke] [--seconds=S]
+ *
+ * Results are lines "RESULT <name> <value> <unit>" on stdout; anything
+ * else is commentary. The exit status is 0 when the benchmark ran and its
+ * correctness checks held (every event accounted for, the daemon started
+ * and stopped cleanly); timings never decide the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "bench/bench-util.h"
+#include "tests/devworld.h"
+
+#define PEC_BENCH   0x0002 /* dma-out-of-range: recoverable, signalled */
+#define FID_MEASURE 0x1000 /* latency: the functions measured */
+#define N_MEASURE   4
+#define FID_BG      0x2000 /* latency under load: background errors */
+#define N_BG        16
+#define FID_STORM   0x3000
+#define FID_SCALE   0x10000
+#define READY_MS    120000
+#define LOAD_NICE   10  /* the CPU hogs: batch work beside a service at nice 0 */
+#define LOAD_RATE   200 /* background errors per second under load */
+
+static bool arg_smoke;
+static bool arg_load;
+static unsigned arg_events;
+static unsigned arg_functions;
+static unsigned arg_seconds;
+static const char *arg_target = "zpcid";
+static const char *arg_source = "vfio";
+static const char *arg_logdir;
+
+static char *top_builddir(void)
+{
+	const char *t = getenv("ZPCID_TOP_BUILDDIR");
+
+	return g_strdup(t && *t ? t : ".");
+}
+
+static void resultf(const char *name, const char *suffix, double value, const char *unit)
+{
+	printf("RESULT %s%s %.6g %s\n", name, suffix, value, unit);
+	fflush(stdout);
+}
+
+static void result(const char *name, double value, const char *unit)
+{
+	resultf(name, "", value, unit);
+}
+
+static void say(const char *format, ...) G_GNUC_PRINTF(1, 2);
+static void say(const char *format, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, format);
+	vprintf(format, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static char *log_path(const char *what)
+{
+	return g_strdup_printf("%s/%s.log", arg_logdir ?: "/tmp", what);
+}
+
+/* ---- worlds, configurations, targets -------------------------------------- */
+
+/* @n NVMe functions from @first_fid, bound to vfio-pci with a cdev. */
+static int world_add_vfio(Devworld *w, uint32_t first_fid, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		DevworldFunction f = {
+			.fid = first_fid + i,
+			.uid = first_fid + i,
+			.uid_is_unique = true,
+			.pchid = (uint16_t)(0x100 + i / 4),
+			.kind = DEVWORLD_KIND_NVME,
+			.driver = "vfio-pci",
+		};
+		int r = devworld_add_function(w, &f);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A configuration file in @dir: every function in @mode, every event only
+ * logged; @extra ("key": value, ...) is added at the top level. */
+static char *write_config(const char *dir, const char *name, const char *mode, const char *extra)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *text = g_strdup_printf(
+		"{ \"schema\": 1, %s%s \"policy\": { \"default_mode\": \"%s\", "
+		"\"rules\": [ { \"name\": \"default\", \"actions\": [ \"log\" ] } ] } }\n",
+		extra ?: "", extra ? "," : "", mode);
+
+	if (!g_file_set_contents(path, text, -1, NULL)) {
+		g_free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Start zpcid with @config (journal logging, no drop-ins) or the floor on
+ * the cdevs of @fids (on /dev/kmsg without any). Waits for READY=1 and for
+ * the eventfds of @fids. Returns 0 or -errno. */
+static int start_target(Devworld *w, BenchProc *p, const char *target, const char *config,
+			const uint32_t *fids, unsigned n_fids, const char *logname)
+{
+	g_autofree char *top = top_builddir();
+	g_autofree char *bin = NULL, *log = log_path(logname);
+	g_autofree char *dropins = g_build_filename(devworld_root(w), "no-dropins", NULL);
+	GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+	int r;
+
+	if (strcmp(target, "floor") == 0) {
+		g_ptr_array_add(args, g_build_filename(top, "bench", "zpcid-floor", NULL));
+		if (n_fids == 0)
+			g_ptr_array_add(args, g_strdup("--kmsg"));
+		for (unsigned i = 0; i < n_fids; i++)
+			g_ptr_array_add(args, g_strdup_printf("/dev/vfio/devices/vfio%d",
+							      devworld_cdev(w, fids[i])));
+	} else {
+		g_ptr_array_add(args, g_build_filename(top, "zpcid", NULL));
+		g_ptr_array_add(args, g_strdup("--config"));
+		g_ptr_array_add(args, g_strdup(config));
+		g_ptr_array_add(args, g_strdup("--config-dropins"));
+		g_ptr_array_add(args, g_strdup(dropins));
+		g_ptr_array_add(args, g_strdup("--log-target=journal"));
+	}
+	g_ptr_array_add(args, NULL);
+	r = bench_spawn(p, (const char *const *)args->pdata, true, log);
+	g_ptr_array_free(args, TRUE);
+	if (r < 0)
+		return r;
+	r = bench_wait_ready(p, READY_MS);
+	if (r < 0) {
+		fprintf(stderr, "zpcid-bench: %s did not send READY=1 (%s); see %s\n", target, strerror(-r),
+			log);
+		return r;
+	}
+	for (unsigned i = 0; i < n_fids; i++) {
+		r = devworld_wait_err_registered(w, fids[i], true, 30000);
+		if (r < 0) {
+			fprintf(stderr, "zpcid-bench: %s registered no eventfd for 0x%x; see %s\n", target,
+				fids[i], log);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int stop_target(BenchProc *p, const char *target)
+{
+	int st = bench_stop(p, 20000);
+
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "zpcid-bench: %s did not stop cleanly (status 0x%x)\n", target, st);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- load: CPU hogs and a background error stream ------------------------- */
+
+typedef struct Load {
+	pid_t hogs[64];
+	unsigned n_hogs;
+	GThread *thread;
+	Devworld *world;
+	volatile bool stop;
+	uint64_t injected;
+} Load;
+
+static gpointer background_errors(gpointer userdata)
+{
+	Load *l = userdata;
+	unsigned i = 0;
+
+	/* LOAD_RATE errors per second, round robin over the background functions */
+	uint64_t next = bench_now_ns();
+
+	while (!l->stop) {
+		uint64_t now = bench_now_ns();
+
+		if (now < next) {
+			bench_sleep_us((next - now) / 1000);
+			continue;
+		}
+		if (devworld_inject_pec(l->world, FID_BG + i % N_BG, PEC_BENCH) > 0)
+			l->injected++;
+		i++;
+		next += 1000000000ULL / LOAD_RATE;
+	}
+	return NULL;
+}
+
+static void load_start(Load *l, Devworld *w)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*l = (Load){ .world = w };
+	for (long i = 0; i < ncpu && i < 64; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			volatile unsigned long x = 0;
+
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+			(void)!nice(LOAD_NICE);
+			for (;;)
+				x++;
+		}
+		if (pid > 0)
+			l->hogs[l->n_hogs++] = pid;
+	}
+	l->thread = g_thread_new("bench-load", background_errors, l);
+}
+
+static void load_stop(Load *l)
+{
+	if (l->thread) {
+		l->stop = true;
+		g_thread_join(l->thread);
+		l->thread = NULL;
+	}
+	for (unsigned i = 0; i < l->n_hogs; i++) {
+		(void)kill(l->hogs[i], SIGKILL);
+		(void)waitpid(l->hogs[i], NULL, 0);
+	}
+	l->n_hogs = 0;
+}
+
+/* ---- latency ---------------------------------------------------------------- */
+
+static int bench_latency(BenchSub *sub, const char *target, bool load)
+{
+	unsigned n = arg_events ?: (arg_smoke ? 200 : 10000), warm = arg_smoke ? 10 : 100;
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *config = NULL;
+	g_autofree double *lat_bus = g_new0(double, n), *lat_journal = g_new0(double, n);
+	g_autofree uint64_t *t0 = g_new0(uint64_t, n), *seqs = g_new0(uint64_t, n);
+	g_autofree char *name = g_strdup_printf("latency.%s.%s", load ? "load" : "idle", target);
+	uint32_t fids[N_MEASURE + N_BG];
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	BenchJournal j = {};
+	BenchSample s0, s1;
+	BenchStats st;
+	Load l = {};
+	size_t nj = 0, missing = 0;
+	int r;
+
+	/* every event must reach the journal and the bus: no coalescing here */
+	config = write_config(dir, "latency.json", "own",
+			      "\"output\": { \"burst\": 100000, \"interval\": \"10s\" }");
+	r = devworld_new(&w);
+	if (r < 0 || !config)
+		return r < 0 ? r : -EIO;
+	devworld_set_kmsg_on_error(w, false);
+	r = world_add_vfio(w, FID_MEASURE, N_MEASURE);
+	if (r >= 0)
+		r = world_add_vfio(w, FID_BG, N_BG);
+	if (r < 0)
+		goto out;
+	for (unsigned i = 0; i < N_MEASURE; i++)
+		fids[i] = FID_MEASURE + i;
+	for (unsigned i = 0; i < N_BG; i++)
+		fids[N_MEASURE + i] = FID_BG + i;
+
+	r = start_target(w, &p, target, config, fids, N_MEASURE + N_BG, name);
+	if (r < 0)
+		goto out;
+	bench_sub_reset(sub);
+	bench_sub_watch(sub, FID_MEASURE, FID_MEASURE + N_MEASURE - 1);
+	if (load)
+		load_start(&l, w);
+	(void)bench_sample(p.pid, &s0);
+
+	for (unsigned k = 0; k < warm + n; k++) {
+		uint32_t fid = FID_MEASURE + k % N_MEASURE;
+		BenchSignal sig;
+		uint64_t t;
+
+		r = devworld_queue_pec(w, fid, PEC_BENCH);
+		if (r != 1) {
+			fprintf(stderr, "zpcid-bench: the error was not queued (%d)\n", r);
+			r = -EIO;
+			goto out;
+		}
+		t = bench_now_ns();
+		(void)devworld_signal_err(w, fid);
+		r = bench_sub_wait_watched(sub, k + 1, 10000, &sig);
+		if (r < 0) {
+			fprintf(stderr, "zpcid-bench: no ErrorReported signal for event %u\n", k);
+			goto out;
+		}
+		if (k >= warm) {
+			lat_bus[k - warm] = (double)(sig.t_ns - t) / 1000.0;
+			t0[k - warm] = t;
+			seqs[k - warm] = sig.seq;
+		}
+		bench_sleep_us(200);
+	}
+	(void)bench_sample(p.pid, &s1);
+	load_stop(&l);
+
+	r = bench_journal_collect(p.pid, warm + n + l.injected, 20000, &j);
+	if (r < 0)
+		goto out;
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t mono = bench_journal_mono_of(&j, seqs[k]);
+
+		if (mono == 0) {
+			missing++;
+			continue;
+		}
+		lat_journal[nj++] = ((double)mono * 1000.0 - (double)t0[k]) / 1000.0;
+	}
+
+	say("%s: %u events (after %u warm-up), %zu journal records of the process", name, n, warm,
+	    j.n_errors);
+	bench_stats(lat_journal, nj, &st);
+	resultf(name, ".journal.p50", st.p50, "us");
+	resultf(name, ".journal.p99", st.p99, "us");
+	resultf(name, ".journal.max", st.max, "us");
+	resultf(name, ".journal.n", (double)nj, "events");
+	bench_stats(lat_bus, n, &st);
+	resultf(name, ".bus.p50", st.p50, "us");
+	resultf(name, ".bus.p99", st.p99, "us");
+	resultf(name, ".bus.max", st.max, "us");
+	resultf(name, ".bus.n", (double)n, "events");
+	resultf(name, ".cpu_per_event",
+		(double)(s1.cpu_ns - s0.cpu_ns) / 1000.0 / (double)(warm + n + l.injected), "us");
+	if (load) {
+		resultf(name, ".background_events", (double)l.injected, "events");
+		resultf(name, ".background_rate", (double)LOAD_RATE, "events/s");
+		resultf(name, ".cpu_hogs_at_nice_10", (double)sysconf(_SC_NPROCESSORS_ONLN), "processes");
+	}
+	if (missing > 0) {
+		fprintf(stderr, "zpcid-bench: %zu measured events have no journal record\n", missing);
+		r = -EIO;
+		goto out;
+	}
+	r = stop_target(&p, target);
+out:
+	load_stop(&l);
+	bench_journal_done(&j);
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
+/* ---- storm ------------------------------------------------------------------ */
+
+static uint64_t world_drained(Devworld *w, uint32_t first, unsigned n, uint64_t *ret_dropped)
+{
+	uint64_t sum = 0, dropped = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		DevworldStats s;
+
+		if (devworld_get_stats(w, first + i, &s) == 0) {
+			sum += s.drained;
+			dropped += s.dropped;
+		}
+	}
+	if (ret_dropped)
+		*ret_dropped = dropped;
+	return sum;
+}
+
+/* Error records in the history files of @state_dir. */
+static long history_errors(const char *state_dir)
+{
+	long n = 0;
+
+	for (int i = 0; i < 16; i++) {
+		g_autofree char *path = i == 0 ? g_build_filename(state_dir, "history.log", NULL)
+					       : g_strdup_printf("%s/history.log.%d", state_dir, i);
+		g_autofree char *text = NULL;
+
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			continue;
+		for (const char *s = text; (s = strstr(s, "\"kind\":\"error\"")); s++)
+			n++;
+	}
+	return n;
+}
+
+/* Bytes waiting in the kmsg FIFO of the world. */
+static long kmsg_backlog(Devworld *w)
+{
+	g_autofree char *path = g_build_filename(devworld_root(w), "dev", "kmsg", NULL);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = -1;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, FIONREAD, &n) < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/*
+ * A storm: every function's error source kept saturated for the run time.
+ * vfio: each function's kernel queue is topped up to its depth of 4 and the
+ * eventfd signalled, in own mode; kmsg: the kernel log FIFO is kept full of
+ * "Event 0x.. reports an error" records for functions zpcid observes (the
+ * default mode). Delivered = records the emulated kernel handed out
+ * (drained from the queues / written to the log); every one of them must be
+ * in the history and, written or summarised, in the journal and on the bus.
+ */
+static int bench_storm(BenchSub *sub, const char *target, const char *source)
+{
+	bool kmsg = strcmp(source, "kmsg") == 0, zpcid = strcmp(target, "zpcid") == 0;
+	/* umockdev's preload tracks at most 50 emulated fds per process; an
+	 * owned function takes 2 (cdev, iommufd) */
+	unsigned n = arg_functions ?: (kmsg ? 256 : 20), secs = arg_seconds ?: (arg_smoke ? 2 : 10);
+	/* the shipped coalescing (20 per 10 s); the smoke run closes its windows sooner */
+	const char *interval = arg_smoke ? "1s" : "10s";
+	uint64_t interval_s = arg_smoke ? 1 : 10;
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	/* a history large enough to keep every event of the run (the default
+	 * keeps about 40,000), so that it can be counted */
+	g_autofree char *output = g_strdup_printf(
+		"\"output\": { \"burst\": 20, \"interval\": \"%s\" }, "
+		"\"history\": { \"max_file_size\": 1073741824, \"max_files\": 2 }",
+		interval);
+	g_autofree char *config = write_config(dir, "storm.json", kmsg ? "observe" : "own", output);
+	g_autofree char *name = g_strdup_printf("storm.%s.%s", source, target);
+	g_autofree uint32_t *fids = g_new0(uint32_t, n);
+	char state[256];
+	uint64_t before = 0, delivered = 0, dropped = 0, t_start, t_end, t_done, bus_err, bus_sum, bus_n;
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	BenchJournal j = {};
+	BenchSample s0, s1, s2;
+	long hist = -1;
+	int r;
+
+	r = devworld_new(&w);
+	if (r < 0 || !config)
+		return r < 0 ? r : -EIO;
+	devworld_set_kmsg_on_error(w, false);
+	for (unsigned i = 0; i < n; i++)
+		fids[i] = FID_STORM + i;
+	if (kmsg)
+		for (unsigned i = 0; i < n && r >= 0; i++) {
+			DevworldFunction f = { .fid = fids[i],
+					       .uid = fids[i],
+					       .uid_is_unique = true,
+					       .kind = DEVWORLD_KIND_NVME };
+			r = devworld_add_function(w, &f);
+		}
+	else
+		r = world_add_vfio(w, FID_STORM, n);
+	if (r < 0)
+		goto out;
+	r = start_target(w, &p, target, config, kmsg ? NULL : fids, kmsg ? 0 : n, name);
+	if (r < 0)
+		goto out;
+	bench_sub_reset(sub);
+	bench_sub_watch(sub, 1, 0);
+	bench_proc_state_dir(&p, state, sizeof(state));
+
+	if (!kmsg)
+		before = world_drained(w, FID_STORM, n, NULL);
+	(void)bench_sample(p.pid, &s0);
+	t_start = bench_now_ns();
+	t_end = t_start + (uint64_t)secs * 1000000000ULL;
+	if (kmsg) {
+		/* keep the log full: a write that does not fit fails whole (< PIPE_BUF) */
+		unsigned i = 0;
+
+		while (bench_now_ns() < t_end) {
+			uint32_t fid = fids[i % n];
+
+			if (devworld_kmsg(w, "zpci: %s: Event 0x%x reports an error for PCI function 0x%x",
+					  devworld_slot(w, fid), PEC_BENCH, fid) == 0) {
+				delivered++;
+				i++;
+			} else
+				bench_sleep_us(50);
+		}
+		for (uint64_t end = bench_now_ns() + 60000000000ULL;
+		     kmsg_backlog(w) > 0 && bench_now_ns() < end;)
+			bench_sleep_us(1000);
+	} else {
+		/* keep every queue full: top it up to the kernel's depth of 4, then signal */
+		while (bench_now_ns() < t_end) {
+			unsigned topped = 0;
+
+			for (unsigned i = 0; i < n; i++) {
+				DevworldStats s;
+
+				if (devworld_get_stats(w, fids[i], &s) < 0 || s.queued >= 4)
+					continue;
+				for (unsigned k = s.queued; k < 4; k++)
+					(void)devworld_queue_pec(w, fids[i], PEC_BENCH);
+				(void)devworld_signal_err(w, fids[i]);
+				topped++;
+			}
+			if (topped == 0)
+				bench_sleep_us(50);
+		}
+		for (unsigned i = 0; i < n; i++)
+			(void)devworld_wait_drained(w, fids[i], 60000);
+		delivered = world_drained(w, FID_STORM, n, &dropped) - before;
+	}
+	t_done = bench_now_ns();
+	(void)bench_sample(p.pid, &s1);
+
+	/* the last windows close and their summaries go out */
+	bench_sleep_us(((zpcid ? interval_s : 0) + 1) * 1000000ULL);
+	if (zpcid)
+		for (uint64_t end = bench_now_ns() + 30000000000ULL;
+		     (hist = history_errors(state)) < (long)delivered && bench_now_ns() < end;)
+			bench_sleep_us(100000);
+	bench_sub_totals(sub, &bus_err, &bus_sum, &bus_n);
+	(void)bench_sample(p.pid, &s2);
+	r = bench_journal_collect(p.pid, delivered, 30000, &j);
+	if (r < 0)
+		goto out;
+	r = stop_target(&p, target);
+	if (r < 0)
+		goto out;
+
+	say("%s: %u functions saturated for %.2f s, all processed after %.2f s", name, n,
+	    (double)(t_end - t_start) / 1e9, (double)(t_done - t_start) / 1e9);
+	resultf(name, ".functions", n, "functions");
+	resultf(name, ".events_per_second", (double)delivered / ((double)(t_done - t_start) / 1e9),
+		"events/s");
+	resultf(name, ".cpu_per_event", (double)(s1.cpu_ns - s0.cpu_ns) / 1000.0 / (double)delivered, "us");
+	resultf(name, ".cpu_share", (double)(s1.cpu_ns - s0.cpu_ns) / (double)(t_done - t_start) * 100.0,
+		"%");
+	resultf(name, ".peak_rss", (double)s2.hwm_kib, "KiB");
+	resultf(name, ".delivered", (double)delivered, "events");
+	resultf(name, ".kernel_dropped", (double)dropped, "events");
+	resultf(name, ".journal_written", (double)j.n_errors, "events");
+	resultf(name, ".journal_summarised", (double)j.summarised, "events");
+	resultf(name, ".bus_signalled", (double)bus_err, "events");
+	resultf(name, ".bus_summarised", (double)bus_sum, "events");
+	if (zpcid)
+		resultf(name, ".history_recorded", (double)hist, "events");
+
+	/* zero lost: every record the kernel handed out is accounted for on each side */
+	if (delivered == 0) {
+		fprintf(stderr, "zpcid-bench: the emulated kernel delivered nothing\n");
+		r = -EIO;
+	}
+	if (j.n_errors + j.summarised != delivered) {
+		fprintf(stderr,
+			"zpcid-bench: journal: %zu written + %" PRIu64 " summarised != %" PRIu64
+			" delivered\n",
+			j.n_errors, j.summarised, delivered);
+		r = -EIO;
+	}
+	if (bus_err + bus_sum != delivered) {
+		fprintf(stderr,
+			"zpcid-bench: bus: %" PRIu64 " signalled + %" PRIu64 " summarised != %" PRIu64
+			" delivered\n",
+			bus_err, bus_sum, delivered);
+		r = -EIO;
+	}
+	if (zpcid && hist != (long)delivered) {
+		fprintf(stderr, "zpcid-bench: history: %ld recorded != %" PRIu64 " delivered\n", hist,
+			delivered);
+		r = -EIO;
+	}
+	if (dropped != 0) {
+		fprintf(stderr, "zpcid-bench: the emulated kernel dropped %" PRIu64 " records\n", dropped);
+		r = -EIO;
+	}
+	resultf(name, ".lost", r < 0 ? 1 : 0, "(0: every delivered event accounted for on every side)");
+out:
+	bench_journal_done(&j);
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
+/* ---- scale ------------------------------------------------------------------- */
+
+static int time_command(const char *const *argv, double *ret_ms)
+{
+	uint64_t t = bench_now_ns();
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		(void)dup2(fd, STDOUT_FILENO);
+		unsetenv("LD_PRELOAD");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	(void)waitpid(pid, &st, 0);
+	*ret_ms = (double)(bench_now_ns() - t) / 1e6;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+static int scale_one(unsigned n, bool measure_clients)
+{
+	unsigned reps = arg_smoke ? 3 : 20;
+	g_autofree char *top = top_builddir();
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *lpar = g_build_filename(dir, "scale.lpar", NULL);
+	g_autofree char *config = NULL, *zpcictl = g_build_filename(top, "zpcictl", "zpcictl", NULL);
+	g_autofree char *name = g_strdup_printf("scale.%u", n);
+	g_autofree double *t_list = g_new0(double, reps), *t_gmo = g_new0(double, reps);
+	sd_bus *bus = NULL;
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	BenchSample s;
+	BenchStats st;
+	uint64_t t;
+	size_t n_objects = 0;
+	int r;
+
+	config = write_config(dir, "scale.json", "observe", NULL);
+	r = devworld_new(&w);
+	if (r < 0 || !config)
+		return r < 0 ? r : -EIO;
+	r = devworld_generate(lpar, n, FID_SCALE);
+	if (r < 0)
+		goto out;
+	t = bench_now_ns();
+	r = devworld_load(w, lpar, NULL);
+	if (r < 0)
+		goto out;
+	say("%s: the recorded tree of %u functions took %.1f s to build", name, n,
+	    (double)(bench_now_ns() - t) / 1e9);
+
+	r = start_target(w, &p, "zpcid", config, NULL, 0, name);
+	if (r < 0)
+		goto out;
+	(void)bench_sample(p.pid, &s);
+	resultf(name, ".time_to_ready", (double)(p.ready_ns - p.start_ns) / 1e6, "ms");
+	resultf(name, ".rss_at_ready", (double)s.rss_kib, "KiB");
+	resultf(name, ".peak_rss_at_ready", (double)s.hwm_kib, "KiB");
+
+	if (measure_clients) {
+		const char *const list[] = { zpcictl, "list", NULL };
+
+		r = sd_bus_open_system(&bus);
+		if (r < 0)
+			goto out;
+		for (unsigned i = 0; i < reps; i++) {
+			sd_bus_message *reply = NULL;
+			sd_bus_error e = SD_BUS_ERROR_NULL;
+
+			t = bench_now_ns();
+			r = sd_bus_call_method(bus, "org.zpcid1", "/org/zpcid1",
+					       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &e,
+					       &reply, "");
+			t_gmo[i] = (double)(bench_now_ns() - t) / 1e6;
+			if (r < 0) {
+				fprintf(stderr, "zpcid-bench: GetManagedObjects: %s\n",
+					e.message ?: strerror(-r));
+				sd_bus_error_free(&e);
+				goto out;
+			}
+			if (i == 0) {
+				/* a{oa{sa{sv}}}: count the objects */
+				if (sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}") >= 0)
+					while (sd_bus_message_skip(reply, "{oa{sa{sv}}}") > 0)
+						n_objects++;
+			}
+			sd_bus_message_unref(reply);
+		}
+		for (unsigned i = 0; i < reps; i++) {
+			r = time_command(list, &t_list[i]);
+			if (r < 0) {
+				fprintf(stderr, "zpcid-bench: zpcictl list failed\n");
+				goto out;
+			}
+		}
+		bench_stats(t_gmo, reps, &st);
+		resultf(name, ".get_managed_objects.p50", st.p50, "ms");
+		resultf(name, ".get_managed_objects.max", st.max, "ms");
+		resultf(name, ".get_managed_objects.objects", (double)n_objects, "objects");
+		bench_stats(t_list, reps, &st);
+		resultf(name, ".zpcictl_list.p50", st.p50, "ms");
+		resultf(name, ".zpcictl_list.max", st.max, "ms");
+	}
+	r = stop_target(&p, "zpcid");
+out:
+	sd_bus_flush_close_unref(bus);
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
+static int bench_scale(void)
+{
+	unsigned n = arg_functions ?: (arg_smoke ? 256 : 4096);
+	int r;
+
+	r = scale_one(0, false);
+	if (r < 0)
+		return r;
+	return scale_one(n, true);
+}
+
+/* ---- idle -------------------------------------------------------------------- */
+
+static int bench_idle(void)
+{
+	unsigned secs = arg_seconds ?: (arg_smoke ? 3 : 60), n = 64;
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *lpar = g_build_filename(dir, "idle.lpar", NULL);
+	g_autofree char *config = write_config(dir, "idle.json", "own", NULL);
+	g_autofree char *strace_out = g_build_filename(dir, "strace.txt", NULL);
+	g_autofree char *strace_text = NULL;
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	BenchSample s0, s1, s2;
+	long syscalls = -1;
+	pid_t tracer;
+	int r, st;
+
+	r = devworld_new(&w);
+	if (r < 0 || !config)
+		return r < 0 ? r : -EIO;
+	devworld_set_kmsg_on_error(w, false);
+	r = devworld_generate(lpar, n, 0x100);
+	if (r >= 0)
+		r = devworld_load(w, lpar, NULL);
+	if (r < 0)
+		goto out;
+	r = start_target(w, &p, "zpcid", config, NULL, 0, "idle");
+	if (r < 0)
+		goto out;
+	/* settle: whatever the start-up armed (a history flush, a state save) runs out */
+	bench_sleep_us(arg_smoke ? 1500000 : 3000000);
+
+	/* window 1: nothing attached, only /proc is read */
+	(void)bench_sample(p.pid, &s0);
+	bench_sleep_us((uint64_t)secs * 1000000ULL);
+	(void)bench_sample(p.pid, &s1);
+
+	/* window 2: the same length under strace -c, for the system calls by name */
+	tracer = fork();
+	if (tracer == 0) {
+		g_autofree char *pid = g_strdup_printf("%d", (int)p.pid);
+
+		unsetenv("LD_PRELOAD");
+		execlp("strace", "strace", "-c", "-f", "-q", "-o", strace_out, "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	if (tracer > 0) {
+		bench_sleep_us((uint64_t)secs * 1000000ULL);
+		(void)kill(tracer, SIGINT);
+		(void)waitpid(tracer, &st, 0);
+		if (g_file_get_contents(strace_out, &strace_text, NULL, NULL)) {
+			const char *tot = strstr(strace_text, "total");
+			char **lines = g_strsplit(strace_text, "\n", -1);
+
+			say("strace -c -f over %u s of idle:", secs);
+			for (char **l = lines; *l; l++)
+				if (**l)
+					say("  %s", *l);
+			g_strfreev(lines);
+			syscalls = 0;
+			if (tot) {
+				/* "100.00    0.000000           0         3           total" */
+				double pct, secs_;
+				long usecs, calls;
+
+				for (const char *b = tot; b > strace_text && b[-1] != '\n'; b--)
+					tot = b - 1;
+				if (sscanf(tot, "%lf %lf %ld %ld", &pct, &secs_, &usecs, &calls) == 4)
+					syscalls = calls;
+			}
+		}
+	}
+	(void)bench_sample(p.pid, &s2);
+
+	say("idle: %u functions (%u bound to vfio-pci and owned), watchdog off", n, n / 4);
+	result("idle.seconds", secs, "s");
+	result("idle.wakeups", (double)(s1.ctxt - s0.ctxt), "context switches");
+	result("idle.cpu", (double)(s1.cpu_ns - s0.cpu_ns) / 1000.0, "us");
+	result("idle.syscalls_strace", (double)syscalls, "calls");
+	result("idle.rss", (double)s2.rss_kib, "KiB");
+	result("idle.threads", s2.n_threads, "threads");
+	r = stop_target(&p, "zpcid");
+out:
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static void help(void)
+{
+	printf("Usage: zpcid-bench latency|storm|scale|idle [OPTION...]\n"
+	       "\n"
+	       "Benchmarks of zpcid on the simulated LPAR; run them through bench/run.sh,\n"
+	       "which provides the private journald and dbus-daemon they need.\n"
+	       "\n"
+	       "  --smoke          Short run: checks the benchmark works, numbers mean little\n"
+	       "  --target=NAME    zpcid (default) or floor (latency, storm)\n"
+	       "  --load           latency: with CPU hogs and a background error stream\n"
+	       "  --events=N       latency: events measured (default 10000)\n"
+	       "  --source=NAME    storm: vfio (default; own mode, eventfd and drain) or\n"
+	       "                   kmsg (observe mode, the kernel log)\n"
+	       "  --functions=N    storm (vfio 20, kmsg 256), scale (default 4096)\n"
+	       "  --seconds=S      storm (default 10), idle (default 60)\n"
+	       "  --log-dir=DIR    where the programs' output goes (default /tmp)\n");
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "smoke", no_argument, NULL, 's' },         { "load", no_argument, NULL, 'l' },
+		{ "events", required_argument, NULL, 'e' },  { "functions", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 'S' }, { "target", required_argument, NULL, 't' },
+		{ "log-dir", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "source", required_argument, NULL, 'o' },  {},
+	};
+	const char *pre = getenv("LD_PRELOAD"), *what;
+	BenchSub *sub = NULL;
+	int c, r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			arg_smoke = true;
+			break;
+		case 'l':
+			arg_load = true;
+			break;
+		case 'e':
+			arg_events = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'f':
+			arg_functions = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'S':
+			arg_seconds = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			arg_target = optarg;
+			break;
+		case 'L':
+			arg_logdir = optarg;
+			break;
+		case 'o':
+			arg_source = optarg;
+			break;
+		case 'h':
+			help();
+			return EXIT_SUCCESS;
+		default:
+			return EXIT_FAILURE;
+		}
+	}
+	if (optind != argc - 1) {
+		help();
+		return EXIT_FAILURE;
+	}
+	what = argv[optind];
+	if (strcmp(arg_target, "zpcid") != 0 && strcmp(arg_target, "floor") != 0) {
+		fprintf(stderr, "zpcid-bench: --target is zpcid or floor\n");
+		return EXIT_FAILURE;
+	}
+	/* the device world needs umockdev's preload in this process */
+	if (!pre || !strstr(pre, "umockdev")) {
+		setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "zpcid-bench: cannot restart under umockdev's preload: %m\n");
+		return EXIT_FAILURE;
+	}
+	if (strcmp(what, "latency") == 0 || strcmp(what, "storm") == 0) {
+		r = bench_sub_new(&sub);
+		if (r < 0) {
+			fprintf(stderr, "zpcid-bench: cannot subscribe on the system bus: %s\n",
+				strerror(-r));
+			return EXIT_FAILURE;
+		}
+	}
+	if (strcmp(what, "latency") == 0)
+		r = bench_latency(sub, arg_target, arg_load);
+	else if (strcmp(what, "storm") == 0)
+		r = bench_storm(sub, arg_target, arg_source);
+	else if (strcmp(what, "scale") == 0)
+		r = bench_scale();
+	else if (strcmp(what, "idle") == 0)
+		r = bench_idle();
+	else {
+		help();
+		return EXIT_FAILURE;
+	}
+	bench_sub_free(sub);
+	if (r < 0)
+		fprintf(stderr, "zpcid-bench: %s failed: %s\n", what, strerror(-r));
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
