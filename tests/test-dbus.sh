@@ -124,6 +124,25 @@ echo "$o" | grep -q "No function" || fail "unknown function object: $o"
 grep -q '"name": "org.zpcid1.Error.NoSuchFunction"' "$T/out.json" || fail "NoSuchFunction: $(cat "$T/out.json")"
 pass "invalid requests are refused with an error and change nothing"
 
+# -- Delegate with a file descriptor that is not a vfio device --
+/usr/bin/python3 - <<'PY' || fail "Delegate with a bad fd"
+import os, dbus
+bus = dbus.SystemBus()
+m = dbus.Interface(bus.get_object("org.zpcid1", "/org/zpcid1"), "org.zpcid1.Manager")
+for path in ("/dev/null", "/etc/hostname"):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        m.Delegate(dbus.types.UnixFd(fd), {"fid": dbus.UInt32(0x11)})
+        raise SystemExit(f"Delegate accepted {path}")
+    except dbus.exceptions.DBusException as e:
+        assert e.get_dbus_name() == "org.zpcid1.Error.InvalidArgument", e.get_dbus_name()
+        assert "not a vfio device" in e.get_dbus_message(), e.get_dbus_message()
+    finally:
+        os.close(fd)
+print("ok: Delegate refuses /dev/null and a regular file with org.zpcid1.Error.InvalidArgument")
+PY
+[ "$(busctl --system get-property $M FunctionCount)" = "u 0" ] || fail "a refused Delegate created a function"
+
 # -- CheckPolicy --
 "$Z" policy check "$T/zpcid.json" >/dev/null || fail "policy check of a valid file"
 echo '{ "schema": 1, "bogus": true }' >"$T/bad.json"
