@@ -472,6 +472,24 @@ static void table_row(Output *o, json_object *record, const size_t *widths)
 	}
 }
 
+/* A streamed table cannot measure its rows in advance: the width of a
+ * column is what its cells need (names of signals and kinds are short). */
+static size_t stream_width(const OutputColumn *c)
+{
+	switch (c->cell) {
+	case OUTPUT_CELL_HEX2:
+		return 4;
+	case OUTPUT_CELL_HEX4:
+		return 6;
+	case OUTPUT_CELL_HEX8:
+		return 10;
+	case OUTPUT_CELL_TIME:
+		return 19;
+	default:
+		return 13;
+	}
+}
+
 static int table_write(Output *o)
 {
 	_cleanup_free_ size_t *widths = NULL;
@@ -491,7 +509,7 @@ static int table_write(Output *o)
 			widths[i] = MAX(widths[i], strlen(buf));
 		}
 		if (o->streaming)
-			widths[i] = MAX(widths[i], (size_t)12);
+			widths[i] = MAX(widths[i], stream_width(&o->columns[i]));
 	}
 	if (!o->no_header && !o->started)
 		table_row(o, NULL, widths);
