@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/io-util.h"
 #include "daemon/history.h"
 
 #define HEADER       "ZPCID-HISTORY 1\n"
@@ -41,24 +42,6 @@ uint32_t history_crc32(const void *data, size_t size)
 			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
 	}
 	return ~crc;
-}
-
-static int write_all(int fd, const char *p, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
 }
 
 static void file_name(char *buf, size_t size, unsigned index)
@@ -232,7 +215,7 @@ static int record_seq(const char *json, size_t len, void *userdata)
 
 static int write_header(int fd)
 {
-	return write_all(fd, HEADER, HEADER_LEN);
+	return loop_write(fd, HEADER, HEADER_LEN);
 }
 
 /* Open history.log for appending: create it with a header, or cut a torn tail off it. */
@@ -515,7 +498,7 @@ int history_append(History *h, const ZpciEvent *e)
 			return r;
 	}
 
-	r = write_all(h->fd, line, total);
+	r = loop_write(h->fd, line, total);
 	if (r < 0) {
 		/* Leave no partial record behind (e.g. ENOSPC halfway). */
 		(void)ftruncate(h->fd, (off_t)h->size);

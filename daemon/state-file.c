@@ -9,26 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/io-util.h"
 #include "common/macro.h"
 #include "daemon/state-file.h"
-
-static int write_all(int fd, const void *data, size_t size)
-{
-	const char *p = data;
-
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
 
 static int fsync_directory_of(const char *path)
 {
@@ -58,7 +41,7 @@ int state_file_write(const char *path, const void *data, size_t size, int world_
 	if (fd < 0)
 		return negative_errno();
 
-	r = write_all(fd, data, size);
+	r = loop_write(fd, data, size);
 	if (r >= 0 && fsync(fd) < 0)
 		r = negative_errno();
 	if (r < 0) {
