@@ -298,19 +298,7 @@ static Manager *new_manager(void)
 
 static size_t count_records(Manager *m, const char *message_id, const char *key, const char *value)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < log_memory_count(m->log); i++) {
-		const LogRecord *r = log_memory_get(m->log, i);
-		const char *v;
-
-		if (!r->message_id || !streq(r->message_id, message_id))
-			continue;
-		v = key ? log_record_field(r, key) : NULL;
-		if (!key || (v && streq(v, value)))
-			n++;
-	}
-	return n;
+	return test_count_records(m->log, message_id, key, value);
 }
 
 static KmsgSource *start_source(Manager *m)

@@ -413,6 +413,26 @@ typedef struct Stream {
 	bool monitor; /* all signals, with a "signal" key */
 } Stream;
 
+/* Dispatch bus messages (whose handlers count records in *@n) until the
+ * connection fails or --count records arrived. Returns an exit code. */
+static int follow_bus(sd_bus *bus, const uint64_t *n)
+{
+	int r;
+
+	for (;;) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "Lost the connection to the bus: %s", strerror(-r));
+		if (arg_count && *n >= arg_count)
+			return EXIT_OK;
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0 && r != -EINTR)
+			return fail(EXIT_FAIL, NULL, "Failed to wait for the bus: %s", strerror(-r));
+	}
+}
+
 static int cmd_events(sd_bus *bus, int argc, char **argv)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
@@ -512,18 +532,9 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 	if (!arg_follow)
 		return s.n == 0 ? EXIT_NOTHING : EXIT_OK;
 
-	for (;;) {
-		r = sd_bus_process(bus, NULL);
-		if (r < 0)
-			return fail(EXIT_FAIL, NULL, "Lost the connection to the bus: %s", strerror(-r));
-		if (arg_count && s.n >= arg_count)
-			break;
-		if (r > 0)
-			continue;
-		r = sd_bus_wait(bus, UINT64_MAX);
-		if (r < 0 && r != -EINTR)
-			return fail(EXIT_FAIL, NULL, "Failed to wait for the bus: %s", strerror(-r));
-	}
+	r = follow_bus(bus, &s.n);
+	if (r != EXIT_OK)
+		return r;
 	(void)output_finish(o);
 	return EXIT_OK;
 }
@@ -613,18 +624,9 @@ static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 	/* Tell a watching script (or test) that the subscription is in place. */
 	(void)output_finish(o);
 
-	for (;;) {
-		r = sd_bus_process(bus, NULL);
-		if (r < 0)
-			return fail(EXIT_FAIL, NULL, "Lost the connection to the bus: %s", strerror(-r));
-		if (arg_count && s.n >= arg_count)
-			break;
-		if (r > 0)
-			continue;
-		r = sd_bus_wait(bus, UINT64_MAX);
-		if (r < 0 && r != -EINTR)
-			return fail(EXIT_FAIL, NULL, "Failed to wait for the bus: %s", strerror(-r));
-	}
+	r = follow_bus(bus, &s.n);
+	if (r != EXIT_OK)
+		return r;
 	return EXIT_OK;
 }
 
