@@ -41,6 +41,15 @@ struct Spawner {
 	SpawnJob *failed_head;    /* could not start: reported from the loop */
 };
 
+/* Signal the command's process group and the command itself: where the
+ * child has not reached its setpgid() yet (an emulated posix_spawn may
+ * return that early), the group does not exist and only the pid is hit. */
+static void job_signal(SpawnJob *j, int sig)
+{
+	(void)kill(-j->pid, sig);
+	(void)kill(j->pid, sig);
+}
+
 static const char *const result_names[_SPAWN_RESULT_MAX] = {
 	[SPAWN_DONE] = "done",
 	[SPAWN_FAILED] = "failed",
@@ -179,12 +188,12 @@ static void on_timer(evutil_socket_t fd, short what, void *userdata)
 
 	if (!j->term_sent) {
 		/* The whole group: a shell script's children go too. */
-		(void)kill(-j->pid, SIGTERM);
+		job_signal(j, SIGTERM);
 		j->term_sent = true;
 		tv = usec_to_tv(j->spawner->limits.kill_grace_usec);
 		(void)evtimer_add(j->timer_event, &tv);
 	} else if (!j->kill_sent) {
-		(void)kill(-j->pid, SIGKILL);
+		job_signal(j, SIGKILL);
 		j->kill_sent = true;
 	}
 }
@@ -236,19 +245,19 @@ static int job_spawn(SpawnJob *j)
 	r = spawn_watch_child(s->base, j->pid, on_child_exit, j, &j->pidfd, &j->exit_event);
 	if (r < 0) {
 		/* Cannot watch it: do not leave it running unattended. */
-		(void)kill(-j->pid, SIGKILL);
+		job_signal(j, SIGKILL);
 		(void)waitpid(j->pid, NULL, 0);
 		return r;
 	}
 	j->timer_event = evtimer_new(s->base, on_timer, j);
 	if (!j->timer_event) {
-		(void)kill(-j->pid, SIGKILL);
+		job_signal(j, SIGKILL);
 		(void)waitpid(j->pid, NULL, 0);
 		return -ENOMEM;
 	}
 	tv = usec_to_tv(s->limits.timeout_usec);
 	if (evtimer_add(j->timer_event, &tv) < 0) {
-		(void)kill(-j->pid, SIGKILL);
+		job_signal(j, SIGKILL);
 		(void)waitpid(j->pid, NULL, 0);
 		return -EIO;
 	}
@@ -356,7 +365,7 @@ Spawner *spawner_free(Spawner *s)
 
 		if (!j)
 			continue;
-		(void)kill(-j->pid, SIGKILL);
+		job_signal(j, SIGKILL);
 		(void)waitpid(j->pid, NULL, 0);
 		s->running[i] = NULL;
 		cancelled.pid = j->pid;
