@@ -25,10 +25,12 @@ struct History {
 	int lock_fd;
 	int fd; /* history.log, O_APPEND */
 	uint64_t size;
-	unsigned unsynced;
+	unsigned unsynced;  /* records appended and not yet handed to an fdatasync() */
+	unsigned in_flight; /* records whose fdatasync() runs on the syncer */
 	uint64_t last_seq;
 	HistoryStats stats;
 	struct event *sync_event;
+	Syncer *syncer; /* not owned; NULL: fdatasync() on the caller's thread */
 };
 
 uint32_t history_crc32(const void *data, size_t size)
@@ -371,7 +373,10 @@ History *history_free(History *h)
 	if (!h)
 		return NULL;
 	if (h->sync_event)
-		event_free(h->sync_event);
+		event_free(TAKE_PTR(h->sync_event));
+	/* the syncer's completions for this history run before it goes */
+	if (h->in_flight > 0)
+		(void)syncer_drain(h->syncer);
 	(void)history_sync(h);
 	if (h->fd >= 0)
 		(void)close(h->fd);
@@ -384,6 +389,8 @@ History *history_free(History *h)
 	return NULL;
 }
 
+static void request_sync(History *h);
+
 /* The sync timer runs only while records wait for their fdatasync(): an
  * idle daemon is never woken for nothing. */
 static void arm_sync_timer(History *h)
@@ -395,24 +402,70 @@ static void arm_sync_timer(History *h)
 		(void)evtimer_add(h->sync_event, &tv);
 }
 
+static void log_sync_failure(History *h, int r)
+{
+	if (h->log)
+		(void)log_warning_errno(h->log, r, "Failed to sync the event history in %s, will retry: %m",
+					h->directory);
+}
+
+static void on_synced(int result, void *userdata)
+{
+	History *h = ASSERT_PTR(userdata);
+
+	if (result < 0) {
+		h->stats.sync_failures++;
+		h->unsynced += h->in_flight; /* they wait for the retry */
+		log_sync_failure(h, result);
+	} else
+		h->stats.syncs++;
+	h->in_flight = 0;
+	if (h->unsynced >= h->limits.sync_records)
+		request_sync(h);
+	arm_sync_timer(h); /* the rest, or the retry */
+}
+
+/* Sync what was appended: on the syncer when there is one (one fdatasync()
+ * at a time; records appended meanwhile wait for the next), else here. */
+static void request_sync(History *h)
+{
+	int r;
+
+	if (h->fd < 0 || h->unsynced == 0)
+		return;
+	if (h->syncer) {
+		if (h->in_flight > 0)
+			return; /* on_synced() looks again */
+		r = syncer_sync_fd(h->syncer, h->fd, true, on_synced, h);
+		if (r >= 0) {
+			h->in_flight = h->unsynced;
+			h->unsynced = 0;
+			return;
+		}
+		/* could not queue: sync here rather than not at all */
+	}
+	r = history_sync(h);
+	if (r < 0)
+		log_sync_failure(h, r);
+}
+
 static void on_sync_timer(evutil_socket_t fd, short what, void *userdata)
 {
 	History *h = ASSERT_PTR(userdata);
-	int r;
 
-	r = history_sync(h);
-	if (r < 0 && h->log)
-		(void)log_warning_errno(h->log, r, "Failed to sync the event history in %s, will retry: %m",
-					h->directory);
+	request_sync(h);
 	arm_sync_timer(h); /* the retry, when it failed */
 }
 
-int history_attach_event(History *h, struct event_base *base)
+int history_attach_event(History *h, struct event_base *base, Syncer *syncer)
 {
 	if (h->sync_event) {
 		event_free(h->sync_event);
 		h->sync_event = NULL;
 	}
+	if (h->in_flight > 0)
+		(void)syncer_drain(h->syncer);
+	h->syncer = base ? syncer : NULL;
 	if (!base)
 		return 0;
 	h->sync_event = evtimer_new(base, on_sync_timer, h);
@@ -508,12 +561,8 @@ int history_append(History *h, const ZpciEvent *e)
 	h->stats.appended++;
 	if (e->seq > h->last_seq)
 		h->last_seq = e->seq;
-	if (++h->unsynced >= h->limits.sync_records) {
-		r = history_sync(h);
-		if (r < 0 && h->log)
-			(void)log_warning_errno(h->log, r,
-						"Failed to sync the event history, will retry: %m");
-	}
+	if (++h->unsynced >= h->limits.sync_records)
+		request_sync(h);
 	arm_sync_timer(h);
 	return 0;
 }

@@ -21,7 +21,10 @@
  * crash or kill of the process. fdatasync() runs in batches (every
  * sync_records records, on the timer of history_attach_event() every
  * sync_interval_usec, at rotation and at history_free()), so a power loss or
- * kernel crash loses at most the records of the last batch interval.
+ * kernel crash loses at most the records of the last batch interval. With a
+ * syncer (history_attach_event()) the batches' fdatasync() runs on its worker
+ * thread, not on the event loop; rotation and history_free() still sync on
+ * the caller's thread.
  *
  * Not done here: sequence numbers are assigned by the caller (the pipeline);
  * the history only remembers the last one it stored (history_last_seq()).
@@ -35,6 +38,7 @@
 #include "common/event.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "daemon/syncer.h"
 
 #define HISTORY_FORMAT_VERSION 1
 #define HISTORY_FILE_NAME      "history.log"
@@ -83,8 +87,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free);
 
 /* Put the fdatasync timer on @base (once; NULL detaches it). It is armed
  * only while appended records wait for their sync, so an idle history never
- * wakes the loop. Returns 0 or -ENOMEM. */
-int history_attach_event(History *h, struct event_base *base);
+ * wakes the loop. With @syncer (may be NULL; it must deliver on @base and
+ * outlive the history or its detachment) the batches' fdatasync() runs on
+ * the syncer's thread. Returns 0 or -ENOMEM. */
+int history_attach_event(History *h, struct event_base *base, Syncer *syncer);
 
 /* Append @e (its seq must be set by the caller). Returns 0 once the record
  * was written to the file, -E2BIG when its JSON exceeds HISTORY_RECORD_MAX,

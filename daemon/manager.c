@@ -20,6 +20,7 @@
 #include "daemon/policy-store.h"
 #include "daemon/policy.h"
 #include "daemon/registry.h"
+#include "daemon/syncer.h"
 #include "daemon/vfio-function.h"
 #include "daemon/vfio.h"
 
@@ -205,15 +206,36 @@ static const ActionsOps actions_ops = {
 	.vfio_reset_prepare = on_vfio_reset_prepare,
 };
 
+static void policy_state_saved(Manager *m, int r)
+{
+	if (r < 0) {
+		if (!m->policy_state_save_failed)
+			log_warning_errno(m->log, r, "Failed to save the policy state to %s, retrying: %m",
+					  m->state_directory);
+		m->policy_state_save_failed = true;
+		manager_policy_state_changed(m); /* the retry */
+	} else if (m->policy_state_save_failed) {
+		log_info(m->log, "Saved the policy state to %s again.", m->state_directory);
+		m->policy_state_save_failed = false;
+	}
+}
+
+static void on_policy_state_written(int result, void *userdata)
+{
+	policy_state_saved(ASSERT_PTR(userdata), result);
+}
+
+/* The state is serialised here, on the loop; the write and its fsync()s
+ * run on the syncer. */
 static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata)
 {
 	Manager *m = ASSERT_PTR(userdata);
 	int r;
 
-	r = policy_store_save(m->state_directory, m->policy_state);
+	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, on_policy_state_written,
+				    m);
 	if (r < 0)
-		log_warning_errno(m->log, r, "Failed to save the policy state to %s, retrying later: %m",
-				  m->state_directory);
+		policy_state_saved(m, r);
 }
 
 void manager_policy_state_changed(Manager *m)
@@ -264,6 +286,10 @@ static int manager_setup_core(Manager *m)
 		log_warning_errno(m->log, r, "Failed to create the state directory %s: %m",
 				  m->state_directory);
 
+	r = syncer_new(&m->syncer, m->event_base);
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to set up the state writer: %m");
+
 	/* The history: every event, durable across a kill. Without it zpcid still
 	 * monitors and logs, but says loudly that nothing is kept. */
 	limits.max_file_size = (uint64_t)m->config->history.max_file_size;
@@ -281,7 +307,7 @@ static int manager_setup_core(Manager *m)
 		if (r < 0)
 			log_warning_errno(m->log, r,
 					  "Failed to check the journal for the newest event, ignoring: %m");
-		r = history_attach_event(m->history, m->event_base);
+		r = history_attach_event(m->history, m->event_base, m->syncer);
 		if (r < 0)
 			return log_error_errno(m->log, r, "Failed to set up the history's sync timer: %m");
 	}
@@ -455,6 +481,8 @@ Manager *manager_free(Manager *m)
 	m->bus = bus_free(m->bus); /* unsubscribes from the registry */
 	m->registry = registry_free(m->registry);
 	m->history = history_free(m->history);
+	/* the saves queued before this last one, then this one here */
+	m->syncer = syncer_free(m->syncer);
 	if (m->policy_state) {
 		int r = policy_store_save(m->state_directory, m->policy_state);
 

@@ -61,6 +61,8 @@ typedef struct Manager {
 	uint64_t next_seq;                /* next event sequence number */
 	struct PolicyState *policy_state; /* buckets, ladders, budget: saved to the state directory */
 	struct event *policy_state_timer; /* armed while the state has unsaved changes */
+	bool policy_state_save_failed;    /* the last save failed (said once, retried) */
+	struct Syncer *syncer;            /* fsync()s and state file writes, off the loop */
 
 	char *state_directory;
 	char *runtime_directory;

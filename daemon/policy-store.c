@@ -41,21 +41,45 @@ int policy_store_load(const char *directory, PolicyState **ret)
 	return r == -ENOENT ? 0 : r;
 }
 
-int policy_store_save(const char *directory, const PolicyState *s)
+/* The state as the text of its file. */
+static int format_state(const PolicyState *s, char **ret)
 {
-	_cleanup_free_ char *path = NULL;
 	json_object *o = NULL;
 	const char *text;
 	int r;
 
-	r = store_path(directory, &path);
-	if (r < 0)
-		return r;
 	r = policy_state_to_json(s, &o);
 	if (r < 0)
 		return r;
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	r = text ? state_file_write(path, text, strlen(text), 0) : -ENOMEM;
+	*ret = text ? strdup(text) : NULL;
 	json_object_put(o);
-	return r;
+	return *ret ? 0 : -ENOMEM;
+}
+
+int policy_store_save(const char *directory, const PolicyState *s)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int r;
+
+	r = store_path(directory, &path);
+	if (r >= 0)
+		r = format_state(s, &text);
+	if (r < 0)
+		return r;
+	return state_file_write(path, text, strlen(text), 0);
+}
+
+int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, SyncerDone done,
+			    void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int r;
+
+	r = store_path(directory, &path);
+	if (r >= 0)
+		r = format_state(s, &text);
+	if (r < 0)
+		return r;
+	return syncer_replace_file(syncer, path, text, strlen(text), false, done, userdata);
 }

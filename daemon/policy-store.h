@@ -6,10 +6,12 @@
  * ladders, cooldowns, the budget window) in the state directory, so that a
  * restart — even after SIGKILL — goes on where the daemon stopped instead of
  * forgetting a storm in progress. The file is replaced atomically; the
- * daemon saves it at most once a second while it changes, and at shutdown.
+ * daemon saves it at most once a second while it changes (off its event
+ * loop, see syncer.h), and at shutdown.
  */
 
 #include "daemon/policy.h"
+#include "daemon/syncer.h"
 
 #define POLICY_STORE_FILE "policy-state.json"
 
@@ -21,3 +23,9 @@ int policy_store_load(const char *directory, PolicyState **ret);
 
 /* Save @s to @directory atomically. Returns 0 or -errno. */
 int policy_store_save(const char *directory, const PolicyState *s);
+
+/* Take a copy of @s now and save it to @directory on @syncer's thread;
+ * @done gets the result on the loop. Returns 0 when the save was queued, or
+ * -errno (nothing queued). */
+int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, SyncerDone done,
+			    void *userdata);

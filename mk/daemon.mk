@@ -7,7 +7,7 @@ daemon_libzpcid_a_SOURCES = \
 	daemon/dedup.c daemon/dedup.h \
 	daemon/coalesce.c daemon/coalesce.h
 daemon_libzpcid_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(PCI_CFLAGS) $(EVENT_CFLAGS)
-DAEMON_LIBS = daemon/libzpcid.a $(COMMON_LIBS) $(UDEV_LIBS) $(PCI_LIBS) $(EVENT_LIBS)
+DAEMON_LIBS = daemon/libzpcid.a $(COMMON_LIBS) $(UDEV_LIBS) $(PCI_LIBS) $(EVENT_LIBS) -lpthread
 
 sbin_PROGRAMS += zpcid
 zpcid_SOURCES = daemon/main.c

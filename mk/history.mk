@@ -3,6 +3,7 @@
 daemon_libzpcid_a_SOURCES += \
 	daemon/state-file.c daemon/state-file.h \
 	daemon/history.c daemon/history.h \
+	daemon/syncer.c daemon/syncer.h \
 	daemon/inhibit.c daemon/inhibit.h \
 	daemon/spawn.c daemon/spawn.h \
 	daemon/sysfs-write.c daemon/sysfs-write.h \
@@ -14,6 +15,13 @@ tests_test_state_file_CFLAGS = $(TEST_CFLAGS)
 tests_test_state_file_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-state-file
 UNIT_TESTS += tests/test-state-file
+
+check_PROGRAMS += tests/test-syncer
+tests_test_syncer_SOURCES = tests/test-syncer.c
+tests_test_syncer_CFLAGS = $(TEST_CFLAGS)
+tests_test_syncer_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-syncer
+UNIT_TESTS += tests/test-syncer
 
 check_PROGRAMS += tests/test-history
 tests_test_history_SOURCES = tests/test-history.c

@@ -401,13 +401,71 @@ START_TEST(test_sync_batches)
 	/* The timer syncs the rest; an idle timer does nothing. */
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
-	ck_assert_int_eq(history_attach_event(h, base), 0);
+	ck_assert_int_eq(history_attach_event(h, base, NULL), 0);
 	stop = evtimer_new(base, on_timeout, base);
 	evtimer_add(stop, &tv);
 	ck_assert_int_eq(event_base_dispatch(base), 0);
 	ck_assert_uint_eq(history_stats(h)->syncs, 2);
-	ck_assert_int_eq(history_attach_event(h, NULL), 0);
+	ck_assert_int_eq(history_attach_event(h, NULL, NULL), 0);
 	event_free(stop);
+	event_base_free(base);
+}
+END_TEST
+
+/* With a syncer the batches' fdatasync() leaves the caller's thread: the
+ * sync is counted when its completion comes back through the loop, and the
+ * records appended meanwhile wait for the next batch. */
+START_TEST(test_sync_on_the_syncer)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_(syncer_freep) Syncer *s = NULL;
+	struct event_base *base;
+	struct event *stop;
+	struct timeval tv = { .tv_usec = 300000 };
+
+	lim.sync_records = 3;
+	lim.sync_interval_usec = 50 * USEC_PER_MSEC;
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(syncer_new(&s, base), 0);
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	ck_assert_int_eq(history_attach_event(h, base, s), 0);
+
+	/* the third record hands a batch to the syncer: not counted yet */
+	append_range(h, 1, 3);
+	ck_assert_uint_eq(history_stats(h)->syncs, 0);
+	ck_assert_uint_eq(syncer_pending(s), 1);
+	/* one fdatasync() at a time: three more wait for it */
+	append_range(h, 4, 6);
+	ck_assert_uint_eq(syncer_pending(s), 1);
+	ck_assert_uint_eq(syncer_stats(s)->submitted, 1);
+
+	/* the loop: the first batch completes, the waiting one follows at
+	 * once (it is full), then the timer finds nothing more to sync */
+	stop = evtimer_new(base, on_timeout, base);
+	evtimer_add(stop, &tv);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_uint_eq(history_stats(h)->syncs, 2);
+	ck_assert_uint_eq(syncer_stats(s)->submitted, 2);
+	ck_assert_uint_eq(syncer_pending(s), 0);
+
+	/* one record: synced on the timer, through the syncer */
+	append_range(h, 7, 7);
+	evtimer_add(stop, &tv);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_uint_eq(history_stats(h)->syncs, 3);
+	ck_assert_uint_eq(syncer_stats(s)->submitted, 3);
+
+	/* closing with a batch in flight waits for it */
+	append_range(h, 8, 10);
+	ck_assert_uint_eq(syncer_pending(s), 1);
+	h = history_free(h);
+	ck_assert_uint_eq(syncer_pending(s), 0);
+	ck_assert_uint_eq(syncer_stats(s)->failed, 0);
+
+	event_free(stop);
+	s = syncer_free(s);
 	event_base_free(base);
 }
 END_TEST
@@ -425,6 +483,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_torn_record_every_offset);
 	tcase_add_test(tc, test_corrupt_middle_record_skipped);
 	tcase_add_test(tc, test_sync_batches);
+	tcase_add_test(tc, test_sync_on_the_syncer);
 	suite_add_tcase(s, tc);
 	return s;
 }
