@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,11 +67,32 @@ void bench_proc_state_dir(const BenchProc *p, char *buf, size_t size)
 	(void)snprintf(buf, size, "%s/state", p->dir);
 }
 
-pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const char *log_path)
+/* In the child: a mount namespace of its own with @sys over /sys and @kmsg
+ * over /dev/kmsg. Returns 0 or -errno. */
+static int enter_testbed(const char *sys, const char *kmsg)
 {
-	char sock[128], state[128], run[128];
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;
+	/* nothing mounted here may reach the parent's namespace */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	if (mount(sys, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	if (mount(kmsg, "/dev/kmsg", NULL, MS_BIND, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const char *testbed,
+		   const char *log_path)
+{
+	char sock[128], state[128], run[128], sys[4096], kmsg[4096];
 	int log_fd, r;
 	pid_t pid;
+
+	if (testbed && ((size_t)snprintf(sys, sizeof(sys), "%s/sys", testbed) >= sizeof(sys) ||
+			(size_t)snprintf(kmsg, sizeof(kmsg), "%s/dev/kmsg", testbed) >= sizeof(kmsg)))
+		return -ENAMETOOLONG;
 
 	*p = (BenchProc){ .notify_fd = -1 };
 	strcpy(p->dir, "/tmp/zpcid-bench.XXXXXX");
@@ -100,6 +123,14 @@ pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const cha
 		(void)dup2(log_fd, STDERR_FILENO);
 		(void)setsid();
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (testbed) {
+			r = enter_testbed(sys, kmsg);
+			if (r < 0) {
+				fprintf(stderr, "cannot mount the test bed %s over /sys and /dev/kmsg: %s\n",
+					testbed, strerror(-r));
+				_exit(127);
+			}
+		}
 		if (preload)
 			setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
 		else
@@ -116,6 +147,18 @@ pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const cha
 	close(log_fd);
 	p->pid = pid;
 	return pid;
+}
+
+pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const char *log_path)
+{
+	return spawn(p, argv, preload, NULL, log_path);
+}
+
+pid_t bench_spawn_native(BenchProc *p, const char *const *argv, const char *testbed, const char *log_path)
+{
+	if (!testbed)
+		return -EINVAL;
+	return spawn(p, argv, false, testbed, log_path);
 }
 
 int bench_wait_ready(BenchProc *p, unsigned timeout_ms)

@@ -40,6 +40,14 @@ typedef struct BenchProc {
  * directory and without a watchdog. Returns the pid (> 0) or -errno. */
 pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const char *log_path);
 
+/* Start @argv like bench_spawn() without the preload, in a mount namespace
+ * of its own in which @testbed/sys is bind-mounted over /sys and
+ * @testbed/dev/kmsg (the device world's kmsg FIFO) over /dev/kmsg: the same
+ * recorded tree, reached with plain system calls instead of through the
+ * emulator. Needs root. Returns the pid (> 0) or -errno; when a mount fails
+ * the child exits 127 with the reason in @log_path. */
+pid_t bench_spawn_native(BenchProc *p, const char *const *argv, const char *testbed, const char *log_path);
+
 /* Wait until the child sent READY=1. Returns 0, -ETIMEDOUT, or -ESRCH when
  * it exited first. */
 int bench_wait_ready(BenchProc *p, unsigned timeout_ms);

@@ -179,6 +179,15 @@ verdict() { # value op limit
 		v=$(val scale.$n.rss_at_ready)
 		[ -n "$z" ] && [ -n "$v" ] &&
 			echo "scale.$n.memory_per_function $(awk -v a="$v" -v b="$z" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }') KiB"
+		z=$(val scale.0.native.rss_at_ready)
+		v=$(val scale.$n.native.rss_at_ready)
+		[ -n "$z" ] && [ -n "$v" ] &&
+			echo "scale.$n.native.memory_per_function $(awk -v a="$v" -v b="$z" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }') KiB"
+		# what the emulator costs: the same start-up under the preload and without it
+		z=$(val scale.$n.time_to_ready)
+		v=$(val scale.$n.native.time_to_ready)
+		[ -n "$z" ] && [ -n "$v" ] &&
+			echo "scale.$n.time_to_ready umockdev/native $(ratio "$z" "$v")  ($z ms / $v ms)"
 	done
 	if [ -z "$SMOKE" ]; then
 		echo
@@ -196,10 +205,18 @@ verdict() { # value op limit
 			[ -n "$v" ] && echo "storm ($src): zero events lost: $v -> $(verdict "$v" "==" 0)"
 		done
 		for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.time_to_ready$/ { split($2, a, "."); print a[2] }' "$RAW"); do
-			v=$(val scale.$n.time_to_ready)
-			echo "start-up with $n functions under 1 s: $v ms -> $(verdict "$v" "<=" 1000)"
-			v=$(val scale.$n.peak_rss_at_ready)
-			echo "start-up with $n functions under 16 MiB RSS: $v KiB (peak) -> $(verdict "$v" "<=" 16384)"
+			# judged on the native run (the same recorded tree bind-mounted
+			# over /sys, no preload): what zpcid itself costs. Under umockdev's
+			# preload every path lookup also pays the emulator's interposition
+			# (docs/benchmarks.md); that number is shown, not judged.
+			u=$(val scale.$n.time_to_ready)
+			v=$(val scale.$n.native.time_to_ready)
+			echo "start-up with $n functions under 1 s (native, recorded tree over /sys): $v ms -> $(verdict "$v" "<=" 1000)"
+			echo "start-up with $n functions, for reference (under umockdev's preload): $u ms"
+			u=$(val scale.$n.peak_rss_at_ready)
+			v=$(val scale.$n.native.peak_rss_at_ready)
+			echo "start-up with $n functions under 16 MiB RSS (under umockdev): $u KiB (peak) -> $(verdict "$u" "<=" 16384)"
+			echo "start-up with $n functions under 16 MiB RSS (native): $v KiB (peak) -> $(verdict "$v" "<=" 16384)"
 		done
 		v=$(val idle.wakeups)
 		[ -n "$v" ] && echo "zero wake-ups at idle: $v -> $(verdict "$v" "==" 0)"

@@ -133,10 +133,12 @@ static char *write_config(const char *dir, const char *name, const char *mode, c
 }
 
 /* Start zpcid with @config (journal logging, no drop-ins) or the floor on
- * the cdevs of @fids (on /dev/kmsg without any). Waits for READY=1 and for
- * the eventfds of @fids. Returns 0 or -errno. */
-static int start_target(Devworld *w, BenchProc *p, const char *target, const char *config,
-			const uint32_t *fids, unsigned n_fids, const char *logname)
+ * the cdevs of @fids (on /dev/kmsg without any), under umockdev's preload
+ * or, when @native, on the test bed's tree bind-mounted over /sys
+ * (bench_spawn_native()). Waits for READY=1 and for the eventfds of @fids.
+ * Returns 0 or -errno. */
+static int start_target_full(Devworld *w, BenchProc *p, const char *target, const char *config,
+			     const uint32_t *fids, unsigned n_fids, const char *logname, bool native)
 {
 	g_autofree char *top = top_builddir();
 	g_autofree char *bin = NULL, *log = log_path(logname);
@@ -160,7 +162,10 @@ static int start_target(Devworld *w, BenchProc *p, const char *target, const cha
 		g_ptr_array_add(args, g_strdup("--log-target=journal"));
 	}
 	g_ptr_array_add(args, NULL);
-	r = bench_spawn(p, (const char *const *)args->pdata, true, log);
+	if (native)
+		r = bench_spawn_native(p, (const char *const *)args->pdata, devworld_root(w), log);
+	else
+		r = bench_spawn(p, (const char *const *)args->pdata, true, log);
 	g_ptr_array_free(args, TRUE);
 	if (r < 0)
 		return r;
@@ -179,6 +184,12 @@ static int start_target(Devworld *w, BenchProc *p, const char *target, const cha
 		}
 	}
 	return 0;
+}
+
+static int start_target(Devworld *w, BenchProc *p, const char *target, const char *config,
+			const uint32_t *fids, unsigned n_fids, const char *logname)
+{
+	return start_target_full(w, p, target, config, fids, n_fids, logname, false);
 }
 
 static int stop_target(BenchProc *p, const char *target)
@@ -634,6 +645,92 @@ static int time_command(const char *const *argv, double *ret_ms)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/* The objects GetManagedObjects on /org/zpcid1 reports. Returns 0 or -errno. */
+static int count_managed_objects(sd_bus *bus, double *ret_ms, size_t *ret_n)
+{
+	sd_bus_message *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint64_t t = bench_now_ns();
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_call_method(bus, "org.zpcid1", "/org/zpcid1", "org.freedesktop.DBus.ObjectManager",
+			       "GetManagedObjects", &e, &reply, "");
+	*ret_ms = (double)(bench_now_ns() - t) / 1e6;
+	if (r < 0) {
+		fprintf(stderr, "zpcid-bench: GetManagedObjects: %s\n", e.message ?: strerror(-r));
+		sd_bus_error_free(&e);
+		return r;
+	}
+	if (ret_n) {
+		/* a{oa{sa{sv}}}: count the objects */
+		if (sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}") >= 0)
+			while (sd_bus_message_skip(reply, "{oa{sa{sv}}}") > 0)
+				n++;
+		*ret_n = n;
+	}
+	sd_bus_message_unref(reply);
+	return 0;
+}
+
+/*
+ * The same start-up without the emulator: zpcid on the same recorded tree,
+ * bind-mounted over /sys in a mount namespace of the child's own, without
+ * umockdev's preload (which adds several system calls to every path lookup
+ * and every read). What zpcid then reaches of the host, and why it does not
+ * skew the number:
+ *  - /sys: only the test bed's tree (bus/pci/devices and the device
+ *    directories; the observe mode opens no device node).
+ *  - /dev/kmsg: the device world's (empty) kmsg FIFO is bind-mounted over
+ *    it, so the kernel log source starts as under the preload instead of
+ *    reading the host's whole kernel log backlog.
+ *  - /proc (the owner scan): bench/run.sh's PID namespace with its own
+ *    /proc, so only the benchmark's processes are scanned, as under the
+ *    preload.
+ *  - the udev monitor: a real netlink socket; without /run/udev/control
+ *    (no udevd, as in a container) libudev leaves it without a group, and
+ *    with udevd it only hears the host's pci events, which this bench does
+ *    not cause.
+ *  - the journal and the system bus: run.sh's private journald and
+ *    dbus-daemon, the same as for the run under the preload.
+ * The object count of one GetManagedObjects call must equal the preloaded
+ * run's @n_objects, so the tree was really read.
+ */
+static int scale_native(Devworld *w, const char *name, const char *config, sd_bus *bus, size_t n_objects)
+{
+	g_autofree char *logname = g_strdup_printf("%s.native", name);
+	BenchProc p = { .notify_fd = -1 };
+	BenchSample s;
+	size_t n = 0;
+	double ms;
+	int r;
+
+	r = start_target_full(w, &p, "zpcid", config, NULL, 0, logname, true);
+	if (r < 0)
+		goto out;
+	(void)bench_sample(p.pid, &s);
+	if (bus) {
+		r = count_managed_objects(bus, &ms, &n);
+		if (r < 0)
+			goto out;
+		if (n != n_objects) {
+			fprintf(stderr,
+				"zpcid-bench: without the preload zpcid reports %zu objects, with it %zu\n",
+				n, n_objects);
+			r = -EIO;
+			goto out;
+		}
+	}
+	/* only numbers of a daemon that saw the tree */
+	resultf(name, ".native.time_to_ready", (double)(p.ready_ns - p.start_ns) / 1e6, "ms");
+	resultf(name, ".native.rss_at_ready", (double)s.rss_kib, "KiB");
+	resultf(name, ".native.peak_rss_at_ready", (double)s.hwm_kib, "KiB");
+	r = stop_target(&p, "zpcid");
+out:
+	bench_proc_done(&p);
+	return r;
+}
+
 static int scale_one(unsigned n, bool measure_clients)
 {
 	unsigned reps = arg_smoke ? 3 : 20;
@@ -681,27 +778,9 @@ static int scale_one(unsigned n, bool measure_clients)
 		if (r < 0)
 			goto out;
 		for (unsigned i = 0; i < reps; i++) {
-			sd_bus_message *reply = NULL;
-			sd_bus_error e = SD_BUS_ERROR_NULL;
-
-			t = bench_now_ns();
-			r = sd_bus_call_method(bus, "org.zpcid1", "/org/zpcid1",
-					       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &e,
-					       &reply, "");
-			t_gmo[i] = (double)(bench_now_ns() - t) / 1e6;
-			if (r < 0) {
-				fprintf(stderr, "zpcid-bench: GetManagedObjects: %s\n",
-					e.message ?: strerror(-r));
-				sd_bus_error_free(&e);
+			r = count_managed_objects(bus, &t_gmo[i], i == 0 ? &n_objects : NULL);
+			if (r < 0)
 				goto out;
-			}
-			if (i == 0) {
-				/* a{oa{sa{sv}}}: count the objects */
-				if (sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}") >= 0)
-					while (sd_bus_message_skip(reply, "{oa{sa{sv}}}") > 0)
-						n_objects++;
-			}
-			sd_bus_message_unref(reply);
 		}
 		for (unsigned i = 0; i < reps; i++) {
 			r = time_command(list, &t_list[i]);
@@ -719,6 +798,9 @@ static int scale_one(unsigned n, bool measure_clients)
 		resultf(name, ".zpcictl_list.max", st.max, "ms");
 	}
 	r = stop_target(&p, "zpcid");
+	if (r < 0)
+		goto out;
+	r = scale_native(w, name, config, bus, n_objects);
 out:
 	sd_bus_flush_close_unref(bus);
 	bench_proc_done(&p);

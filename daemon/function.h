@@ -48,13 +48,13 @@ enum {
 	ZPCI_ATTR_HAS_VFN = 1 << 4,
 	ZPCI_ATTR_HAS_PFGID = 1 << 5,
 	ZPCI_ATTR_HAS_PFT = 1 << 6,
-	ZPCI_ATTR_HAS_FIDPARM = 1 << 7,
 	ZPCI_ATTR_HAS_PORT = 1 << 8,
-	ZPCI_ATTR_HAS_MIO = 1 << 9,
-	ZPCI_ATTR_HAS_IDS = 1 << 10, /* vendor, device, subsystem ids, class */
+	ZPCI_ATTR_HAS_IDS = 1 << 10, /* vendor and device */
 };
 
-/* The sysfs view of a zPCI function (formats: DESIGN, "sysfs of a function"). */
+/* The sysfs view of a zPCI function (formats: DESIGN, "sysfs of a function"):
+ * what zpcid uses of it, no more (each attribute is a sysfs read per function
+ * at start-up). */
 typedef struct ZpciAttrs {
 	char slot[EVENT_SLOT_MAX]; /* PCI address, e.g. "0001:00:00.0" */
 	unsigned has;              /* ZPCI_ATTR_HAS_* */
@@ -66,11 +66,8 @@ typedef struct ZpciAttrs {
 	uint16_t vfn;
 	uint8_t pfgid;
 	uint8_t pft;
-	uint8_t fidparm;
 	uint32_t port;
-	bool mio_enabled;
-	uint16_t vendor, device, subsystem_vendor, subsystem_device;
-	uint32_t class_code;
+	uint16_t vendor, device;
 } ZpciAttrs;
 
 typedef struct FunctionCounters {

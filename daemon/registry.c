@@ -141,6 +141,9 @@ static void index_done(FunctionIndex *x)
 
 /* ---- the registry -------------------------------------------------------- */
 
+/* Where enumeration reads: the syspaths it builds must equal libudev's. */
+#define REGISTRY_SYSFS_ROOT "/sys"
+
 typedef struct Subscriber {
 	RegistryCallback cb;
 	void *userdata;
@@ -384,7 +387,7 @@ static const char *owner_text(const ZpciFunction *f, char *buf, size_t size)
 static bool is_vfio_driver(const char *driver)
 {
 	/* vfio-pci and its variant drivers (e.g. "mlx5_vfio_pci") */
-	return !isempty(driver) && strstr(driver, "vfio") != NULL;
+	return sysfs_driver_is_vfio(driver);
 }
 
 static void release_vfio(ZpciFunction *f)
@@ -570,7 +573,9 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	bool changed;
 	int q;
 
-	q = sysfs_zpci_read_binding(dirfd, &b);
+	/* The IOMMU group and the vfio cdev only matter for finding the holder of
+	 * a vfio-bound function (find_owner()); a later bind re-reads them. */
+	q = sysfs_zpci_read_vfio_binding(dirfd, &b);
 	if (q < 0)
 		return q == -ENODEV ? -ENOENT : q;
 
@@ -657,33 +662,18 @@ static int reindex(Registry *r, ZpciFunction *f, const ZpciAttrs *old)
 }
 
 /*
- * Read the device @d (add, bind, unbind, change, move, or enumeration) and
- * bring the registry in line. Returns the function (borrowed) or NULL when
- * it is not a zPCI function or has gone.
+ * Read the PCI device @slot at @syspath, whose directory is @dirfd (add,
+ * bind, unbind, change, move, or enumeration) and bring the registry in
+ * line. Returns the function (borrowed) or NULL when it is not a zPCI
+ * function or has gone.
  */
-static ZpciFunction *process_device(Registry *r, struct udev_device *d, bool announce)
+static ZpciFunction *process_function(Registry *r, const char *syspath, const char *slot, int dirfd,
+				      bool announce)
 {
-	const char *syspath = udev_device_get_syspath(d), *slot = udev_device_get_sysname(d);
 	SysfsZpciProblems problems = {};
-	_cleanup_close_ int dirfd = -EBADF;
 	ZpciFunction *f, *at_slot;
 	ZpciAttrs attrs;
 	int q;
-
-	if (!syspath || !slot)
-		return NULL;
-	dirfd = sysfs_zpci_open_syspath(syspath);
-	if (dirfd < 0) {
-		if (dirfd != -ENOENT && dirfd != -ENODEV)
-			log_warning_errno(r->manager->log, dirfd, "Failed to open %s, ignoring: %m",
-					  syspath);
-		else
-			log_debug(r->manager->log, "PCI device %s vanished before it could be read.", slot);
-		at_slot = registry_get_by_slot(r, slot);
-		if (at_slot)
-			drop_function(r, at_slot, true);
-		return NULL;
-	}
 
 	q = sysfs_zpci_read_attrs(dirfd, slot, &attrs, &problems);
 	if (q == -ENOENT || q == -ENODEV) {
@@ -785,6 +775,31 @@ static ZpciFunction *process_device(Registry *r, struct udev_device *d, bool ann
 	return f;
 }
 
+/* Open the uevent's device @d and process it. Returns what
+ * process_function() returns. */
+static ZpciFunction *process_device(Registry *r, struct udev_device *d, bool announce)
+{
+	const char *syspath = udev_device_get_syspath(d), *slot = udev_device_get_sysname(d);
+	_cleanup_close_ int dirfd = -EBADF;
+	ZpciFunction *at_slot;
+
+	if (!syspath || !slot)
+		return NULL;
+	dirfd = sysfs_zpci_open_syspath(syspath);
+	if (dirfd < 0) {
+		if (dirfd != -ENOENT && dirfd != -ENODEV)
+			log_warning_errno(r->manager->log, dirfd, "Failed to open %s, ignoring: %m",
+					  syspath);
+		else
+			log_debug(r->manager->log, "PCI device %s vanished before it could be read.", slot);
+		at_slot = registry_get_by_slot(r, slot);
+		if (at_slot)
+			drop_function(r, at_slot, true);
+		return NULL;
+	}
+	return process_function(r, syspath, slot, dirfd, announce);
+}
+
 int registry_refresh(Registry *r, ZpciFunction *f)
 {
 	_cleanup_close_ int dirfd = -EBADF;
@@ -883,25 +898,27 @@ int registry_new(Registry **ret, Manager *m, const RegistryOptions *options)
 	return 0;
 }
 
+static int enumerate_one(const char *syspath, const char *slot, int dirfd, void *userdata)
+{
+	Registry *r = ASSERT_PTR(userdata);
+
+	(void)process_function(r, syspath, slot, dirfd, false);
+	return 0;
+}
+
+/*
+ * Enumeration lists /sys/bus/pci/devices itself rather than through
+ * libudev: libudev resolves every device path component by component
+ * (several system calls per component, per device), while one readdir,
+ * one openat relative to the bus directory and one readlinkat per device
+ * give the same devices with the same syspaths. The monitor stays libudev's.
+ */
 static int enumerate(Registry *r)
 {
 	_cleanup_(owner_table_done) OwnerTable owners = {};
-	struct udev_enumerate *en;
-	struct udev_list_entry *e;
-	unsigned n_pci = 0, n_vfio = 0, n_held = 0;
+	unsigned n_vfio = 0, n_held = 0;
 	ZpciFunction *f;
-	int q;
-
-	en = udev_enumerate_new(r->udev);
-	if (!en)
-		return -ENOMEM;
-	q = udev_enumerate_add_match_subsystem(en, "pci");
-	if (q >= 0)
-		q = udev_enumerate_scan_devices(en);
-	if (q < 0) {
-		udev_enumerate_unref(en);
-		return q;
-	}
+	int q, n_pci;
 
 	/* One procfs scan answers "who holds it" for every function found now. */
 	q = owner_scan(r->proc_root, getpid(), &owners);
@@ -912,17 +929,10 @@ static int enumerate(Registry *r)
 				  "Failed to scan %s for holders of vfio devices, ignoring: %m",
 				  r->proc_root);
 
-	udev_list_entry_foreach (e, udev_enumerate_get_list_entry(en)) {
-		struct udev_device *d = udev_device_new_from_syspath(r->udev, udev_list_entry_get_name(e));
-
-		if (!d)
-			continue;
-		n_pci++;
-		(void)process_device(r, d, false);
-		udev_device_unref(d);
-	}
+	n_pci = sysfs_zpci_enumerate(REGISTRY_SYSFS_ROOT, enumerate_one, r);
 	r->start_owners = NULL;
-	udev_enumerate_unref(en);
+	if (n_pci < 0)
+		return n_pci;
 
 	REGISTRY_FOREACH(f, r)
 	{
@@ -931,7 +941,7 @@ static int enumerate(Registry *r)
 	}
 	if (r->n == 0)
 		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_NO_FUNCTIONS, NULL, 0,
-			   "No zPCI functions found (%u PCI device(s) present); watching for hotplug.",
+			   "No zPCI functions found (%d PCI device(s) present); watching for hotplug.",
 			   n_pci);
 	else
 		log_info(r->manager->log,

@@ -232,9 +232,7 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 		FIELD("vfn", FORMAT_HEX, UINT16_MAX, ZPCI_ATTR_HAS_VFN, vfn),
 		FIELD("pfgid", FORMAT_HEX, UINT8_MAX, ZPCI_ATTR_HAS_PFGID, pfgid),
 		FIELD("pft", FORMAT_HEX, UINT8_MAX, ZPCI_ATTR_HAS_PFT, pft),
-		FIELD("fidparm", FORMAT_HEX, UINT8_MAX, ZPCI_ATTR_HAS_FIDPARM, fidparm),
 		FIELD("port", FORMAT_DEC, UINT32_MAX, ZPCI_ATTR_HAS_PORT, port),
-		FIELD("mio_enabled", FORMAT_BOOL, 1, ZPCI_ATTR_HAS_MIO, mio_enabled),
 #undef FIELD
 	};
 	static const struct {
@@ -246,9 +244,6 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 #define ID(name, max, member) { name, max, offsetof(ZpciAttrs, member), sizeof(((ZpciAttrs *)NULL)->member) }
 		ID("vendor", UINT16_MAX, vendor),
 		ID("device", UINT16_MAX, device),
-		ID("subsystem_vendor", UINT16_MAX, subsystem_vendor),
-		ID("subsystem_device", UINT16_MAX, subsystem_device),
-		ID("class", 0xffffff, class_code),
 #undef ID
 	};
 	ZpciAttrs a = {};
@@ -297,10 +292,7 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 			return r;
 		if (r == 0)
 			continue;
-		if (ids[i].size == sizeof(uint16_t))
-			*(uint16_t *)(void *)((char *)&a + ids[i].offset) = (uint16_t)v;
-		else
-			*(uint32_t *)(void *)((char *)&a + ids[i].offset) = (uint32_t)v;
+		*(uint16_t *)(void *)((char *)&a + ids[i].offset) = (uint16_t)v;
 		n_ids++;
 	}
 	/* The ids count only when vendor and device are both known. */
@@ -333,7 +325,34 @@ static int read_link_basename(int dirfd, const char *name, char *buf, size_t siz
 	return 0;
 }
 
-int sysfs_zpci_read_binding(int dirfd, SysfsBinding *ret)
+bool sysfs_driver_is_vfio(const char *driver)
+{
+	return !isempty(driver) && strstr(driver, "vfio") != NULL;
+}
+
+/* The cdev name in vfio-dev/ of @dirfd ("vfio3"), "" when there is none. */
+static void read_vfio_cdev(int dirfd, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d)
+		return;
+	fd = -EBADF; /* owned by d now */
+	while ((de = readdir(d)))
+		if (strneq(de->d_name, "vfio", 4) && strlen(de->d_name) < size) {
+			memcpy(buf, de->d_name, strlen(de->d_name) + 1);
+			break;
+		}
+	(void)closedir(d);
+}
+
+static int read_binding(int dirfd, bool vfio_only, SysfsBinding *ret)
 {
 	SysfsBinding b = { .iommu_group = -1 };
 	char group[32];
@@ -343,35 +362,18 @@ int sysfs_zpci_read_binding(int dirfd, SysfsBinding *ret)
 	if (r < 0 && r != -ENOENT)
 		return r;
 
-	r = read_link_basename(dirfd, "iommu_group", group, sizeof(group));
-	if (r >= 0) {
-		uint64_t v;
+	if (!vfio_only || sysfs_driver_is_vfio(b.driver)) {
+		r = read_link_basename(dirfd, "iommu_group", group, sizeof(group));
+		if (r >= 0) {
+			uint64_t v;
 
-		if (sysfs_parse_dec(group, INT32_MAX, &v) >= 0)
-			b.iommu_group = (int)v;
-	} else if (r != -ENOENT)
-		return r;
+			if (sysfs_parse_dec(group, INT32_MAX, &v) >= 0)
+				b.iommu_group = (int)v;
+		} else if (r != -ENOENT)
+			return r;
 
-	/* vfio-pci with cdev support: vfio-dev/vfioN */
-	{
-		_cleanup_close_ int fd = openat(dirfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			DIR *d = fdopendir(fd);
-
-			if (d) {
-				struct dirent *de;
-
-				fd = -EBADF; /* owned by d now */
-				while ((de = readdir(d)))
-					if (strneq(de->d_name, "vfio", 4) &&
-					    strlen(de->d_name) < sizeof(b.vfio_cdev)) {
-						memcpy(b.vfio_cdev, de->d_name, strlen(de->d_name) + 1);
-						break;
-					}
-				(void)closedir(d);
-			}
-		}
+		/* vfio-pci with cdev support: vfio-dev/vfioN */
+		read_vfio_cdev(dirfd, b.vfio_cdev, sizeof(b.vfio_cdev));
 	}
 
 	if (isempty(b.driver) && !device_present(dirfd))
@@ -379,4 +381,157 @@ int sysfs_zpci_read_binding(int dirfd, SysfsBinding *ret)
 
 	*ret = b;
 	return 0;
+}
+
+int sysfs_zpci_read_binding(int dirfd, SysfsBinding *ret)
+{
+	return read_binding(dirfd, false, ret);
+}
+
+int sysfs_zpci_read_vfio_binding(int dirfd, SysfsBinding *ret)
+{
+	return read_binding(dirfd, true, ret);
+}
+
+/* Append the components of @s to the path @path of length *@len (room was
+ * made for them), applying "." and ".." lexically. */
+static void append_components(char *path, size_t *len, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (*len > 0 && path[*len - 1] != '/')
+				(*len)--;
+			if (*len > 0)
+				(*len)--; /* the '/' before it */
+		} else if (n > 0 && !(n == 1 && s[0] == '.')) {
+			path[(*len)++] = '/';
+			memcpy(path + *len, s, n);
+			*len += n;
+		}
+		s += n;
+		s += strspn(s, "/");
+	}
+	path[*len] = '\0';
+}
+
+int sysfs_resolve_link(const char *dir, const char *target, char **ret)
+{
+	_cleanup_free_ char *path = NULL;
+	size_t len = 0;
+
+	if (isempty(dir) || dir[0] != '/' || isempty(target))
+		return -EINVAL;
+	path = malloc(strlen(dir) + strlen(target) + 3);
+	if (!path)
+		return -ENOMEM;
+	path[0] = '\0';
+	if (target[0] != '/')
+		append_components(path, &len, dir);
+	append_components(path, &len, target);
+	if (len == 0)
+		memcpy(path, "/", 2);
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		(void)closedir(*d);
+}
+
+/* The names in @d but "." and "..", sorted, as a NULL-terminated array.
+ * Returns the number of names or -errno. */
+static int read_names(DIR *d, char ***ret)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0, allocated = 0;
+	struct dirent *de;
+
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				return negative_errno();
+			break;
+		}
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (n + 1 >= allocated) {
+			size_t a = allocated ? allocated * 2 : 64;
+			char **m = reallocarray(names, a, sizeof(*names));
+
+			if (!m)
+				return -ENOMEM;
+			names = m;
+			allocated = a;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			return -ENOMEM;
+		names[++n] = NULL;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), compare_names);
+	if (!names) {
+		names = calloc(1, sizeof(*names));
+		if (!names)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(names);
+	return (int)MIN(n, (size_t)INT32_MAX);
+}
+
+int sysfs_zpci_enumerate(const char *sysfs_root, SysfsZpciDeviceCallback cb, void *userdata)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ char *bus = NULL;
+	int busfd, r, count = 0;
+
+	if (isempty(sysfs_root))
+		return -EINVAL;
+	if (asprintf(&bus, "%s/bus/pci/devices", sysfs_root) < 0)
+		return -ENOMEM;
+	d = opendir(bus);
+	if (!d)
+		return errno == ENOENT ? 0 : negative_errno(); /* no PCI bus (yet) */
+	busfd = dirfd(d);
+
+	/* All names first: libudev hands devices out sorted, and so does this. */
+	r = read_names(d, &names);
+	if (r < 0)
+		return r;
+
+	for (char **name = names; *name; name++) {
+		_cleanup_free_ char *syspath = NULL;
+		_cleanup_close_ int fd = -EBADF;
+		char target[4096];
+		ssize_t k;
+
+		fd = openat(busfd, *name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone, or not a device directory */
+		k = readlinkat(busfd, *name, target, sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			r = sysfs_resolve_link(bus, target, &syspath);
+			if (r < 0)
+				return r;
+		} else if (asprintf(&syspath, "%s/%s", bus, *name) < 0)
+			return -ENOMEM;
+		r = cb(syspath, *name, fd, userdata);
+		if (r < 0)
+			return r;
+		count++;
+	}
+	return count;
 }

@@ -5,14 +5,21 @@
  * sysfs-zpci: reads what sysfs says about one PCI function — its zPCI
  * attributes, PCI ids, driver binding, IOMMU group and vfio cdev.
  *
- * Every attribute is parsed in the exact format the kernel writes
- * ("0x%08x" function_id and function_handle, "0x%04x" pchid and vfn,
- * "0x%02x" pfgid, pft and fidparm, decimal port, "0x%x" uid, 0/1
- * uid_is_unique and mio_enabled, "0x%04x"/"0x%06x" PCI ids and class): a
+ * Only what zpcid uses is read, since every attribute costs a sysfs read
+ * per function at start-up (not fidparm, mio_enabled, the subsystem ids or
+ * the class). Every attribute is parsed in the exact format the kernel
+ * writes ("0x%08x" function_id and function_handle, "0x%04x" pchid and vfn,
+ * "0x%02x" pfgid and pft, decimal port, "0x%x" uid, 0/1 uid_is_unique,
+ * "0x%04x" vendor and device): a
  * "0x" prefix where the kernel writes one, digits only, one optional
  * trailing newline, and a value that fits the field. Attributes older
  * kernels lack are simply absent (their ZPCI_ATTR_HAS_ bit stays clear); a
  * malformed value is left out as well and reported back as a problem.
+ *
+ * It also lists the PCI bus itself (sysfs_zpci_enumerate()): one readdir of
+ * ROOT/bus/pci/devices, each device directory opened relative to it, and
+ * the syspath worked out from the bus link without walking the path — the
+ * same string libudev reports, at a small part of its cost per device.
  *
  * This module never logs and never opens a device node: it only reads
  * sysfs, below a directory the caller names (so tests use temp trees).
@@ -86,3 +93,42 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 /* Read the driver link, the iommu_group link and the vfio-dev/ cdev name of
  * the device @dirfd. Returns 0 or -errno (-ENOENT/-ENODEV: the device has gone). */
 int sysfs_zpci_read_binding(int dirfd, SysfsBinding *ret);
+
+/* Whether @driver is vfio-pci or one of its variant drivers (e.g.
+ * "mlx5_vfio_pci"): the drivers that expose an IOMMU group node and a vfio
+ * cdev to user space. */
+bool sysfs_driver_is_vfio(const char *driver);
+
+/* Like sysfs_zpci_read_binding(), but the iommu_group link and vfio-dev/
+ * are only looked at when the bound driver is a vfio driver
+ * (sysfs_driver_is_vfio()); otherwise iommu_group is -1 and vfio_cdev ""
+ * (nobody in user space can hold such a function through vfio). Returns 0 or
+ * -errno (-ENOENT/-ENODEV: the device has gone). */
+int sysfs_zpci_read_vfio_binding(int dirfd, SysfsBinding *ret);
+
+/* Work out the absolute path that the link @target of an entry in the
+ * directory @dir (absolute, without symlinks in it) points to, lexically:
+ * "." and empty components are dropped, ".." removes the previous one (never
+ * going above "/"); an absolute @target replaces @dir. On sysfs, the bus
+ * link "../../../devices/pci0001:00/0001:00:00.0" in "/sys/bus/pci/devices"
+ * gives "/sys/devices/pci0001:00/0001:00:00.0", as libudev's syspath.
+ * Returns 0 with a malloc'ed string in *ret, -EINVAL when @dir is not
+ * absolute or @target empty, or -ENOMEM. */
+int sysfs_resolve_link(const char *dir, const char *target, char **ret);
+
+/* Called by sysfs_zpci_enumerate() for one device: its syspath, its name
+ * (the PCI address) and its directory, open for the call only. A negative
+ * return stops the walk. */
+typedef int (*SysfsZpciDeviceCallback)(const char *syspath, const char *slot, int dirfd, void *userdata);
+
+/*
+ * Call @cb for every device in ROOT/bus/pci/devices, in name order. The
+ * syspath is ROOT/bus/pci/devices' link resolved with sysfs_resolve_link()
+ * (ROOT/bus/pci/devices/NAME when the entry is not a link); each directory is
+ * opened relative to the bus directory, so @sysfs_root is looked up once.
+ * Entries that vanish meanwhile, or are not directories, are skipped; a
+ * missing bus directory (no PCI bus registered) has no devices.
+ * Returns the number of devices @cb was called for, -errno when the bus
+ * directory cannot be read, or the first negative value @cb returned.
+ */
+int sysfs_zpci_enumerate(const char *sysfs_root, SysfsZpciDeviceCallback cb, void *userdata);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libudev.h>
 
 #include "daemon/manager.h"
 #include "daemon/messages.h"
@@ -112,6 +113,23 @@ static void make_holder(const char *pid, const char *comm, const char *target)
 	fclose(f);
 }
 
+/* @f's syspath is what libudev says for the PCI device @slot. */
+static void check_syspath(const ZpciFunction *f, const char *slot)
+{
+	struct udev *udev = udev_new();
+	struct udev_device *d;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(udev);
+	d = udev_device_new_from_subsystem_sysname(udev, "pci", slot);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(f->syspath);
+	ck_assert_str_eq(f->syspath, udev_device_get_syspath(d));
+	ck_assert_ptr_eq(strstr(f->syspath, "/sys/devices/"), f->syspath);
+	udev_device_unref(d);
+	udev_unref(udev);
+}
+
 START_TEST(test_registry_lifecycle)
 {
 	UMockdevTestbed *tb;
@@ -158,6 +176,9 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "PCI_SLOT_NAME", "0002:00:00.0"),
 			  1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_NO_FUNCTIONS, NULL, NULL), 0);
+	/* enumeration builds its syspaths itself: they are the ones libudev reports */
+	check_syspath(registry_get_by_fid(r, 0x21), "0001:00:00.0");
+	check_syspath(registry_get_by_fid(r, 0x11), "0002:00:00.0");
 
 	/* hotplug of a third function */
 	sys3 = add_function(tb, "0003:00:00.0", "0x00000031\n", "0x3\n", "0x0108\n");

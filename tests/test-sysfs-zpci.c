@@ -169,20 +169,14 @@ START_TEST(test_read_full_function)
 	ck_assert_uint_eq(a.vfn, 1);
 	ck_assert_uint_eq(a.pfgid, 0x0a);
 	ck_assert_uint_eq(a.pft, 0x0b);
-	ck_assert_uint_eq(a.fidparm, 0);
 	ck_assert_uint_eq(a.port, 1);
 	ck_assert_uint_eq(a.uid, 0x1f);
 	ck_assert(a.uid_is_unique);
-	ck_assert(a.mio_enabled);
 	ck_assert_uint_eq(a.vendor, 0x144d);
 	ck_assert_uint_eq(a.device, 0xa824);
-	ck_assert_uint_eq(a.subsystem_vendor, 0x1014);
-	ck_assert_uint_eq(a.subsystem_device, 0x04b2);
-	ck_assert_uint_eq(a.class_code, 0x010802);
 	ck_assert_uint_eq(a.has, ZPCI_ATTR_HAS_FH | ZPCI_ATTR_HAS_UID | ZPCI_ATTR_HAS_UID_IS_UNIQUE |
 					 ZPCI_ATTR_HAS_PCHID | ZPCI_ATTR_HAS_VFN | ZPCI_ATTR_HAS_PFGID |
-					 ZPCI_ATTR_HAS_PFT | ZPCI_ATTR_HAS_FIDPARM | ZPCI_ATTR_HAS_PORT |
-					 ZPCI_ATTR_HAS_MIO | ZPCI_ATTR_HAS_IDS);
+					 ZPCI_ATTR_HAS_PFT | ZPCI_ATTR_HAS_PORT | ZPCI_ATTR_HAS_IDS);
 }
 END_TEST
 
@@ -192,7 +186,7 @@ START_TEST(test_read_older_kernel)
 	ZpciAttrs a;
 	int fd;
 
-	/* No uid_is_unique, port, fidparm, mio_enabled, uid. */
+	/* No uid_is_unique, port, uid. */
 	add_device("0000:00:00.0");
 	set_attr("0000:00:00.0", "function_id", "0x00000100\n");
 	set_attr("0000:00:00.0", "function_handle", "0x00000101\n");
@@ -334,6 +328,181 @@ START_TEST(test_binding)
 }
 END_TEST
 
+START_TEST(test_vfio_binding)
+{
+	char path[256];
+	SysfsBinding b;
+	int fd;
+
+	ck_assert(sysfs_driver_is_vfio("vfio-pci"));
+	ck_assert(sysfs_driver_is_vfio("mlx5_vfio_pci"));
+	ck_assert(!sysfs_driver_is_vfio("mlx5_core"));
+	ck_assert(!sysfs_driver_is_vfio(""));
+	ck_assert(!sysfs_driver_is_vfio(NULL));
+
+	/* a leftover group link and cdev directory under another driver */
+	add_full_function("0006:00:00.0");
+	set_link("0006:00:00.0", "driver", "../../../bus/pci/drivers/mlx5_core");
+	set_link("0006:00:00.0", "iommu_group", "../../../kernel/iommu_groups/9");
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0006:00:00.0/vfio-dev", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0006:00:00.0/vfio-dev/vfio4", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	fd = sysfs_zpci_open(root, "0006:00:00.0");
+	ck_assert_int_ge(fd, 0);
+
+	ck_assert_int_eq(sysfs_zpci_read_vfio_binding(fd, &b), 0);
+	ck_assert_str_eq(b.driver, "mlx5_core");
+	ck_assert_int_eq(b.iommu_group, -1);
+	ck_assert_str_eq(b.vfio_cdev, "");
+	/* the full read still sees them */
+	ck_assert_int_eq(sysfs_zpci_read_binding(fd, &b), 0);
+	ck_assert_int_eq(b.iommu_group, 9);
+	ck_assert_str_eq(b.vfio_cdev, "vfio4");
+
+	/* bound to a vfio variant driver: read */
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0006:00:00.0/driver", root);
+	ck_assert_int_eq(unlink(path), 0);
+	set_link("0006:00:00.0", "driver", "../../../bus/pci/drivers/mlx5_vfio_pci");
+	ck_assert_int_eq(sysfs_zpci_read_vfio_binding(fd, &b), 0);
+	ck_assert_str_eq(b.driver, "mlx5_vfio_pci");
+	ck_assert_int_eq(b.iommu_group, 9);
+	ck_assert_str_eq(b.vfio_cdev, "vfio4");
+
+	/* no driver: nothing but the presence check; gone: -ENOENT */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(sysfs_zpci_read_vfio_binding(fd, &b), 0);
+	ck_assert_str_eq(b.driver, "");
+	ck_assert_int_eq(b.iommu_group, -1);
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0006:00:00.0", root);
+	test_rm_rf(path);
+	ck_assert_int_eq(sysfs_zpci_read_vfio_binding(fd, &b), -ENOENT);
+	close(fd);
+}
+END_TEST
+
+static void check_resolved(const char *dir, const char *target, const char *expect)
+{
+	char *p = NULL;
+
+	ck_assert_int_eq(sysfs_resolve_link(dir, target, &p), 0);
+	ck_assert_str_eq(p, expect);
+	free(p);
+}
+
+START_TEST(test_resolve_link)
+{
+	char *p = NULL;
+
+	check_resolved("/sys/bus/pci/devices", "../../../devices/pci0001:00/0001:00:00.0",
+		       "/sys/devices/pci0001:00/0001:00:00.0");
+	check_resolved("/sys/bus/pci/devices/", "..//../.././devices/pci0001:00/0001:00:00.0/",
+		       "/sys/devices/pci0001:00/0001:00:00.0");
+	check_resolved("/tmp/umockdev.x/sys/bus/pci/devices", "../../../devices/pci0001:00/0001:00:00.0",
+		       "/tmp/umockdev.x/sys/devices/pci0001:00/0001:00:00.0");
+	check_resolved("/sys/bus/pci/devices", "/sys/devices/./x/../y", "/sys/devices/y");
+	check_resolved("/sys", "../../../..", "/");
+	check_resolved("/a", "b", "/a/b");
+	ck_assert_int_eq(sysfs_resolve_link("sys/bus", "x", &p), -EINVAL);
+	ck_assert_int_eq(sysfs_resolve_link("/sys/bus", "", &p), -EINVAL);
+	ck_assert_int_eq(sysfs_resolve_link(NULL, "x", &p), -EINVAL);
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+typedef struct Seen {
+	char syspath[8][256];
+	char slot[8][32];
+	uint32_t fid[8];
+	unsigned n, stop_after;
+} Seen;
+
+static int on_device(const char *syspath, const char *slot, int dirfd, void *userdata)
+{
+	Seen *s = userdata;
+	ZpciAttrs a = {};
+
+	ck_assert_uint_lt(s->n, 8);
+	if (s->stop_after && s->n == s->stop_after)
+		return -ECANCELED;
+	(void)snprintf(s->syspath[s->n], sizeof(s->syspath[s->n]), "%s", syspath);
+	(void)snprintf(s->slot[s->n], sizeof(s->slot[s->n]), "%s", slot);
+	/* the directory is the device's own */
+	if (sysfs_zpci_read_attrs(dirfd, slot, &a, NULL) == 0)
+		s->fid[s->n] = a.fid;
+	s->n++;
+	return 0;
+}
+
+/* A device below ROOT/devices/pciDOMAIN:00/ with its bus link, as sysfs has it. */
+static void add_linked_function(const char *domain, const char *slot, const char *fid)
+{
+	char path[256], target[128];
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "%s/devices", root);
+	(void)mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/devices/pci%s:00", root, domain);
+	(void)mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/devices/pci%s:00/%s", root, domain, slot);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	(void)snprintf(path, sizeof(path), "%s/devices/pci%s:00/%s/function_id", root, domain, slot);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs(fid, f);
+	fclose(f);
+	(void)snprintf(target, sizeof(target), "../../../devices/pci%s:00/%s", domain, slot);
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", root, slot);
+	ck_assert_int_eq(symlink(target, path), 0);
+}
+
+START_TEST(test_enumerate)
+{
+	char path[256], expect[256];
+	Seen s = {};
+	FILE *f;
+
+	/* empty bus, then no bus at all */
+	ck_assert_int_eq(sysfs_zpci_enumerate(root, on_device, &s), 0);
+	(void)snprintf(path, sizeof(path), "%s/nothing", root);
+	ck_assert_int_eq(sysfs_zpci_enumerate(path, on_device, &s), 0);
+	ck_assert_int_eq(sysfs_zpci_enumerate("", on_device, &s), -EINVAL);
+
+	/* linked devices, created out of order */
+	add_linked_function("0002", "0002:00:00.0", "0x00000022\n");
+	add_linked_function("0001", "0001:00:00.0", "0x00000011\n");
+	/* a plain directory entry (no link): ROOT/bus/pci/devices/NAME */
+	add_device("0000:00:1f.0");
+	/* skipped: a dangling link and a file */
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/0003:00:00.0", root);
+	ck_assert_int_eq(symlink("../../../devices/pci0003:00/0003:00:00.0", path), 0);
+	(void)snprintf(path, sizeof(path), "%s/bus/pci/devices/stray", root);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+
+	ck_assert_int_eq(sysfs_zpci_enumerate(root, on_device, &s), 3);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_str_eq(s.slot[0], "0000:00:1f.0");
+	(void)snprintf(expect, sizeof(expect), "%s/bus/pci/devices/0000:00:1f.0", root);
+	ck_assert_str_eq(s.syspath[0], expect);
+	ck_assert_uint_eq(s.fid[0], 0);
+	ck_assert_str_eq(s.slot[1], "0001:00:00.0");
+	(void)snprintf(expect, sizeof(expect), "%s/devices/pci0001:00/0001:00:00.0", root);
+	ck_assert_str_eq(s.syspath[1], expect);
+	ck_assert_uint_eq(s.fid[1], 0x11);
+	ck_assert_str_eq(s.slot[2], "0002:00:00.0");
+	(void)snprintf(expect, sizeof(expect), "%s/devices/pci0002:00/0002:00:00.0", root);
+	ck_assert_str_eq(s.syspath[2], expect);
+	ck_assert_uint_eq(s.fid[2], 0x22);
+
+	/* a failing callback stops the walk with its error */
+	s = (Seen){ .stop_after = 1 };
+	ck_assert_int_eq(sysfs_zpci_enumerate(root, on_device, &s), -ECANCELED);
+	ck_assert_uint_eq(s.n, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sysfs-zpci");
@@ -341,6 +510,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_parse_hex);
 	tcase_add_test(tc, test_parse_dec_bool);
+	tcase_add_test(tc, test_resolve_link);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("read");
@@ -353,6 +523,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_malformed_function_id);
 	tcase_add_test(tc, test_device_vanished);
 	tcase_add_test(tc, test_binding);
+	tcase_add_test(tc, test_vfio_binding);
+	tcase_add_test(tc, test_enumerate);
 	suite_add_tcase(s, tc);
 	return s;
 }
