@@ -84,36 +84,55 @@ static void function_vfio_detach(ZpciFunction *f, bool drain)
 	batch_submit(f, &batch);
 }
 
+/*
+ * The error eventfd fired: take the records one GET at a time and hand each
+ * to the pipeline before asking for the next, so the first error reaches
+ * the history, the journal and the bus without waiting for the GET that
+ * finds the queue empty. After VFIO_DRAIN_BATCH records the rest waits for
+ * the loop's next turn, so one storming function cannot starve the others.
+ */
 static void on_err(evutil_socket_t fd, short what, void *userdata)
 {
 	FunctionVfio *fv = ASSERT_PTR(userdata);
-	ZpciFunction *f = fv->function;
+	_cleanup_(function_unrefp) ZpciFunction *f = function_ref(fv->function);
 	Manager *m = f->manager;
 	VfioDevice *d = f->vfio;
-	RecordBatch batch = {};
 	bool more = false;
 	int r;
 
 	if (!d)
 		return;
 	(void)vfio_device_ack(d, vfio_device_err_fd(d));
-	r = vfio_device_drain(d, VFIO_DRAIN_BATCH, batch_add, &batch, &more);
-	if (r == -ENODEV) {
-		batch_submit(f, &batch);
-		log_warning(m->log, "PCI function 0x%08x: its vfio device went away, releasing it",
-			    f->attrs.fid);
-		function_vfio_detach(f, false);
-		return;
+	for (unsigned i = 0; i < VFIO_DRAIN_BATCH; i++) {
+		RecordBatch one = {};
+
+		r = vfio_device_drain(d, 1, batch_add, &one, &more);
+		/* the pipeline may act on the function: nothing drained is kept back */
+		batch_submit(f, &one);
+		if (r == -ENODEV) {
+			if (f->vfio != d)
+				return;
+			log_warning(m->log, "PCI function 0x%08x: its vfio device went away, releasing it",
+				    f->attrs.fid);
+			function_vfio_detach(f, false);
+			return;
+		}
+		if (r < 0) {
+			log_warning_errno(
+				m->log, r,
+				"PCI function 0x%08x: failed to read its error queue, ignoring: %m",
+				f->attrs.fid);
+			return;
+		}
+		/* released or replaced while its record was handled: done here */
+		if (f->vfio != d || vfio_device_get_userdata(d) != fv)
+			return;
+		if (!more)
+			return;
 	}
-	if (r < 0)
-		log_warning_errno(m->log, r,
-				  "PCI function 0x%08x: failed to read its error queue, ignoring: %m",
-				  f->attrs.fid);
-	batch_submit(f, &batch);
 
 	/* More queued than one batch: come back after the other sources had their turn. */
-	if (more && f->vfio == d && vfio_device_get_userdata(d) == fv)
-		event_active(fv->err_event, EV_READ, 0);
+	event_active(fv->err_event, EV_READ, 0);
 }
 
 static void on_req(evutil_socket_t fd, short what, void *userdata)
