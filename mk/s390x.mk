@@ -12,9 +12,11 @@ EXTRA_DIST += \
 	tests/s390x/guest-init.sh \
 	tests/s390x/check-guest.py \
 	tests/s390x/delegate.c \
+	tests/s390x/latency.c \
 	tests/s390x/rpcit-err/Kbuild \
 	tests/s390x/rpcit-err/zpci_rpcit_err.c \
 	tests/s390x/guest-etc/passwd \
 	tests/s390x/guest-etc/group \
 	tests/s390x/guest-etc/dbus-1/zpcid-test-bus.conf \
-	tests/s390x/guest-etc/zpcid/zpcid.d/50-s390x-test.json
+	tests/s390x/guest-etc/zpcid/zpcid.d/50-s390x-test.json \
+	tests/s390x/guest-etc/zpcid/latency.json

@@ -43,6 +43,7 @@ OWN_FID = 0x21
 BIND_FID = 0x10
 DELEGATED_FID = 0x24
 DELEGATED = [0x3, 0x9]
+LATENCY_COUNT = 200
 
 
 class Results:
@@ -320,6 +321,8 @@ def main():
         check_notty(R, zlog, blocks, have_ctl, helptext, started, facts)
     if not absent("delegated-drain", "bus", "vfio-function") and not ctl_skip("delegated-drain", "events"):
         check_delegated(R, events, blocks, rcs, facts)
+    if not absent("latency", "bus", "vfio-function"):
+        check_latency(R, blocks, rcs, facts)
     emit(R)
     if any(v == "FAIL" for v, _, _ in R.lines):
         return 1
@@ -527,6 +530,22 @@ def check_delegated(R, events, blocks, rcs, facts):
             "the owner received an ErrorReported signal for each drained PEC (%d signals)" % len(sig),
             "owner: no ErrorReported signal for PEC %s, exit status %s; its output: %s" % (
                 ", ".join("0x%x" % p for p in miss), facts.get("delegate_exit"), log[-400:]))
+
+
+def check_latency(R, blocks, rcs, facts):
+    """The coarse latency check: every injected error on the journal and the bus, with its timings."""
+    out = blocks.get("latency")
+    if out is None:
+        R.fail("latency", "the guest did not run zpcid-test-latency (journald %s, zpcid %s)" % (
+            facts.get("latency_journald", "?"), facts.get("latency_zpcid_ready", "?")))
+        return
+    got = {m.group(1): m.group(2) for m in re.finditer(r"^latency (journal|bus) (n=.*)$", out, re.M)}
+    want = "n=%d " % LATENCY_COUNT
+    ok = rcs.get("latency") == 0 and all(got.get(k, "").startswith(want) for k in ("journal", "bus"))
+    R.check("latency", ok,
+            "%d injected errors, each on the journal and as a signal; error -> journal %s; error -> signal %s (microseconds)" % (
+                LATENCY_COUNT, got.get("journal", "")[len(want):], got.get("bus", "")[len(want):]),
+            "zpcid-test-latency: rc %s; %s" % (rcs.get("latency"), out[-500:]))
 
 
 def emit(R):

@@ -116,16 +116,19 @@ STATE_DIRECTORY=/var/lib/zpcid RUNTIME_DIRECTORY=/run/zpcid zpcid $ZPCID_ARGS >/
 ZPID=$!
 # ready: the daemon owns its bus name (when it has a bus), 20 s at most
 up() { cut -d. -f1 /proc/uptime; }
-deadline=$(($(up) + 20))
+await_name() { # await_name PID: 0 once org.zpcid1 is owned
+	deadline=$(($(up) + 20))
+	while [ "$BUS" = 1 ] && [ $(up) -lt $deadline ] && kill -0 $1 2>/dev/null; do
+		if dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+			org.freedesktop.DBus.NameHasOwner string:org.zpcid1 2>/dev/null | grep -q 'boolean true'; then
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
 owned=0
-while [ "$BUS" = 1 ] && [ $(up) -lt $deadline ] && kill -0 $ZPID 2>/dev/null; do
-	if dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-		org.freedesktop.DBus.NameHasOwner string:org.zpcid1 2>/dev/null | grep -q 'boolean true'; then
-		owned=1
-		break
-	fi
-	sleep 0.5
-done
+await_name $ZPID && owned=1
 [ "$BUS" = 1 ] || sleep $STEP_WAIT
 kill -0 $ZPID 2>/dev/null && echo "=== ZT FACT zpcid_running_after_start=1" || echo "=== ZT FACT zpcid_running_after_start=0"
 echo "=== ZT FACT zpcid_bus_name_owned=$owned"
@@ -217,6 +220,40 @@ while kill -0 $ZPID 2>/dev/null && [ $i -lt 50 ]; do
 done
 wait $ZPID
 echo "=== ZT FACT zpcid_exit=$?"
+
+# --- latency, coarse: injected error -> journal record and -> D-Bus signal ----
+# A zpcid of its own for it, logging to a systemd-journald, owning 0x21 with
+# a policy that only logs and coalesces nothing (docs/benchmarks.md).
+if [ "$BUS" = 1 ] && [ -x /lib/systemd/systemd-journald ] && [ -x /usr/bin/zpcid-test-latency ]; then
+	mkdir -p /run/systemd/journal /var/lib/zpcid-latency /etc/zpcid/latency.d
+	# journald wants a cgroup file system and names its files after the machine
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+	[ -s /etc/machine-id ] || tr -d '-' </proc/sys/kernel/random/uuid >/etc/machine-id
+	SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug /lib/systemd/systemd-journald >/tmp/journald.log 2>&1 &
+	JPID=$!
+	i=0
+	while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S /run/systemd/journal/socket ] && echo "=== ZT FACT latency_journald=1" || echo "=== ZT FACT latency_journald=0"
+	STATE_DIRECTORY=/var/lib/zpcid-latency RUNTIME_DIRECTORY=/run/zpcid zpcid --log-target=journal \
+		--config /etc/zpcid/latency.json --config-dropins /etc/zpcid/latency.d >/tmp/zpcid-latency.log 2>&1 &
+	LPID=$!
+	if await_name $LPID; then
+		echo "=== ZT FACT latency_zpcid_ready=1"
+		block latency zpcid-test-latency $A/zpci_err_inject_pec 0x21 200
+	else
+		echo "=== ZT FACT latency_zpcid_ready=0"
+	fi
+	kill -TERM $LPID 2>/dev/null
+	wait $LPID
+	echo "=== ZT FACT latency_zpcid_exit=$?"
+	kill $JPID 2>/dev/null
+	block zpcid-latency-log cat /tmp/zpcid-latency.log
+	block journald-log cat /tmp/journald.log
+	block journal-files ls -laR /run/log /run/systemd/journal /etc/machine-id
+fi
 kill $UMON 2>/dev/null
 block zpcid-log cat /tmp/zpcid.log
 block uevents cat /tmp/uevents.log

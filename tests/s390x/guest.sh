@@ -67,6 +67,10 @@ read -ra sd_libs <<<"$(pkg-config --libs libsystemd)"
 s390x-linux-gnu-gcc -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror --sysroot="$S390X_SYSROOT" \
 	"${sd_cflags[@]}" -o "$W/zpcid-test-delegate" "$HERE/delegate.c" "${sd_libs[@]}" >>"$W/make.out" 2>&1 ||
 	{ tail -30 "$W/make.out" >&2; harness_fail "tests/s390x/delegate.c does not cross-build"; }
+# The coarse latency check: injection to journal record and to D-Bus signal (tests/s390x/latency.c).
+s390x-linux-gnu-gcc -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror --sysroot="$S390X_SYSROOT" \
+	"${sd_cflags[@]}" -o "$W/zpcid-test-latency" "$HERE/latency.c" "${sd_libs[@]}" >>"$W/make.out" 2>&1 ||
+	{ tail -30 "$W/make.out" >&2; harness_fail "tests/s390x/latency.c does not cross-build"; }
 
 # Which parts of the daemon this zpcid links: a check whose feature is not
 # linked yet is skipped, one whose feature is linked must pass.
@@ -118,12 +122,17 @@ if [ -f "$BUILD/zpcictl/zpcictl" ]; then
 fi
 s390x_install_elf "$R" "$W/zpcid-test-delegate" usr/bin/zpcid-test-delegate ||
 	harness_fail "cannot install zpcid-test-delegate"
+s390x_install_elf "$R" "$W/zpcid-test-latency" usr/bin/zpcid-test-latency ||
+	harness_fail "cannot install zpcid-test-latency"
+s390x_install_elf "$R" "$S390X_SYSROOT/lib/systemd/systemd-journald" lib/systemd/systemd-journald ||
+	harness_fail "cannot install systemd-journald"
 s390x_install_elf "$R" "$S390X_SYSROOT/bin/udevadm" bin/udevadm || harness_fail "cannot install udevadm"
 ln -sf /bin/udevadm "$R/lib/systemd/systemd-udevd"
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-daemon" usr/bin/dbus-daemon || harness_fail "cannot install dbus-daemon"
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-send" usr/bin/dbus-send || harness_fail "cannot install dbus-send"
 cp "$S390X_TOP/conf/zpcid.json" "$R/etc/zpcid/zpcid.json"
 cp "$HERE"/guest-etc/zpcid/zpcid.d/*.json "$R/etc/zpcid/zpcid.d/"
+cp "$HERE/guest-etc/zpcid/latency.json" "$R/etc/zpcid/"
 cp "$HERE/guest-etc/dbus-1/zpcid-test-bus.conf" "$R/etc/dbus-1/"
 cp "$HERE/guest-etc/passwd" "$HERE/guest-etc/group" "$R/etc/"
 [ -f "$BUILD/dbus/org.zpcid1.conf" ] && cp "$BUILD/dbus/org.zpcid1.conf" "$R/usr/share/dbus-1/system.d/"

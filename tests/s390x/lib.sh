@@ -38,6 +38,8 @@ S390X_SYSROOT_PKGS=(
 	# the s390x guest's user space: a uevent daemon and a system bus
 	udev libacl1 libblkid1 libkmod2 libselinux1 libpcre2-8-0
 	dbus-daemon dbus-bin libdbus-1-3 libexpat1 libapparmor1 libaudit1 libcap-ng0
+	# and a journal, for the coarse latency check
+	systemd libsystemd-shared libmount1 libpam0g libseccomp2 libcrypt1 libip4tc2
 )
 
 s390x_log() { echo "[s390x] $*" >&2; }
@@ -139,7 +141,7 @@ s390x_install_elf() {
 			done_libs="$done_libs$lib "
 			[ -e "$root/lib/s390x-linux-gnu/$lib" ] && continue
 			local found=
-			for d in lib/s390x-linux-gnu usr/lib/s390x-linux-gnu lib; do
+			for d in lib/s390x-linux-gnu usr/lib/s390x-linux-gnu usr/lib/s390x-linux-gnu/systemd lib; do
 				if [ -e "$S390X_SYSROOT/$d/$lib" ]; then
 					found=$S390X_SYSROOT/$d/$lib
 					break

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * zpcid-test-latency: the coarse latency check of the s390x test guest
+ * (tests/s390x/guest-init.sh; docs/benchmarks.md).
+ *
+ *   zpcid-test-latency INJECT-FILE FID COUNT
+ *
+ * zpcid owns the function FID (bound to the kernel module vfio-zpci-err of
+ * kmod/module) and logs to the guest's systemd-journald. COUNT times, one
+ * error at a time: take t0 = CLOCK_MONOTONIC, write a PEC to INJECT-FILE
+ * (the module queues the record and signals zpcid's error eventfd inside
+ * this write), wait for zpcid's org.zpcid1.Manager.ErrorReported signal
+ * about FID on the system bus and note when it arrived; then 20 ms of
+ * quiet. Afterwards the journal: each of zpcid's error records about FID
+ * gives journald's __MONOTONIC_TIMESTAMP, the time journald took the
+ * record up (the same clock, the same boot). The k-th record and the k-th
+ * signal belong to the k-th injection (zpcid's sequence numbers grow with
+ * each).
+ *
+ * Output: "latency journal|bus n=N p50=US p99=US max=US" (microseconds) and
+ * "latency lost journal=N bus=N". Exit status 0 when every injection was
+ * seen on both sides, 1 otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+
+#define SIGNAL_TIMEOUT_USEC (5 * 1000000ULL)
+
+static uint32_t arg_fid;
+static uint64_t received_usec; /* 0: no signal about arg_fid yet */
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ErrorReported(a{sv}): the "kind" and "fid" entries. */
+static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	uint64_t t = now_usec();
+	const char *key, *kind = "";
+	uint32_t fid = 0;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return 0;
+	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		if (sd_bus_message_read(m, "s", &key) < 0)
+			return 0;
+		if (strcmp(key, "fid") == 0)
+			r = sd_bus_message_read(m, "v", "u", &fid);
+		else if (strcmp(key, "kind") == 0)
+			r = sd_bus_message_read(m, "v", "s", &kind);
+		else
+			r = sd_bus_message_skip(m, "v");
+		if (r < 0 || sd_bus_message_exit_container(m) < 0)
+			return 0;
+	}
+	if (fid == arg_fid && strcmp(kind, "error") == 0 && received_usec == 0)
+		received_usec = t;
+	return 0;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, uint64_t *v, size_t n)
+{
+	if (n == 0) {
+		printf("latency %s n=0\n", what);
+		return;
+	}
+	qsort(v, n, sizeof(*v), compare_u64);
+	printf("latency %s n=%zu p50=%" PRIu64 " p99=%" PRIu64 " max=%" PRIu64 "\n", what, n, v[(n - 1) / 2],
+	       v[(n * 99 + 99) / 100 - 1], v[n - 1]);
+}
+
+/* journald's receive times of zpcid's error records about arg_fid, oldest
+ * first, at most @max. */
+static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
+{
+	sd_journal *j = NULL;
+	char match[64];
+	size_t n = 0;
+
+	if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
+		return 0;
+	(void)snprintf(match, sizeof(match), "ZPCI_FID=0x%08" PRIx32, arg_fid);
+	if (sd_journal_add_match(j, match, 0) < 0 || sd_journal_add_match(j, "ZPCID_KIND=error", 0) < 0) {
+		sd_journal_close(j);
+		return 0;
+	}
+	SD_JOURNAL_FOREACH (j) {
+		uint64_t mono;
+		sd_id128_t boot;
+
+		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since_usec)
+			continue;
+		if (n < max)
+			ret[n++] = mono;
+	}
+	sd_journal_close(j);
+	return n;
+}
+
+int main(int argc, char *argv[])
+{
+	sd_bus *bus = NULL;
+	uint64_t *t0, *bus_lat, *journal_lat, *journal_at, start;
+	size_t n_bus = 0, n_journal, count;
+	int fd, r;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s INJECT-FILE FID COUNT\n", argv[0]);
+		return 2;
+	}
+	arg_fid = (uint32_t)strtoul(argv[2], NULL, 0);
+	count = strtoul(argv[3], NULL, 0);
+	if (count == 0 || count > 100000)
+		return 2;
+	t0 = calloc(count, sizeof(*t0));
+	bus_lat = calloc(count, sizeof(*bus_lat));
+	journal_lat = calloc(count, sizeof(*journal_lat));
+	journal_at = calloc(count + 1, sizeof(*journal_at));
+	if (!t0 || !bus_lat || !journal_lat || !journal_at)
+		return 1;
+
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = sd_bus_match_signal(bus, NULL, "org.zpcid1", "/org/zpcid1", "org.zpcid1.Manager", "ErrorReported",
+					on_error_reported, NULL);
+	/* the match is in place at the bus once a round trip is done */
+	if (r >= 0)
+		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+				       "GetId", NULL, NULL, "");
+	if (r < 0) {
+		fprintf(stderr, "zpcid-test-latency: system bus: %s\n", strerror(-r));
+		return 1;
+	}
+
+	start = now_usec();
+	for (size_t k = 0; k < count; k++) {
+		/* PECs 0x1..0x3f round-robin: all of them reported errors */
+		char pec[8];
+		int len = snprintf(pec, sizeof(pec), "0x%zx\n", 1 + k % 0x3f);
+		uint64_t deadline;
+
+		while (sd_bus_process(bus, NULL) > 0)
+			;
+		received_usec = 0;
+		fd = open(argv[1], O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "zpcid-test-latency: %s: %m\n", argv[1]);
+			return 1;
+		}
+		t0[k] = now_usec();
+		if (write(fd, pec, (size_t)len) != len) {
+			fprintf(stderr, "zpcid-test-latency: inject: %m\n");
+			return 1;
+		}
+		close(fd);
+		deadline = t0[k] + SIGNAL_TIMEOUT_USEC;
+		while (received_usec == 0 && now_usec() < deadline) {
+			r = sd_bus_process(bus, NULL);
+			if (r < 0)
+				break;
+			if (r == 0)
+				(void)sd_bus_wait(bus, deadline - now_usec());
+		}
+		if (received_usec)
+			bus_lat[n_bus++] = received_usec - t0[k];
+		else
+			fprintf(stderr, "zpcid-test-latency: no ErrorReported signal for injection %zu\n", k);
+		usleep(20000);
+	}
+
+	/* give journald a moment for the last records */
+	for (int i = 0; i < 50; i++) {
+		n_journal = journal_times(start, journal_at, count + 1);
+		if (n_journal >= count)
+			break;
+		usleep(100000);
+	}
+	if (n_journal == 0) {
+		/* say what the journal holds, for the one reading the log */
+		sd_journal *j = NULL;
+		unsigned all = 0;
+
+		if (sd_journal_open(&j, 0) >= 0) {
+			SD_JOURNAL_FOREACH (j)
+				all++;
+			sd_journal_close(j);
+		}
+		fprintf(stderr, "zpcid-test-latency: no error record about 0x%" PRIx32 " among %u journal entries\n",
+			arg_fid, all);
+	}
+	for (size_t k = 0; k < n_journal && k < count; k++)
+		journal_lat[k] = journal_at[k] - t0[k];
+
+	report("journal", journal_lat, n_journal < count ? n_journal : count);
+	report("bus", bus_lat, n_bus);
+	printf("latency lost journal=%zu bus=%zu\n", n_journal < count ? count - n_journal : 0, count - n_bus);
+	sd_bus_flush_close_unref(bus);
+	return n_journal == count && n_bus == count ? 0 : 1;
+}
