@@ -145,12 +145,12 @@ int main(int argc, char *argv[])
 
 	r = sd_bus_open_system(&bus);
 	if (r >= 0)
-		r = sd_bus_match_signal(bus, NULL, "org.zpcid1", "/org/zpcid1", "org.zpcid1.Manager", "ErrorReported",
-					on_error_reported, NULL);
+		r = sd_bus_match_signal(bus, NULL, "org.zpcid1", "/org/zpcid1", "org.zpcid1.Manager",
+					"ErrorReported", on_error_reported, NULL);
 	/* the match is in place at the bus once a round trip is done */
 	if (r >= 0)
-		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-				       "GetId", NULL, NULL, "");
+		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+				       "org.freedesktop.DBus", "GetId", NULL, NULL, "");
 	if (r < 0) {
 		fprintf(stderr, "zpcid-test-latency: system bus: %s\n", strerror(-r));
 		return 1;
@@ -188,7 +188,8 @@ int main(int argc, char *argv[])
 		if (received_usec)
 			bus_lat[n_bus++] = received_usec - t0[k];
 		else
-			fprintf(stderr, "zpcid-test-latency: no ErrorReported signal for injection %zu\n", k);
+			fprintf(stderr, "zpcid-test-latency: no ErrorReported signal for injection %zu\n",
+				k);
 		usleep(20000);
 	}
 
@@ -209,7 +210,8 @@ int main(int argc, char *argv[])
 				all++;
 			sd_journal_close(j);
 		}
-		fprintf(stderr, "zpcid-test-latency: no error record about 0x%" PRIx32 " among %u journal entries\n",
+		fprintf(stderr,
+			"zpcid-test-latency: no error record about 0x%" PRIx32 " among %u journal entries\n",
 			arg_fid, all);
 	}
 	for (size_t k = 0; k < n_journal && k < count; k++)
@@ -217,7 +219,8 @@ int main(int argc, char *argv[])
 
 	report("journal", journal_lat, n_journal < count ? n_journal : count);
 	report("bus", bus_lat, n_bus);
-	printf("latency lost journal=%zu bus=%zu\n", n_journal < count ? count - n_journal : 0, count - n_bus);
+	printf("latency lost journal=%zu bus=%zu\n", n_journal < count ? count - n_journal : 0,
+	       count - n_bus);
 	sd_bus_flush_close_unref(bus);
 	return n_journal == count && n_bus == count ? 0 : 1;
 }
