@@ -6,6 +6,8 @@
 #include "common/macro.h"
 #include "zpcictl/client.h"
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
 int client_connect(sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -211,23 +213,61 @@ static bool property_unset(const char *key, json_object *v)
 	return streq(key, "owner_pid") && json_object_get_uint64(v) == 0;
 }
 
-/* Turn {"FID": 17, ...} into {"fid": 17, ...} in the order of the key table. */
-static json_object *function_record(const char *path, json_object *props)
+/* Read the properties a{sv} of the function object @path from @m into a
+ * record {"fid": 17, ...}: the known properties under their keys in the
+ * order of the key table (unset ones left out), then any others under
+ * their D-Bus names, then "object". Returns 0 or -errno. */
+static int function_record(sd_bus_message *m, const char *path, json_object **ret)
 {
-	json_object *o = json_object_new_object(), *v;
+	json_object *known[ELEMENTSOF(property_keys)] = {};
+	_cleanup_(json_object_putp) json_object *o = NULL, *other = NULL;
+	int r;
 
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++)
-		if (json_object_object_get_ex(props, property_keys[i].property, &v) &&
-		    !property_unset(property_keys[i].key, v))
-			(void)json_object_object_add(o, property_keys[i].key, json_object_get(v));
-	json_object_object_foreach (props, k, val) {
-		if (!client_property_key(k))
-			(void)json_object_object_add(o, k, json_object_get(val));
+	o = json_object_new_object();
+	other = json_object_new_object();
+	if (!o || !other)
+		return -ENOMEM;
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *name;
+		json_object *v = NULL;
+		size_t i;
+
+		r = sd_bus_message_read_basic(m, 's', &name);
+		if (r >= 0)
+			r = client_read_json(m, &v);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+		if (r < 0) {
+			json_object_put(v);
+			break;
+		}
+		for (i = 0; i < ELEMENTSOF(property_keys); i++)
+			if (streq(name, property_keys[i].property))
+				break;
+		if (i < ELEMENTSOF(property_keys)) {
+			json_object_put(known[i]);
+			known[i] = v;
+		} else if (json_object_object_add(other, name, v) < 0) {
+			json_object_put(v);
+			r = -ENOMEM;
+		}
 	}
+	if (r >= 0)
+		r = sd_bus_message_exit_container(m);
+	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++) {
+		if (r >= 0 && known[i] && !property_unset(property_keys[i].key, known[i]))
+			r = json_object_object_add(o, property_keys[i].key, TAKE_PTR(known[i])) < 0 ? -ENOMEM
+												    : 0;
+		json_object_put(known[i]);
+	}
+	if (r < 0)
+		return r;
+	json_object_object_foreach (other, k, val)
+		(void)json_object_object_add(o, k, json_object_get(val));
 	(void)json_object_object_add(o, "object", json_object_new_string(path));
-	return o;
+	*ret = TAKE_PTR(o);
+	return 0;
 }
 
 static int compare_fid(const void *a, const void *b)
@@ -242,40 +282,68 @@ static int compare_fid(const void *a, const void *b)
 	return u < v ? -1 : u > v;
 }
 
+/* The interfaces a{sa{sv}} of the object @path: the function records of
+ * the Function interface go to @list, everything else is skipped. */
+static int read_object(sd_bus_message *m, const char *path, json_object *list)
+{
+	bool function = strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS));
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+		const char *iface;
+		json_object *record = NULL;
+
+		r = sd_bus_message_read_basic(m, 's', &iface);
+		if (r < 0)
+			break;
+		if (function && streq(iface, CLIENT_FUNCTION)) {
+			r = function_record(m, path, &record);
+			if (r >= 0 && json_object_array_add(list, record) < 0) {
+				json_object_put(record);
+				r = -ENOMEM;
+			}
+		} else
+			r = sd_bus_message_skip(m, "a{sv}");
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+/* GetManagedObjects is read straight from the message: at thousands of
+ * functions a JSON copy of the whole reply would cost more than the call. */
 int client_get_functions(sd_bus *bus, json_object **ret, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	json_object *objects = NULL, *list;
+	_cleanup_(json_object_putp) json_object *list = NULL;
 	int r;
 
 	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, "org.freedesktop.DBus.ObjectManager",
 			       "GetManagedObjects", error, &reply, NULL);
 	if (r < 0)
 		return r;
-	r = client_read_json(reply, &objects);
-	if (r < 0)
-		return r;
-	if (!json_object_is_type(objects, json_type_object)) {
-		json_object_put(objects);
-		return -EBADMSG;
-	}
 	list = json_object_new_array();
-	if (!list) {
-		json_object_put(objects);
+	if (!list)
 		return -ENOMEM;
-	}
-	json_object_object_foreach (objects, path, ifaces) {
-		json_object *props;
+	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+		const char *path;
 
-		if (!strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS)))
-			continue;
-		if (!json_object_object_get_ex(ifaces, CLIENT_FUNCTION, &props))
-			continue;
-		(void)json_object_array_add(list, function_record(path, props));
+		r = sd_bus_message_read_basic(reply, 'o', &path);
+		if (r >= 0)
+			r = read_object(reply, path, list);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
 	}
-	json_object_put(objects);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	if (r < 0)
+		return r == -ENXIO ? -EBADMSG : r;
 	json_object_array_sort(list, compare_fid);
-	*ret = list;
+	*ret = TAKE_PTR(list);
 	return 0;
 }
 
