@@ -436,7 +436,7 @@ static void request_sync(History *h)
 	if (h->syncer) {
 		if (h->in_flight > 0)
 			return; /* on_synced() looks again */
-		r = syncer_sync_fd(h->syncer, h->fd, true, on_synced, h);
+		r = syncer_fdatasync(h->syncer, h->fd, on_synced, h);
 		if (r >= 0) {
 			h->in_flight = h->unsynced;
 			h->unsynced = 0;

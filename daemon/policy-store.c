@@ -41,20 +41,27 @@ int policy_store_load(const char *directory, PolicyState **ret)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* The state as the text of its file. */
-static int format_state(const PolicyState *s, char **ret)
+/* The path of the state file in @directory and the state as its text. */
+static int format_state(const char *directory, const PolicyState *s, char **ret_path, char **ret_text)
 {
+	_cleanup_free_ char *path = NULL;
 	json_object *o = NULL;
 	const char *text;
 	int r;
 
+	r = store_path(directory, &path);
+	if (r < 0)
+		return r;
 	r = policy_state_to_json(s, &o);
 	if (r < 0)
 		return r;
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	*ret = text ? strdup(text) : NULL;
+	*ret_text = text ? strdup(text) : NULL;
 	json_object_put(o);
-	return *ret ? 0 : -ENOMEM;
+	if (!*ret_text)
+		return -ENOMEM;
+	*ret_path = TAKE_PTR(path);
+	return 0;
 }
 
 int policy_store_save(const char *directory, const PolicyState *s)
@@ -62,9 +69,7 @@ int policy_store_save(const char *directory, const PolicyState *s)
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	int r;
 
-	r = store_path(directory, &path);
-	if (r >= 0)
-		r = format_state(s, &text);
+	r = format_state(directory, s, &path, &text);
 	if (r < 0)
 		return r;
 	return state_file_write(path, text, strlen(text), 0);
@@ -76,9 +81,7 @@ int policy_store_save_async(const char *directory, const PolicyState *s, Syncer 
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	int r;
 
-	r = store_path(directory, &path);
-	if (r >= 0)
-		r = format_state(s, &text);
+	r = format_state(directory, s, &path, &text);
 	if (r < 0)
 		return r;
 	return syncer_replace_file(syncer, path, text, strlen(text), false, done, userdata);

@@ -384,12 +384,6 @@ static const char *owner_text(const ZpciFunction *f, char *buf, size_t size)
 
 /* ---- vfio: the one place that opens devices ------------------------------- */
 
-static bool is_vfio_driver(const char *driver)
-{
-	/* vfio-pci and its variant drivers (e.g. "mlx5_vfio_pci") */
-	return sysfs_driver_is_vfio(driver);
-}
-
 static void release_vfio(ZpciFunction *f)
 {
 	if (f->vfio)
@@ -492,7 +486,7 @@ static void find_owner(Registry *r, ZpciFunction *f)
 
 	f->owner_pid = 0;
 	f->owner_comm[0] = '\0';
-	if (!is_vfio_driver(f->driver) || f->vfio)
+	if (!sysfs_driver_is_vfio(f->driver) || f->vfio)
 		return;
 	if (f->iommu_group >= 0)
 		(void)snprintf(group, sizeof(group), "%d", f->iommu_group);
@@ -535,9 +529,9 @@ static bool apply_mode(Registry *r, ZpciFunction *f)
 		return false;
 
 	want = registry_choose_mode(r, f);
-	if (f->vfio && (want != FUNCTION_MODE_OWN || !is_vfio_driver(f->driver)))
+	if (f->vfio && (want != FUNCTION_MODE_OWN || !sysfs_driver_is_vfio(f->driver)))
 		release_vfio(f);
-	if (want == FUNCTION_MODE_OWN && !f->vfio && is_vfio_driver(f->driver)) {
+	if (want == FUNCTION_MODE_OWN && !f->vfio && sysfs_driver_is_vfio(f->driver)) {
 		/* Re-check right before opening: the device must be free. */
 		if (r->start_owners) {
 			const OwnerTable *saved = r->start_owners;
@@ -936,7 +930,7 @@ static int enumerate(Registry *r)
 
 	REGISTRY_FOREACH(f, r)
 	{
-		n_vfio += is_vfio_driver(f->driver);
+		n_vfio += sysfs_driver_is_vfio(f->driver);
 		n_held += f->owner_pid > 0;
 	}
 	if (r->n == 0)

@@ -13,14 +13,13 @@
 
 typedef enum JobKind {
 	JOB_FDATASYNC,
-	JOB_FSYNC,
 	JOB_REPLACE_FILE,
 } JobKind;
 
 typedef struct Job {
 	struct Job *next;
 	JobKind kind;
-	int fd; /* JOB_F*SYNC: our own duplicate */
+	int fd; /* JOB_FDATASYNC: our own duplicate */
 	char *path;
 	void *data;
 	size_t size;
@@ -36,7 +35,6 @@ typedef struct JobList {
 } JobList;
 
 struct Syncer {
-	struct event_base *base;
 	struct event *done_event;
 	int done_fd; /* eventfd: the worker's "jobs have finished" */
 	SyncerStats stats;
@@ -89,9 +87,6 @@ static void job_run(Job *j)
 	switch (j->kind) {
 	case JOB_FDATASYNC:
 		j->result = fdatasync(j->fd) < 0 ? negative_errno() : 0;
-		break;
-	case JOB_FSYNC:
-		j->result = fsync(j->fd) < 0 ? negative_errno() : 0;
 		break;
 	case JOB_REPLACE_FILE:
 		j->result = state_file_write(j->path, j->data, j->size, j->world_readable);
@@ -179,7 +174,6 @@ int syncer_new(Syncer **ret, struct event_base *base)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->base = base;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->idle, NULL);
@@ -231,21 +225,19 @@ static int submit(Syncer *s, Job *j)
 	}
 	pthread_mutex_lock(&s->lock);
 	list_push(&s->queue, j);
-	if (s->queue.n > s->stats.max_queued)
-		s->stats.max_queued = s->queue.n;
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
-int syncer_sync_fd(Syncer *s, int fd, bool data_only, SyncerDone done, void *userdata)
+int syncer_fdatasync(Syncer *s, int fd, SyncerDone done, void *userdata)
 {
 	Job *j;
 
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	j->kind = data_only ? JOB_FDATASYNC : JOB_FSYNC;
+	j->kind = JOB_FDATASYNC;
 	j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (j->fd < 0) {
 		int r = negative_errno();
@@ -282,29 +274,27 @@ int syncer_replace_file(Syncer *s, const char *path, const void *data, size_t si
 	return submit(s, j);
 }
 
+/* Block until the worker has nothing queued and nothing running. */
+static void wait_idle(Syncer *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	while (s->queue.head || s->running)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
 unsigned syncer_drain(Syncer *s)
 {
 	unsigned n = 0;
 
 	if (!s)
 		return 0;
-	if (s->started) {
-		pthread_mutex_lock(&s->lock);
-		while (s->queue.head || s->running)
-			pthread_cond_wait(&s->idle, &s->lock);
-		pthread_mutex_unlock(&s->lock);
-	}
 	/* A completion may submit again (a retry): go on until all is quiet. */
 	while (syncer_pending(s) > 0) {
-		unsigned k = dispatch_finished(s);
-
-		if (k == 0 && s->started) {
-			pthread_mutex_lock(&s->lock);
-			while (s->queue.head || s->running)
-				pthread_cond_wait(&s->idle, &s->lock);
-			pthread_mutex_unlock(&s->lock);
-		}
-		n += k;
+		wait_idle(s);
+		n += dispatch_finished(s);
 	}
 	return n;
 }

@@ -54,10 +54,10 @@ int syncer_new(Syncer **ret, struct event_base *base);
 Syncer *syncer_free(Syncer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Syncer *, syncer_free);
 
-/* fdatasync() (@data_only) or fsync() a duplicate of @fd on the worker.
- * @done (may be NULL) runs on the loop afterwards. Returns 0 when the job
- * was queued, or -errno (nothing queued, @done is not called). */
-int syncer_sync_fd(Syncer *s, int fd, bool data_only, SyncerDone done, void *userdata);
+/* fdatasync() a duplicate of @fd on the worker. @done (may be NULL) runs on
+ * the loop afterwards. Returns 0 when the job was queued, or -errno (nothing
+ * queued, @done is not called). */
+int syncer_fdatasync(Syncer *s, int fd, SyncerDone done, void *userdata);
 
 /* Replace @path with @size bytes of @data as state_file_write() does
  * (the data is copied). Jobs for the same path run in submission order, so

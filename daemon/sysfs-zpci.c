@@ -237,14 +237,10 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 	};
 	static const struct {
 		const char *name;
-		uint64_t max;
 		size_t offset;
-		size_t size;
 	} ids[] = {
-#define ID(name, max, member) { name, max, offsetof(ZpciAttrs, member), sizeof(((ZpciAttrs *)NULL)->member) }
-		ID("vendor", UINT16_MAX, vendor),
-		ID("device", UINT16_MAX, device),
-#undef ID
+		{ "vendor", offsetof(ZpciAttrs, vendor) },
+		{ "device", offsetof(ZpciAttrs, device) },
 	};
 	ZpciAttrs a = {};
 	unsigned n_ids = 0;
@@ -287,7 +283,7 @@ int sysfs_zpci_read_attrs(int dirfd, const char *slot, ZpciAttrs *ret, SysfsZpci
 	}
 
 	for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-		r = read_value(dirfd, ids[i].name, FORMAT_HEX, ids[i].max, &v, problems);
+		r = read_value(dirfd, ids[i].name, FORMAT_HEX, UINT16_MAX, &v, problems);
 		if (r < 0)
 			return r;
 		if (r == 0)

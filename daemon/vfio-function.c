@@ -62,6 +62,21 @@ static void batch_submit(ZpciFunction *f, RecordBatch *b)
 	*b = (RecordBatch){};
 }
 
+/* The one record of a drain of one (on_err()), kept until the drain has
+ * returned: the pipeline may release the device it came from. */
+typedef struct OneRecord {
+	ZpciEvent event;
+	bool taken;
+} OneRecord;
+
+static void take_one(VfioDevice *d, ZpciEvent *e, void *userdata)
+{
+	OneRecord *one = ASSERT_PTR(userdata);
+
+	one->event = *e;
+	one->taken = true;
+}
+
 static void function_vfio_detach(ZpciFunction *f, bool drain)
 {
 	RecordBatch batch = {};
@@ -104,11 +119,12 @@ static void on_err(evutil_socket_t fd, short what, void *userdata)
 		return;
 	(void)vfio_device_ack(d, vfio_device_err_fd(d));
 	for (unsigned i = 0; i < VFIO_DRAIN_BATCH; i++) {
-		RecordBatch one = {};
+		OneRecord one = {};
 
-		r = vfio_device_drain(d, 1, batch_add, &one, &more);
+		r = vfio_device_drain(d, 1, take_one, &one, &more);
 		/* the pipeline may act on the function: nothing drained is kept back */
-		batch_submit(f, &one);
+		if (one.taken)
+			(void)pipeline_submit(m, f, &one.event);
 		if (r == -ENODEV) {
 			if (f->vfio != d)
 				return;

@@ -57,8 +57,7 @@ static void on_done(int result, void *userdata)
 		static Tagged again;
 
 		again = (Tagged){ .rec = rec, .tag = 99 };
-		ck_assert_int_eq(syncer_sync_fd(TAKE_PTR(rec->resubmit_on), rec->fd, true, on_done, &again),
-				 0);
+		ck_assert_int_eq(syncer_fdatasync(TAKE_PTR(rec->resubmit_on), rec->fd, on_done, &again), 0);
 	}
 }
 
@@ -108,10 +107,10 @@ START_TEST(test_jobs_run_in_order_and_report_on_the_loop)
 	for (int i = 0; i < 4; i++)
 		t[i] = (Tagged){ .rec = &rec, .tag = i };
 	(void)snprintf(path, sizeof(path), "%s/state.json", dir);
-	ck_assert_int_eq(syncer_sync_fd(s, fd, true, on_done, &t[0]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, fd, on_done, &t[0]), 0);
 	ck_assert_int_eq(syncer_replace_file(s, path, "{\"a\":1}", 7, false, on_done, &t[1]), 0);
 	ck_assert_int_eq(syncer_replace_file(s, path, "{\"a\":2}", 7, false, on_done, &t[2]), 0);
-	ck_assert_int_eq(syncer_sync_fd(s, fd, false, on_done, &t[3]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, fd, on_done, &t[3]), 0);
 	/* the caller's descriptor is its own at once: the jobs hold duplicates */
 	ck_assert_int_eq(close(TAKE_FD(fd)), 0);
 	ck_assert_uint_eq(threads_of_this_process(), before + 1);
@@ -157,9 +156,9 @@ START_TEST(test_failures_are_reported_and_keep_the_old_content)
 	ck_assert_int_eq(state_file_write(path, "old", 3, 0), 0);
 
 	ck_assert_int_eq(syncer_replace_file(s, missing, "new", 3, false, on_done, &t[0]), 0);
-	/* fsync() of a pipe fails with EINVAL: the worker's error comes back */
+	/* fdatasync() of a pipe fails with EINVAL: the worker's error comes back */
 	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	ck_assert_int_eq(syncer_sync_fd(s, pipefd[0], true, on_done, &t[1]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, pipefd[0], on_done, &t[1]), 0);
 	loop_until(&rec, 2);
 	ck_assert_int_eq(rec.results[0], -ENOENT);
 	ck_assert_int_eq(rec.results[1], -EINVAL);
@@ -168,7 +167,7 @@ START_TEST(test_failures_are_reported_and_keep_the_old_content)
 	ck_assert_str_eq(text, "old");
 
 	/* a descriptor that is not open is refused at once, nothing queued */
-	ck_assert_int_eq(syncer_sync_fd(s, 1000, true, on_done, &t[0]), -EBADF);
+	ck_assert_int_eq(syncer_fdatasync(s, 1000, on_done, &t[0]), -EBADF);
 	ck_assert_uint_eq(syncer_pending(s), 0);
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -192,8 +191,8 @@ START_TEST(test_drain_and_free_run_every_completion)
 	 * jobs the completions submit */
 	rec.resubmit_on = s;
 	rec.fd = fd;
-	ck_assert_int_eq(syncer_sync_fd(s, fd, true, on_done, &t[0]), 0);
-	ck_assert_int_eq(syncer_sync_fd(s, fd, true, on_done, &t[1]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, fd, on_done, &t[0]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, fd, on_done, &t[1]), 0);
 	ck_assert_uint_eq(syncer_drain(s), 3);
 	ck_assert_uint_eq(rec.n, 3);
 	ck_assert_int_eq(rec.tags[0], 0);
@@ -202,7 +201,7 @@ START_TEST(test_drain_and_free_run_every_completion)
 	ck_assert_uint_eq(syncer_drain(s), 0);
 
 	/* free: the same for what is still queued */
-	ck_assert_int_eq(syncer_sync_fd(s, fd, true, on_done, &t[2]), 0);
+	ck_assert_int_eq(syncer_fdatasync(s, fd, on_done, &t[2]), 0);
 	s = syncer_free(s);
 	ck_assert_uint_eq(rec.n, 4);
 	ck_assert_int_eq(rec.tags[3], 2);

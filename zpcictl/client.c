@@ -194,12 +194,16 @@ static const struct {
 	{ "LastError", "last_error" },
 };
 
-const char *client_property_key(const char *property)
+/* The index of a Function property in property_keys, or
+ * ELEMENTSOF(property_keys) for one without a key of its own. */
+static size_t property_index(const char *property)
 {
-	for (size_t i = 0; i < ELEMENTSOF(property_keys); i++)
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(property_keys); i++)
 		if (streq(property, property_keys[i].property))
-			return property_keys[i].key;
-	return NULL;
+			break;
+	return i;
 }
 
 /* Whether a property value means "not set": machine output leaves such keys
@@ -242,9 +246,7 @@ static int function_record(sd_bus_message *m, const char *path, json_object **re
 			json_object_put(v);
 			break;
 		}
-		for (i = 0; i < ELEMENTSOF(property_keys); i++)
-			if (streq(name, property_keys[i].property))
-				break;
+		i = property_index(name);
 		if (i < ELEMENTSOF(property_keys)) {
 			json_object_put(known[i]);
 			known[i] = v;

@@ -41,11 +41,6 @@ int client_connect(sd_bus **ret);
  * objects, other arrays and structs as arrays. Returns 0 or -errno. */
 int client_read_json(sd_bus_message *m, json_object **ret);
 
-/* The JSON key of a Function property ("UIDIsUnique" -> "uid_is_unique",
- * "FunctionHandle" -> "fh"). Returns a static string or NULL for unknown
- * properties (they are kept under their own name). */
-const char *client_property_key(const char *property);
-
 /* Every function: an array of records with every property (snake_case keys)
  * and "object" (the object path), in FID order. Returns 0 or -errno with
  * @error set. */
