@@ -7,24 +7,26 @@
  * and layouts are the kernel's; nothing here is zpcid's own protocol.
  *
  * The zPCI error feature (VFIO_DEVICE_FEATURE with feature index 13, GET
- * only) exists in two forms:
+ * only; PROBE allowed, SET -EINVAL):
  *
- *  v20  struct vfio_device_feature_zpci_err { __aligned_u64 data; }: @data
- *       is a user pointer to a buffer of ccdf_err_length bytes (from the
- *       ZPCI_BASE capability, version >= 3) that the kernel fills with the
- *       raw architected CCDF. An empty queue is -ENOMSG.
- *  v13  struct zpcid_vfio_zpci_err_v13 { u8 version; u8 pending_errors; u16
- *       pec; } in the feature payload itself: one record per GET (pec 0 when
- *       the queue was empty), pending_errors says how many are still queued;
- *       read until it is 0. Only the PEC is delivered. The name is zpcid's:
- *       the form never reached a kernel release header.
+ *   struct vfio_device_feature_zpci_err { __aligned_u64 data; }
+ *
+ * @data is a user pointer to a buffer of ccdf_err_length bytes that the
+ * kernel fills with the raw architected 32-byte CCDF (zpci_ccdf_err), one
+ * queued record per GET. Errors: data == 0 -EINVAL; empty queue -ENOMSG; not
+ * a zPCI device -ENODEV; no such feature -ENOTTY; a failing copy to the
+ * buffer -EFAULT, and that record is lost (it was dequeued first).
  *
  * VFIO_DEVICE_INFO_CAP_ZPCI_BASE version 3 appends one field after the u32
- * fh of version 2:
+ * fh of version 2; the capability stays 40 bytes:
  *
- *   offset 36  __u16 ccdf_err_length   bytes of one error record (>= 32)
+ *   offset 32  __u32 fh
+ *   offset 36  __u32 ccdf_err_length   bytes of one error record (>= 32)
  *
- * (offsets from the start of the capability, header included).
+ * (offsets from the start of the capability, header included). The field is
+ * a native-endian u32: on big-endian s390x a 16-bit read at offset 36 gives
+ * the upper half, 0. A kernel with the feature announces version 3; an older
+ * capability version means the feature is absent, never another form.
  */
 
 #include <linux/types.h>
@@ -42,18 +44,13 @@ struct vfio_device_feature_zpci_err {
 };
 #endif
 
-struct zpcid_vfio_zpci_err_v13 {
-	__u8 version;
-	__u8 pending_errors;
-	__u16 pec;
-};
-
 /* ZPCI_BASE capability: the version 2 struct is in 6.1's vfio_zdev.h; the
  * version 3 field is read at this offset. */
 #define ZPCID_ZPCI_BASE_FH_OFFSET              32
 #define ZPCID_ZPCI_BASE_V2_SIZE                36
 #define ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET 36
-#define ZPCID_ZPCI_BASE_V3_SIZE                38
+#define ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_SIZE   4 /* __u32 */
+#define ZPCID_ZPCI_BASE_V3_SIZE                40
 
 /* ---- vfio cdev + iommufd (Linux 6.6) ---- */
 
@@ -88,7 +85,9 @@ struct iommu_ioas_alloc {
 #endif
 
 _Static_assert(sizeof(struct vfio_device_feature_zpci_err) == 8, "v20 payload");
-_Static_assert(sizeof(struct zpcid_vfio_zpci_err_v13) == 4, "v13 payload");
+_Static_assert(ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET + ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_SIZE ==
+		       ZPCID_ZPCI_BASE_V3_SIZE,
+	       "ccdf_err_length is the last field of the 40-byte capability");
 _Static_assert(offsetof(struct vfio_device_info_cap_zpci_base, fh) == ZPCID_ZPCI_BASE_FH_OFFSET,
 	       "fh offset");
 _Static_assert(sizeof(struct vfio_device_bind_iommufd) == 16, "bind size");

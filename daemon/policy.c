@@ -145,12 +145,12 @@ int policy_new_default(Policy **ret)
 	(void)rate_spec_parse(POLICY_DEFAULT_BUDGET, &p->budget);
 	(void)duration_parse(POLICY_DEFAULT_COOLDOWN, &p->cooldown_usec);
 	p->default_mode = FUNCTION_MODE_OBSERVE;
-	p->rules = calloc(2, sizeof(PolicyRule));
+	p->rules = calloc(3, sizeof(PolicyRule));
 	if (!p->rules) {
 		free(p);
 		return -ENOMEM;
 	}
-	p->n_rules = 2;
+	p->n_rules = 3;
 	rule_init(&p->rules[0]);
 	(void)snprintf(p->rules[0].name, sizeof(p->rules[0].name), "permanent-errors");
 	p->rules[0].match.keys = POLICY_MATCH_PEC_CLASS;
@@ -158,10 +158,24 @@ int policy_new_default(Policy **ret)
 	p->rules[0].actions[0] = POLICY_ACTION_LOG;
 	p->rules[0].actions[1] = POLICY_ACTION_ALERT;
 	p->rules[0].n_actions = 2;
+	/* With the device open, the kernel leaves recovery to its holder: in
+	 * own mode that is zpcid. */
 	rule_init(&p->rules[1]);
-	(void)snprintf(p->rules[1].name, sizeof(p->rules[1].name), POLICY_DEFAULT_RULE_NAME);
+	(void)snprintf(p->rules[1].name, sizeof(p->rules[1].name), "recover-owned");
+	p->rules[1].match.keys = POLICY_MATCH_PEC_CLASS | POLICY_MATCH_MODE;
+	p->rules[1].match.pec_classes = 1U << PEC_CLASS_RECOVERABLE | 1U << PEC_CLASS_FW_RESET_DONE;
+	p->rules[1].match.modes = 1U << FUNCTION_MODE_OWN;
 	p->rules[1].actions[0] = POLICY_ACTION_LOG;
 	p->rules[1].n_actions = 1;
+	p->rules[1].ladder[0] = POLICY_ACTION_RESET;
+	p->rules[1].ladder[1] = POLICY_ACTION_RESET;
+	p->rules[1].ladder[2] = POLICY_ACTION_UNBIND;
+	p->rules[1].n_ladder = 3;
+	(void)duration_parse("1h", &p->rules[1].ladder_reset_usec);
+	rule_init(&p->rules[2]);
+	(void)snprintf(p->rules[2].name, sizeof(p->rules[2].name), POLICY_DEFAULT_RULE_NAME);
+	p->rules[2].actions[0] = POLICY_ACTION_LOG;
+	p->rules[2].n_actions = 1;
 	*ret = p;
 	return 0;
 }

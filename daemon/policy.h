@@ -206,9 +206,12 @@ const char *policy_hold_to_string(PolicyHold h);
 /* "no-match", "mode-only", "below-threshold", "fired", "not-reached". */
 const char *policy_rule_outcome_to_string(PolicyRuleOutcome o);
 
-/* The built-in policy (no "policy" key): rules "permanent-errors" (log and
- * alert permanent errors) and "default" (log), observe mode, no disruption.
- * Returns 0 or -ENOMEM. */
+/* The built-in policy (no "policy" key), the same as the shipped file:
+ * rules "permanent-errors" (log and alert permanent errors), "recover-owned"
+ * (functions zpcid holds get the ladder reset, reset, unbind after
+ * recoverable errors, since the kernel leaves their recovery to the holder)
+ * and "default" (log); observe mode, so nothing is disrupted until a
+ * function is owned. Returns 0 or -ENOMEM. */
 int policy_new_default(Policy **ret);
 
 /* Build a policy from the "policy" object @o (at dotted @path), reporting

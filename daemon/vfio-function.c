@@ -7,6 +7,7 @@
  * the middle of a drain.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,9 +205,10 @@ static int function_vfio_install(ZpciFunction *f, VfioDevice *d, FunctionMode mo
 				       "PCI function 0x%08x: failed to watch its vfio device: %m",
 				       f->attrs.fid);
 	}
-	log_info(f->manager->log, "PCI function 0x%08x: %s vfio device (%s, error records in the v%u form)",
+	log_info(f->manager->log,
+		 "PCI function 0x%08x: %s vfio device (%s, error records of %" PRIu32 " bytes)",
 		 f->attrs.fid, mode == FUNCTION_MODE_OWN ? "holding its" : "watching its owner's",
-		 vfio_device_uses_cdev(d) ? "cdev" : "group", (unsigned)vfio_device_form(d));
+		 vfio_device_uses_cdev(d) ? "cdev" : "group", vfio_device_ccdf_err_length(d));
 	return 0;
 }
 
@@ -243,6 +245,13 @@ int function_vfio_claim(ZpciFunction *f)
 		log_notice(m->log,
 			   "PCI function 0x%08x: its vfio device has no error interrupt, observing the "
 			   "function instead",
+			   f->attrs.fid);
+		return r;
+	}
+	if (r == -ENXIO) {
+		log_notice(m->log,
+			   "PCI function 0x%08x: the kernel does not treat its vfio device as a zPCI "
+			   "function, observing the function instead",
 			   f->attrs.fid);
 		return r;
 	}

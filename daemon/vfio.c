@@ -2,7 +2,7 @@
 /*
  * vfio: open or adopt a zPCI function's vfio device, find its error feature,
  * register the eventfds and drain the error queue. See vfio.h for the
- * contract; vfio-v20.c and vfio-v13.c hold the two forms of the feature.
+ * contract; vfio-v20.c holds the GET of the feature.
  *
  * The exact ioctl sequence (the kernel's uAPI; tests/devworld emulates it):
  *
@@ -26,9 +26,10 @@
  *   VFIO_DEVICE_GET_INFO {argsz 4096, ...}: one 4096-byte buffer; again with
  *     the size the kernel asks for when its argsz comes back larger. Flags
  *     must have VFIO_DEVICE_FLAGS_PCI; the capability chain (CAPS,
- *     cap_offset) is walked for VFIO_DEVICE_INFO_CAP_ZPCI_BASE.
- *   VFIO_DEVICE_FEATURE {argsz 8 + payload, flags ZPCI_ERROR(13)|PROBE|GET}
- *     payload 8 bytes (v20) or 4 bytes (v13); ENOTTY -> -ENOTTY.
+ *     cap_offset) is walked for VFIO_DEVICE_INFO_CAP_ZPCI_BASE, which must
+ *     be version >= 3 with a __u32 ccdf_err_length (offset 36) >= 32.
+ *   VFIO_DEVICE_FEATURE {argsz 16, flags ZPCI_ERROR(13)|PROBE|GET}
+ *     ENOTTY -> -ENOTTY; ENODEV (not a zPCI device) -> -ENXIO.
  *   VFIO_DEVICE_GET_IRQ_INFO {argsz 16, index 3 (ERR)}: count must be 1.
  *   eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)
  *   VFIO_DEVICE_SET_IRQS {argsz 24, flags DATA_EVENTFD|ACTION_TRIGGER,
@@ -36,10 +37,8 @@
  *   own mode only: VFIO_DEVICE_GET_IRQ_INFO index 4 (REQ); when count >= 1
  *     the same SET_IRQS on index 4 with a second eventfd.
  * drain (after open, on every ERR wake-up, before reset and close):
- *   v20: VFIO_DEVICE_FEATURE {argsz 16, flags ZPCI_ERROR|GET, data = user
- *        pointer to a ccdf_err_length byte buffer} until ENOMSG.
- *   v13: VFIO_DEVICE_FEATURE {argsz 12, flags ZPCI_ERROR|GET} until
- *        pending_errors is 0 (a record has pec != 0).
+ *   VFIO_DEVICE_FEATURE {argsz 16, flags ZPCI_ERROR|GET, data = user
+ *   pointer to a ccdf_err_length byte buffer} until ENOMSG.
  *   At most VFIO_DRAIN_BATCH GETs per wake-up.
  * reset: drain, VFIO_DEVICE_RESET.
  * close: drain; delegated: VFIO_DEVICE_SET_IRQS {argsz 20, DATA_NONE|
@@ -77,9 +76,8 @@ struct VfioDevice {
 	int err_fd;
 	int req_fd;
 
-	VfioForm form;
 	unsigned zpci_base_version;
-	uint16_t ccdf_err_length;
+	uint32_t ccdf_err_length;
 	struct {
 		uint16_t pchid, vfn;
 		uint8_t pft, gid;
@@ -383,7 +381,8 @@ static int parse_caps(VfioDevice *d, const uint8_t *buf, size_t size)
 			if (h.version >= 3) {
 				if (avail < ZPCID_ZPCI_BASE_V3_SIZE)
 					return -EBADMSG;
-				d->ccdf_err_length = get_u16(c + ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET);
+				/* A __u32: a 16-bit read here is 0 on big-endian s390x. */
+				d->ccdf_err_length = get_u32(c + ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET);
 			}
 		}
 
@@ -450,34 +449,30 @@ int vfio_device_feature(VfioDevice *d, uint32_t flags, void *payload, size_t pay
 	return 0;
 }
 
-/* Choose the form from ZPCI_BASE and probe it. */
+/* Check the record length that ZPCI_BASE version 3 announces, then probe the
+ * feature. A capability older than version 3 means a kernel without the
+ * feature: there is no other form to fall back to. */
 static int probe_feature(VfioDevice *d)
 {
-	uint64_t payload[1] = {};
-	size_t size;
+	struct vfio_device_feature_zpci_err payload = {};
 	int r;
 
-	if (d->zpci_base_version >= 3 && d->ccdf_err_length >= ZPCI_CCDF_ERR_SIZE) {
-		if (d->ccdf_err_length > VFIO_CCDF_MAX)
-			return -EBADMSG;
-		d->form = VFIO_FORM_V20;
-		size = sizeof(struct vfio_device_feature_zpci_err);
-	} else {
-		d->form = VFIO_FORM_V13;
-		size = sizeof(struct zpcid_vfio_zpci_err_v13);
-	}
+	if (d->zpci_base_version < 3)
+		return -ENOTTY;
+	if (d->ccdf_err_length < ZPCI_CCDF_ERR_SIZE || d->ccdf_err_length > VFIO_CCDF_MAX)
+		return -EBADMSG;
 
 	r = vfio_device_feature(
 		d, VFIO_DEVICE_FEATURE_ZPCI_ERROR | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET,
-		payload, size);
+		&payload, sizeof(payload));
+	if (r == -ENODEV)
+		return -ENXIO; /* the kernel says: not a zPCI device */
 	if (r < 0)
-		return r == -ENOTTY ? -ENOTTY : r;
+		return r;
 
-	if (d->form == VFIO_FORM_V20) {
-		d->ccdf_buf = calloc(1, d->ccdf_err_length);
-		if (!d->ccdf_buf)
-			return -ENOMEM;
-	}
+	d->ccdf_buf = calloc(1, d->ccdf_err_length);
+	if (!d->ccdf_buf)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -683,7 +678,6 @@ int vfio_device_drain(VfioDevice *d, unsigned max, VfioRecordHandler handler, vo
 	bool more = false;
 
 	for (unsigned i = 0;; i++) {
-		unsigned pending = 0;
 		ZpciEvent e;
 		int r;
 
@@ -691,19 +685,14 @@ int vfio_device_drain(VfioDevice *d, unsigned max, VfioRecordHandler handler, vo
 			more = true;
 			break;
 		}
-		if (d->form == VFIO_FORM_V20)
-			r = vfio_v20_get(d, d->ccdf_buf, d->ccdf_err_length, &e);
-		else
-			r = vfio_v13_get(d, &e, &pending);
+		r = vfio_v20_get(d, d->ccdf_buf, d->ccdf_err_length, &e);
 		if (r < 0)
 			return error_means_gone(r) ? -ENODEV : r;
-		if (r > 0) {
-			n++;
-			if (handler)
-				handler(d, &e, userdata);
-		}
-		if (d->form == VFIO_FORM_V20 ? r == 0 : pending == 0)
+		if (r == 0)
 			break;
+		n++;
+		if (handler)
+			handler(d, &e, userdata);
 	}
 	if (ret_more)
 		*ret_more = more;
@@ -790,11 +779,6 @@ int vfio_device_fd(const VfioDevice *d)
 	return d->device_fd;
 }
 
-VfioForm vfio_device_form(const VfioDevice *d)
-{
-	return d->form;
-}
-
 bool vfio_device_is_delegated(const VfioDevice *d)
 {
 	return d->delegated;
@@ -810,9 +794,9 @@ unsigned vfio_device_zpci_base_version(const VfioDevice *d)
 	return d->zpci_base_version;
 }
 
-uint16_t vfio_device_ccdf_err_length(const VfioDevice *d)
+uint32_t vfio_device_ccdf_err_length(const VfioDevice *d)
 {
-	return d->form == VFIO_FORM_V20 ? d->ccdf_err_length : 0;
+	return d->ccdf_err_length;
 }
 
 void vfio_device_set_userdata(VfioDevice *d, void *userdata)

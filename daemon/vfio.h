@@ -10,8 +10,8 @@
  *             function and makes zpcid its user-space owner.
  *  delegated  the device's owner passed zpcid a duplicate of its device fd.
  *
- * In both, zpcid finds the zPCI error feature and its form (v20: the full
- * CCDF; v13: the PEC only), registers its own eventfd on the ERR IRQ index
+ * In both, zpcid finds the zPCI error feature (ZPCI_BASE version 3 with its
+ * record length, then a feature probe), registers its own eventfd on the ERR IRQ index
  * (replacing whatever eventfd was registered there: the slot holds one) and
  * drains the kernel's error queue. Own mode also registers an eventfd on the
  * REQ IRQ index, which fires when the kernel wants the device back.
@@ -60,11 +60,6 @@ typedef struct VfioLocation {
  * device has neither (not bound to vfio-pci), -EINVAL on a bad path. */
 int vfio_locate(const char *syspath, VfioLocation *ret);
 
-typedef enum VfioForm {
-	VFIO_FORM_V13 = 13, /* {version, pending_errors, pec} */
-	VFIO_FORM_V20 = 20, /* user buffer with the raw CCDF */
-} VfioForm;
-
 /* Records handed out per call of vfio_device_drain() by the daemon. */
 #define VFIO_DRAIN_BATCH 64
 /* Upper bound of a complete drain (before reset/close): far above the
@@ -74,8 +69,8 @@ typedef enum VfioForm {
 #define VFIO_CCDF_MAX 4096
 
 /* Called for every drained record; @e is a kind=error event with source
- * vfio or delegated, the fid of the function and, for v20, the CCDF fields
- * (event_set_ccdf()); for v13 only the PEC. */
+ * vfio or delegated, the fid of the function and the CCDF fields
+ * (event_set_ccdf()). */
 typedef void (*VfioRecordHandler)(VfioDevice *d, ZpciEvent *e, void *userdata);
 
 /* Open the device of the function @attrs at @loc (own mode): cdev + iommufd
@@ -83,7 +78,10 @@ typedef void (*VfioRecordHandler)(VfioDevice *d, ZpciEvent *e, void *userdata);
  * probe, GET_IRQ_INFO(ERR).count == 1, eventfds on ERR and REQ. Does not
  * drain (the caller does, with its handler). Returns 0; -EBUSY when another
  * process holds the device; -ENOTTY when the kernel lacks the zPCI error
- * feature; -ENODEV when it has no ERR IRQ (count 0); -ENOENT when @loc names
+ * feature (no ZPCI_BASE version 3, or the probe says so); -ENXIO when the
+ * kernel says the device is not a zPCI function; -EBADMSG when version 3
+ * announces a record length below 32 or above VFIO_CCDF_MAX; -ENODEV when
+ * it has no ERR IRQ (count 0); -ENOENT when @loc names
  * no node; -EBADMSG on a malformed reply; other -errno. On failure nothing
  * stays open. */
 int vfio_device_open(const VfioOps *ops, void *ops_userdata, const VfioLocation *loc, const ZpciAttrs *attrs,
@@ -130,29 +128,24 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VfioDevice *, vfio_device_free);
 int vfio_device_err_fd(const VfioDevice *d);
 int vfio_device_req_fd(const VfioDevice *d); /* -EBADF in delegated mode */
 int vfio_device_fd(const VfioDevice *d);
-VfioForm vfio_device_form(const VfioDevice *d);
 bool vfio_device_is_delegated(const VfioDevice *d);
 bool vfio_device_uses_cdev(const VfioDevice *d);
 uint32_t vfio_device_fid(const VfioDevice *d);
 unsigned vfio_device_zpci_base_version(const VfioDevice *d); /* 0: no ZPCI_BASE */
-uint16_t vfio_device_ccdf_err_length(const VfioDevice *d);   /* 0: v13 */
+uint32_t vfio_device_ccdf_err_length(const VfioDevice *d);   /* from ZPCI_BASE v3 */
 
 /* Caller data kept with the device (the daemon's event sources). */
 void vfio_device_set_userdata(VfioDevice *d, void *userdata);
 void *vfio_device_get_userdata(const VfioDevice *d);
 
-/* ---- internal to vfio*.c: the two forms of the feature ---- */
+/* ---- internal to vfio*.c ---- */
 
 /* One GET of the v20 feature into @buf (@len bytes). Returns 1 and fills *@e
  * with a record, 0 when the queue is empty (-ENOMSG), -errno. */
 int vfio_v20_get(VfioDevice *d, uint8_t *buf, size_t len, ZpciEvent *e);
 
-/* One GET of the v13 feature. Returns 1 and fills *@e with a record, 0 when
- * the queue held none; *@ret_pending is the number still queued. -errno. */
-int vfio_v13_get(VfioDevice *d, ZpciEvent *e, unsigned *ret_pending);
-
 /* VFIO_DEVICE_FEATURE on @d with the given flags and payload (used by both
- * forms and the probe). Returns 0 or -errno. */
+ * the probe). Returns 0 or -errno. */
 int vfio_device_feature(VfioDevice *d, uint32_t flags, void *payload, size_t payload_size);
 
 /* Start a kind=error event for a record of @d (fid, source). */

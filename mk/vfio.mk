@@ -9,7 +9,7 @@ common_libzpcicommon_a_SOURCES += common/vfio-zpci.h
 
 daemon_libzpcid_a_SOURCES += \
 	daemon/vfio.c daemon/vfio.h \
-	daemon/vfio-v20.c daemon/vfio-v13.c \
+	daemon/vfio-v20.c \
 	daemon/vfio-function.c daemon/vfio-function.h
 
 check_PROGRAMS += tests/test-ccdf tests/test-pec tests/test-event

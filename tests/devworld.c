@@ -431,7 +431,7 @@ static gboolean complete(UMockdevIoctlClient *c, long res, int err)
 
 static const char *feature_form(DevworldFeature f)
 {
-	return f == DEVWORLD_FEATURE_V13 ? "v13" : f == DEVWORLD_FEATURE_NONE ? "none" : "v20";
+	return f == DEVWORLD_FEATURE_NONE ? "none" : "v20";
 }
 
 /* The device becomes open through @cl: the kernel resets the function and
@@ -457,8 +457,8 @@ static void device_close_locked(DwFn *fn, DwClient *cl)
 	fn->device_owner = NULL;
 	if (fn->count > 0) {
 		g_autofree char *t = g_strdup_printf(
-			"zpci: %s: Discarding %u unread error events of PCI function 0x%x", fn->slot,
-			fn->count, fn->cfg.fid);
+			"zpci: Unhandled PCI error events count=%u for PCI function 0x%x", fn->count,
+			fn->cfg.fid);
 		fn->stats.discarded += fn->count;
 		(void)kmsg_write_locked(w, 6, t);
 	}
@@ -488,7 +488,8 @@ static void fill_base_cap(DwFn *fn, uint8_t *p, unsigned version, uint32_t next)
 		.gid = fn->cfg.pfgid,
 		.fh = fn->fh,
 	};
-	uint16_t len = ZPCI_CCDF_ERR_SIZE;
+	/* the kernel's field is a native __u32 */
+	uint32_t len = ZPCI_CCDF_ERR_SIZE;
 
 	/* the defined fields only (36 bytes): the tail is zero or ccdf_err_length */
 	memset(p, 0, DW_BASE_V3_SIZE);
@@ -519,9 +520,8 @@ static gboolean handle_get_info(DwFn *fn, UMockdevIoctlClient *c)
 	const size_t caps = DW_BASE_V3_SIZE + DW_GROUP_CAP_SIZE;
 	struct vfio_device_info info;
 	UMockdevIoctlData *d;
-	/* ccdf_err_length (version 3) came with the v20 form; a kernel with the
-	 * v13 form has version 2 */
-	unsigned version = fn->cfg.zpci_base_version ?: fn->cfg.feature == DEVWORLD_FEATURE_V13 ? 2 : 3;
+	/* ccdf_err_length (version 3) came with the feature */
+	unsigned version = fn->cfg.zpci_base_version ?: fn->cfg.feature == DEVWORLD_FEATURE_NONE ? 2 : 3;
 	uint32_t argsz;
 
 	d = resolve_argsz(c, hdr, hdr + caps, &argsz);
@@ -663,11 +663,10 @@ static gboolean handle_set_irqs(DwFn *fn, DwClient *cl, UMockdevIoctlClient *c)
 
 static gboolean handle_feature(DwFn *fn, UMockdevIoctlClient *c)
 {
-	const size_t v13_size = 4, v20_size = 8;
+	const size_t v20_size = 8;
 	struct vfio_device_feature f;
 	UMockdevIoctlData *d;
 	uint32_t argsz, index;
-	size_t minsz;
 
 	d = resolve_argsz(c, DW_FEATURE_HDR, DW_FEATURE_HDR + v20_size, &argsz);
 	if (!d)
@@ -696,33 +695,19 @@ static gboolean handle_feature(DwFn *fn, UMockdevIoctlClient *c)
 	}
 	if (!(f.flags & VFIO_DEVICE_FEATURE_GET))
 		return complete(c, -1, EINVAL);
-	minsz = fn->cfg.feature == DEVWORLD_FEATURE_V13 ? v13_size : v20_size;
-	if (argsz - DW_FEATURE_HDR < minsz)
+	if (argsz - DW_FEATURE_HDR < v20_size)
 		return complete(c, -1, EINVAL);
+	{
+		uint64_t data;
 
-	fn->stats.feature_gets++;
-	if (fn->cfg.feature == DEVWORLD_FEATURE_V13) {
-		uint8_t rec[4] = { 1, 0, 0, 0 };
-		uint16_t pec = 0;
-
-		if (fn->count > 0) {
-			const uint8_t *q = fn->queue[fn->head];
-
-			pec = (uint16_t)(q[30] << 8 | q[31]);
-			rec[1] = (uint8_t)(fn->count - 1);
-			fn->head = (fn->head + 1) % DW_QUEUE_DEPTH;
-			fn->count--;
-			fn->stats.drained++;
-		} else
-			fn->stats.enomsg++;
-		memcpy(rec + 2, &pec, sizeof(pec));
-		memcpy(d->data + DW_FEATURE_HDR, rec, sizeof(rec));
-		fn->stats.queued = fn->count;
-		fn_log(fn, "DEVICE_FEATURE ZPCI_ERROR GET v13 -> 0 pec=0x%x pending=%u", pec, rec[1]);
-		g_cond_broadcast(&fn->world->cond);
-		return complete(c, 0, 0);
+		memcpy(&data, d->data + DW_FEATURE_HDR, sizeof(data));
+		if (data == 0) {
+			fn_log(fn, "DEVICE_FEATURE ZPCI_ERROR GET data=0 -> EINVAL");
+			return complete(c, -1, EINVAL);
+		}
 	}
 
+	fn->stats.feature_gets++;
 	if (fn->count == 0) {
 		fn->stats.enomsg++;
 		fn_log(fn, "DEVICE_FEATURE ZPCI_ERROR GET -> ENOMSG");
@@ -734,7 +719,12 @@ static gboolean handle_feature(DwFn *fn, UMockdevIoctlClient *c)
 								     NULL);
 
 		if (!buf) {
-			fn_log(fn, "DEVICE_FEATURE ZPCI_ERROR GET -> EFAULT");
+			/* the kernel dequeues before it copies: the record is lost */
+			fn->head = (fn->head + 1) % DW_QUEUE_DEPTH;
+			fn->count--;
+			fn->stats.queued = fn->count;
+			fn_log(fn, "DEVICE_FEATURE ZPCI_ERROR GET -> EFAULT (record lost)");
+			g_cond_broadcast(&fn->world->cond);
 			return complete(c, -1, EFAULT);
 		}
 		memcpy(buf->data, q, ZPCI_CCDF_ERR_SIZE);
@@ -1797,8 +1787,8 @@ static int queue_locked(Devworld *w, DwFn *fn, const uint8_t ccdf[ZPCI_CCDF_ERR_
 	}
 	if (fn->count == DW_QUEUE_DEPTH) {
 		g_autofree char *t = g_strdup_printf(
-			"zpci: %s: Error event queue full, dropping event 0x%x for PCI function 0x%x",
-			fn->slot, pec, fid);
+			"zpci: %s: Maximum number (%u) of pending error events queued", fn->slot,
+			(unsigned)DW_QUEUE_DEPTH);
 		fn->stats.dropped++;
 		(void)kmsg_write_locked(w, 4, t);
 		fn_log(fn, "ERROR pec=0x%x dropped (queue full)", pec);
@@ -2563,8 +2553,6 @@ static int parse_key(DevworldFunction *f, const char *key, char *v)
 	if (strcmp(key, "feature") == 0) {
 		if (strcmp(v, "v20") == 0)
 			f->feature = DEVWORLD_FEATURE_V20;
-		else if (strcmp(v, "v13") == 0)
-			f->feature = DEVWORLD_FEATURE_V13;
 		else if (strcmp(v, "none") == 0)
 			f->feature = DEVWORLD_FEATURE_NONE;
 		else

@@ -19,7 +19,7 @@
  *  - VFIO: the group node /dev/vfio/<group>, the cdev /dev/vfio/devices/vfioN,
  *    /dev/vfio/vfio and /dev/iommu, answered by ioctl handlers in this
  *    process that follow the kernel's rules (ownership, capability chain,
- *    IRQ registration, the zPCI error feature in its v20 and v13 forms, the
+ *    IRQ registration, the zPCI error feature (upstream's v20 form), the
  *    4-deep error FIFO that drops the newest record, reset). Eventfds a
  *    client registers are fetched from it with pidfd_getfd(), so injecting
  *    an error signals the real eventfd of the real client process.
@@ -65,10 +65,9 @@ typedef enum DevworldKind {
 	_DEVWORLD_KIND_INVALID = -22,
 } DevworldKind;
 
-/* The form of VFIO_DEVICE_FEATURE_ZPCI_ERROR the function's kernel offers. */
+/* Whether the function's kernel offers VFIO_DEVICE_FEATURE_ZPCI_ERROR. */
 typedef enum DevworldFeature {
 	DEVWORLD_FEATURE_V20,  /* {data}: the user buffer receives the raw CCDF; -ENOMSG when empty */
-	DEVWORLD_FEATURE_V13,  /* {version, pending_errors, pec}, pec 0 when empty */
 	DEVWORLD_FEATURE_NONE, /* -ENOTTY: a kernel without the feature */
 	_DEVWORLD_FEATURE_MAX,
 	_DEVWORLD_FEATURE_INVALID = -22,
@@ -99,7 +98,7 @@ typedef struct DevworldFunction {
 
 	/* How its vfio device behaves. */
 	DevworldFeature feature;
-	unsigned zpci_base_version; /* ZPCI_BASE cap version: 0 means 3 (2 with v13) */
+	unsigned zpci_base_version; /* ZPCI_BASE cap version: 0 means 3 (2 without the feature) */
 	bool no_err_irq;            /* GET_IRQ_INFO(ERR).count == 0; default: 1 */
 	bool no_cdev;               /* bind creates only the group node (kernel before 6.6) */
 

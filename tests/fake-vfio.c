@@ -392,7 +392,7 @@ static size_t build_info(FakeVfioDevice *d, uint8_t *out, size_t size)
 		memcpy(out + extra_off, &h, sizeof(h));
 	}
 	if (off <= size && base_off) {
-		struct vfio_device_info_cap_zpci_base b = {
+		struct fake_zpci_base_v3 b = {
 			.header = { .id = VFIO_DEVICE_INFO_CAP_ZPCI_BASE,
 				    .version = (uint16_t)c->zpci_base_version,
 				    .next = c->looping_caps ? (uint32_t)base_off : 0 },
@@ -401,11 +401,9 @@ static size_t build_info(FakeVfioDevice *d, uint8_t *out, size_t size)
 			.pft = c->pft,
 			.gid = c->gid,
 			.fh = c->fh,
+			.ccdf_err_length = c->zpci_base_version >= 3 ? c->ccdf_err_length : 0,
 		};
 		memcpy(out + base_off, &b, MIN(base_size, sizeof(b)));
-		if (c->zpci_base_version >= 3)
-			memcpy(out + base_off + ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET, &c->ccdf_err_length,
-			       sizeof(uint16_t));
 	}
 	memcpy(out, &info, sizeof(info));
 	return off;
@@ -430,36 +428,22 @@ static int feature_ioctl(FakeVfioDevice *d, struct vfio_device_feature *f)
 		return -EINVAL;
 	d->stats.gets++;
 
-	if (d->config.feature == FAKE_FEATURE_V20) {
+	{
 		struct vfio_device_feature_zpci_err p;
 		uint8_t *user;
 
 		if (argsz < sizeof(*f) + sizeof(p))
 			return -EINVAL;
 		memcpy(&p, f->data, sizeof(p));
+		user = (uint8_t *)(uintptr_t)p.data;
+		if (!user)
+			return -EINVAL;
 		if (d->n_queue == 0) {
 			d->stats.enomsg++;
 			return -ENOMSG;
 		}
-		user = (uint8_t *)(uintptr_t)p.data;
-		if (!user)
-			return -EFAULT;
 		memset(user, 0, d->config.ccdf_err_length);
 		memcpy(user, d->queue[0], ZPCI_CCDF_ERR_SIZE);
-	} else {
-		struct zpcid_vfio_zpci_err_v13 p = { .version = 1 };
-		ZpciCcdf c;
-
-		if (argsz < sizeof(*f) + sizeof(p))
-			return -EINVAL;
-		if (d->n_queue > 0) {
-			(void)ccdf_parse(d->queue[0], ZPCI_CCDF_ERR_SIZE, &c);
-			p.pec = c.pec;
-			p.pending_errors = (uint8_t)(d->n_queue - 1);
-		}
-		memcpy(f->data, &p, sizeof(p));
-		if (d->n_queue == 0)
-			return 0;
 	}
 	memmove(d->queue[0], d->queue[1], (size_t)(d->n_queue - 1) * ZPCI_CCDF_ERR_SIZE);
 	d->n_queue--;

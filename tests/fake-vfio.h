@@ -8,24 +8,46 @@
  * its argsz and never writes past it, GET_INFO grows argsz when the
  * capabilities do not fit, the zPCI error queue is a 4-deep FIFO that drops
  * the newest record when full and exists only while the device is open,
- * ENOTTY when the feature is absent, ENOMSG (v20) or pec 0 (v13) when empty.
+ * ENOTTY when the feature is absent, ENOMSG when empty, EINVAL for a NULL
+ * buffer pointer.
  *
  * Every fd the fake hands out is a real fd (of /dev/null or a real eventfd)
  * so numbers are unique and a leak shows in fake_vfio_open_fds().
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/ccdf.h"
+#include "common/vfio-zpci.h"
 #include "daemon/vfio.h"
+
+/* VFIO_DEVICE_INFO_CAP_ZPCI_BASE version 3 as the kernel declares it: the
+ * fields of version 2 (fh ends at byte 36) and a __u32 record length; still
+ * 40 bytes. The fake lays its capability out with this struct, in the
+ * host's byte order as the kernel does. */
+struct fake_zpci_base_v3 {
+	struct vfio_info_cap_header header;
+	__u64 start_dma;
+	__u64 end_dma;
+	__u16 pchid;
+	__u16 vfn;
+	__u16 fmb_length;
+	__u8 pft;
+	__u8 gid;
+	__u32 fh;
+	__u32 ccdf_err_length;
+};
+_Static_assert(sizeof(struct fake_zpci_base_v3) == ZPCID_ZPCI_BASE_V3_SIZE, "ZPCI_BASE v3 size");
+_Static_assert(offsetof(struct fake_zpci_base_v3, ccdf_err_length) == ZPCID_ZPCI_BASE_CCDF_ERR_LENGTH_OFFSET,
+	       "ccdf_err_length offset");
 
 typedef struct FakeVfio FakeVfio;
 typedef struct FakeVfioDevice FakeVfioDevice;
 
 typedef enum FakeFeature {
 	FAKE_FEATURE_V20,
-	FAKE_FEATURE_V13,
 	FAKE_FEATURE_NONE,
 } FakeFeature;
 
@@ -37,7 +59,7 @@ typedef struct FakeVfioConfig {
 	int cdev;         /* /dev/vfio/devices/vfio<cdev>, -1: none */
 	FakeFeature feature;
 	unsigned zpci_base_version; /* 0: no ZPCI_BASE capability */
-	uint16_t ccdf_err_length;   /* version 3 only */
+	uint32_t ccdf_err_length;   /* version 3 only: a native __u32 at offset 36 */
 	uint32_t err_irq_count;
 	uint32_t req_irq_count;
 	uint32_t fid, fh;

@@ -515,6 +515,56 @@ START_TEST(test_default_policy)
 }
 END_TEST
 
+/* The kernel leaves the recovery of an open device to its holder: the
+ * built-in policy resets owned functions, twice, then quarantines them. */
+START_TEST(test_default_policy_recovers_owned)
+{
+	static const struct {
+		uint16_t pec;
+		PolicyAction step; /* _POLICY_ACTION_INVALID: nothing disruptive */
+	} steps[] = {
+		{ 0x0012, POLICY_ACTION_RESET },    { 0x003a, POLICY_ACTION_RESET },
+		{ 0x002a, _POLICY_ACTION_INVALID }, /* FMB: informational */
+		{ 0x0040, _POLICY_ACTION_INVALID }, /* permanent: alert, no reset */
+		{ 0x0018, POLICY_ACTION_UNBIND },
+	};
+	_cleanup_(policy_unrefp) Policy *p = NULL;
+	_cleanup_(policy_state_freep) PolicyState *s = NULL;
+	ZpciFunction own = function(1, FUNCTION_MODE_OWN), observed = function(2, FUNCTION_MODE_OBSERVE),
+		     delegated = function(3, FUNCTION_MODE_DELEGATED);
+	PolicyDecision d;
+
+	ck_assert_int_eq(policy_new_default(&p), 0);
+	ck_assert_int_eq(policy_state_new(&s), 0);
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+		/* past the cool-down, within the ladder's hour */
+		uint64_t now = T0 + i * 11 * 60 * SEC;
+		ZpciEvent e = error_event(steps[i].pec, EVENT_SOURCE_VFIO);
+		const PolicyDecidedAction *a;
+
+		ck_assert_int_eq(policy_evaluate(p, s, &own, &e, now, 0, &d), 0);
+		ck_assert_ptr_nonnull(find_action(&d, POLICY_ACTION_LOG));
+		if (steps[i].step == _POLICY_ACTION_INVALID) {
+			ck_assert(!d.has_disruptive);
+			continue;
+		}
+		ck_assert_str_eq(d.rule, "recover-owned");
+		a = find_action(&d, steps[i].step);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->verdict, POLICY_VERDICT_RUN);
+	}
+	/* functions zpcid does not hold are never disrupted */
+	for (uint16_t pec = 0; pec < 0x100; pec++) {
+		ZpciEvent e = error_event(pec, EVENT_SOURCE_KMSG);
+
+		ck_assert_int_eq(policy_evaluate(p, s, &observed, &e, T0 + pec * SEC, 0, &d), 0);
+		ck_assert(!d.has_disruptive);
+		ck_assert_int_eq(policy_evaluate(p, s, &delegated, &e, T0 + pec * SEC, 0, &d), 0);
+		ck_assert(!d.has_disruptive);
+	}
+}
+END_TEST
+
 START_TEST(test_state_round_trip)
 {
 	_cleanup_(policy_unrefp)
@@ -819,6 +869,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_mode_restrictions);
 	tcase_add_test(tc, test_choose_mode);
 	tcase_add_test(tc, test_default_policy);
+	tcase_add_test(tc, test_default_policy_recovers_owned);
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_to_json_round_trip);

@@ -169,7 +169,6 @@ START_TEST(test_cdev_v20_sequence_and_records)
 
 	ck_assert(vfio_device_uses_cdev(d));
 	ck_assert(!vfio_device_is_delegated(d));
-	ck_assert_int_eq(vfio_device_form(d), VFIO_FORM_V20);
 	ck_assert_uint_eq(vfio_device_zpci_base_version(d), 3);
 	ck_assert_uint_eq(vfio_device_ccdf_err_length(d), 32);
 	ck_assert_int_eq(fake_vfio_stats(fd).err_eventfd, vfio_device_err_fd(d));
@@ -212,7 +211,7 @@ START_TEST(test_cdev_v20_sequence_and_records)
 }
 END_TEST
 
-START_TEST(test_group_v13)
+START_TEST(test_group)
 {
 	FakeVfio *w = fake_vfio_new();
 	FakeVfioConfig c = config_v20();
@@ -222,16 +221,13 @@ START_TEST(test_group_v13)
 	bool more;
 
 	c.cdev = -1;
-	c.feature = FAKE_FEATURE_V13;
-	c.zpci_base_version = 2;
 	fd = fake_vfio_add(w, &c);
 
 	ck_assert_int_eq(open_dev(w, fd, &c, &d), 0);
 	ck_assert(!vfio_device_uses_cdev(d));
-	ck_assert_int_eq(vfio_device_form(d), VFIO_FORM_V13);
-	ck_assert_uint_eq(vfio_device_ccdf_err_length(d), 0);
+	ck_assert_uint_eq(vfio_device_ccdf_err_length(d), 32);
 
-	/* v13 empty: one GET with pec 0 */
+	/* empty: one GET answered ENOMSG */
 	ck_assert_int_eq(vfio_device_drain(d, VFIO_DRAIN_BATCH, record, &rec, &more), 0);
 	ck_assert_uint_eq(fake_vfio_stats(fd).gets, 1);
 
@@ -239,14 +235,47 @@ START_TEST(test_group_v13)
 		inject(fd, p);
 	ck_assert_int_eq(vfio_device_drain(d, VFIO_DRAIN_BATCH, record, &rec, &more), 3);
 	ck_assert(!more);
-	/* pending_errors reached 0 with the third record: no extra GET */
-	ck_assert_uint_eq(fake_vfio_stats(fd).gets, 4);
+	/* three records and the GET that finds the queue empty */
+	ck_assert_uint_eq(fake_vfio_stats(fd).gets, 5);
 	ck_assert_uint_eq(rec.e[0].pec, 0x10);
 	ck_assert_uint_eq(rec.e[2].pec, 0x12);
-	ck_assert_uint_eq(rec.e[1].has, EVENT_HAS_PEC);
+	ck_assert(rec.e[1].has & EVENT_HAS_CCDF);
 	ck_assert_uint_eq(rec.e[1].sources, EVENT_SOURCE_VFIO);
 
 	vfio_device_close(d, record, &rec);
+	ck_assert_uint_eq(fake_vfio_open_fds(w), 0);
+	fake_vfio_free(w);
+}
+END_TEST
+
+/* The capability as the kernel lays it out: a native __u32 ccdf_err_length
+ * at offset 36 of a 40-byte ZPCI_BASE version 3. On big-endian s390x the
+ * bytes at 36..39 are 00 00 00 20, so a 16-bit read at 36 would give 0. */
+START_TEST(test_zpci_base_v3_layout)
+{
+	struct fake_zpci_base_v3 k = { .ccdf_err_length = 32 };
+	const uint8_t *b = (const uint8_t *)&k;
+	FakeVfio *w = fake_vfio_new();
+	FakeVfioConfig c = config_v20();
+	FakeVfioDevice *fd;
+	VfioDevice *d = NULL;
+
+	ck_assert_uint_eq(sizeof(k), 40);
+	ck_assert_uint_eq(offsetof(struct fake_zpci_base_v3, ccdf_err_length), 36);
+	ck_assert_uint_eq(sizeof(k.ccdf_err_length), 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	ck_assert(b[36] == 0 && b[37] == 0 && b[38] == 0 && b[39] == 32);
+#else
+	ck_assert(b[36] == 32 && b[37] == 0 && b[38] == 0 && b[39] == 0);
+#endif
+
+	fd = fake_vfio_add(w, &c);
+	ck_assert_int_eq(open_dev(w, fd, &c, &d), 0);
+	ck_assert_uint_eq(vfio_device_zpci_base_version(d), 3);
+	ck_assert_uint_eq(vfio_device_ccdf_err_length(d), 32);
+	inject(fd, 0x3a);
+	ck_assert_int_eq(vfio_device_drain(d, VFIO_DRAIN_BATCH, NULL, NULL, NULL), 1);
+	vfio_device_close(d, NULL, NULL);
 	ck_assert_uint_eq(fake_vfio_open_fds(w), 0);
 	fake_vfio_free(w);
 }
@@ -321,13 +350,24 @@ END_TEST
 
 START_TEST(test_zpci_base_versions)
 {
+	/* Only version 3 with a sane length opens; nothing falls back to
+	 * another form. 0x00010020 has 0x20 in its low half: a 16-bit read
+	 * on little-endian would take it for 32. */
 	static const struct {
 		unsigned version;
-		uint16_t length;
-		VfioForm form;
+		uint32_t length;
+		int ret;
 	} cases[] = {
-		{ 0, 0, VFIO_FORM_V13 },  { 1, 0, VFIO_FORM_V13 },  { 2, 0, VFIO_FORM_V13 },
-		{ 3, 16, VFIO_FORM_V13 }, { 3, 32, VFIO_FORM_V20 }, { 3, 64, VFIO_FORM_V20 },
+		{ 0, 0, -ENOTTY },
+		{ 1, 0, -ENOTTY },
+		{ 2, 0, -ENOTTY },
+		{ 2, 32, -ENOTTY },
+		{ 3, 0, -EBADMSG },
+		{ 3, 16, -EBADMSG },
+		{ 3, 0x00010020, -EBADMSG },
+		{ 3, 0x00200000, -EBADMSG },
+		{ 3, 32, 0 },
+		{ 3, 64, 0 },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -340,15 +380,21 @@ START_TEST(test_zpci_base_versions)
 
 		c.zpci_base_version = cases[i].version;
 		c.ccdf_err_length = cases[i].length;
-		c.feature = cases[i].form == VFIO_FORM_V20 ? FAKE_FEATURE_V20 : FAKE_FEATURE_V13;
 		fd = fake_vfio_add(w, &c);
-		ck_assert_int_eq(open_dev(w, fd, &c, &d), 0);
-		ck_assert_int_eq(vfio_device_form(d), cases[i].form);
-		ck_assert_uint_eq(vfio_device_zpci_base_version(d), cases[i].version);
-		inject(fd, 0x40);
-		ck_assert_int_eq(vfio_device_drain(d, VFIO_DRAIN_BATCH, record, &rec, &more), 1);
-		ck_assert_uint_eq(rec.e[0].pec, 0x40);
-		vfio_device_close(d, NULL, NULL);
+		ck_assert_msg(open_dev(w, fd, &c, &d) == cases[i].ret, "version %u length 0x%x",
+			      cases[i].version, cases[i].length);
+		if (cases[i].ret < 0) {
+			ck_assert_ptr_null(d);
+			ck_assert(!fake_vfio_stats(fd).open);
+			ck_assert_uint_eq(fake_vfio_stats(fd).probes, 0);
+		} else {
+			ck_assert_uint_eq(vfio_device_zpci_base_version(d), cases[i].version);
+			ck_assert_uint_eq(vfio_device_ccdf_err_length(d), cases[i].length);
+			inject(fd, 0x40);
+			ck_assert_int_eq(vfio_device_drain(d, VFIO_DRAIN_BATCH, record, &rec, &more), 1);
+			ck_assert_uint_eq(rec.e[0].pec, 0x40);
+			vfio_device_close(d, NULL, NULL);
+		}
 		ck_assert_uint_eq(fake_vfio_open_fds(w), 0);
 		fake_vfio_free(w);
 	}
@@ -400,7 +446,6 @@ START_TEST(test_info_grows_and_caps_validated)
 	fd = fake_vfio_add(w, &c);
 	ck_assert_int_eq(open_dev(w, fd, &c, &d), 0);
 	ck_assert_uint_eq(fake_vfio_stats(fd).info_calls, 2);
-	ck_assert_int_eq(vfio_device_form(d), VFIO_FORM_V20);
 	vfio_device_close(d, NULL, NULL);
 
 	/* a chain that points back at itself */
@@ -462,7 +507,7 @@ END_TEST
 
 START_TEST(test_bounded_drain)
 {
-	for (int form = 0; form < 2; form++) {
+	for (int group = 0; group < 2; group++) {
 		FakeVfio *w = fake_vfio_new();
 		FakeVfioConfig c = config_v20();
 		FakeVfioDevice *fd;
@@ -470,10 +515,8 @@ START_TEST(test_bounded_drain)
 		Records rec = {};
 		bool more = false;
 
-		if (form == 1) {
-			c.feature = FAKE_FEATURE_V13;
-			c.zpci_base_version = 2;
-		}
+		if (group)
+			c.cdev = -1;
 		fd = fake_vfio_add(w, &c);
 		ck_assert_int_eq(open_dev(w, fd, &c, &d), 0);
 		for (uint16_t p = 1; p <= 4; p++)
@@ -607,7 +650,8 @@ static Suite *vfio_suite(void)
 
 	tcase_add_test(tc, test_locate);
 	tcase_add_test(tc, test_cdev_v20_sequence_and_records);
-	tcase_add_test(tc, test_group_v13);
+	tcase_add_test(tc, test_group);
+	tcase_add_test(tc, test_zpci_base_v3_layout);
 	tcase_add_test(tc, test_queue_drops_newest);
 	tcase_add_test(tc, test_second_open_is_ebusy);
 	tcase_add_test(tc, test_feature_absent);
