@@ -22,8 +22,10 @@
 
 #include "tests/devworld.h"
 
-#define E2E_START_MS 15000
-#define E2E_EVENT_MS 8000
+/* Waits for a positive marker: they end as soon as it shows, so they can be
+ * long enough for a loaded machine without slowing a healthy run. */
+#define E2E_START_MS 60000
+#define E2E_EVENT_MS 30000
 
 static inline bool e2e_have_preload(void)
 {

@@ -281,7 +281,7 @@ static Suite *spawn_suite(void)
 	Suite *s = suite_create("spawn");
 	TCase *tc = tcase_create("spawn");
 
-	tcase_set_timeout(tc, under_valgrind() ? 600 : 60);
+	tcase_set_timeout(tc, 60); /* x10 under valgrind: tests/run-test */
 	tcase_add_test(tc, test_env_stdin_and_status);
 	tcase_add_test(tc, test_hanging_command_killed_loop_serves);
 	tcase_add_test(tc, test_hundred_alerts_all_run);
