@@ -47,7 +47,7 @@ static void help(void)
 	       "     --source=SOURCES      The event's source(s) for --explain: vfio, delegated,\n"
 	       "                           kmsg, uevent (default: what the function's mode gives)\n"
 	       "     --sysfs=DIR           Read functions from a saved sysfs tree for --explain\n"
-	       "     --json                Print the explanation as JSON"
+	       "     --json                Print the explanation as JSON\n"
 	       "  -h --help                Show this help\n"
 	       "     --version             Show the version\n"
 	       "\n"
