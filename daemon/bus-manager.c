@@ -475,6 +475,7 @@ static void inhibitor_remove(BusInhibitor *i)
 			break;
 		}
 	b->n_inhibitors--;
+	b->inhibitors_generation++;
 	if (i->handle != 0 && b->manager->actions)
 		(void)inhibit_release(actions_inhibitors(b->manager->actions), i->handle);
 	log_info(b->manager->log, "Inhibitor of '%s' by %s released.", i->what, i->who);
@@ -602,6 +603,7 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	i->next = b->inhibitors;
 	b->inhibitors = i;
 	b->n_inhibitors++;
+	b->inhibitors_generation++;
 	log_info(b->manager->log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", i->what, i->who,
 		 (unsigned)i->uid, (unsigned)i->pid, i->why);
 	bus_manager_changed(b);

@@ -31,6 +31,32 @@ struct BusInhibitor {
 	BusInhibitor *next;
 };
 
+/* The values of a function's properties as last announced: PropertiesChanged
+ * names only those that differ from it. */
+typedef struct BusFunctionSnapshot {
+	uint32_t fid;
+	ZpciAttrs attrs;
+	char driver[FUNCTION_DRIVER_MAX];
+	char vendor_name[FUNCTION_NAME_MAX];
+	char device_name[FUNCTION_NAME_MAX];
+	FunctionMode mode;
+	FunctionState state;
+	pid_t owner_pid;
+	char owner_comm[FUNCTION_COMM_MAX];
+	FunctionCounters counters;
+	bool has_last_error;
+	uint64_t last_error_seq, last_error_time;
+} BusFunctionSnapshot;
+
+/* The same for the Manager's properties. */
+typedef struct BusManagerSnapshot {
+	unsigned function_count;
+	char *policy_file;
+	uint64_t policy_load_time;
+	bool dry_run;
+	uint64_t inhibitors_generation;
+} BusManagerSnapshot;
+
 struct Bus {
 	Manager *manager;
 	sd_bus *bus;
@@ -42,6 +68,10 @@ struct Bus {
 	uint32_t *dirty_fids;
 	size_t n_dirty_fids, n_dirty_allocated;
 	bool flush_pending;
+	BusFunctionSnapshot *snapshots; /* sorted by fid */
+	size_t n_snapshots, n_snapshots_allocated;
+	BusManagerSnapshot manager_snapshot;
+	uint64_t inhibitors_generation; /* bumped whenever the inhibitor list changes */
 
 	ZpciFunction *removing; /* set while InterfacesRemoved is composed */
 	bool subscribed;        /* to the registry's changes */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "daemon/bus-private.h"
+#include "daemon/policy.h"
 #include "daemon/registry.h"
 
 static void on_bus_io(evutil_socket_t fd, short what, void *userdata);
@@ -73,29 +74,238 @@ static void on_bus_io(evutil_socket_t fd, short what, void *userdata)
 	bus_rearm(b);
 }
 
+/* --- PropertiesChanged: only what changed ---------------------------------- */
+
+static int compare_snapshot(const void *key, const void *elem)
+{
+	uint32_t fid = *(const uint32_t *)key, other = ((const BusFunctionSnapshot *)elem)->fid;
+
+	return fid < other ? -1 : fid > other;
+}
+
+static BusFunctionSnapshot *snapshot_find(Bus *b, uint32_t fid)
+{
+	if (b->n_snapshots == 0)
+		return NULL;
+	return bsearch(&fid, b->snapshots, b->n_snapshots, sizeof(BusFunctionSnapshot), compare_snapshot);
+}
+
+static void snapshot_fill(BusFunctionSnapshot *s, const ZpciFunction *f)
+{
+	s->fid = f->attrs.fid;
+	s->attrs = f->attrs;
+	memcpy(s->driver, f->driver, sizeof(s->driver));
+	memcpy(s->vendor_name, f->vendor_name, sizeof(s->vendor_name));
+	memcpy(s->device_name, f->device_name, sizeof(s->device_name));
+	s->mode = f->mode;
+	s->state = f->state;
+	s->owner_pid = f->owner_pid;
+	memcpy(s->owner_comm, f->owner_comm, sizeof(s->owner_comm));
+	s->counters = f->counters;
+	s->has_last_error = f->has_last_error;
+	s->last_error_seq = f->has_last_error ? f->last_error.seq : 0;
+	s->last_error_time = f->has_last_error ? f->last_error.time_usec : 0;
+}
+
+/* Record @f's values as announced (inserting its snapshot if new). Returns
+ * 0 or -ENOMEM. */
+static int snapshot_take(Bus *b, const ZpciFunction *f)
+{
+	BusFunctionSnapshot *s = snapshot_find(b, f->attrs.fid);
+	size_t i;
+
+	if (!s) {
+		if (b->n_snapshots == b->n_snapshots_allocated) {
+			size_t n = b->n_snapshots_allocated ? b->n_snapshots_allocated * 2 : 16;
+			BusFunctionSnapshot *p = realloc(b->snapshots, n * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			b->snapshots = p;
+			b->n_snapshots_allocated = n;
+		}
+		for (i = 0; i < b->n_snapshots && b->snapshots[i].fid < f->attrs.fid; i++)
+			;
+		memmove(b->snapshots + i + 1, b->snapshots + i, (b->n_snapshots - i) * sizeof(*s));
+		b->n_snapshots++;
+		s = &b->snapshots[i];
+	}
+	snapshot_fill(s, f);
+	return 0;
+}
+
+static void snapshot_drop(Bus *b, uint32_t fid)
+{
+	BusFunctionSnapshot *s = snapshot_find(b, fid);
+	size_t i;
+
+	if (!s)
+		return;
+	i = (size_t)(s - b->snapshots);
+	memmove(s, s + 1, (b->n_snapshots - i - 1) * sizeof(*s));
+	b->n_snapshots--;
+}
+
+/* The names of @f's properties whose values differ from @s, NULL-terminated
+ * in @names (room for every property). LastError is among them when the
+ * last error is another record; its flag in the vtable makes sd-bus send it
+ * as invalidated. */
+static void snapshot_diff(const BusFunctionSnapshot *s, const ZpciFunction *f, const char **names)
+{
+	const ZpciAttrs *a = &s->attrs, *n = &f->attrs;
+	const FunctionCounters *c = &s->counters, *d = &f->counters;
+	size_t k = 0;
+
+#define DIFF(cond, name)                     \
+	do {                                 \
+		if (cond)                    \
+			names[k++] = (name); \
+	} while (0)
+	DIFF(a->uid != n->uid, "UID");
+	DIFF(a->uid_is_unique != n->uid_is_unique, "UIDIsUnique");
+	DIFF(a->pchid != n->pchid, "PCHID");
+	DIFF(a->pft != n->pft, "PFT");
+	DIFF(a->pft != n->pft || (a->has & ZPCI_ATTR_HAS_PFT) != (n->has & ZPCI_ATTR_HAS_PFT), "PFTName");
+	DIFF(a->vfn != n->vfn, "VFN");
+	DIFF(a->port != n->port, "Port");
+	DIFF(a->fh != n->fh, "FunctionHandle");
+	DIFF(!streq(a->slot, n->slot), "Slot");
+	DIFF(!streq(s->vendor_name, f->vendor_name), "VendorName");
+	DIFF(!streq(s->device_name, f->device_name), "DeviceName");
+	DIFF(!streq(s->driver, f->driver), "Driver");
+	DIFF(s->mode != f->mode, "Mode");
+	DIFF(s->state != f->state, "State");
+	DIFF(s->owner_pid != f->owner_pid, "OwnerPID");
+	DIFF(!streq(s->owner_comm, f->owner_comm), "OwnerCommand");
+	DIFF(c->errors != d->errors, "Errors");
+	DIFF(c->dropped != d->dropped, "Dropped");
+	DIFF(c->recoveries != d->recoveries, "Recoveries");
+	DIFF(c->actions != d->actions, "Actions");
+	DIFF(c->resets != d->resets, "Resets");
+	DIFF(c->coalesced != d->coalesced, "Coalesced");
+	DIFF(s->has_last_error != f->has_last_error ||
+		     (f->has_last_error && (s->last_error_seq != f->last_error.seq ||
+					    s->last_error_time != f->last_error.time_usec)),
+	     "LastError");
+#undef DIFF
+	names[k] = NULL;
+}
+
+static void emit_function_changes(Bus *b, uint32_t fid)
+{
+	const char *names[32];
+	BusFunctionSnapshot *s;
+	ZpciFunction *f;
+	char path[64];
+	int r;
+
+	f = bus_lookup_function(b, fid);
+	if (!f)
+		return;
+	(void)bus_function_path(fid, path, sizeof(path));
+	s = snapshot_find(b, fid);
+	if (!s) {
+		/* Never announced: every property, once. */
+		r = sd_bus_emit_properties_changed_strv(b->bus, path, BUS_FUNCTION_INTERFACE, NULL);
+	} else {
+		snapshot_diff(s, f, names);
+		r = names[0] ? sd_bus_emit_properties_changed_strv(b->bus, path, BUS_FUNCTION_INTERFACE,
+								   (char **)names)
+			     : 0;
+	}
+	if (r < 0)
+		log_debug_errno(b->manager->log, r, "Failed to emit PropertiesChanged of %s, ignoring: %m",
+				path);
+	if (snapshot_take(b, f) < 0)
+		log_warning(b->manager->log, "Out of memory, PropertiesChanged of %s may repeat values.",
+			    path);
+}
+
+static const char *manager_policy_file(Bus *b)
+{
+	const Config *c = b->manager->config;
+
+	return c && c->files && c->files[0] ? c->files[0] : "";
+}
+
+static void manager_snapshot_fill(Bus *b, BusManagerSnapshot *s)
+{
+	s->function_count = bus_function_count(b);
+	s->policy_load_time = b->manager->config ? b->manager->config->loaded_usec : 0;
+	s->dry_run = b->manager->policy && b->manager->policy->dry_run;
+	s->inhibitors_generation = b->inhibitors_generation;
+}
+
+static void emit_manager_changes(Bus *b)
+{
+	BusManagerSnapshot now = {}, *s = &b->manager_snapshot;
+	const char *names[8];
+	size_t k = 0;
+	int r;
+
+	manager_snapshot_fill(b, &now);
+	if (now.function_count != s->function_count)
+		names[k++] = "FunctionCount";
+	if (!streq(manager_policy_file(b), strempty(s->policy_file)))
+		names[k++] = "PolicyFile";
+	if (now.policy_load_time != s->policy_load_time)
+		names[k++] = "PolicyLoadTime";
+	if (now.dry_run != s->dry_run)
+		names[k++] = "DryRun";
+	if (now.inhibitors_generation != s->inhibitors_generation)
+		names[k++] = "Inhibitors";
+	names[k] = NULL;
+	if (k > 0) {
+		r = sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE,
+							(char **)names);
+		if (r < 0)
+			log_debug_errno(b->manager->log, r,
+					"Failed to emit PropertiesChanged of the manager, ignoring: %m");
+	}
+	if (!streq(manager_policy_file(b), strempty(s->policy_file))) {
+		char *copy = strdup(manager_policy_file(b));
+
+		if (copy) {
+			free(s->policy_file);
+			s->policy_file = copy;
+		}
+	}
+	s->function_count = now.function_count;
+	s->policy_load_time = now.policy_load_time;
+	s->dry_run = now.dry_run;
+	s->inhibitors_generation = now.inhibitors_generation;
+}
+
+/* Snapshot every function the registry holds. Returns 0 or -ENOMEM. */
+static int foreach_function_snapshot(Bus *b)
+{
+	ZpciFunction *f;
+	int r;
+
+	if (!b->manager->registry)
+		return 0;
+	REGISTRY_FOREACH(f, b->manager->registry)
+	{
+		r = snapshot_take(b, f);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void on_flush(evutil_socket_t fd, short what, void *userdata)
 {
 	Bus *b = ASSERT_PTR(userdata);
-	char path[64];
-	int r;
 
 	b->flush_pending = false;
 	if (b->broken)
 		return;
 	if (b->manager_dirty) {
 		b->manager_dirty = false;
-		r = sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE, NULL);
-		if (r < 0)
-			log_debug_errno(b->manager->log, r,
-					"Failed to emit PropertiesChanged of the manager, ignoring: %m");
+		emit_manager_changes(b);
 	}
-	for (size_t i = 0; i < b->n_dirty_fids; i++) {
-		(void)bus_function_path(b->dirty_fids[i], path, sizeof(path));
-		r = sd_bus_emit_properties_changed_strv(b->bus, path, BUS_FUNCTION_INTERFACE, NULL);
-		if (r < 0)
-			log_debug_errno(b->manager->log, r,
-					"Failed to emit PropertiesChanged of %s, ignoring: %m", path);
-	}
+	for (size_t i = 0; i < b->n_dirty_fids; i++)
+		emit_function_changes(b, b->dirty_fids[i]);
 	b->n_dirty_fids = 0;
 	bus_rearm(b);
 }
@@ -146,6 +356,9 @@ void bus_function_added(Bus *b, ZpciFunction *f)
 	if (!b || !f || b->broken)
 		return;
 	(void)bus_function_path(f->attrs.fid, path, sizeof(path));
+	if (snapshot_take(b, f) < 0)
+		log_warning(b->manager->log, "Out of memory, PropertiesChanged of %s may repeat values.",
+			    path);
 	r = sd_bus_emit_object_added(b->bus, path);
 	if (r < 0)
 		log_debug_errno(b->manager->log, r, "Failed to emit InterfacesAdded for %s, ignoring: %m",
@@ -168,6 +381,7 @@ void bus_function_removed(Bus *b, ZpciFunction *f)
 	if (r < 0)
 		log_debug_errno(b->manager->log, r, "Failed to emit InterfacesRemoved for %s, ignoring: %m",
 				path);
+	snapshot_drop(b, f->attrs.fid);
 	/* A pending PropertiesChanged for it would find nothing. */
 	for (size_t i = 0; i < b->n_dirty_fids; i++)
 		if (b->dirty_fids[i] == f->attrs.fid) {
@@ -188,6 +402,8 @@ int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e)
 		return 0;
 	if (e->kind == EVENT_ACTION)
 		member = streq(e->action, "alert") ? "Alert" : "ActionTaken";
+	else if (e->kind == EVENT_RECOVERY)
+		member = "RecoveryReported";
 	else
 		member = "ErrorReported";
 
@@ -254,6 +470,15 @@ int bus_new(Bus **ret, Manager *m)
 	if (r < 0)
 		return r;
 
+	/* What the first PropertiesChanged is measured against. */
+	r = foreach_function_snapshot(b);
+	if (r < 0)
+		return r;
+	manager_snapshot_fill(b, &b->manager_snapshot);
+	b->manager_snapshot.policy_file = strdup(manager_policy_file(b));
+	if (!b->manager_snapshot.policy_file)
+		return -ENOMEM;
+
 	r = sd_bus_request_name(b->bus, BUS_NAME, 0);
 	if (r < 0)
 		return r;
@@ -291,6 +516,8 @@ Bus *bus_free(Bus *b)
 	if (b->flush_event)
 		event_free(b->flush_event);
 	free(b->dirty_fids);
+	free(b->snapshots);
+	free(b->manager_snapshot.policy_file);
 	free(b);
 	return NULL;
 }
