@@ -111,8 +111,10 @@ static int function_find(sd_bus *bus, const char *path, const char *interface, v
 
 	if (!strneq(path, BUS_FUNCTION_PREFIX "/", strlen(BUS_FUNCTION_PREFIX "/")))
 		return 0; /* the prefix node itself */
+	/* No object here: sd-bus answers org.freedesktop.DBus.Error.UnknownObject
+	 * (and UnknownMethod, UnknownProperty on the objects that exist). */
 	if (fid_from_path(path, &fid) < 0 || !(f = bus_lookup_function(b, fid)))
-		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FUNCTION, "No function at %s.", path);
+		return 0;
 	*found = f;
 	return 1;
 }
@@ -290,6 +292,9 @@ static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	ZpciFunction *f = ASSERT_PTR(userdata);
 	int r;
 
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
@@ -305,6 +310,9 @@ static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	ZpciFunction *f = ASSERT_PTR(userdata);
 	int r;
 
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
@@ -322,6 +330,9 @@ static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	int r;
 
 	r = sd_bus_message_read(m, "ss", &kind, &message);
+	if (r < 0)
+		return r;
+	r = bus_read_options(m, NULL, error);
 	if (r < 0)
 		return r;
 	a = report_error_action_from_string(kind);
@@ -345,16 +356,32 @@ static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int not_bound_to_vfio(ZpciFunction *f, sd_bus_error *error)
+{
+	if (isempty(f->driver))
+		return sd_bus_error_setf(error, BUS_ERROR_NOT_BOUND_TO_VFIO,
+					 "Function 0x%08x is bound to no driver; bind it to vfio-pci first.",
+					 f->attrs.fid);
+	return sd_bus_error_setf(error, BUS_ERROR_NOT_BOUND_TO_VFIO,
+				 "Function 0x%08x is bound to %s, not vfio-pci; bind it to vfio-pci first.",
+				 f->attrs.fid, f->driver);
+}
+
 static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	ZpciFunction *f = ASSERT_PTR(userdata);
 	int r;
 
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
 	if (f->vfio)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
+	if (!streq(f->driver, "vfio-pci"))
+		return not_bound_to_vfio(f, error);
 	r = function_vfio_claim(f);
 	if (r == -EBUSY)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY,
@@ -362,6 +389,8 @@ static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	if (r == -ENOTTY)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
 					"The kernel lacks the zPCI error feature.");
+	if (r == -ENOENT)
+		return not_bound_to_vfio(f, error); /* no vfio node (any more) */
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to claim the function");
 	bus_function_changed(f->manager->bus, f);
@@ -373,6 +402,9 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
 	ZpciFunction *f = ASSERT_PTR(userdata);
 	int r;
 
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
@@ -388,40 +420,29 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
 #define CHANGES                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable function_vtable[] = {
-	SD_BUS_VTABLE_START(0),
-	PROP("FID", "u", property_u32, SD_BUS_VTABLE_PROPERTY_CONST),
-	PROP("UID", "u", property_u32, CHANGES),
-	PROP("UIDIsUnique", "b", property_bool, CHANGES),
-	PROP("PCHID", "q", property_u16, CHANGES),
-	PROP("PFT", "y", property_pft, CHANGES),
-	PROP("PFTName", "s", property_string, CHANGES),
-	PROP("VFN", "q", property_u16, CHANGES),
-	PROP("Port", "u", property_u32, CHANGES),
-	PROP("FunctionHandle", "u", property_u32, CHANGES),
-	PROP("Slot", "s", property_string, CHANGES),
-	PROP("VendorName", "s", property_string, CHANGES),
-	PROP("DeviceName", "s", property_string, CHANGES),
-	PROP("Driver", "s", property_string, CHANGES),
-	PROP("Mode", "s", property_string, CHANGES),
-	PROP("State", "s", property_string, CHANGES),
-	PROP("OwnerPID", "u", property_u32, CHANGES),
-	PROP("OwnerCommand", "s", property_string, CHANGES),
-	PROP("Errors", "t", property_counter, CHANGES),
-	PROP("Dropped", "t", property_counter, CHANGES),
-	PROP("Recoveries", "t", property_counter, CHANGES),
-	PROP("Actions", "t", property_counter, CHANGES),
-	PROP("Resets", "t", property_counter, CHANGES),
-	PROP("Coalesced", "t", property_counter, CHANGES),
-	PROP("LastError", "a{sv}", property_last_error, CHANGES),
-	SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reset,
+	SD_BUS_VTABLE_START(0), PROP("FID", "u", property_u32, SD_BUS_VTABLE_PROPERTY_CONST),
+	PROP("UID", "u", property_u32, CHANGES), PROP("UIDIsUnique", "b", property_bool, CHANGES),
+	PROP("PCHID", "q", property_u16, CHANGES), PROP("PFT", "y", property_pft, CHANGES),
+	PROP("PFTName", "s", property_string, CHANGES), PROP("VFN", "q", property_u16, CHANGES),
+	PROP("Port", "u", property_u32, CHANGES), PROP("FunctionHandle", "u", property_u32, CHANGES),
+	PROP("Slot", "s", property_string, CHANGES), PROP("VendorName", "s", property_string, CHANGES),
+	PROP("DeviceName", "s", property_string, CHANGES), PROP("Driver", "s", property_string, CHANGES),
+	PROP("Mode", "s", property_string, CHANGES), PROP("State", "s", property_string, CHANGES),
+	PROP("OwnerPID", "u", property_u32, CHANGES), PROP("OwnerCommand", "s", property_string, CHANGES),
+	PROP("Errors", "t", property_counter, CHANGES), PROP("Dropped", "t", property_counter, CHANGES),
+	PROP("Recoveries", "t", property_counter, CHANGES), PROP("Actions", "t", property_counter, CHANGES),
+	PROP("Resets", "t", property_counter, CHANGES), PROP("Coalesced", "t", property_counter, CHANGES),
+	/* Built from the whole record: announced as invalidated, read on demand. */
+	PROP("LastError", "a{sv}", property_last_error, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+	SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_reset,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unbind,
+	SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_unbind,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Report", SD_BUS_ARGS("s", kind, "s", message), SD_BUS_NO_RESULT,
-				method_report, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
+	SD_BUS_METHOD_WITH_ARGS("Report", SD_BUS_ARGS("s", kind, "s", message, "a{sv}", options),
+				SD_BUS_NO_RESULT, method_report, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
+	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_release,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END
 };

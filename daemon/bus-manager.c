@@ -233,6 +233,9 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	Bus *b = ASSERT_PTR(userdata);
 	int r;
 
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	r = bus_check_admin(m, b->manager->config->admin_group, error);
 	if (r < 0)
 		return r;
@@ -245,29 +248,37 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The caller sends the text it read with its own rights: zpcid opens no file
+ * for it, so the diagnostics can only quote what the caller already has, and
+ * checking changes nothing, so anybody may ask. The drop-ins of the running
+ * daemon are not merged in: the text is checked as a main file on its own. */
 static int method_check_policy(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bus *b = ASSERT_PTR(userdata);
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	_cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
 	_cleanup_(config_freep) Config *c = NULL;
-	const char *path;
+	const char *name = "(text)";
+	const void *text;
+	size_t size;
+	const BusOption options[] = { { "name", 's', &name, NULL }, {} };
 	int r, valid;
 
-	r = sd_bus_message_read(m, "s", &path);
+	r = sd_bus_message_read_array(m, 'y', &text, &size);
 	if (r < 0)
 		return r;
-	r = bus_check_string(path, "The path", error);
+	r = bus_read_options(m, options, error);
 	if (r < 0)
 		return r;
-	if (path[0] != '/')
-		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The path must be absolute.");
-	/* The daemon reads the file as itself: only administrators may ask. */
-	r = bus_check_admin(m, b->manager->config->admin_group, error);
-	if (r < 0)
-		return r;
+	if (size > BUS_POLICY_TEXT_MAX)
+		return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+					 "The configuration is larger than %d bytes.", BUS_POLICY_TEXT_MAX);
+	if (isempty(name) || strchr(name, '\n'))
+		return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+					"Option 'name' must be one non-empty line.");
 
-	r = config_load(&c, path, b->manager->options.dropin_dir, true, &diag);
+	r = config_load_string(&c, text, size, name, &diag);
+	if (r == -ENOMEM)
+		return r;
 	valid = r >= 0;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
@@ -380,34 +391,13 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	char path[64];
 	uint32_t fid = 0;
 	bool have_fid = false;
+	const BusOption delegate_options[] = { { "fid", 'u', &fid, &have_fid }, {} };
 	int fd, copy, r;
 
 	r = sd_bus_message_read(m, "h", &fd);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key;
-
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		if (!streq(key, "fid"))
-			return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-						 "Unknown option '%.64s'.", key);
-		r = read_filter_value(m, "u", &fid, key, error);
-		if (r < 0)
-			return r;
-		have_fid = true;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
+	r = bus_read_options(m, delegate_options, error);
 	if (r < 0)
 		return r;
 
@@ -542,6 +532,9 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	r = sd_bus_message_read(m, "sss", &who, &why, &what);
 	if (r < 0)
 		return r;
+	r = bus_read_options(m, NULL, error);
+	if (r < 0)
+		return r;
 	if ((r = bus_check_string(who, "'who'", error)) < 0 ||
 	    (r = bus_check_string(why, "'why'", error)) < 0 ||
 	    (r = bus_check_string(what, "'what'", error)) < 0)
@@ -641,16 +634,17 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("GetEvents", SD_BUS_ARGS("a{sv}", filters),
 				SD_BUS_RESULT("aa{sv}", events, "t", total), method_get_events,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+	SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_reload,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("CheckPolicy", SD_BUS_ARGS("s", path),
+	SD_BUS_METHOD_WITH_ARGS("CheckPolicy", SD_BUS_ARGS("ay", text, "a{sv}", options),
 				SD_BUS_RESULT("b", valid, "as", diagnostics), method_check_policy,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Delegate", SD_BUS_ARGS("h", fd, "a{sv}", options),
 				SD_BUS_RESULT("o", function), method_delegate, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("Inhibit", SD_BUS_ARGS("s", who, "s", why, "s", what),
+	SD_BUS_METHOD_WITH_ARGS("Inhibit", SD_BUS_ARGS("s", who, "s", why, "s", what, "a{sv}", options),
 				SD_BUS_RESULT("h", guard), method_inhibit, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("ErrorReported", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("RecoveryReported", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("ActionTaken", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Alert", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_VTABLE_END

@@ -147,6 +147,70 @@ int bus_check_string(const char *s, const char *what, sd_bus_error *error)
 	return 0;
 }
 
+int bus_read_options(sd_bus_message *m, const BusOption *table, sd_bus_error *error)
+{
+	uint64_t seen = 0; /* bit i: table[i] was given */
+	unsigned n = 0;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const BusOption *o = NULL;
+		const char *key, *contents = NULL;
+		char type[2];
+		size_t i;
+
+		if (++n > BUS_OPTIONS_MAX)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Too many options (at most %d).", BUS_OPTIONS_MAX);
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		for (i = 0; table && table[i].key; i++)
+			if (streq(table[i].key, key)) {
+				o = &table[i];
+				break;
+			}
+		if (!o)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.",
+						 key);
+		if (i < 64 && (seen & (UINT64_C(1) << i)))
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Option '%s' is given more than once.", o->key);
+		if (i < 64)
+			seen |= UINT64_C(1) << i;
+		type[0] = o->type;
+		type[1] = 0;
+		r = sd_bus_message_peek_type(m, NULL, &contents);
+		if (r < 0)
+			return r;
+		if (!contents || !streq(contents, type))
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Option '%s' must have type '%s'.", o->key, type);
+		r = sd_bus_message_enter_container(m, 'v', type);
+		if (r >= 0)
+			r = sd_bus_message_read_basic(m, o->type, o->value);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+		if (o->type == 's' && strnlen(*(const char **)o->value, BUS_STRING_MAX + 1) > BUS_STRING_MAX)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Option '%s' is longer than %d bytes.", o->key,
+						 BUS_STRING_MAX);
+		if (o->present)
+			*o->present = true;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
 int bus_error_from_errno(sd_bus_error *error, int r, const char *what)
 {
 	const char *name;

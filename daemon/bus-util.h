@@ -25,19 +25,33 @@
 #define BUS_MANAGER_INTERFACE  "org.zpcid1.Manager"
 #define BUS_FUNCTION_INTERFACE "org.zpcid1.Function"
 
-#define BUS_ERROR_NO_SUCH_FUNCTION "org.zpcid1.Error.NoSuchFunction"
-#define BUS_ERROR_INVALID_ARGUMENT "org.zpcid1.Error.InvalidArgument"
-#define BUS_ERROR_ACCESS_DENIED    "org.zpcid1.Error.AccessDenied"
-#define BUS_ERROR_BUSY             "org.zpcid1.Error.Busy"
-#define BUS_ERROR_NOT_SUPPORTED    "org.zpcid1.Error.NotSupported"
-#define BUS_ERROR_INHIBITED        "org.zpcid1.Error.Inhibited"
-#define BUS_ERROR_FAILED           "org.zpcid1.Error.Failed"
-#define BUS_ERROR_LIMIT_EXCEEDED   "org.zpcid1.Error.LimitExceeded"
+#define BUS_ERROR_NO_SUCH_FUNCTION  "org.zpcid1.Error.NoSuchFunction"
+#define BUS_ERROR_INVALID_ARGUMENT  "org.zpcid1.Error.InvalidArgument"
+#define BUS_ERROR_ACCESS_DENIED     "org.zpcid1.Error.AccessDenied"
+#define BUS_ERROR_BUSY              "org.zpcid1.Error.Busy"
+#define BUS_ERROR_NOT_SUPPORTED     "org.zpcid1.Error.NotSupported"
+#define BUS_ERROR_INHIBITED         "org.zpcid1.Error.Inhibited"
+#define BUS_ERROR_FAILED            "org.zpcid1.Error.Failed"
+#define BUS_ERROR_LIMIT_EXCEEDED    "org.zpcid1.Error.LimitExceeded"
+#define BUS_ERROR_NOT_BOUND_TO_VFIO "org.zpcid1.Error.NotBoundToVfio"
 
 /* Upper bounds of what a caller may send. */
-#define BUS_STRING_MAX       4096  /* bytes of any string argument */
-#define BUS_EVENTS_LIMIT_MAX 10000 /* events per GetEvents call */
-#define BUS_INHIBITORS_MAX   64    /* inhibitors held at once */
+#define BUS_STRING_MAX       4096         /* bytes of any string argument */
+#define BUS_EVENTS_LIMIT_MAX 10000        /* events per GetEvents call */
+#define BUS_INHIBITORS_MAX   64           /* inhibitors held at once */
+#define BUS_OPTIONS_MAX      16           /* entries of an a{sv} options argument */
+#define BUS_POLICY_TEXT_MAX  (256 * 1024) /* bytes of a configuration text to check */
+
+/* One option an acting method accepts in its a{sv} argument: @key, the
+ * D-Bus type of its value (one basic type: s, b, u or t) and where the value
+ * goes (const char **, int *, uint32_t * or uint64_t *); @present (may be
+ * NULL) is set when the caller gave it. A table ends with a NULL key. */
+typedef struct BusOption {
+	const char *key;
+	char type;
+	void *value;
+	bool *present;
+} BusOption;
 
 /*
  * Whether the sender of @message may change state: its uid (as the bus
@@ -55,6 +69,17 @@ int bus_append_event(sd_bus_message *m, const ZpciEvent *e);
 /* Validate a string argument: at most BUS_STRING_MAX bytes and valid UTF-8
  * (sd-bus guarantees the latter). Returns 0, or -EINVAL with @error set. */
 int bus_check_string(const char *s, const char *what, sd_bus_error *error);
+
+/*
+ * Read the a{sv} options argument of @m against @table (may be NULL: no
+ * option is known yet). An unknown key, a key given twice, a value of the
+ * wrong type, more than BUS_OPTIONS_MAX entries or a string longer than
+ * BUS_STRING_MAX is refused with org.freedesktop.DBus.Error.InvalidArgs, so
+ * a client written against a later API level learns that this daemon does
+ * not know the option instead of having it ignored. Call it before anything
+ * with a side effect. Returns 0, or a negative errno with @error set.
+ */
+int bus_read_options(sd_bus_message *m, const BusOption *table, sd_bus_error *error);
 
 /* Set @error from a -errno of a lower layer with a suitable org.zpcid1.Error
  * name and @what as the message prefix. Returns @r. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,12 +149,12 @@ static int legacy_daemon(sd_bus *bus, const char *slot, uint32_t fid)
 	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
 	if (arg_legacy == LEGACY_RESET)
 		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset", &error, &reply,
-				       NULL);
+				       "a{sv}", 0);
 	else {
 		legacy_log_text(slot, fid, text, sizeof(text));
-		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply,
-				       "ss", report_error_action_to_string(legacy_report_action(arg_legacy)),
-				       text);
+		r = sd_bus_call_method(
+			bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply, "ssa{sv}",
+			report_error_action_to_string(legacy_report_action(arg_legacy)), text, 0);
 	}
 	if (r < 0)
 		ret = bus_fail(&error, r, slot);
@@ -545,8 +546,8 @@ static int event_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error 
 	const char *member = sd_bus_message_get_member(m);
 	json_object *e = NULL, *seq = NULL;
 
-	if (!member ||
-	    !(streq(member, "ErrorReported") || streq(member, "ActionTaken") || streq(member, "Alert")))
+	if (!member || !(streq(member, "ErrorReported") || streq(member, "RecoveryReported") ||
+			 streq(member, "ActionTaken") || streq(member, "Alert")))
 		return 0;
 	if (!streq(strempty(sd_bus_message_get_signature(m, true)), "a{sv}"))
 		return 0;
@@ -645,6 +646,43 @@ static int get_property_json(sd_bus *bus, const char *path, const char *iface, c
 	return client_read_json(reply, ret);
 }
 
+#define POLICY_TEXT_MAX (256 * 1024) /* what zpcid accepts */
+
+/* Read the regular file @path, at most POLICY_TEXT_MAX bytes. Returns 0,
+ * -EFBIG when it is larger, or -errno. */
+static int read_policy_text(const char *path, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+	ssize_t k;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	buf = malloc(POLICY_TEXT_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n <= POLICY_TEXT_MAX && (k = read(fd, buf + n, POLICY_TEXT_MAX + 1 - n)) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		n += (size_t)k;
+	}
+	if (n > POLICY_TEXT_MAX)
+		return -EFBIG;
+	*ret = TAKE_PTR(buf);
+	*ret_size = n;
+	return 0;
+}
+
 static int cmd_policy(sd_bus *bus, int argc, char **argv)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -662,14 +700,31 @@ static int cmd_policy(sd_bus *bus, int argc, char **argv)
 	if (argc < 2)
 		return fail(EXIT_FAIL, NULL, "policy needs a verb: check FILE, show or reload.");
 	if (streq(argv[1], "check")) {
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+		_cleanup_free_ char *text = NULL;
 		char abs[4096];
+		size_t size = 0;
 
 		if (argc != 3)
 			return fail(EXIT_FAIL, NULL, "policy check needs one FILE.");
+		/* Read with the caller's rights: zpcid checks the text, it opens nothing. */
+		r = read_policy_text(argv[2], &text, &size);
+		if (r == -ENOENT)
+			return fail(EXIT_NOT_FOUND, NULL, "%s: %s", argv[2], strerror(-r));
+		if (r == -EFBIG)
+			return fail(EXIT_FAIL, NULL, "%s: larger than %d bytes.", argv[2], POLICY_TEXT_MAX);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "%s: %s", argv[2], strerror(-r));
 		if (!realpath(argv[2], abs))
-			return fail(EXIT_NOT_FOUND, NULL, "%s: %s", argv[2], strerror(errno));
-		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "CheckPolicy",
-				       &error, &reply, "s", abs);
+			(void)snprintf(abs, sizeof(abs), "%s", argv[2]);
+		r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+						   "CheckPolicy");
+		if (r >= 0)
+			r = sd_bus_message_append_array(call, 'y', text, size);
+		if (r >= 0)
+			r = sd_bus_message_append(call, "a{sv}", 1, "name", "s", abs);
+		if (r >= 0)
+			r = sd_bus_call(bus, call, 0, &error, &reply);
 		if (r >= 0)
 			r = sd_bus_message_read(reply, "b", &valid);
 		if (r >= 0)
@@ -693,7 +748,7 @@ static int cmd_policy(sd_bus *bus, int argc, char **argv)
 	}
 	if (streq(argv[1], "reload")) {
 		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Reload", &error,
-				       NULL, NULL);
+				       NULL, "a{sv}", 0);
 		if (r < 0) {
 			r = bus_fail(&error, r, "Failed to reload");
 			sd_bus_error_free(&error);
@@ -760,7 +815,7 @@ static int cmd_inhibit(sd_bus *bus, int argc, char **argv)
 		return fail(EXIT_FAIL, NULL, "inhibit needs a COMMAND to run while the inhibitor is held.");
 	(void)snprintf(who, sizeof(who), "%s", arg_who ? arg_who : argv[1]);
 	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Inhibit", &error, &reply,
-			       "sss", who, arg_why ? arg_why : "zpcictl inhibit", arg_what);
+			       "sssa{sv}", who, arg_why ? arg_why : "zpcictl inhibit", arg_what, 0);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "h", &fd);
 	if (r < 0) {
