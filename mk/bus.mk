@@ -9,6 +9,8 @@ daemon_libzpcid_a_SOURCES += \
 # The group the bus policy lets through to the state-changing methods;
 # zpcid's own check uses "admin_group" of the configuration (keep them equal).
 ZPCID_ADMIN_GROUP = zpcid
+# zpcictl names it when the bus policy refuses a call.
+AM_CPPFLAGS += -DZPCID_ADMIN_GROUP='"$(ZPCID_ADMIN_GROUP)"'
 
 dbuspolicy_DATA = dbus/org.zpcid1.conf
 dist_dbussystemservice_DATA = dbus/org.zpcid1.service

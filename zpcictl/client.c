@@ -402,6 +402,39 @@ json_object *client_find_function(json_object *functions, const char *spec)
 	return NULL;
 }
 
+static bool hex_run(const char **p, size_t min, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && strchr("0123456789abcdefABCDEF", (*p)[n]) && (*p)[n])
+		n++;
+	*p += n;
+	return n >= min;
+}
+
+bool client_function_spec_valid(const char *spec)
+{
+	const char *p = spec;
+	uint64_t n;
+
+	if (strneq(spec, "uid:", 4))
+		return parse_number(spec + 4, &n) && n <= UINT32_MAX;
+	if (parse_number(spec, &n))
+		return n <= UINT32_MAX;
+	/* dddd:bb:dd.f */
+	return hex_run(&p, 4, 8) && *p++ == ':' && hex_run(&p, 2, 2) && *p++ == ':' && hex_run(&p, 2, 2) &&
+	       *p++ == '.' && *p >= '0' && *p <= '7' && p[1] == 0;
+}
+
+const char *client_error_hint(const sd_bus_error *error)
+{
+	if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
+		return "This needs root or membership of group '" ZPCID_ADMIN_GROUP
+		       "' (the bus policy of org.zpcid1 refuses other users): run it with sudo, or as a "
+		       "member of '" ZPCID_ADMIN_GROUP "'.";
+	return NULL;
+}
+
 int client_exit_code(const sd_bus_error *error)
 {
 	if (sd_bus_error_has_names(error, "org.zpcid1.Error.NoSuchFunction",

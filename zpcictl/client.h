@@ -52,6 +52,16 @@ int client_get_functions(sd_bus *bus, json_object **ret, sd_bus_error *error);
  * or NULL. */
 json_object *client_find_function(json_object *functions, const char *spec);
 
+/* Whether @spec has the form of a function name that client_find_function()
+ * understands (a PCI address "dddd:bb:dd.f", a number, "uid:<number>"),
+ * whether or not such a function exists. */
+bool client_function_spec_valid(const char *spec);
+
+/* What the user needs when the bus refused a call
+ * (org.freedesktop.DBus.Error.AccessDenied from the bus policy): a sentence
+ * naming the privilege, or NULL for any other error. */
+const char *client_error_hint(const sd_bus_error *error);
+
 /* Exit code for a D-Bus error: 3 for org.zpcid1.Error.NoSuchFunction and
  * unknown objects, 1 otherwise. */
 int client_exit_code(const sd_bus_error *error);

@@ -66,8 +66,11 @@ static int fail(int exit_code, const char *name, const char *format, ...)
 
 static int bus_fail(const sd_bus_error *error, int r, const char *what)
 {
+	const char *hint = client_error_hint(error);
+
 	if (sd_bus_error_is_set(error))
-		return fail(client_exit_code(error), error->name, "%s: %s", what, error->message);
+		return fail(client_exit_code(error), error->name, "%s: %s%s%s", what, error->message,
+			    hint ? " " : "", strempty(hint));
 	return fail(EXIT_FAIL, NULL, "%s: %s", what, strerror(-r));
 }
 
@@ -239,6 +242,8 @@ static int cmd_list(sd_bus *bus, int argc, char **argv)
 	json_object *functions = NULL;
 	int r;
 
+	if (argc != 1)
+		return fail(EXIT_FAIL, NULL, "list takes no arguments (see --help).");
 	r = client_get_functions(bus, &functions, &error);
 	if (r < 0) {
 		r = bus_fail(&error, r, "Failed to list the functions");
@@ -260,6 +265,8 @@ static int cmd_show(sd_bus *bus, int argc, char **argv)
 
 	if (argc != 2)
 		return fail(EXIT_FAIL, NULL, "show needs one FUNCTION (FID, uid:UID or PCI address).");
+	if (!client_function_spec_valid(argv[1]))
+		return fail(EXIT_FAIL, NULL, "'%s' is not a FID, uid:UID or PCI address.", argv[1]);
 	r = client_get_functions(bus, &functions, &error);
 	if (r < 0) {
 		r = bus_fail(&error, r, "Failed to list the functions");
@@ -599,6 +606,35 @@ static int object_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error
 	return 0;
 }
 
+/* zpcid left the bus or came (back): say so and go on listening. */
+static int owner_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Stream *s = ASSERT_PTR(userdata);
+	const char *name, *old_owner, *new_owner;
+	struct timespec ts;
+	json_object *rec;
+
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+	    !streq(name, CLIENT_BUS_NAME))
+		return 0;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	rec = json_object_new_object();
+	(void)json_object_object_add(
+		rec, "signal",
+		json_object_new_string(isempty(new_owner) ? "DaemonStopped" : "DaemonStarted"));
+	(void)json_object_object_add(rec, "time",
+				     json_object_new_uint64((uint64_t)ts.tv_sec * USEC_PER_SEC +
+							    (uint64_t)ts.tv_nsec / NSEC_PER_USEC));
+	(void)json_object_object_add(
+		rec, "message",
+		json_object_new_string(isempty(new_owner) ? "zpcid left the bus; waiting for it to come back"
+							  : "zpcid is on the bus"));
+	(void)output_add(s->output, rec);
+	json_object_put(rec);
+	s->n++;
+	return 0;
+}
+
 static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 {
 	_cleanup_(output_freep) Output *o = NULL;
@@ -620,6 +656,13 @@ static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 		r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH,
 					"org.freedesktop.DBus.ObjectManager", NULL, object_signal_handler,
 					&s);
+	if (r >= 0)
+		r = sd_bus_add_match(
+			bus, NULL,
+			"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+			"interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+			"arg0='" CLIENT_BUS_NAME "'",
+			owner_signal_handler, &s);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
 	/* Tell a watching script (or test) that the subscription is in place. */
