@@ -21,5 +21,5 @@ dbus/org.zpcid1.conf: $(srcdir)/dbus/org.zpcid1.conf.in Makefile
 
 # Against a private dbus-daemon loading the shipped policy (root only; skips otherwise).
 TESTS += tests/test-dbus.sh
-EXTRA_DIST += tests/test-dbus.sh tests/dbus/test-system-bus.conf
+EXTRA_DIST += tests/test-dbus.sh tests/dbus/test-system-bus.conf tests/dbus-call.py
 EXTRA_DIST += docs/dbus-api.md

@@ -39,6 +39,14 @@ prop() { # fid property: busctl's JSON value of the property
 	busctl --system --json=short get-property org.zpcid1 "$(fpath "$1")" $F "$2" |
 		$PY -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"]))'
 }
+# dcall PATH INTERFACE METHOD SIGNATURE PYARGS: "ok ..." or "error NAME: message"
+dcall() { $PY "$SRC/tests/dbus-call.py" "$@"; }
+expect() { # want-prefix what call-args...
+	local want=$1 what=$2 o
+	shift 2
+	o=$(dcall "$@")
+	[[ "$o" == "$want"* ]] || fail "$what: got '$o', want '$want'"
+}
 events_of() { # kind fid: number of recorded events of that kind for the function
 	"$Z" --format json events --kind "$1" --function "$2" |
 		$PY -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))'
@@ -91,9 +99,12 @@ step_error() {
 	wait_signal 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1]'
 	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1]')
 	[ "$n" = 1 ] || fail "$n PropertiesChanged with Errors for one error"
-	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1] and "LastError" in s["args"][1] and "State" in s["args"][1]')
-	[ "$n" = 1 ] || fail "Errors, LastError and State were not changed in one PropertiesChanged"
-	pass "ErrorReported, and one batched PropertiesChanged, for an injected error"
+	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and "Errors" in s["args"][1] and "LastError" in s["args"][2] and "State" in s["args"][1]')
+	[ "$n" = 1 ] || fail "Errors and State were not changed, LastError not invalidated, in one PropertiesChanged"
+	# only what changed: the identity and the driver stay out; LastError is invalidated, not sent
+	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and (set(s["args"][1]) & {"FID", "UID", "Slot", "Driver", "PCHID", "Mode", "VendorName", "LastError"})')
+	[ "$n" = 0 ] || fail "PropertiesChanged carried properties that did not change: $(grep PropertiesChanged "$T/signals" | grep 00000022 | head -3)"
+	pass "ErrorReported, and one batched PropertiesChanged with only what changed, for an injected error"
 }
 
 step_storm() {
@@ -109,6 +120,13 @@ PY
 ))"
 }
 
+step_recovery() {
+	wait_signal 's["member"] == "RecoveryReported" and a.get("fid") == 0x21 and a.get("kind") == "recovery"' 2
+	n=$(signals 's["member"] == "ErrorReported" and a.get("kind") == "recovery"')
+	[ "$n" = 0 ] || fail "$n recovery records arrived as ErrorReported"
+	pass "the kernel's recovery records arrive as RecoveryReported, not ErrorReported"
+}
+
 step_permanent() {
 	wait_signal 's["member"] == "ErrorReported" and a.get("fid") == 0x31 and a.get("pec") == 0x40 and a.get("pec_class") == "permanent"'
 	wait_signal 's["member"] == "Alert" and a.get("fid") == 0x31 and a.get("action") == "alert" and a.get("pec") == 0x40'
@@ -121,7 +139,7 @@ step_methods() {
 	before=$(events_of action 0x10)
 	actions_before=$(prop 0x10 Actions)
 	sig_before=$(signals 's["member"] in ("ActionTaken", "Alert") and a.get("fid") == 0x10')
-	for m in Reset Unbind "Report ss info nobody"; do
+	for m in "Reset a{sv} 0" "Unbind a{sv} 0" "Report ssa{sv} info nobody 0" "Claim a{sv} 0"; do
 		# shellcheck disable=SC2086
 		out=$($NOBODY busctl --system call org.zpcid1 "$(fpath 0x10)" $F $m 2>&1) &&
 			fail "nobody: Function.$m passed the bus policy"
@@ -134,13 +152,42 @@ step_methods() {
 	[ "$(signals 's["member"] in ("ActionTaken", "Alert") and a.get("fid") == 0x10')" = "$sig_before" ] || fail "a refused call sent a signal"
 	pass "Function.Reset/Unbind/Report as nobody: AccessDenied by the bus policy, no side effect"
 
-	busctl --system call org.zpcid1 "$(fpath 0x10)" $F Report ss info "a test report" || fail "root: Report"
+	# unknown options and options of the wrong type: InvalidArgs, and nothing happens
+	local p10 m
+	p10=$(fpath 0x10)
+	for m in Reset Unbind Claim Release; do
+		expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'bogus'" "$m with an unknown option" \
+			"$p10" $F $m 'a{sv}' "[{'bogus': dbus.String('x')}]"
+	done
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'message'" "Report with an unknown option" \
+		"$p10" $F Report 'ssa{sv}' "['info', 'x', {'message': dbus.String('x')}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs" "Reset with the old signature" "$p10" $F Reset "" "[]"
+	sleep 0.5
+	[ "$(events_of action 0x10)" = "$before" ] || fail "a call with a bad option left an action event"
+	[ "$(prop 0x10 Actions)" = "$actions_before" ] || fail "a call with a bad option changed Actions"
+	[ "$(prop 0x10 Driver)" = '"mlx5_core"' ] || fail "an Unbind with a bad option unbound"
+	[ "$(prop 0x10 Mode)" = '"observe"' ] || fail "a Claim with a bad option claimed"
+	pass "Function methods refuse unknown options with InvalidArgs, with no side effect"
+
+	# standard names on an object that exists; NotBoundToVfio for Claim of a function another driver holds
+	expect "error org.freedesktop.DBus.Error.UnknownMethod" "unknown method of a function" "$p10" $F NoSuchMethod "" "[]"
+	expect "error org.freedesktop.DBus.Error.UnknownProperty" "unknown property of a function" \
+		"$p10" org.freedesktop.DBus.Properties Get ss "['$F', 'NoSuchProperty']"
+	expect "error org.freedesktop.DBus.Error.UnknownMethod" "unknown method on the function prefix" \
+		/org/zpcid1/function $F Reset 'a{sv}' "[{}]"
+	expect "error org.zpcid1.Error.NotBoundToVfio: Function 0x00000010 is bound to mlx5_core, not vfio-pci" \
+		"Claim of a function bound to mlx5_core" "$p10" $F Claim 'a{sv}' "[{}]"
+	[ "$(prop 0x10 Mode)" = '"observe"' ] || fail "a refused Claim changed the mode"
+	"$Z" --json show 0x10 >/dev/null || fail "show 0x10"
+	pass "UnknownMethod/UnknownProperty on a function object, NotBoundToVfio for Claim of a mlx5_core function"
+
+	busctl --system call org.zpcid1 "$(fpath 0x10)" $F Report 'ssa{sv}' info "a test report" 0 || fail "root: Report"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info"'
-	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Reset || fail "root: Reset"
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Reset 'a{sv}' 0 || fail "root: Reset"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset"'
-	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind || fail "root: Unbind"
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind 'a{sv}' 0 || fail "root: Unbind"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind"'
-	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report ss sometimes x 2>&1) && fail "Report with a bad kind"
+	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report 'ssa{sv}' sometimes x 0 2>&1) && fail "Report with a bad kind"
 	echo "$o" | grep -q "Unknown report kind" || fail "bad kind: $o"
 	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
 }
@@ -210,6 +257,9 @@ $S error
 +0.2s inject fid=0x22 pec=0x12
 +0.2s inject fid=0x22 pec=0x12
 $S storm
+recovery fid=0x21 BEGIN_RECOVERY online=0
++0.2s recovery fid=0x21 SUCCESSFUL_RECOVERY online=1
+$S recovery
 inject fid=0x31 pec=0x40
 $S permanent
 $S methods
