@@ -91,7 +91,7 @@ static int read_filter_value(sd_bus_message *m, const char *sig, void *value, co
 
 	r = sd_bus_message_enter_container(m, 'v', sig);
 	if (r == -ENXIO)
-		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Filter '%s' must have type '%s'.", key, sig);
 	if (r < 0)
 		return r;
@@ -113,7 +113,7 @@ static int parse_event_filters(sd_bus_message *m, HistoryQuery *q, sd_bus_error 
 		const char *key;
 
 		if (++n > 16)
-			return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Too many filters.");
+			return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Too many filters.");
 		r = sd_bus_message_read(m, "s", &key);
 		if (r < 0)
 			return r;
@@ -154,8 +154,8 @@ static int parse_event_filters(sd_bus_message *m, HistoryQuery *q, sd_bus_error 
 			r = read_filter_value(m, "b", &v, key, error);
 			q->newest_first = v;
 		} else
-			return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-						 "Unknown filter '%.64s'.", key);
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown filter '%.64s'.",
+						 key);
 		if (r < 0)
 			return r;
 		r = sd_bus_message_exit_container(m);

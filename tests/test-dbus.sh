@@ -125,6 +125,10 @@ long=$(head -c 5000 /dev/zero | tr '\0' x)
 o=$(errname $M GetEvents 'a{sv}' 1 limit u 20000); echo "$o" | grep -q "larger than 10000" || fail "limit: $o"
 o=$(errname $M GetEvents 'a{sv}' 1 bogus u 1); echo "$o" | grep -q "Unknown filter" || fail "filter: $o"
 o=$(errname $M GetEvents 'a{sv}' 1 fid s x); echo "$o" | grep -q "must have type" || fail "type: $o"
+o=$(dcall /org/zpcid1 org.zpcid1.Manager GetEvents "a{sv}" "[{'bogus': dbus.UInt32(1)}]")
+[[ "$o" == "error org.freedesktop.DBus.Error.InvalidArgs: Unknown filter 'bogus'"* ]] || fail "GetEvents unknown filter: $o"
+o=$(dcall /org/zpcid1 org.zpcid1.Manager GetEvents "a{sv}" "[{'fid': dbus.String('x')}]")
+[[ "$o" == "error org.freedesktop.DBus.Error.InvalidArgs: Filter 'fid' must have type 'u'"* ]] || fail "GetEvents filter type: $o"
 o=$(errname $M Inhibit 'sssa{sv}' "$long" b all 0); echo "$o" | grep -q "longer than 4096" || fail "long who: $o"
 o=$(errname $M Inhibit 'sssa{sv}' a b sometimes 0); echo "$o" | grep -q "Unknown action" || fail "what: $o"
 [ "$(busctl --system get-property $M Inhibitors)" = "a(sssuut) 0" ] || fail "a refused Inhibit left an inhibitor"
