@@ -134,9 +134,11 @@ int bus_check_admin(sd_bus_message *message, const char *admin_group, sd_bus_err
 		if (n < 0 && sender_in_group(message, uid, admin_gid) > 0)
 			return 0;
 	}
-	return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Changing state needs root%s%s%s.",
-				 isempty(admin_group) ? "" : " or membership of group '",
-				 strempty(admin_group), isempty(admin_group) ? "" : "'");
+	if (isempty(admin_group))
+		return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED,
+					"Changing state needs root (no admin_group is configured).");
+	return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+				 "Changing state needs root or membership of group '%s'.", admin_group);
 }
 
 int bus_check_string(const char *s, const char *what, sd_bus_error *error)
