@@ -10,7 +10,8 @@
  * The connection comes from sd_bus_open_system(), so $DBUS_SYSTEM_BUS_ADDRESS
  * points the daemon at a private bus (tests). PropertiesChanged is batched:
  * changes are collected and each changed object emits once per loop
- * iteration.
+ * iteration, naming only the properties whose values differ from those it
+ * last announced (LastError as invalidated).
  *
  * Not done here: deciding anything. Methods that change state check the
  * caller and their arguments, then call the daemon's layers (manager,
@@ -38,9 +39,9 @@ Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 
 /* Emit the signal for @e on the Manager object — ErrorReported (kinds
- * error, dropped, recovery, summary), ActionTaken (kind action) or Alert
- * (action "alert") — with the whole record as a{sv}, and mark @f's
- * properties changed. @f may be NULL for daemon-wide events; @b may be NULL
+ * error, dropped, summary), RecoveryReported (kind recovery), ActionTaken
+ * (kind action) or Alert (action "alert") — with the whole record as a{sv},
+ * and mark @f's properties changed. @f may be NULL for daemon-wide events; @b may be NULL
  * (no bus: nothing happens). Returns 0 or -errno. */
 int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e);
 

@@ -13,6 +13,8 @@ set -u
 for t in dbus-daemon busctl setpriv unshare; do
 	command -v $t >/dev/null || skip "$t is not installed"
 done
+/usr/bin/python3 -c 'import dbus, dbus.mainloop.glib; from gi.repository import GLib' 2>/dev/null ||
+	skip "/usr/bin/python3 has no dbus/gi modules (python3-dbus, python3-gi)"
 ZPCID=${ZPCID_TEST_ZPCID:-$BUILD/zpcid}
 Z=$BUILD/zpcictl/zpcictl
 POLICY=$BUILD/dbus/org.zpcid1.conf
