@@ -12,7 +12,6 @@
  * The module does nothing else and stays loaded until removed, so that it
  * can be loaded again for another FID only after rmmod.
  */
-#include <asm/pci.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 
@@ -47,8 +46,7 @@ static int __init zrpcit_init(void)
 	struct zpci_dev *zdev;
 	u8 cc, status = 0;
 
-	for_each_pci_dev(pdev)
-	{
+	while ((pdev = pci_get_device(PCI_ANY_ID, PCI_ANY_ID, pdev))) {
 		zdev = to_zpci(pdev);
 		if (zdev && zdev->fid == fid)
 			break;
