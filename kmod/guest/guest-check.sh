@@ -54,20 +54,19 @@ verdict() { # verdict OK TEXT
 }
 has() { grep -qE "$1" "$WORK/console.txt"; }
 
-common="open base-cap-v3 err-irq-info err-eventfd probe-get probe-set set-rejected
-	argsz-short-payload argsz-short-header eventfd-signalled record-content
-	fmb-queued-not-signalled raw-ccdf fifo-order overflow-drops-newest
-	reset-keeps-queue discard-at-close closed-not-queued queue-after-reopen"
-v20="$common argsz-large empty-enomsg bad-buffer-efault efault-keeps-record"
-v13="$common empty-v13"
+feature="open base-cap-v3 base-cap-size err-irq-info err-eventfd probe-get probe-set
+	set-einval argsz-short-payload argsz-short-header argsz-large empty-enomsg
+	data-zero-einval eventfd-signalled left-to-user record-content permanent-kept
+	fmb-not-kept raw-ccdf fifo-order overflow-drops-newest overflow-message
+	bad-buffer-efault efault-loses-record reset-keeps-queue discard-at-close
+	closed-not-kept kept-after-reopen"
 declare -A rules=(
-	[v20-pcie]=$v20
-	[v20-nonpcie]=$v20
-	[v13-pcie]=$v13
+	[pcie]=$feature
+	[nonpcie]=$feature
 	[plain-nonpcie]="open base-cap-v2 no-feature-probe no-feature-get"
-	[init]="insmod-uapi20 bind-only-on-override bind-vfio-zpci-err bind-vfio-pci rmmod insmod-uapi13 rmmod-uapi13"
+	[init]="insmod bind-only-on-override bind-vfio-zpci-err bind-vfio-pci rmmod"
 )
-for label in v20-pcie v20-nonpcie v13-pcie plain-nonpcie init; do
+for label in pcie nonpcie plain-nonpcie init; do
 	for r in ${rules[$label]}; do
 		if has "^PASS: $label $r: " && ! has "^FAIL: $label $r: "; then
 			verdict 1 "$label $r"

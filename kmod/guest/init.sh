@@ -50,19 +50,19 @@ unbind() { # unbind ADDR
 	echo > $D/driver_override
 }
 
-load() { # load UAPI
-	insmod /lib/modules/vfio_zpci_err.ko uapi=$1
-	res $? insmod-uapi$1 "vfio_zpci_err loaded with uapi=$1"
+load() {
+	insmod /lib/modules/vfio_zpci_err.ko
+	res $? insmod "vfio_zpci_err loaded"
 }
 
-selftest() { # selftest LABEL FORM ADDR
+selftest() { # selftest LABEL MODE ADDR
 	echo "=== zpci-err-selftest $*"
 	zpci-err-selftest "$@"
 	echo "=== zpci-err-selftest $1 rc=$?"
 }
 
 if [ -n "$NIC" ] && [ -n "$RNG" ]; then
-	load 20
+	load
 	drv() { basename "$(readlink /sys/bus/pci/devices/$1/driver)" 2>/dev/null; }
 	echo "  drivers before binding: $NIC -> $(drv $NIC), $RNG -> $(drv $RNG)"
 	[ "$(drv $NIC)" != vfio-zpci-err ] && [ "$(drv $RNG)" != vfio-zpci-err ]
@@ -70,22 +70,16 @@ if [ -n "$NIC" ] && [ -n "$RNG" ]; then
 
 	bind $NIC vfio-zpci-err
 	bind $RNG vfio-pci
-	selftest v20-pcie 20 $NIC
+	selftest pcie feature $NIC
 	selftest plain-nonpcie plain $RNG
 	unbind $RNG
 	bind $RNG vfio-zpci-err
-	selftest v20-nonpcie 20 $RNG
+	selftest nonpcie feature $RNG
 	unbind $RNG
 	unbind $NIC
 
 	rmmod vfio_zpci_err
 	res $? rmmod "vfio_zpci_err unloaded"
-	load 13
-	bind $NIC vfio-zpci-err
-	selftest v13-pcie 13 $NIC
-	unbind $NIC
-	rmmod vfio_zpci_err
-	res $? rmmod-uapi13 "vfio_zpci_err unloaded"
 else
 	echo "FAIL: init functions: e1000e or virtio-rng not found"
 fi

@@ -1,31 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vfio-zpci-err - a vfio-pci variant driver that provides the zPCI error
- * device feature on kernels that do not have it yet
+ * interface of the companion kernel patches on a kernel without them, and
+ * injects error events into it
  *
  * The driver binds to a zPCI function only through driver_override and then
  * behaves like vfio-pci, plus:
  *
- *  - VFIO_DEVICE_FEATURE_ZPCI_ERROR (GET only), in the form chosen with the
- *    "uapi" module parameter: 20 (default) copies the raw 32-byte CCDF to the
- *    user buffer named in struct vfio_device_feature_zpci_err and fails with
- *    -ENOMSG on an empty queue; 13 returns {version, pending_errors, pec}
- *    and is read until pending_errors is zero (pec 0 on an empty queue).
- *  - version 3 of the VFIO_DEVICE_INFO_CAP_ZPCI_BASE capability, which adds
- *    ccdf_err_length at byte offset 36.
+ *  - VFIO_DEVICE_FEATURE_ZPCI_ERROR (GET only): copies the oldest pending
+ *    error record, the raw 32-byte CCDF, to the user buffer named in struct
+ *    vfio_device_feature_zpci_err and removes it.  data 0 gives -EINVAL, no
+ *    pending record -ENOMSG, a buffer that cannot be written -EFAULT (the
+ *    record is lost: it is taken out before the copy).
+ *  - version 3 of the VFIO_DEVICE_INFO_CAP_ZPCI_BASE capability, with the
+ *    __u32 ccdf_err_length at byte offset 36.
  *  - the error interrupt (VFIO_PCI_ERR_IRQ_INDEX) for functions that are not
  *    PCI Express, so that every zPCI function can signal errors.
  *  - error injection through sysfs attributes of the bound function:
  *    zpci_err_inject_pec takes a PCI event code, zpci_err_inject_ccdf a whole
  *    CCDF as 64 hex digits.  An injected event takes the path a real one
- *    takes: it is logged like the kernel logs it, queued and signalled on the
- *    error eventfd (events concerning the FMB are queued but not signalled).
+ *    takes with the patches while the vfio device is open (mediated
+ *    recovery): it is logged like the kernel logs it; unless it concerns the
+ *    FMB (PEC 0x2a-0x2c) its record is kept and the error eventfd signalled;
+ *    a recoverable error is left to user space with the kernel's message.
  *
- * The queue rules are those of the companion kernel patches: a FIFO of
- * ZERR_QUEUE_DEPTH records per function that drops the newest record when
- * full, exists only between the first open and the last close of the vfio
- * device and is discarded (with a message) at the last close.  A device reset
- * does not clear it.
+ * The rules for the pending records are those of the patches: at most
+ * ZERR_PENDING_MAX per function, the newest dropped when full, kept only
+ * between the first open and the last close of the vfio device and dropped
+ * (with a message) at the last close.  A device reset keeps them.
+ *
+ * Real platform errors still take the stock kernel's path, which this driver
+ * cannot change: they are not kept here.
  */
 
 #define pr_fmt(fmt) "zpci: " fmt
@@ -42,33 +47,20 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_zdev.h>
-#include <asm/pci.h>
 
-#define ZERR_QUEUE_DEPTH	4
+#define ZERR_PENDING_MAX	4
 
 #ifndef VFIO_DEVICE_FEATURE_ZPCI_ERROR
 #define VFIO_DEVICE_FEATURE_ZPCI_ERROR	13
 #endif
 
 /**
- * struct zerr_feature_v20 - payload of the feature, opaque-buffer form
+ * struct zerr_feature - payload of the feature
  * @data: user address of a buffer of at least ccdf_err_length bytes that
- *        receives the oldest queued CCDF
+ *        receives the oldest pending CCDF
  */
-struct zerr_feature_v20 {
+struct zerr_feature {
 	__aligned_u64 data;
-};
-
-/**
- * struct zerr_feature_v13 - payload of the feature, early form
- * @version: always 1
- * @pending_errors: records still queued after this one
- * @pec: PCI event code of the record returned, 0 when none was queued
- */
-struct zerr_feature_v13 {
-	__u8 version;
-	__u8 pending_errors;
-	__u16 pec;
 };
 
 /**
@@ -95,7 +87,7 @@ struct zerr_ccdf {
 	__be16 pec;
 } __packed;
 
-/* byte offset of ccdf_err_length in version 3 of the ZPCI_BASE capability */
+/* ccdf_err_length, a u32, in version 3 of the ZPCI_BASE capability */
 #define ZERR_BASE_V3_LEN_OFFSET	36
 #define ZERR_BASE_V3_SIZE	40
 
@@ -103,113 +95,86 @@ struct zerr_ccdf {
  * struct zerr_device - one function bound to this driver
  * @core: the vfio-pci core device, first so that vfio can allocate us
  * @lock: protects the fields below
- * @active: the vfio device is open, records are queued
- * @head: index of the oldest record in @queue
- * @count: number of queued records
- * @dropped: records dropped because the queue was full, since probe
- * @queue: the records, oldest at @head
+ * @mediated: the vfio device is open, user space recovers the function
+ * @head: index of the oldest record in @pending
+ * @count: number of pending records
+ * @dropped: records dropped because too many were pending, since probe
+ * @pending: the records, oldest at @head
  */
 struct zerr_device {
 	struct vfio_pci_core_device core;
-	struct mutex lock; /* protects the queue and its state */
-	bool active;
+	struct mutex lock; /* protects the pending records and their state */
+	bool mediated;
 	unsigned int head;
 	unsigned int count;
 	unsigned long dropped;
-	struct zerr_ccdf queue[ZERR_QUEUE_DEPTH];
+	struct zerr_ccdf pending[ZERR_PENDING_MAX];
 };
-
-static unsigned int uapi = 20;
-module_param(uapi, uint, 0444);
-MODULE_PARM_DESC(uapi, "Form of the zPCI error feature: 20 (opaque buffer, default) or 13 (pending_errors)");
 
 static struct zerr_device *zerr_from_vdev(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct zerr_device, core.vdev);
 }
 
-static void zerr_queue_start(struct zerr_device *zd)
+static void zerr_mediated_start(struct zerr_device *zd)
 {
 	mutex_lock(&zd->lock);
 	zd->head = 0;
 	zd->count = 0;
-	zd->active = true;
+	zd->mediated = true;
 	mutex_unlock(&zd->lock);
 }
 
-static void zerr_queue_stop(struct zerr_device *zd)
+static void zerr_mediated_stop(struct zerr_device *zd)
 {
 	mutex_lock(&zd->lock);
 	if (zd->count)
-		pr_info("%s: Discarding %u unread error events of PCI function 0x%x\n",
-			pci_name(zd->core.pdev), zd->count, to_zpci(zd->core.pdev)->fid);
+		pr_info("Unhandled PCI error events count=%u for PCI function 0x%x\n",
+			zd->count, to_zpci(zd->core.pdev)->fid);
 	zd->count = 0;
-	zd->active = false;
+	zd->mediated = false;
 	mutex_unlock(&zd->lock);
 }
 
-/* Queue @ccdf if user space has the device open; drop it if the queue is full. */
-static void zerr_queue_push(struct zerr_device *zd, const struct zerr_ccdf *ccdf)
+/*
+ * Keep @ccdf if user space has the device open, unless too many records are
+ * pending; tell whether the device is open.
+ */
+static bool zerr_keep(struct zerr_device *zd, const struct zerr_ccdf *ccdf)
 {
 	struct pci_dev *pdev = zd->core.pdev;
+	bool mediated;
 
 	mutex_lock(&zd->lock);
-	if (!zd->active) {
-		pci_dbg(pdev, "Device not open, error event 0x%x not queued\n",
+	mediated = zd->mediated;
+	if (!mediated) {
+		pci_dbg(pdev, "Device not open, error event 0x%x not kept\n",
 			be16_to_cpu(ccdf->pec));
-	} else if (zd->count == ZERR_QUEUE_DEPTH) {
+	} else if (zd->count == ZERR_PENDING_MAX) {
 		zd->dropped++;
-		pr_warn_ratelimited("%s: Error event queue full, dropping event 0x%x for PCI function 0x%x\n",
-				    pci_name(pdev), be16_to_cpu(ccdf->pec), be32_to_cpu(ccdf->fid));
+		pr_warn_ratelimited("%s: Maximum number (%d) of pending error events queued\n",
+				    pci_name(pdev), ZERR_PENDING_MAX);
 	} else {
-		zd->queue[(zd->head + zd->count) % ZERR_QUEUE_DEPTH] = *ccdf;
+		zd->pending[(zd->head + zd->count) % ZERR_PENDING_MAX] = *ccdf;
 		zd->count++;
 	}
 	mutex_unlock(&zd->lock);
+
+	return mediated;
 }
 
-static void zerr_queue_pop_locked(struct zerr_device *zd)
+/* Take the oldest pending record out into @ccdf: 0, or -ENOMSG if none. */
+static int zerr_take(struct zerr_device *zd, struct zerr_ccdf *ccdf)
 {
-	lockdep_assert_held(&zd->lock);
-	zd->head = (zd->head + 1) % ZERR_QUEUE_DEPTH;
-	zd->count--;
-}
-
-static int zerr_feature_get_v20(struct zerr_device *zd, void __user *arg)
-{
-	struct zerr_feature_v20 req;
-	int ret = 0;
-
-	if (copy_from_user(&req, arg, sizeof(req)))
-		return -EFAULT;
-
-	mutex_lock(&zd->lock);
-	if (!zd->count)
-		ret = -ENOMSG;
-	else if (copy_to_user(u64_to_user_ptr(req.data), &zd->queue[zd->head],
-			      sizeof(struct zerr_ccdf)))
-		ret = -EFAULT;
-	else
-		zerr_queue_pop_locked(zd);
-	mutex_unlock(&zd->lock);
-
-	return ret;
-}
-
-static int zerr_feature_get_v13(struct zerr_device *zd, void __user *arg)
-{
-	struct zerr_feature_v13 rec = { .version = 1 };
-	int ret = 0;
+	int ret = -ENOMSG;
 
 	mutex_lock(&zd->lock);
 	if (zd->count) {
-		rec.pec = be16_to_cpu(zd->queue[zd->head].pec);
-		rec.pending_errors = zd->count - 1;
+		*ccdf = zd->pending[zd->head];
+		zd->head = (zd->head + 1) % ZERR_PENDING_MAX;
+		zd->count--;
+		ret = 0;
 	}
-	if (copy_to_user(arg, &rec, sizeof(rec)))
-		ret = -EFAULT;
-	else if (zd->count)
-		zerr_queue_pop_locked(zd);
 	mutex_unlock(&zd->lock);
 
 	return ret;
@@ -219,26 +184,38 @@ static int zerr_device_feature(struct vfio_device *vdev, u32 flags,
 			       void __user *arg, size_t argsz)
 {
 	struct zerr_device *zd = zerr_from_vdev(vdev);
-	size_t minsz;
+	struct zerr_feature req;
+	struct zerr_ccdf ccdf;
 	int ret;
 
 	if ((flags & VFIO_DEVICE_FEATURE_MASK) != VFIO_DEVICE_FEATURE_ZPCI_ERROR)
 		return vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz);
 
-	minsz = uapi == 13 ? sizeof(struct zerr_feature_v13) :
-			     sizeof(struct zerr_feature_v20);
-	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET, minsz);
+	if (!to_zpci(zd->core.pdev))
+		return -ENODEV;
+
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(req));
 	if (ret != 1)
 		return ret;
 
-	if (uapi == 13)
-		return zerr_feature_get_v13(zd, arg);
-	return zerr_feature_get_v20(zd, arg);
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (!req.data)
+		return -EINVAL;
+
+	/* taken out under the lock, copied after it: a failed copy loses it */
+	ret = zerr_take(zd, &ccdf);
+	if (ret)
+		return ret;
+	if (copy_to_user(u64_to_user_ptr(req.data), &ccdf, sizeof(ccdf)))
+		return -EFAULT;
+
+	return 0;
 }
 
 /*
  * The core answers VFIO_DEVICE_GET_INFO with version 2 of the ZPCI_BASE
- * capability.  Version 3 has the same size (the new field takes the tail
+ * capability.  Version 3 has the same size (the new u32 takes the tail
  * padding), so it is upgraded in place in the reply.
  */
 static int zerr_upgrade_base_cap(struct vfio_device_info __user *uinfo)
@@ -246,7 +223,7 @@ static int zerr_upgrade_base_cap(struct vfio_device_info __user *uinfo)
 	struct vfio_info_cap_header hdr;
 	struct vfio_device_info info;
 	u8 __user *base = (u8 __user *)uinfo;
-	u16 __user *len;
+	u32 __user *len;
 	unsigned int off, hops;
 
 	if (copy_from_user(&info, uinfo, sizeof(info)))
@@ -263,9 +240,9 @@ static int zerr_upgrade_base_cap(struct vfio_device_info __user *uinfo)
 		if (hdr.id == VFIO_DEVICE_INFO_CAP_ZPCI_BASE) {
 			if (hdr.version != 2 || off + ZERR_BASE_V3_SIZE > info.argsz)
 				return 0;
-			len = (u16 __user *)(base + off + ZERR_BASE_V3_LEN_OFFSET);
-			if (put_user(sizeof(struct zerr_ccdf), len) || put_user(0, len + 1) ||
-			    put_user(3, (u16 __user *)(base + off) + 1))
+			len = (u32 __user *)(base + off + ZERR_BASE_V3_LEN_OFFSET);
+			if (put_user((u32)sizeof(struct zerr_ccdf), len) ||
+			    put_user((u16)3, (u16 __user *)(base + off) + 1))
 				return -EFAULT;
 			return 0;
 		}
@@ -445,7 +422,7 @@ static int zerr_open_device(struct vfio_device *vdev)
 	if (ret)
 		return ret;
 	vfio_pci_core_finish_enable(&zd->core);
-	zerr_queue_start(zd);
+	zerr_mediated_start(zd);
 
 	return 0;
 }
@@ -454,7 +431,7 @@ static void zerr_close_device(struct vfio_device *vdev)
 {
 	struct zerr_device *zd = zerr_from_vdev(vdev);
 
-	zerr_queue_stop(zd);
+	zerr_mediated_stop(zd);
 	vfio_pci_core_close_device(vdev);
 }
 
@@ -498,10 +475,16 @@ static bool zerr_pec_concerns_fmb(u16 pec)
 	return pec >= 0x2a && pec <= 0x2c;
 }
 
+static bool zerr_pec_is_permanent(u16 pec)
+{
+	return pec == 0x3b || pec == 0x40;
+}
+
 /*
- * Take the steps the kernel takes for an error event of a function that is
- * bound to a vfio-pci driver: log it, queue the record, and report the
- * failure to the driver, which signals the error eventfd.
+ * Take the steps the patched kernel takes for an error event of a function
+ * whose vfio device is open: log it; unless it concerns the FMB, keep the
+ * record and report the error to the driver, which signals the error
+ * eventfd; leave the recovery of a recoverable error to user space.
  */
 static void zerr_inject(struct zerr_device *zd, const struct zerr_ccdf *ccdf)
 {
@@ -510,9 +493,15 @@ static void zerr_inject(struct zerr_device *zd, const struct zerr_ccdf *ccdf)
 
 	pr_err("%s: Event 0x%x reports an error for PCI function 0x%x\n",
 	       pci_name(pdev), pec, be32_to_cpu(ccdf->fid));
-	zerr_queue_push(zd, ccdf);
-	if (!zerr_pec_concerns_fmb(pec))
+	if (zerr_pec_concerns_fmb(pec) || !zerr_keep(zd, ccdf))
+		return;
+	if (zerr_pec_is_permanent(pec)) {
 		vfio_pci_core_aer_err_detected(pdev, pci_channel_io_perm_failure);
+		return;
+	}
+	vfio_pci_core_aer_err_detected(pdev, pci_channel_io_frozen);
+	pr_info("%s: Leaving recovery of pass-through device to user-space\n",
+		pci_name(pdev));
 }
 
 static struct zerr_device *zerr_from_dev(struct device *dev)
@@ -627,7 +616,7 @@ static int zerr_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		vfio_put_device(&zd->core.vdev);
 		return ret;
 	}
-	pci_info(pdev, "zPCI error feature provided (uapi form v%u)\n", uapi);
+	pci_info(pdev, "zPCI error feature and error injection provided\n");
 
 	return 0;
 }
@@ -658,10 +647,6 @@ static struct pci_driver zerr_driver = {
 
 static int __init zerr_init(void)
 {
-	if (uapi != 13 && uapi != 20) {
-		pr_err("vfio-zpci-err: uapi must be 13 or 20, not %u\n", uapi);
-		return -EINVAL;
-	}
 	return pci_register_driver(&zerr_driver);
 }
 
@@ -676,5 +661,4 @@ module_init(zerr_init);
 module_exit(zerr_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_AUTHOR("zpcid developers <zpcid@localhost>");
 MODULE_DESCRIPTION("vfio-pci variant driver providing the zPCI error feature for testing");
