@@ -2,13 +2,22 @@
 # check.sh - make -C kmod check
 #
 # 1. The patch series in kmod/patches applies cleanly to Debian's
-#    linux-source-6.12 (bookworm-backports), the kernel the guest runs.
+#    linux-source-6.12 (bookworm-backports), the kernel the guest runs,
+#    one patch after the other, and after every patch the objects the
+#    series touches compile for s390x (-Werror) with the Debian s390x
+#    configuration: every patch builds on its own.
 # 2. scripts/checkpatch.pl --strict of that tree reports no error, warning
-#    or check for any patch of the series, nor for the test module.
-# 3. With the Debian s390x configuration of that kernel, modules_prepare and
-#    then the objects the series touches compile for s390x (-Werror), and the
-#    patched uAPI headers compile from user space with the documented layout.
-# 4. The test module cross-builds against the guest kernel's headers.
+#    or check for any patch of the series, the test module or
+#    tests/s390x/rpcit-err/zpci_rpcit_err.c.
+# 3. The patched uAPI headers, compiled from user space for s390x, have the
+#    facts of DESIGN.md section 2: feature index, type and offset of
+#    ccdf_err_length, capability size and version, and the errnos of the
+#    GET, documented in the header and returned by the code.  The facts are
+#    read from ../shared/DESIGN.md beside the checkout (or $ZPCID_DESIGN)
+#    and must agree with the table in kmod/README.md, which stands in for
+#    them where DESIGN.md is absent.
+# 4. The test module and the rpcit-err module cross-build against the guest
+#    kernel's headers.
 #
 # Runs as root on Debian 12 and installs what it needs; downloads and the
 # kernel build tree are cached in ${ZPCID_CACHE:-/var/cache/zpcid-ci}.
@@ -60,44 +69,7 @@ mapfile -t TOUCHED < <(sed -n 's|^+++ b/||p; s|^--- a/||p' "${SERIES[@]}" | sort
 tar -xJf "$TARBALL" -C "$TREE" --strip-components=1 \
 	"${TOUCHED[@]/#/linux-source-6.12/}" || die "restore pristine files"
 
-# --- 1. apply ----------------------------------------------------------------
-# one after the other, as git am would; no fuzz, no offset slack beyond git's
-for p in "${SERIES[@]}"; do
-	(cd "$TREE" && git apply --check "$p" && git apply "$p") ||
-		die "$(basename "$p") does not apply to linux-source-6.12 $SRCVER"
-done
-pass "series (${#SERIES[@]} patches) applies cleanly to linux-source-6.12 $SRCVER"
-
-# --- 2. checkpatch -------------------------------------------------------------
-# checkpatch takes a while to start: run all of them at once
-cpdir=$(mktemp -d /tmp/zpci-checkpatch.XXXXXX)
-for p in "${SERIES[@]}"; do
-	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet "$p" >"$cpdir/$(basename "$p").out" 2>&1) &
-done
-for f in "$KMOD"/module/*.c; do
-	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet --no-tree -f "$f" \
-		>"$cpdir/module-$(basename "$f").out" 2>&1) &
-done
-wait
-for p in "${SERIES[@]}"; do
-	if [ -s "$cpdir/$(basename "$p").out" ]; then
-		cat "$cpdir/$(basename "$p").out"
-		fail "checkpatch --strict $(basename "$p")"
-	else
-		pass "checkpatch --strict $(basename "$p")"
-	fi
-done
-for f in "$KMOD"/module/*.c; do
-	if [ -s "$cpdir/module-$(basename "$f").out" ]; then
-		cat "$cpdir/module-$(basename "$f").out"
-		fail "checkpatch --strict -f module/$(basename "$f")"
-	else
-		pass "checkpatch --strict -f module/$(basename "$f")"
-	fi
-done
-rm -rf "$cpdir"
-
-# --- 3. compile the touched objects --------------------------------------------
+# --- configuration (before the series: modules_prepare does not depend on it)
 cfg=$GL_ROOT/boot/config-$GL_KV
 if ! cmp -s "$cfg" "$TREE/.config.debian"; then
 	cp "$cfg" "$TREE/.config.debian"
@@ -120,47 +92,95 @@ fi
 for c in VFIO_PCI_ZDEV_KVM VFIO_PCI_CORE PCI; do
 	grep -q "^CONFIG_$c=[ym]" "$TREE/.config" || fail "CONFIG_$c is not enabled in the s390x config"
 done
+
+# --- 1. apply and build, patch by patch -----------------------------------------
+# one after the other, as git am would; no fuzz, no offset slack beyond git's.
+# After each patch make rebuilds the objects whose sources or headers changed.
 mapfile -t OBJS < <(printf '%s\n' "${TOUCHED[@]}" | grep -E '^(arch/s390|drivers)/.*\.c$' | sed 's/\.c$/.o/')
-log "building ${OBJS[*]}"
 for o in "${OBJS[@]}"; do rm -f "$TREE/$o"; done
-(cd "$TREE" && make -s -k -j"$JOBS" "${CROSS[@]}" KCFLAGS=-Werror "${OBJS[@]}") >"$TREE/.obj.log" 2>&1
-for o in "${OBJS[@]}"; do
-	if [ -s "$TREE/$o" ]; then
-		pass "compiles for s390x: $o"
+applied=0
+for p in "${SERIES[@]}"; do
+	n=$(basename "$p")
+	if ! (cd "$TREE" && git apply --check "$p" && git apply "$p"); then
+		fail "$n applies to linux-source-6.12 $SRCVER"
+		break
+	fi
+	applied=$((applied + 1))
+	log "$n applied; building ${OBJS[*]}"
+	if (cd "$TREE" && make -s -j"$JOBS" "${CROSS[@]}" KCFLAGS=-Werror "${OBJS[@]}") >"$TREE/.obj.log" 2>&1; then
+		pass "builds for s390x after $n (-Werror: ${OBJS[*]##*/})"
 	else
-		fail "compiles for s390x: $o"
-		objfail=1
+		cat "$TREE/.obj.log"
+		fail "builds for s390x after $n"
 	fi
 done
-[ -z "${objfail:-}" ] || cat "$TREE/.obj.log"
+[ "$applied" -eq ${#SERIES[@]} ] || die "the series does not apply"
+pass "series (${#SERIES[@]} patches) applies cleanly to linux-source-6.12 $SRCVER"
 
-# uAPI: the patched headers, from user space, with the documented layout
-if (cd "$TREE" && make -s "${CROSS[@]}" headers) >"$TREE/.hdr.log" 2>&1 &&
-	s390x-linux-gnu-gcc -fsyntax-only -Wall -Werror -isystem "$TREE/usr/include" -x c - <<'EOF'; then
-#include <stddef.h>
-#include <linux/vfio.h>
-#include <linux/vfio_zdev.h>
-_Static_assert(VFIO_DEVICE_FEATURE_ZPCI_ERROR == 13, "feature index");
-_Static_assert(sizeof(struct vfio_device_feature_zpci_err) == 8, "feature payload");
-_Static_assert(offsetof(struct vfio_device_info_cap_zpci_base, ccdf_err_length) == 36, "offset");
-_Static_assert(sizeof(struct vfio_device_info_cap_zpci_base) == 40, "size");
-int main(void) { return 0; }
-EOF
-	pass "uAPI headers: feature 13, 8-byte payload, ccdf_err_length at offset 36 of a 40-byte capability"
+# --- 2. checkpatch -------------------------------------------------------------
+# checkpatch takes a while to start: run all of them at once.  Files outside
+# the series are checked in the tree's context (no --no-tree), so that
+# checks which look at the kernel's headers run too.
+cpdir=$(mktemp -d /tmp/zpci-checkpatch.XXXXXX)
+FILES=("$KMOD"/module/*.c "$KMOD/../tests/s390x/rpcit-err/zpci_rpcit_err.c")
+for p in "${SERIES[@]}"; do
+	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet "$p" >"$cpdir/$(basename "$p").out" 2>&1) &
+done
+for f in "${FILES[@]}"; do
+	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet -f "$f" \
+		>"$cpdir/file-$(basename "$f").out" 2>&1) &
+done
+wait
+for p in "${SERIES[@]}"; do
+	if [ -s "$cpdir/$(basename "$p").out" ]; then
+		cat "$cpdir/$(basename "$p").out"
+		fail "checkpatch --strict $(basename "$p")"
+	else
+		pass "checkpatch --strict $(basename "$p")"
+	fi
+done
+for f in "${FILES[@]}"; do
+	rel=$(realpath --relative-to="$KMOD/.." "$f")
+	if [ -s "$cpdir/file-$(basename "$f").out" ]; then
+		cat "$cpdir/file-$(basename "$f").out"
+		fail "checkpatch --strict -f $rel"
+	else
+		pass "checkpatch --strict -f $rel"
+	fi
+done
+rm -rf "$cpdir"
+
+# --- 3. the uAPI against the facts ---------------------------------------------
+# shellcheck source=uapi-facts.sh
+. "$KMOD/uapi-facts.sh"
+if facts_load; then
+	pass "facts: $FACTS_FROM"
+	if (cd "$TREE" && make -s "${CROSS[@]}" headers) >"$TREE/.hdr.log" 2>&1; then
+		uapi_prove "$TREE"
+	else
+		cat "$TREE/.hdr.log"
+		fail "uAPI headers: make headers"
+	fi
 else
-	cat "$TREE/.hdr.log"
-	fail "uAPI headers"
+	fail "facts: $FACTS_FROM"
 fi
 
-# --- 4. the test module --------------------------------------------------------
+# --- 4. the modules ---------------------------------------------------------------
 mb=$(mktemp -d /tmp/zpci-kmod-build.XXXXXX)
-if gl_build_vfio_zpci_err "$mb" >"$mb.log" 2>&1; then
+if gl_build_vfio_zpci_err "$mb/m" >"$mb/log" 2>&1; then
 	pass "vfio_zpci_err.ko cross-builds against linux-headers-$GL_KV"
 else
-	cat "$mb.log"
+	cat "$mb/log"
 	fail "vfio_zpci_err.ko cross-builds against linux-headers-$GL_KV"
 fi
-rm -rf "$mb" "$mb.log"
+mkdir -p "$mb/r" && cp "$KMOD"/../tests/s390x/rpcit-err/* "$mb/r/"
+if gl_build_module "$mb/r" >"$mb/log" 2>&1 && [ -s "$mb/r/zpci_rpcit_err.ko" ]; then
+	pass "zpci_rpcit_err.ko cross-builds against linux-headers-$GL_KV"
+else
+	cat "$mb/log"
+	fail "zpci_rpcit_err.ko cross-builds against linux-headers-$GL_KV"
+fi
+rm -rf "$mb"
 
 log "done"
 if [ "$fails" -ne 0 ]; then
