@@ -20,6 +20,7 @@ FACTS_KMOD=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # facts_from_design FILE: the facts as "key=value" lines, from the text of
 # section 2; nothing for a fact the text does not state.
+# shellcheck disable=SC2016 # the backquotes are markdown, matched literally
 facts_from_design() {
 	local sec
 	sec=$(sed -n '/^## 2\./,/^## 3\./p' "$1")
@@ -44,6 +45,7 @@ facts_from_readme() {
 	done
 }
 
+# shellcheck disable=SC2034 # FACT_* and FACTS_FROM are for the caller
 facts_load() {
 	local design=${ZPCID_DESIGN:-$FACTS_KMOD/../../shared/DESIGN.md} readme=$FACTS_KMOD/README.md
 	local d r missing

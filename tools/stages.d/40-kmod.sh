@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tools/bootstrap in test mode: the kernel side.
 # The patch series applies to Debian's linux-source-6.12, every patch builds
 # (its touched objects compile for s390x after each one), all of it is
