@@ -533,7 +533,8 @@ static void check_efault(int dev)
 		    sizeof(struct vfio_device_feature) + sizeof(bad));
 	result(r == -EFAULT, "bad-buffer-efault", "GET into an unmapped buffer -> %d", r);
 	r = get_pec(dev, &pec);
-	result(r == 0 && pec == 0x46, "efault-loses-record", "next GET -> %d pec 0x%x (0x44 lost)", r, pec);
+	result(r == 0 && pec == 0x46, "efault-loses-record", "next GET -> %d pec 0x%x (want 0x46: 0x44 lost)", r,
+	       pec);
 	drain(dev);
 }
 
