@@ -523,6 +523,26 @@ static const ConfigKey history_table[] = {
 	{},
 };
 
+static int set_path_or_null(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	if (!v->value) {
+		char **p = field;
+
+		free(*p);
+		*p = NULL;
+		return 0;
+	}
+	return config_set_path(ctx, k, v, field);
+}
+
+static const ConfigKey metrics_table[] = {
+	{ "textfile_directory", CONFIG_STRING | CONFIG_NULL, set_path_or_null,
+	  offsetof(Config, metrics.textfile_directory), .expected = "an absolute path or null" },
+	{ "interval", CONFIG_STRING, set_duration, offsetof(Config, metrics.interval_usec),
+	  .expected = "a duration such as \"5s\"" },
+	{},
+};
+
 static const ConfigKey top_table[] = {
 	{ "schema", CONFIG_INT, set_schema, 0 },
 	{ "log", CONFIG_OBJECT, NULL, 0, .table = log_table },
@@ -533,6 +553,7 @@ static const ConfigKey top_table[] = {
 	{ "output", CONFIG_OBJECT, NULL, 0, .table = output_table },
 	{ "actions", CONFIG_OBJECT, NULL, 0, .table = actions_table },
 	{ "history", CONFIG_OBJECT, NULL, 0, .table = history_table },
+	{ "metrics", CONFIG_OBJECT, NULL, 0, .table = metrics_table },
 	{},
 };
 
@@ -563,6 +584,7 @@ int config_new_default(Config **ret)
 	c->actions.alert_max_queued = 256;
 	c->history.max_file_size = 4 * 1024 * 1024;
 	c->history.max_files = 4;
+	c->metrics.interval_usec = 5 * USEC_PER_SEC;
 	r = policy_new_default(&c->policy);
 	if (r < 0)
 		return r;
@@ -579,6 +601,7 @@ Config *config_free(Config *c)
 	free(c->runtime_directory);
 	free(c->admin_group);
 	strv_free(c->actions.alert_command);
+	free(c->metrics.textfile_directory);
 	policy_unref(c->policy);
 	free(c);
 	return NULL;

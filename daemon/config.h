@@ -69,6 +69,11 @@ typedef struct Config {
 		long long max_file_size; /* bytes per file before rotation */
 		long long max_files;     /* files kept, the current one included */
 	} history;
+	/* Prometheus textfile output (daemon/metrics-file.h): "metrics": { ... }. */
+	struct {
+		char *textfile_directory;         /* NULL: not written (the default) */
+		unsigned long long interval_usec; /* at most one write per interval */
+	} metrics;
 	/* Realtime (µs since epoch) when this config was loaded. */
 	unsigned long long loaded_usec;
 	/* The recovery policy ("policy" key; daemon/policy.h). Never NULL after

@@ -16,6 +16,7 @@
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
+#include "daemon/metrics-file.h"
 #include "daemon/pipeline.h"
 #include "daemon/policy-store.h"
 #include "daemon/policy.h"
@@ -396,6 +397,14 @@ int manager_start(Manager *m)
 	if (r < 0)
 		log_warning_errno(m->log, r, "Failed to set up the D-Bus API, continuing without it: %m");
 
+	/* The metrics textfile, once the functions are known (daemon/metrics-file.h). */
+	r = metrics_file_new(&m->metrics, m);
+	if (r >= 0)
+		r = metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
+					   m->config->metrics.interval_usec);
+	if (r < 0)
+		return log_oom(m->log);
+
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);
 	return 0;
@@ -455,6 +464,9 @@ int manager_reload(Manager *m)
 			(void)registry_refresh(m->registry, f);
 		}
 		bus_manager_changed(m->bus);
+		if (m->metrics && metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
+							 m->config->metrics.interval_usec) < 0)
+			log_oom(m->log);
 	}
 	(void)sd_notify(false, "READY=1");
 	manager_update_status(m);
@@ -476,6 +488,7 @@ Manager *manager_free(Manager *m)
 	/* Actions first (they report into the pipeline), then the sources before
 	 * the registry they look functions up in, the history (synced on close)
 	 * and the policy state last, all before the loop and the log. */
+	m->metrics = metrics_file_free(m->metrics); /* writes zpcid_up 0 */
 	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
 	m->bus = bus_free(m->bus); /* unsubscribes from the registry */

@@ -43,6 +43,7 @@ struct Policy;
 struct History;
 struct Actions;
 struct Dedup;
+struct MetricsFile;
 
 typedef struct Manager {
 	struct event_base *event_base;
@@ -63,6 +64,7 @@ typedef struct Manager {
 	struct event *policy_state_timer; /* armed while the state has unsaved changes */
 	bool policy_state_save_failed;    /* the last save failed (said once, retried) */
 	struct Syncer *syncer;            /* fsync()s and state file writes, off the loop */
+	struct MetricsFile *metrics;      /* the node_exporter textfile, when configured */
 
 	char *state_directory;
 	char *runtime_directory;

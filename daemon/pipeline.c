@@ -15,6 +15,7 @@
 #include "daemon/dedup.h"
 #include "daemon/history.h"
 #include "daemon/manager.h"
+#include "daemon/metrics-file.h"
 #include "daemon/pipeline.h"
 #include "daemon/policy.h"
 
@@ -175,6 +176,7 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 
 	if (f)
 		update_function(f, e);
+	metrics_file_observe(m->metrics, f, e);
 
 	if (emit)
 		(void)bus_emit_event(m->bus, f, e);

@@ -60,6 +60,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->log_target, LOG_TARGET_AUTO);
 	ck_assert_str_eq(c->state_directory, LOCALSTATEDIR "/lib/zpcid");
 	ck_assert_ptr_null(c->admin_group);
+	ck_assert_ptr_null(c->metrics.textfile_directory);
+	ck_assert_uint_eq(c->metrics.interval_usec, 5 * USEC_PER_SEC);
 	ck_assert_ptr_nonnull(c->policy);
 	ck_assert_ptr_null(c->files[0]);
 }
@@ -108,13 +110,17 @@ START_TEST(test_values)
 
 	write_file("z.json", "{\"schema\": 1, \"log\": {\"level\": \"debug\", \"target\": \"console\"},\n"
 			     " \"directories\": {\"state\": \"/srv/zpcid\", \"runtime\": \"/run/z\"},\n"
-			     " \"admin_group\": \"zpcid-admin\"}\n");
+			     " \"admin_group\": \"zpcid-admin\",\n"
+			     " \"metrics\": {\"textfile_directory\": \"/var/lib/prometheus/node-exporter\", "
+			     "\"interval\": \"2m\"}}\n");
 	ck_assert_int_eq(config_load(&c, tmp_path("z.json"), tmp_path("none.d"), true, &d), 0);
 	ck_assert_int_eq(c->log_level, LOG_DEBUG);
 	ck_assert_int_eq(c->log_target, LOG_TARGET_CONSOLE);
 	ck_assert_str_eq(c->state_directory, "/srv/zpcid");
 	ck_assert_str_eq(c->runtime_directory, "/run/z");
 	ck_assert_str_eq(c->admin_group, "zpcid-admin");
+	ck_assert_str_eq(c->metrics.textfile_directory, "/var/lib/prometheus/node-exporter");
+	ck_assert_uint_eq(c->metrics.interval_usec, 120 * USEC_PER_SEC);
 }
 END_TEST
 
@@ -239,7 +245,7 @@ static const struct {
 	  "c.json:1:15: unknown key 'logs' at the top level (did you mean 'log'?)" },
 	{ "{\"schema\": 1, \"xyzzy\": 1}", "c.json:1:15: unknown key 'xyzzy' at the top level (expected one "
 					   "of schema, log, directories, admin_group, "
-					   "policy, output, actions, history)" },
+					   "policy, output, actions, history, metrics)" },
 	{ "{\"schema\": 1, \"log\": {\"level\": \"loud\"}}",
 	  "c.json:1:32: log.level: invalid value \"loud\" (expected one of err, warning, notice, info, "
 	  "debug)" },
@@ -259,6 +265,12 @@ static const struct {
 	  "c.json:1:30: admin_group: \"9lives\" is not a valid group name (expected 1-32 characters of A-Z "
 	  "a-z 0-9 _ "
 	  "- ., not starting with a digit or '-')" },
+	{ "{\"schema\": 1, \"metrics\": {\"textfile_directory\": \"prom\"}}",
+	  "c.json:1:49: metrics.textfile_directory: \"prom\" is not an absolute path (expected a path "
+	  "starting with '/')" },
+	{ "{\"schema\": 1, \"metrics\": {\"interval\": \"0s\"}}",
+	  "c.json:1:39: metrics.interval: \"0s\" is not a duration (expected a number with a unit s, m, h "
+	  "or d, e.g. \"30s\")" },
 	{ "{\"schema\": 1, \"admin_group\": true}",
 	  "c.json:1:30: admin_group: expected a group name or null, got a boolean" },
 	{ "{\"log\": {}}",

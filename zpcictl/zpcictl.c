@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/metrics.h"
 #include "common/output.h"
 #include "common/report-error.h"
 #include "zpcictl/client.h"
@@ -903,50 +904,42 @@ static const char *rec_str(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
-/* Label values: escape \, " and newlines as the exposition format wants. */
-static void label(FILE *f, const char *name, const char *value, bool first)
-{
-	fprintf(f, "%s%s=\"", first ? "" : ",", name);
-	for (const char *c = value; *c; c++) {
-		if (*c == '\\' || *c == '"')
-			fputc('\\', f);
-		if (*c == '\n') {
-			fputs("\\n", f);
-			continue;
-		}
-		fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
-static void function_labels(FILE *f, json_object *fn)
-{
-	char fid[16];
-
-	(void)snprintf(fid, sizeof(fid), "0x%08" PRIx64, rec_u64(fn, "fid"));
-	label(f, "fid", fid, true);
-	label(f, "slot", rec_str(fn, "slot"), false);
-	label(f, "type", rec_str(fn, "pft_name"), false);
-}
-
-static int cmd_metrics(sd_bus *bus, int argc, char **argv)
+/* The history's events of @kind. -ENOTSUP (error cleared) when zpcid keeps none. */
+static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+					   "GetEvents");
+	if (r >= 0)
+		r = sd_bus_message_open_container(call, 'a', "{sv}");
+	if (r >= 0)
+		r = append_filter(call, "kind", "s", kind);
+	if (r >= 0)
+		r = sd_bus_message_close_container(call);
+	if (r >= 0)
+		r = sd_bus_call(bus, call, 0, error, &reply);
+	if (r >= 0)
+		return client_read_json(reply, ret);
+	if (sd_bus_error_has_name(error, "org.zpcid1.Error.NotSupported")) {
+		sd_bus_error_free(error);
+		return -ENOTSUP;
+	}
+	return r;
+}
+
+/* The series of common/metrics.h from what zpcid publishes: the functions
+ * and inhibitors as they are, the counts by PEC class and by action and
+ * result from the events its history holds. */
+static int cmd_metrics(sd_bus *bus, int argc, char **argv)
+{
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	json_object *functions = NULL, *events = NULL, *inhibitors = NULL;
-	static const char *const states[] = { "ok", "error", "recovering", "failed", "quarantined", "gone" };
-	static const char *const classes[] = { "informational", "recoverable", "permanent",
-					       "fw-reset-done" };
-	static const struct {
-		const char *key, *name, *help;
-	} counters[] = {
-		{ "errors", "zpcid_function_errors", "PCI error events recorded for the function." },
-		{ "dropped", "zpcid_function_dropped_errors",
-		  "Error events the kernel dropped (queue full)." },
-		{ "actions", "zpcid_function_actions", "Actions zpcid took on the function." },
-		{ "resets", "zpcid_function_resets", "Resets zpcid performed on the function." },
-	};
-	FILE *f = stdout;
+	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL;
+	_cleanup_free_ MetricsFunction *fns = NULL;
+	_cleanup_free_ MetricsAction *acts = NULL;
+	MetricsSnapshot snap = { .up = true };
+	size_t n_acts = 0;
 	int r;
 
 	if (argc != 1)
@@ -955,86 +948,78 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 	if (r >= 0)
 		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &inhibitors, &error);
 	if (r >= 0)
-		r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
-						   "GetEvents");
+		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Version", &version, &error);
 	if (r >= 0)
-		r = sd_bus_message_open_container(call, 'a', "{sv}");
+		r = get_events_of_kind(bus, "error", &errors, &error);
 	if (r >= 0)
-		r = append_filter(call, "kind", "s", "error");
-	if (r >= 0)
-		r = append_filter(call, "newest_first", "b", 1);
-	if (r >= 0)
-		r = sd_bus_message_close_container(call);
-	if (r >= 0)
-		r = sd_bus_call(bus, call, 0, &error, &reply);
-	if (r >= 0)
-		r = client_read_json(reply, &events);
-	if (r < 0 && sd_bus_error_has_name(&error, "org.zpcid1.Error.NotSupported")) {
-		/* No history: the per-class breakdown is left out. */
-		sd_bus_error_free(&error);
-		events = json_object_new_array();
+		r = get_events_of_kind(bus, "action", &actions, &error);
+	if (r == -ENOTSUP) /* no history: no counts by class, action and result */
 		r = 0;
-	}
 	if (r < 0) {
-		json_object_put(functions);
-		json_object_put(inhibitors);
 		r = bus_fail(&error, r, "Failed to collect the metrics");
-		sd_bus_error_free(&error);
-		return r;
+		goto finish;
 	}
 
-	fprintf(f, "# TYPE zpcid_functions gauge\n# HELP zpcid_functions zPCI functions zpcid knows.\n");
-	fprintf(f, "zpcid_functions %zu\n", json_object_array_length(functions));
-	fprintf(f, "# TYPE zpcid_inhibitors gauge\n# HELP zpcid_inhibitors Inhibitors held.\n");
-	fprintf(f, "zpcid_inhibitors %zu\n", json_object_array_length(inhibitors));
-	for (size_t c = 0; c < ELEMENTSOF(counters); c++) {
-		fprintf(f, "# TYPE %s counter\n# HELP %s %s\n", counters[c].name, counters[c].name,
-			counters[c].help);
-		for (size_t i = 0; i < json_object_array_length(functions); i++) {
-			json_object *fn = json_object_array_get_idx(functions, i);
-
-			fprintf(f, "%s_total{", counters[c].name);
-			function_labels(f, fn);
-			fprintf(f, "} %" PRIu64 "\n", rec_u64(fn, counters[c].key));
-		}
+	fns = calloc(json_object_array_length(functions) + 1, sizeof(*fns));
+	acts = calloc(json_object_array_length(actions) + 1, sizeof(*acts));
+	if (!fns || !acts) {
+		r = fail(EXIT_FAIL, NULL, "Out of memory.");
+		goto finish;
 	}
-	fprintf(f, "# TYPE zpcid_function_state stateset\n# HELP zpcid_function_state State of the "
-		   "function.\n");
 	for (size_t i = 0; i < json_object_array_length(functions); i++) {
 		json_object *fn = json_object_array_get_idx(functions, i);
 
-		for (size_t s = 0; s < ELEMENTSOF(states); s++) {
-			fprintf(f, "zpcid_function_state{");
-			function_labels(f, fn);
-			label(f, "zpcid_function_state", states[s], false);
-			fprintf(f, "} %d\n", streq(rec_str(fn, "state"), states[s]));
-		}
+		fns[i] = (MetricsFunction){
+			.fid = (uint32_t)rec_u64(fn, "fid"),
+			.slot = rec_str(fn, "slot"),
+			.type = rec_str(fn, "pft_name"),
+			.state = rec_str(fn, "state"),
+			.errors = rec_u64(fn, "errors"),
+			.dropped = rec_u64(fn, "dropped"),
+			.recoveries = rec_u64(fn, "recoveries"),
+			.actions = rec_u64(fn, "actions"),
+			.resets = rec_u64(fn, "resets"),
+		};
 	}
-	fprintf(f, "# TYPE zpcid_errors_by_class counter\n"
-		   "# HELP zpcid_errors_by_class Error events in the history by function and PEC class.\n");
-	for (size_t i = 0; i < json_object_array_length(functions); i++) {
-		json_object *fn = json_object_array_get_idx(functions, i);
+	for (size_t e = 0; e < json_object_array_length(errors); e++) {
+		json_object *ev = json_object_array_get_idx(errors, e);
+		PecClass c = pec_class_from_string(rec_str(ev, "pec_class"));
 
-		for (size_t c = 0; c < ELEMENTSOF(classes); c++) {
-			uint64_t n = 0;
-
-			for (size_t e = 0; e < json_object_array_length(events); e++) {
-				json_object *ev = json_object_array_get_idx(events, e);
-
-				n += rec_u64(ev, "fid") == rec_u64(fn, "fid") &&
-				     streq(rec_str(ev, "pec_class"), classes[c]);
-			}
-			fprintf(f, "zpcid_errors_by_class_total{");
-			function_labels(f, fn);
-			label(f, "pec_class", classes[c], false);
-			fprintf(f, "} %" PRIu64 "\n", n);
-		}
+		for (size_t i = 0; c >= 0 && i < json_object_array_length(functions); i++)
+			if (fns[i].fid == rec_u64(ev, "fid"))
+				fns[i].errors_by_class[c]++;
 	}
-	fprintf(f, "# EOF\n");
+	for (size_t e = 0; e < json_object_array_length(actions); e++) {
+		json_object *ev = json_object_array_get_idx(actions, e);
+		size_t k;
+
+		for (k = 0; k < n_acts; k++)
+			if (acts[k].fid == rec_u64(ev, "fid") &&
+			    streq(acts[k].action, rec_str(ev, "action")) &&
+			    streq(acts[k].result, rec_str(ev, "result")))
+				break;
+		if (k == n_acts)
+			acts[n_acts++] = (MetricsAction){ .fid = (uint32_t)rec_u64(ev, "fid"),
+							  .action = rec_str(ev, "action"),
+							  .result = rec_str(ev, "result") };
+		acts[k].count++;
+	}
+	snap.version = json_object_get_string(version);
+	snap.has_inhibitors = true;
+	snap.n_inhibitors = json_object_array_length(inhibitors);
+	snap.functions = fns;
+	snap.n_functions = json_object_array_length(functions);
+	snap.actions = acts;
+	snap.n_actions = n_acts;
+	r = metrics_render(stdout, &snap) >= 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+finish:
+	sd_bus_error_free(&error);
 	json_object_put(functions);
 	json_object_put(inhibitors);
-	json_object_put(events);
-	return fflush(f) == 0 ? EXIT_OK : EXIT_FAIL;
+	json_object_put(version);
+	json_object_put(errors);
+	json_object_put(actions);
+	return r;
 }
 
 /* --- main ---------------------------------------------------------------- */
@@ -1065,7 +1050,7 @@ static void help(void)
 	       "  policy check FILE|show|reload\n"
 	       "  inhibit [--who= --why= --what=] COMMAND [ARGS...]\n"
 	       "                         Hold off disruptive actions while COMMAND runs\n"
-	       "  metrics                OpenMetrics text for the node_exporter textfile collector\n"
+	       "  metrics                Prometheus text for the node_exporter textfile collector\n"
 	       "\n"
 	       "  -f --format=FORMAT     table (default), json, jsonl, pairs or csv\n"
 	       "     --json              Same as --format=json\n"

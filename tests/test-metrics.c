@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/metrics.h"
+#include "daemon/function.h"
+#include "daemon/metrics-file.h"
+
+static const MetricsFunction functions[] = {
+	{ .fid = 0x51,
+	  .slot = "0051:00:00.0",
+	  .type = "NVMe",
+	  .state = "failed",
+	  .errors = 3,
+	  .errors_by_class = { [PEC_CLASS_PERMANENT] = 1, [PEC_CLASS_RECOVERABLE] = 2 } },
+	{ .fid = 0x22, .slot = "a\"b\\c\nd", .type = "RoCE Express", .state = "ok" },
+};
+
+static const MetricsAction actions[] = {
+	{ .fid = 0x51, .action = "reset", .result = "failed", .count = 2 },
+	{ .fid = 0x99, .action = "alert", .result = "done", .count = 1 }, /* function gone meanwhile */
+};
+
+static char *render(const MetricsSnapshot *s)
+{
+	char *text = NULL;
+
+	ck_assert_int_eq(metrics_render_string(s, &text), 0);
+	return text;
+}
+
+static unsigned count_lines(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		n += strncmp(l, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+START_TEST(test_render_up)
+{
+	MetricsSnapshot s = { .up = true,
+			      .version = "1.2",
+			      .start_time_usec = 1700000000123456ULL,
+			      .has_inhibitors = true,
+			      .n_inhibitors = 2,
+			      .functions = functions,
+			      .n_functions = 2,
+			      .actions = actions,
+			      .n_actions = 2,
+			      .has_kmsg = true,
+			      .kmsg_missed = 7 };
+	_cleanup_free_ char *t = render(&s);
+
+	ck_assert_ptr_nonnull(strstr(t, "\nzpcid_up 1\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_build_info{version=\"1.2\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_start_time_seconds 1700000000.123456\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_inhibitors 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_kmsg_missed_records_total 7\n"));
+	/* one gauge per state, 1 for the current one */
+	ck_assert_uint_eq(count_lines(t, "zpcid_function_state{fid=\"0x00000051\""),
+			  METRICS_N_FUNCTION_STATES);
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_function_state{fid=\"0x00000051\",slot=\"0051:00:00.0\","
+					"type=\"NVMe\",state=\"failed\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_function_state{fid=\"0x00000051\",slot=\"0051:00:00.0\","
+					"type=\"NVMe\",state=\"ok\"} 0\n"));
+	/* label values escaped */
+	ck_assert_ptr_nonnull(strstr(t, "slot=\"a\\\"b\\\\c\\nd\""));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_errors_total{fid=\"0x00000051\",slot=\"0051:00:00.0\","
+					"type=\"NVMe\",pec_class=\"recoverable\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_actions_total{fid=\"0x00000051\",slot=\"0051:00:00.0\","
+					"type=\"NVMe\",action=\"reset\",result=\"failed\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "zpcid_actions_total{fid=\"0x00000099\",slot=\"\",type=\"\","
+					"action=\"alert\",result=\"done\"} 1\n"));
+	/* every family once, only types the 0.0.4 format knows, counters end in _total */
+	ck_assert_uint_eq(count_lines(t, "# TYPE zpcid_function_state gauge"), 1);
+	ck_assert_ptr_null(strstr(t, "stateset"));
+	ck_assert_ptr_null(strstr(t, "# EOF"));
+	for (const char *l = strstr(t, "# TYPE "); l; l = strstr(l + 1, "# TYPE ")) {
+		const char *sp = strchr(l + 7, ' ');
+
+		if (strncmp(sp + 1, "counter", 7) == 0)
+			ck_assert(strncmp(sp - 6, "_total", 6) == 0);
+		else
+			ck_assert(strncmp(sp + 1, "gauge", 5) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_render_down_and_empty)
+{
+	MetricsSnapshot s = { .up = false, .version = "1.2", .functions = functions, .n_functions = 2 };
+	_cleanup_free_ char *down = render(&s), *empty = NULL;
+
+	ck_assert_str_eq(down, "# HELP zpcid_up Whether zpcid is running (0 after it stopped).\n"
+			       "# TYPE zpcid_up gauge\nzpcid_up 0\n"
+			       "# HELP zpcid_build_info zpcid's version, in the label; always 1.\n"
+			       "# TYPE zpcid_build_info gauge\nzpcid_build_info{version=\"1.2\"} 1\n");
+	/* no function, no action: no family without series */
+	s = (MetricsSnapshot){ .up = true, .version = "1.2" };
+	empty = render(&s);
+	ck_assert_ptr_nonnull(strstr(empty, "zpcid_functions 0\n"));
+	ck_assert_ptr_null(strstr(empty, "zpcid_function_state"));
+	ck_assert_ptr_null(strstr(empty, "zpcid_actions_total"));
+	ck_assert_ptr_null(strstr(empty, "zpcid_inhibitors"));
+}
+END_TEST
+
+START_TEST(test_states_match_the_daemon)
+{
+	size_t n = 0;
+
+	for (; metrics_function_states[n]; n++)
+		ck_assert_str_eq(metrics_function_states[n], function_state_to_string((FunctionState)n));
+	ck_assert_uint_eq(n, _FUNCTION_STATE_MAX);
+	ck_assert_uint_eq(n, METRICS_N_FUNCTION_STATES);
+}
+END_TEST
+
+START_TEST(test_replace)
+{
+	char dir[] = "/tmp/test-metrics.XXXXXX", path[64], buf[64] = {};
+	struct stat st;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)umask(0077); /* as under the service unit: the file is still world-readable */
+	ck_assert_int_eq(metrics_file_replace(dir, "zpcid.prom", "zpcid_up 1\n"), 0);
+	ck_assert_int_eq(metrics_file_replace(dir, "zpcid.prom", "zpcid_up 0\n"), 0);
+	(void)snprintf(path, sizeof(path), "%s/zpcid.prom", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf) - 1, f), strlen("zpcid_up 0\n"));
+	fclose(f);
+	ck_assert_str_eq(buf, "zpcid_up 0\n");
+	ck_assert_int_eq(metrics_file_replace("/nonexistent-dir", "zpcid.prom", "x\n"), -ENOENT);
+	/* nothing but the file: no temporary left beside it */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+static Suite *metrics_suite(void)
+{
+	Suite *s = suite_create("metrics");
+	TCase *tc = tcase_create("metrics");
+
+	tcase_add_test(tc, test_render_up);
+	tcase_add_test(tc, test_render_down_and_empty);
+	tcase_add_test(tc, test_states_match_the_daemon);
+	tcase_add_test(tc, test_replace);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(metrics_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
