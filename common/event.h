@@ -50,6 +50,7 @@
 #include <json-c/json.h>
 
 #include "common/ccdf.h"
+#include "common/messages.h"
 
 typedef enum EventKind {
 	EVENT_ERROR,    /* a PCI function error event (PEC) */
@@ -127,13 +128,6 @@ typedef struct ZpciEvent {
 	uint32_t count;
 	char message[EVENT_MESSAGE_MAX];
 } ZpciEvent;
-
-/* Journal MESSAGE_IDs of the event kinds (catalog entries in catalog/). */
-#define EVENT_MESSAGE_ID_ERROR    "5b1c4c8e1c1d4f0e9a3b7d2e6f4a8c01"
-#define EVENT_MESSAGE_ID_DROPPED  "5b1c4c8e1c1d4f0e9a3b7d2e6f4a8c02"
-#define EVENT_MESSAGE_ID_RECOVERY "5b1c4c8e1c1d4f0e9a3b7d2e6f4a8c03"
-#define EVENT_MESSAGE_ID_ACTION   "5b1c4c8e1c1d4f0e9a3b7d2e6f4a8c04"
-#define EVENT_MESSAGE_ID_SUMMARY  "5b1c4c8e1c1d4f0e9a3b7d2e6f4a8c05"
 
 /* Fill the CCDF fields (fh, pec, faddr, ett, mvn, dmaas, q, rw) from @c and set their EVENT_HAS_ bits. */
 void event_set_ccdf(ZpciEvent *e, const ZpciCcdf *c);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <systemd/sd-id128.h>
+/* The location is the caller's, passed explicitly: not this file's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "common/log.h"
@@ -110,6 +112,8 @@ int log_new(Log **ret, LogTarget target, int max_level)
 
 static void record_done(LogRecord *r)
 {
+	free(r->code_file);
+	free(r->code_func);
 	free(r->message_id);
 	free(r->message);
 	strv_free(r->fields);
@@ -166,11 +170,28 @@ unsigned long log_dropped(const Log *l)
 	return l->dropped;
 }
 
-static int write_journal(Log *l, int priority, const char *message_id, const char *const *fields,
-			 size_t n_fields, const char *message)
+/* __FILE__ of an out-of-tree build starts with "../": the path in the source tree is the rest. */
+static const char *source_path(const char *file)
+{
+	if (!file)
+		return "";
+	while (strneq(file, "../", 3) || strneq(file, "./", 2))
+		file += file[0] == '.' && file[1] == '/' ? 2 : 3;
+	return file;
+}
+
+typedef struct LogSite {
+	const char *file;
+	unsigned line;
+	const char *func;
+} LogSite;
+
+static int write_journal(Log *l, const LogSite *site, int priority, const char *message_id,
+			 const char *const *fields, size_t n_fields, const char *message)
 {
 	char prio[sizeof("PRIORITY=") + 2], run[sizeof("ZPCID_RUN_ID=") + SD_ID128_STRING_MAX];
-	_cleanup_free_ char *msg = NULL, *mid = NULL;
+	char code_line[sizeof("CODE_LINE=") + 12];
+	_cleanup_free_ char *msg = NULL, *mid = NULL, *code_file = NULL;
 	_cleanup_free_ struct iovec *iov = NULL;
 	size_t n = 0;
 
@@ -194,7 +215,10 @@ static int write_journal(Log *l, int priority, const char *message_id, const cha
 		if (fields[i] && strchr(fields[i], '='))
 			iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
 
-	return sd_journal_sendv(iov, (int)n);
+	if (asprintf(&code_file, "CODE_FILE=%s", source_path(site->file)) < 0)
+		return -ENOMEM;
+	(void)snprintf(code_line, sizeof(code_line), "CODE_LINE=%u", site->line);
+	return sd_journal_sendv_with_location(code_file, code_line, site->func ?: "", iov, (int)n);
 }
 
 static int write_console(int priority, const char *const *fields, size_t n_fields, const char *message)
@@ -223,10 +247,10 @@ static int write_console(int priority, const char *const *fields, size_t n_field
 	return fflush(stderr) == 0 ? 0 : -EIO;
 }
 
-static int write_memory(Log *l, int priority, const char *message_id, const char *const *fields,
-			size_t n_fields, const char *message)
+static int write_memory(Log *l, const LogSite *site, int priority, const char *message_id,
+			const char *const *fields, size_t n_fields, const char *message)
 {
-	LogRecord rec = { .priority = priority };
+	LogRecord rec = { .priority = priority, .code_line = site->line };
 
 	if (l->n_records == l->allocated) {
 		size_t na = l->allocated ? l->allocated * 2 : 16;
@@ -240,7 +264,10 @@ static int write_memory(Log *l, int priority, const char *message_id, const char
 	rec.message = strdup(message);
 	rec.message_id = message_id ? strdup(message_id) : NULL;
 	rec.fields = calloc(n_fields + 1, sizeof(char *));
-	if (!rec.message || (message_id && !rec.message_id) || !rec.fields)
+	rec.code_file = strdup(source_path(site->file));
+	rec.code_func = strdup(site->func ?: "");
+	if (!rec.message || (message_id && !rec.message_id) || !rec.fields || !rec.code_file ||
+	    !rec.code_func)
 		goto oom;
 	for (size_t i = 0; i < n_fields; i++) {
 		rec.fields[i] = strdup(fields[i]);
@@ -254,9 +281,11 @@ oom:
 	return -ENOMEM;
 }
 
-int log_fieldsv(Log *l, int priority, const char *message_id, const char *const *fields, size_t n_fields,
-		const char *format, va_list ap)
+int log_fields_fullv(Log *l, const char *file, unsigned line, const char *func, int priority,
+		     const char *message_id, const char *const *fields, size_t n_fields, const char *format,
+		     va_list ap)
 {
+	const LogSite site = { file, line, func };
 	int saved_errno = errno;
 	_cleanup_free_ char *message = NULL;
 	int r;
@@ -273,10 +302,10 @@ int log_fieldsv(Log *l, int priority, const char *message_id, const char *const 
 
 	switch (l->target) {
 	case LOG_TARGET_JOURNAL:
-		r = write_journal(l, LOG_PRI(priority), message_id, fields, n_fields, message);
+		r = write_journal(l, &site, LOG_PRI(priority), message_id, fields, n_fields, message);
 		break;
 	case LOG_TARGET_MEMORY:
-		r = write_memory(l, LOG_PRI(priority), message_id, fields, n_fields, message);
+		r = write_memory(l, &site, LOG_PRI(priority), message_id, fields, n_fields, message);
 		break;
 	default:
 		r = write_console(LOG_PRI(priority), fields, n_fields, message);
@@ -289,26 +318,28 @@ int log_fieldsv(Log *l, int priority, const char *message_id, const char *const 
 	return 1;
 }
 
-int log_fields(Log *l, int priority, const char *message_id, const char *const *fields, size_t n_fields,
-	       const char *format, ...)
+int log_fields_full(Log *l, const char *file, unsigned line, const char *func, int priority,
+		    const char *message_id, const char *const *fields, size_t n_fields, const char *format,
+		    ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, format);
-	r = log_fieldsv(l, priority, message_id, fields, n_fields, format, ap);
+	r = log_fields_fullv(l, file, line, func, priority, message_id, fields, n_fields, format, ap);
 	va_end(ap);
 	return r;
 }
 
-int log_errno(Log *l, int priority, int error, const char *format, ...)
+int log_errno_full(Log *l, const char *file, unsigned line, const char *func, int priority, int error,
+		   const char *format, ...)
 {
 	int saved_errno = errno;
 	va_list ap;
 
 	errno = error < 0 ? -error : error;
 	va_start(ap, format);
-	(void)log_fieldsv(l, priority, NULL, NULL, 0, format, ap);
+	(void)log_fields_fullv(l, file, line, func, priority, NULL, NULL, 0, format, ap);
 	va_end(ap);
 	errno = saved_errno;
 	return error < 0 ? error : -error;

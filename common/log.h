@@ -9,8 +9,12 @@
  * structured fields ("KEY=value", ZPCI_* for a function, ZPCID_* for the
  * daemon). Every record also carries the per-run id ZPCID_RUN_ID.
  *
+ * Every record carries where it was written: the macros below pass the call
+ * site (__FILE__, __LINE__, __func__) down, and the journal gets it as
+ * CODE_FILE (relative to the source tree), CODE_LINE and CODE_FUNC.
+ *
  * Targets:
- *   journal  sd_journal_sendv(); the fields become journal fields.
+ *   journal  sd_journal_sendv_with_location(); the fields become journal fields.
  *   console  one readable line per record on stderr, fields appended.
  *   memory   records kept in memory, for unit tests (nothing is printed).
  *   auto     journal when the journal socket exists, console otherwise.
@@ -41,7 +45,10 @@ typedef struct LogRecord {
 	int priority;
 	char *message_id; /* NULL when the record has none */
 	char *message;
-	char **fields; /* NULL-terminated "KEY=value" list, without MESSAGE/PRIORITY/MESSAGE_ID */
+	char **fields;   /* NULL-terminated "KEY=value" list, without MESSAGE/PRIORITY/MESSAGE_ID */
+	char *code_file; /* the call site, as CODE_FILE/CODE_LINE/CODE_FUNC */
+	unsigned code_line;
+	char *code_func;
 } LogRecord;
 
 typedef struct Log Log;
@@ -89,18 +96,29 @@ LogTarget log_target_from_string(const char *s);
 const char *log_target_to_string(LogTarget t);
 
 /*
- * Write one record. @fields is an array of @n_fields "KEY=value" strings
+ * Write one record, written at @file:@line in @func (use the macros, which
+ * pass the call site). @fields is an array of @n_fields "KEY=value" strings
  * (may be NULL when @n_fields is 0); @message_id may be NULL. The message is
  * a printf format; "%m" means errno as it was at the call. errno is preserved.
  * Returns 1 when the record was written, 0 when it was below the level.
  */
-int log_fieldsv(Log *l, int priority, const char *message_id, const char *const *fields, size_t n_fields,
-		const char *format, va_list ap) _printf_(6, 0);
-int log_fields(Log *l, int priority, const char *message_id, const char *const *fields, size_t n_fields,
-	       const char *format, ...) _printf_(6, 7);
+int log_fields_full(Log *l, const char *file, unsigned line, const char *func, int priority,
+		    const char *message_id, const char *const *fields, size_t n_fields, const char *format,
+		    ...) _printf_(9, 10);
+int log_fields_fullv(Log *l, const char *file, unsigned line, const char *func, int priority,
+		     const char *message_id, const char *const *fields, size_t n_fields, const char *format,
+		     va_list ap) _printf_(9, 0);
 
 /* Log a plain message with errno set to -@error for "%m", and return @error (a -errno value). */
-int log_errno(Log *l, int priority, int error, const char *format, ...) _printf_(4, 5);
+int log_errno_full(Log *l, const char *file, unsigned line, const char *func, int priority, int error,
+		   const char *format, ...) _printf_(7, 8);
+
+#define LOG_CALL_SITE __FILE__, __LINE__, __func__
+
+/* log_fields(l, priority, message_id, fields, n_fields, format, ...) */
+#define log_fields(l, ...) log_fields_full((l), LOG_CALL_SITE, __VA_ARGS__)
+/* log_errno(l, priority, error, format, ...) */
+#define log_errno(l, ...) log_errno_full((l), LOG_CALL_SITE, __VA_ARGS__)
 
 #define log_debug(l, ...)   log_fields((l), LOG_DEBUG, NULL, NULL, 0, __VA_ARGS__)
 #define log_info(l, ...)    log_fields((l), LOG_INFO, NULL, NULL, 0, __VA_ARGS__)
@@ -123,5 +141,6 @@ const LogRecord *log_memory_get(const Log *l, size_t i);
 /* Memory target: forget all records. */
 void log_memory_clear(Log *l);
 
-/* The value of field @key in @r ("MESSAGE" and "MESSAGE_ID" included), or NULL. */
+/* The value of field @key in @r ("MESSAGE" and "MESSAGE_ID" included; not
+ * the CODE_* fields, which are members of @r), or NULL. */
 const char *log_record_field(const LogRecord *r, const char *key);

@@ -12,9 +12,9 @@
 
 #include <event2/event.h>
 
+#include "common/messages.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/pipeline.h"
 #include "daemon/registry.h"
 #include "daemon/vfio-function.h"

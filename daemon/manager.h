@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/messages.h"
 #include "daemon/config.h"
 
 typedef struct ManagerOptions {
@@ -29,12 +30,6 @@ typedef struct ManagerOptions {
 	int log_level;           /* -1: from the configuration */
 	LogTarget log_target;    /* _LOG_TARGET_INVALID: from the configuration */
 } ManagerOptions;
-
-/* MESSAGE_IDs of the daemon's own life cycle (catalog entries in catalog/zpcid.catalog). */
-#define MESSAGE_ID_DAEMON_STARTED       "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01"
-#define MESSAGE_ID_DAEMON_STOPPED       "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02"
-#define MESSAGE_ID_CONFIG_RELOADED      "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c03"
-#define MESSAGE_ID_CONFIG_RELOAD_FAILED "7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c04"
 
 struct Registry;
 struct KmsgSource;

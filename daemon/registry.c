@@ -10,9 +10,9 @@
 #include <libudev.h>
 #include <pci/pci.h>
 
+#include "common/messages.h"
 #include "daemon/coalesce.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/owner.h"
 #include "daemon/pipeline.h"
 #include "daemon/policy.h"

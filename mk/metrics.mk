@@ -2,7 +2,7 @@
 # and zpcictl metrics (common/metrics), the writer (daemon/metrics-file), the
 # alerting rules with their unit tests, and the tests against the real
 # node_exporter, promtool and systemd-journal-remote.
-common_libzpcicommon_a_SOURCES += common/metrics.c common/metrics.h
+common_libzpcicommon_a_SOURCES += common/metrics.c common/metrics.h common/messages.h
 daemon_libzpcid_a_SOURCES += daemon/metrics-file.c daemon/metrics-file.h
 
 # Against the real node_exporter and promtool; zpcid on the simulated LPAR,

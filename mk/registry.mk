@@ -2,7 +2,6 @@
 # owner.*) and the kernel log source (daemon/kmsg.*), with their tests.
 daemon_libzpcid_a_SOURCES += \
 	daemon/function.c \
-	daemon/messages.h \
 	daemon/sysfs-zpci.c daemon/sysfs-zpci.h \
 	daemon/owner.c daemon/owner.h \
 	daemon/kmsg.c daemon/kmsg.h \

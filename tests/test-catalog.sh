@@ -34,6 +34,18 @@ for m in re.finditer(r"^-- ([0-9a-f]{32})\n(.*?)(?=^-- |\Z)", text, re.S | re.M)
         sys.exit(f"entry {m.group(1)} lacks a Subject or a text")
 PY
 	pass "$(echo "$defined" | wc -l) MESSAGE_IDs defined, each with a catalog entry"
+	# random 128-bit ids (systemd-id128 new: UUID version 4, variant 1), no
+	# visible pattern: no two share their first or their last 8 digits
+	python3 - $defined <<'PY' || fail "MESSAGE_IDs that are not random ids"
+import sys
+ids = sys.argv[1:]
+for i in ids:
+    if i[12] != "4" or i[16] not in "89ab": sys.exit(f"{i} is not a random (version 4) id")
+for part in (slice(0, 8), slice(24, 32)):
+    seen = [i[part] for i in ids]
+    if len(set(seen)) != len(seen): sys.exit(f"MESSAGE_IDs share digits {part}: a pattern")
+PY
+	pass "the MESSAGE_IDs are random ids without a shared part"
 
 	[ "$(id -u)" = 0 ] || skip "the journalctl -x round trip needs root (private mount namespace)"
 	[ -x /lib/systemd/systemd-journald ] || skip "systemd-journald not installed"
@@ -72,15 +84,17 @@ kill -TERM $DPID
 wait $DPID || fail "daemon exit code $?"
 journalctl --sync >/dev/null 2>&1 || sleep 0.5
 
+STARTED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STARTED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
+STOPPED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STOPPED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
 J="journalctl -D /run/log/journal --no-pager -x"
-$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 >"$T/started.txt"
+$J MESSAGE_ID=$STARTED >"$T/started.txt"
 grep -q "Subject: zpcid started" "$T/started.txt" || fail "journalctl -x shows no catalog text: $(cat "$T/started.txt")"
 
 grep -qF "$T/state" "$T/started.txt" || fail "@ZPCID_STATE_DIRECTORY@ not filled in: $(cat "$T/started.txt")"
-run_id=$(journalctl -D /run/log/journal -o json MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 |
+run_id=$(journalctl -D /run/log/journal -o json MESSAGE_ID=$STARTED |
 	python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["ZPCID_RUN_ID"])')
 grep -q "journalctl ZPCID_RUN_ID=$run_id" "$T/started.txt" || fail "@ZPCID_RUN_ID@ not filled in"
-$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02 | grep -q "Subject: zpcid stopped" ||
+$J MESSAGE_ID=$STOPPED | grep -q "Subject: zpcid stopped" ||
 	fail "journalctl -x shows no catalog text for the stop record"
 pass "journalctl -x shows the catalog text, with fields filled in, under zpcid's records"
 exit 0

@@ -25,21 +25,26 @@ mount --bind "$T/journald.conf" /etc/systemd/journald.conf
 JPID=$!
 wait_for "test -S /run/systemd/journal/socket" 5 || fail "journald did not start: $(cat "$T/journald.out")"
 
+STARTED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STARTED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
+STOPPED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STOPPED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
+[ ${#STARTED} = 32 ] && [ ${#STOPPED} = 32 ] || fail "no MESSAGE_IDs in common/messages.h"
+J="journalctl -D /run/log/journal --no-pager -o json"
+
 # Log target "auto" must pick the journal now that its socket exists.
 mkdir -p "$T/state" "$T/run"
 STATE_DIRECTORY=$T/state RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
 	--config-dropins "$T/none" 2>"$T/daemon.err" &
 DPID=$!
-sleep 1
+wait_for "[ -n \"\$($J MESSAGE_ID=$STARTED 2>/dev/null)\" ]" 20 || fail "no 'started' record in the journal"
 kill -TERM $DPID
 wait $DPID || fail "daemon exit code $?"
 [ -s "$T/daemon.err" ] && fail "auto target wrote to stderr despite a journal: $(cat "$T/daemon.err")"
 journalctl --sync >/dev/null 2>&1 || sleep 0.5
 
 J="journalctl -D /run/log/journal --no-pager -o json"
-$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c01 >"$T/started.json"
+$J MESSAGE_ID=$STARTED >"$T/started.json"
 [ -s "$T/started.json" ] || fail "no 'started' record with its MESSAGE_ID in the journal"
-python3 - "$T/started.json" "$T/state" <<'PY' || exit 1
+python3 - "$T/started.json" "$T/state" "$SRC" <<'PY' || exit 1
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 assert len(recs) == 1, f"expected one started record, got {len(recs)}"
@@ -48,9 +53,17 @@ for k, v in {"SYSLOG_IDENTIFIER": "zpcid", "PRIORITY": "6", "ZPCID_VERSION": "0.
              "ZPCID_STATE_DIRECTORY": sys.argv[2]}.items():
     assert r.get(k) == v, f"{k}={r.get(k)!r}, expected {v!r}"
 assert len(r.get("ZPCID_RUN_ID", "")) == 32, "ZPCID_RUN_ID missing"
+# the call site, not the log module's write function
+assert r.get("CODE_FILE") == "daemon/manager.c", f"CODE_FILE={r.get('CODE_FILE')!r}"
+assert r.get("CODE_FUNC") == "manager_start", f"CODE_FUNC={r.get('CODE_FUNC')!r}"
+src = open(f"{sys.argv[3]}/daemon/manager.c").read().splitlines()
+line = int(r["CODE_LINE"])
+stmt = "\n".join(src[max(0, line - 4):line])
+assert "log_fields(" in stmt and "MESSAGE_ID_DAEMON_STARTED" in stmt, f"CODE_LINE={line} is not the call: {stmt!r}"
+print("ok: call site", r["CODE_FILE"], r["CODE_LINE"], r["CODE_FUNC"])
 print("ok: started record:", {k: r[k] for k in ("MESSAGE", "ZPCID_RUN_ID")})
 PY
-$J MESSAGE_ID=7d3e1a9c2b4f4e6a8c0d5b7e9f1a3c02 >"$T/stopped.json"
+$J MESSAGE_ID=$STOPPED >"$T/stopped.json"
 python3 - "$T/started.json" "$T/stopped.json" <<'PY' || exit 1
 import json, sys
 a = json.loads(open(sys.argv[1]).readline())

@@ -11,9 +11,9 @@
 
 #include <event2/event.h>
 
+#include "common/messages.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "tests/test-util.h"
 
 #define ZPCI_LINE(slot, pec, fid) "zpci: " slot ": Event 0x" pec " reports an error for PCI function 0x" fid

@@ -54,6 +54,36 @@ START_TEST(test_memory_records_fields)
 }
 END_TEST
 
+/* The record carries the call site of the macro, not the log module's. */
+static int log_here(Log *l, unsigned *ret_line)
+{
+	*ret_line = __LINE__ + 1;
+	return log_warning_errno(l, -EIO, "failed: %m");
+}
+
+START_TEST(test_call_site)
+{
+	_cleanup_(log_freep) Log *l = NULL;
+	const LogRecord *r;
+	unsigned line, line2;
+
+	ck_assert_int_eq(log_new(&l, LOG_TARGET_MEMORY, LOG_INFO), 0);
+	line = __LINE__ + 1;
+	log_info(l, "here");
+	ck_assert_int_eq(log_here(l, &line2), -EIO);
+
+	r = log_memory_get(l, 0);
+	ck_assert_str_eq(r->code_file, "tests/test-log.c"); /* without the build directory's "../" */
+	ck_assert_uint_eq(r->code_line, line);
+	ck_assert_str_eq(r->code_func, "test_call_site_fn"); /* Check's name of the test's function */
+	r = log_memory_get(l, 1);
+	ck_assert_str_eq(log_record_field(r, "MESSAGE"), "failed: Input/output error");
+	ck_assert_str_eq(r->code_file, "tests/test-log.c");
+	ck_assert_uint_eq(r->code_line, line2);
+	ck_assert_str_eq(r->code_func, "log_here");
+}
+END_TEST
+
 START_TEST(test_errno_contract)
 {
 	_cleanup_(log_freep) Log *l = NULL;
@@ -94,6 +124,7 @@ static Suite *log_suite(void)
 
 	tcase_add_test(tc, test_levels_and_targets);
 	tcase_add_test(tc, test_memory_records_fields);
+	tcase_add_test(tc, test_call_site);
 	tcase_add_test(tc, test_errno_contract);
 	tcase_add_test(tc, test_console_target_line);
 	suite_add_tcase(s, tc);

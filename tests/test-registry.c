@@ -16,8 +16,8 @@
 #include <event2/event.h>
 #include <libudev.h>
 
+#include "common/messages.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "tests/test-util.h"
 
