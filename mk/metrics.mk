@@ -23,3 +23,7 @@ TESTS += tests/test-prometheus-rules.sh
 EXTRA_DIST += tests/test-prometheus-rules.sh contrib/prometheus/zpcid.rules.test.yml
 zpcidprometheusdir = $(datadir)/zpcid/prometheus
 dist_zpcidprometheus_DATA = contrib/prometheus/zpcid.rules.yml
+
+# The central journal: systemd-journal-upload to systemd-journal-remote.
+TESTS += tests/test-journal-remote.sh
+EXTRA_DIST += tests/test-journal-remote.sh
