@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ struct Output {
 	const OutputColumn *columns;
 	bool streaming;
 	bool no_header;
+	bool no_meta; /* $FMT_NOMETA=1: no meta object, row fields or lines */
 
 	json_object *meta_json;
 	json_object *records; /* array of buffered records */
@@ -28,7 +30,7 @@ struct Output {
 
 static const char *const format_names[_OUTPUT_FORMAT_MAX] = {
 	[OUTPUT_TABLE] = "table", [OUTPUT_JSON] = "json", [OUTPUT_JSONL] = "jsonl",
-	[OUTPUT_PAIRS] = "pairs", [OUTPUT_CSV] = "csv",
+	[OUTPUT_PAIRS] = "pairs", [OUTPUT_CSV] = "csv",   [OUTPUT_JSON_SEQ] = "json-seq",
 };
 
 const char *output_format_to_string(OutputFormat f)
@@ -41,14 +43,21 @@ OutputFormat output_format_from_string(const char *s)
 	if (!s)
 		return _OUTPUT_FORMAT_INVALID;
 	for (int i = 0; i < _OUTPUT_FORMAT_MAX; i++)
-		if (streq(s, format_names[i]))
+		if (strcasecmp(s, format_names[i]) == 0)
 			return (OutputFormat)i;
 	return _OUTPUT_FORMAT_INVALID;
 }
 
 bool output_format_is_json(OutputFormat f)
 {
-	return f == OUTPUT_JSON || f == OUTPUT_JSONL;
+	return f == OUTPUT_JSON || f == OUTPUT_JSONL || f == OUTPUT_JSON_SEQ;
+}
+
+bool output_no_meta(void)
+{
+	const char *e = secure_getenv("FMT_NOMETA");
+
+	return e && streq(e, "1");
 }
 
 const char *output_format_time(uint64_t usec, bool with_zone, char *buf, size_t size)
@@ -121,6 +130,7 @@ int output_new(Output **ret, FILE *f, OutputFormat format, const OutputMeta *met
 	o->meta = *meta;
 	o->list = list;
 	o->columns = columns;
+	o->no_meta = output_no_meta();
 	o->name = strdup(name);
 	o->records = json_object_new_array();
 	if (!o->name || !o->records)
@@ -158,7 +168,7 @@ Output *output_free(Output *o)
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Follow a dotted path ("last_error.pec", "items.0.x") into @o. */
+/* Follow a path as flatten() writes it ("last_error.pec", "items[0].x") into @o. */
 static json_object *lookup_path(json_object *o, const char *path)
 {
 	char buf[256];
@@ -168,21 +178,30 @@ static json_object *lookup_path(json_object *o, const char *path)
 		return NULL;
 	strcpy(buf, path);
 	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
-		if (json_object_is_type(o, json_type_object)) {
+		char *bracket = strchr(tok, '[');
+
+		if (bracket)
+			*bracket = 0;
+		if (*tok) {
 			json_object *v = NULL;
 
-			if (!json_object_object_get_ex(o, tok, &v))
+			if (!json_object_is_type(o, json_type_object) ||
+			    !json_object_object_get_ex(o, tok, &v))
 				return NULL;
 			o = v;
-		} else if (json_object_is_type(o, json_type_array)) {
+		}
+		while (bracket && o) {
 			char *end;
-			unsigned long i = strtoul(tok, &end, 10);
+			unsigned long i = strtoul(bracket + 1, &end, 10);
 
-			if (*end || i >= json_object_array_length(o))
+			if (*end != ']' || !json_object_is_type(o, json_type_array) ||
+			    i >= json_object_array_length(o))
 				return NULL;
 			o = json_object_array_get_idx(o, i);
-		} else
-			return NULL;
+			bracket = end[1] == '[' ? end + 1 : NULL;
+			if (!bracket && end[1])
+				return NULL;
+		}
 	}
 	return o;
 }
@@ -207,8 +226,7 @@ static int flatten(json_object *v, const char *prefix, leaf_fn fn, void *userdat
 	}
 	if (json_object_is_type(v, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
-			if (snprintf(path, sizeof(path), "%s%s%zu", prefix, *prefix ? "." : "", i) >=
-			    (int)sizeof(path))
+			if (snprintf(path, sizeof(path), "%s[%zu]", prefix, i) >= (int)sizeof(path))
 				return -ENAMETOOLONG;
 			r = flatten(json_object_array_get_idx(v, i), path, fn, userdata);
 			if (r < 0)
@@ -241,36 +259,40 @@ char *output_csv_quote(const char *s)
 	return q;
 }
 
+/* Characters the pairs format escapes with a backslash and a letter. */
+static char pairs_escape(char c)
+{
+	static const char map[][2] = {
+		{ '"', '"' }, { '$', '$' },  { '`', '`' },  { '\\', '\\' }, { '\a', 'a' }, { '\b', 'b' },
+		{ 033, 'e' }, { '\f', 'f' }, { '\n', 'n' }, { '\r', 'r' },  { '\t', 't' }, { '\v', 'v' },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(map); i++)
+		if (map[i][0] == c)
+			return map[i][1];
+	return 0;
+}
+
 char *output_pairs_quote(const char *s)
 {
-	size_t n = 2;
 	char *q, *p;
 
-	for (const char *c = s; *c; c++)
-		n += strchr("\"\\\n\t", *c) ? 2 : 1;
-	q = malloc(n + 1);
+	/* At most 4 characters per byte ("\xhh"), the quotes and the NUL. */
+	q = malloc(strlen(s) * 4 + 3);
 	if (!q)
 		return NULL;
 	p = q;
 	*p++ = '"';
-	for (const char *c = s; *c; c++) {
-		switch (*c) {
-		case '"':
-		case '\\':
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		char e = pairs_escape((char)*c);
+
+		if (e) {
 			*p++ = '\\';
-			*p++ = *c;
-			break;
-		case '\n':
-			*p++ = '\\';
-			*p++ = 'n';
-			break;
-		case '\t':
-			*p++ = '\\';
-			*p++ = 't';
-			break;
-		default:
-			*p++ = *c;
-		}
+			*p++ = e;
+		} else if (*c < 0x20 || *c >= 0x7f)
+			p += sprintf(p, "\\x%02x", *c);
+		else
+			*p++ = (char)*c;
 	}
 	*p++ = '"';
 	*p = 0;
@@ -293,14 +315,16 @@ static int pairs_leaf(const char *path, json_object *v, void *userdata)
 {
 	FILE *f = userdata;
 
-	if (v && json_object_is_type(v, json_type_string)) {
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0; /* no value: no line */
+	if (json_object_is_type(v, json_type_string)) {
 		_cleanup_free_ char *q = output_pairs_quote(json_object_get_string(v));
 
 		if (!q)
 			return -ENOMEM;
 		fprintf(f, "%s=%s\n", path, q);
 	} else
-		fprintf(f, "%s=%s\n", path, v ? leaf_text(v) : "null");
+		fprintf(f, "%s=%s\n", path, leaf_text(v));
 	return 0;
 }
 
@@ -309,7 +333,7 @@ static int pairs_record(Output *o, json_object *record, size_t index)
 	char prefix[256];
 
 	if (o->list)
-		(void)snprintf(prefix, sizeof(prefix), "%s.%zu", o->name, index);
+		(void)snprintf(prefix, sizeof(prefix), "%s[%zu]", o->name, index);
 	else
 		(void)snprintf(prefix, sizeof(prefix), "%s", o->name);
 	if (!json_object_is_type(record, json_type_object) && !json_object_is_type(record, json_type_array))
@@ -338,51 +362,51 @@ static int csv_collect_key(const char *path, json_object *v, void *userdata)
 	return 0;
 }
 
-static int csv_field(FILE *f, const char *text, bool first)
+/* A value: strings quoted ("" inside), numbers and booleans bare, no value as "". */
+static int csv_value(FILE *f, json_object *v, bool first)
 {
-	_cleanup_free_ char *q = output_csv_quote(text);
+	_cleanup_free_ char *q = NULL;
 
+	if (!first)
+		fputc(',', f);
+	if (v && !json_object_is_type(v, json_type_null) && !json_object_is_type(v, json_type_string)) {
+		fputs(leaf_text(v), f);
+		return 0;
+	}
+	q = output_csv_quote(v && !json_object_is_type(v, json_type_null) ? json_object_get_string(v) : "");
 	if (!q)
 		return -ENOMEM;
-	fprintf(f, "%s%s", first ? "" : ",", q);
+	fputs(q, f);
 	return 0;
 }
 
 static const char *const meta_keys[] = { "api_level", "version", "host", "time_epoch", "time" };
 
+/* The header: the key names as they are (they never need quoting). */
 static int csv_header(Output *o)
 {
-	char buf[64];
-	int r;
+	bool first = true;
 
-	for (size_t i = 0; i < ELEMENTSOF(meta_keys); i++) {
-		(void)snprintf(buf, sizeof(buf), "meta.%s", meta_keys[i]);
-		r = csv_field(o->f, buf, i == 0);
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < o->n_csv_keys; i++) {
-		r = csv_field(o->f, o->csv_keys[i], false);
-		if (r < 0)
-			return r;
-	}
+	for (size_t i = 0; !o->no_meta && i < ELEMENTSOF(meta_keys); i++, first = false)
+		fprintf(o->f, "%smeta.%s", first ? "" : ",", meta_keys[i]);
+	for (size_t i = 0; i < o->n_csv_keys; i++, first = false)
+		fprintf(o->f, "%s%s", first ? "" : ",", o->csv_keys[i]);
 	fputc('\n', o->f);
 	return 0;
 }
 
 static int csv_row(Output *o, json_object *record)
 {
+	bool first = true;
 	int r;
 
-	for (size_t i = 0; i < ELEMENTSOF(meta_keys); i++) {
-		r = csv_field(o->f, leaf_text(lookup_path(o->meta_json, meta_keys[i])), i == 0);
+	for (size_t i = 0; !o->no_meta && i < ELEMENTSOF(meta_keys); i++, first = false) {
+		r = csv_value(o->f, lookup_path(o->meta_json, meta_keys[i]), first);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < o->n_csv_keys; i++) {
-		json_object *v = lookup_path(record, o->csv_keys[i]);
-
-		r = csv_field(o->f, v && !json_object_is_type(v, json_type_null) ? leaf_text(v) : "", false);
+	for (size_t i = 0; i < o->n_csv_keys; i++, first = false) {
+		r = csv_value(o->f, lookup_path(record, o->csv_keys[i]), first);
 		if (r < 0)
 			return r;
 	}
@@ -390,19 +414,17 @@ static int csv_row(Output *o, json_object *record)
 	return 0;
 }
 
+/* Every key of every record, the columns' keys first. */
 static int csv_keys_init(Output *o)
 {
 	int r;
 
 	if (o->n_csv_keys > 0)
 		return 0;
-	if (o->columns) {
-		for (const OutputColumn *c = o->columns; c->key; c++) {
-			r = csv_collect_key(c->key, NULL, o);
-			if (r < 0)
-				return r;
-		}
-		return 0;
+	for (const OutputColumn *c = o->columns; c && c->key; c++) {
+		r = csv_collect_key(c->key, NULL, o);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; i < json_object_array_length(o->records); i++) {
 		r = flatten(json_object_array_get_idx(o->records, i), "", csv_collect_key, o);
@@ -528,7 +550,8 @@ static void jsonl_line(Output *o, const char *key, json_object *v)
 	if (!line)
 		return;
 	(void)json_object_object_add(line, key, json_object_get(v));
-	fprintf(o->f, "%s\n",
+	/* json-seq (RFC 7464): every record starts with the record separator. */
+	fprintf(o->f, "%s%s\n", o->format == OUTPUT_JSON_SEQ ? "\x1e" : "",
 		json_object_to_json_string_ext(line,
 					       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(line);
@@ -541,13 +564,14 @@ static int write_streamed(Output *o, json_object *record)
 	switch (o->format) {
 	case OUTPUT_JSON:
 	case OUTPUT_JSONL:
-		if (!o->started)
+	case OUTPUT_JSON_SEQ:
+		if (!o->started && !o->no_meta)
 			jsonl_line(o, "meta", o->meta_json);
 		o->started = true;
 		jsonl_line(o, o->name, record);
 		break;
 	case OUTPUT_PAIRS:
-		if (!o->started)
+		if (!o->started && !o->no_meta)
 			r = flatten(o->meta_json, "meta", pairs_leaf, o->f);
 		o->started = true;
 		if (r >= 0)
@@ -584,7 +608,7 @@ int output_add(Output *o, json_object *record)
 	o->n_added++;
 	if (o->streaming)
 		return write_streamed(o, record);
-	if (o->format == OUTPUT_JSONL)
+	if (o->format == OUTPUT_JSONL || o->format == OUTPUT_JSON_SEQ)
 		return write_streamed(o, record);
 	if (json_object_array_add(o->records, json_object_get(record)) < 0) {
 		json_object_put(record);
@@ -598,12 +622,12 @@ int output_finish(Output *o)
 	json_object *doc;
 	int r = 0;
 
-	if (o->streaming || o->format == OUTPUT_JSONL) {
+	if (o->streaming || o->format == OUTPUT_JSONL || o->format == OUTPUT_JSON_SEQ) {
 		/* Make sure the meta line/header appears even with no records. */
 		if (!o->started) {
-			if (o->format == OUTPUT_JSON || o->format == OUTPUT_JSONL)
+			if (output_format_is_json(o->format) && !o->no_meta)
 				jsonl_line(o, "meta", o->meta_json);
-			else if (o->format == OUTPUT_PAIRS)
+			else if (o->format == OUTPUT_PAIRS && !o->no_meta)
 				r = flatten(o->meta_json, "meta", pairs_leaf, o->f);
 			else if (o->format == OUTPUT_CSV) {
 				r = csv_keys_init(o);
@@ -621,7 +645,8 @@ int output_finish(Output *o)
 		doc = json_object_new_object();
 		if (!doc)
 			return -ENOMEM;
-		(void)json_object_object_add(doc, "meta", json_object_get(o->meta_json));
+		if (!o->no_meta)
+			(void)json_object_object_add(doc, "meta", json_object_get(o->meta_json));
 		if (o->list)
 			(void)json_object_object_add(doc, o->name, json_object_get(o->records));
 		else
@@ -637,7 +662,8 @@ int output_finish(Output *o)
 		json_object_put(doc);
 		break;
 	case OUTPUT_PAIRS:
-		r = flatten(o->meta_json, "meta", pairs_leaf, o->f);
+		if (!o->no_meta)
+			r = flatten(o->meta_json, "meta", pairs_leaf, o->f);
 		for (size_t i = 0; r >= 0 && i < json_object_array_length(o->records); i++)
 			r = pairs_record(o, json_object_array_get_idx(o->records, i), i);
 		break;
@@ -680,9 +706,12 @@ int output_error(FILE *f, OutputFormat format, const OutputMeta *meta, int exit_
 	if (name)
 		(void)json_object_object_add(err, "name", json_object_new_string(name));
 	(void)json_object_object_add(err, "exit_code", json_object_new_int(exit_code));
-	(void)json_object_object_add(doc, "meta", m);
+	if (output_no_meta())
+		json_object_put(m);
+	else
+		(void)json_object_object_add(doc, "meta", m);
 	(void)json_object_object_add(doc, "error", err);
-	fprintf(f, "%s\n",
+	fprintf(f, "%s%s\n", format == OUTPUT_JSON_SEQ ? "\x1e" : "",
 		json_object_to_json_string_ext(
 			doc, (format == OUTPUT_JSON ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
 						    : JSON_C_TO_STRING_PLAIN) |

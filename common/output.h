@@ -9,18 +9,30 @@
  * named list of records ("functions", "events"); each record is a JSON
  * object. The Output object writes them in one of these formats:
  *
- *   table  readable columns (the default); needs column declarations
- *   json   one document: {"meta": {...}, "<name>": <object or [records]>}
- *   jsonl  one compact JSON document per line: first {"meta": {...}}, then
- *          {"<name>": <record>} per record, written as soon as it is added
- *   pairs  one line per leaf value: dotted path = value, e.g.
- *          meta.api_level=1, functions.0.fid=17, function.slot="0001:00:00.0";
- *          strings double-quoted with \" \\ \n \t escaped; numbers, true,
- *          false and null bare
- *   csv    RFC 4180: a header line, then one line per record, every field
- *          double-quoted ("" inside); the meta fields lead every row as the
- *          columns meta.api_level, meta.version, meta.host, meta.time_epoch,
- *          meta.time; nested values are flattened to dotted column names
+ *   table     readable columns (the default); needs column declarations
+ *   json      one document: {"meta": {...}, "<name>": <object or [records]>}
+ *   jsonl     one compact JSON document per line: first {"meta": {...}}, then
+ *             {"<name>": <record>} per record, written as soon as it is added
+ *   json-seq  as jsonl, each document preceded by the record separator RS
+ *             (0x1e), as RFC 7464 has it
+ *   pairs     one line per leaf value: path=value, the path of object members
+ *             joined with "." and list items as [index], e.g.
+ *             meta.api_level=1, functions[0].fid=17, function.slot="0001:00:00.0";
+ *             strings double-quoted with " $ ` \ escaped by a backslash,
+ *             \a \b \e \f \n \r \t \v for those control characters and \xhh
+ *             for every other byte below 0x20 or from 0x7f, so that a shell's
+ *             eval of the output expands nothing; numbers, true and false bare;
+ *             a value that is null is left out
+ *   csv       a header line of key names, then one line per record: every key
+ *             of every record (the columns' keys first), nested values
+ *             flattened as in pairs; strings double-quoted ("" inside), numbers
+ *             and booleans bare, no value as ""; the meta fields lead every
+ *             row as meta.api_level, meta.version, meta.host,
+ *             meta.time_epoch, meta.time
+ *
+ * These are the rules of s390-tools' util_fmt. Format names are matched in
+ * any case. With FMT_NOMETA=1 in the environment the meta object (the meta
+ * line, the meta.* pairs and columns) is left out, as util_fmt does.
  *
  * The meta object carries api_level (the promise: keys are only ever added
  * within one level), version, host, time_epoch (seconds) and time (local,
@@ -44,6 +56,7 @@ typedef enum OutputFormat {
 	OUTPUT_JSONL,
 	OUTPUT_PAIRS,
 	OUTPUT_CSV,
+	OUTPUT_JSON_SEQ,
 	_OUTPUT_FORMAT_MAX,
 	_OUTPUT_FORMAT_INVALID = -22,
 } OutputFormat;
@@ -73,14 +86,17 @@ typedef struct OutputMeta {
 
 typedef struct Output Output;
 
-/* "table", "json", "jsonl", "pairs", "csv". */
+/* "table", "json", "jsonl", "pairs", "csv", "json-seq". */
 const char *output_format_to_string(OutputFormat f);
 
-/* Parse a format name. Returns the format or _OUTPUT_FORMAT_INVALID. */
+/* Parse a format name, in any case. Returns the format or _OUTPUT_FORMAT_INVALID. */
 OutputFormat output_format_from_string(const char *s);
 
 /* Whether @f is one of the JSON formats (errors are then JSON too). */
 bool output_format_is_json(OutputFormat f);
+
+/* Whether $FMT_NOMETA is "1": the meta object is left out. */
+bool output_no_meta(void);
 
 /* The meta object. Returns 0 or -ENOMEM. */
 int output_meta_to_json(const OutputMeta *meta, json_object **ret);
@@ -89,8 +105,9 @@ int output_meta_to_json(const OutputMeta *meta, json_object **ret);
  * Start an output of records named @name to @f. @list: true for a list of
  * records, false for a single object (output_add() then takes exactly one
  * record). @columns (terminated by a NULL key) is required for the table
- * format and optional otherwise (csv then uses them as its columns instead
- * of the union of all keys). The arrays behind @meta and @columns must
+ * format and optional otherwise (csv then puts their keys first; a streamed
+ * csv, whose header comes before the records, has their keys and those of
+ * the first record). The arrays behind @meta and @columns must
  * outlive the Output. Returns 0, -EINVAL or -ENOMEM.
  */
 int output_new(Output **ret, FILE *f, OutputFormat format, const OutputMeta *meta, const char *name,
@@ -126,7 +143,7 @@ int output_error(FILE *f, OutputFormat format, const OutputMeta *meta, int exit_
 /* Quote @s for csv (RFC 4180) into a new string. Returns it or NULL (ENOMEM). */
 char *output_csv_quote(const char *s);
 
-/* Quote @s for pairs (double quotes, \" \\ \n \t escaped) into a new string. Returns it or NULL. */
+/* Quote @s for pairs (double quotes, escaped as described above) into a new string. Returns it or NULL. */
 char *output_pairs_quote(const char *s);
 
 /* Format a realtime in µs as local "YYYY-MM-DD HH:MM:SS+ZZZZ" (@with_zone) into @buf. Returns @buf. */

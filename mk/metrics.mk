@@ -27,3 +27,13 @@ dist_zpcidprometheus_DATA = contrib/prometheus/zpcid.rules.yml
 # The central journal: systemd-journal-upload to systemd-journal-remote.
 TESTS += tests/test-journal-remote.sh
 EXTRA_DIST += tests/test-journal-remote.sh
+
+# Machine output to util_fmt's rules: every format with hostile strings,
+# parsed with util_fmt's rules and eval'd by bash (tests/output-dump drives
+# common/output as zpcictl does).
+check_PROGRAMS += tests/output-dump
+tests_output_dump_SOURCES = tests/output-dump.c
+tests_output_dump_CFLAGS = $(TEST_CFLAGS)
+tests_output_dump_LDADD = $(COMMON_LIBS)
+TESTS += tests/test-output-formats.sh
+EXTRA_DIST += tests/test-output-formats.sh

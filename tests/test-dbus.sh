@@ -265,6 +265,16 @@ wait_for '[ "$(busctl --system get-property $M Inhibitors)" = "a(sssuut) 0" ]' 5
 	fail "the inhibitor outlived its command"
 "$Z" inhibit false; [ $? -eq 1 ] || fail "inhibit does not pass on the command's exit status"
 pass "inhibit holds the inhibitor exactly while the command runs"
+
+# -- pairs output is safe to eval: an inhibitor named like a command --
+mkdir "$T/evaldir"
+"$Z" inhibit --who '$(touch who1)`touch who2`${x:=$(touch who3)}' --why '"; touch why1; "'"'"'; touch why2' \
+	--what reset "$Z" --format pairs policy show >"$T/hostile.pairs" || fail "policy show under a hostile inhibitor"
+grep -qF 'who="\$(touch who1)\`touch who2\`\${x:=\$(touch who3)}"' "$T/hostile.pairs" ||
+	fail "the inhibitor's name is not escaped: $(grep who "$T/hostile.pairs")"
+(cd "$T/evaldir" && bash -c 'command_not_found_handle() { return 0; }; eval "$(cat "$1")"' _ "$T/hostile.pairs" 2>/dev/null)
+[ -z "$(ls -A "$T/evaldir")" ] || fail "eval of pairs output ran commands: $(ls -A "$T/evaldir")"
+pass "eval of zpcictl's pairs output runs nothing a name or reason holds"
 kill $MON 2>/dev/null; wait $MON 2>/dev/null
 head -1 "$T/mon" | grep -q '"meta"' || fail "monitor did not start its jsonl stream: $(cat "$T/mon")"
 
@@ -277,7 +287,7 @@ done
 grep -q '"api_level": 1' "$T/list.json" || fail "list json has no meta.api_level"
 grep -q '^meta.api_level=1$' "$T/policy.pairs" || fail "policy pairs: $(cat "$T/policy.pairs")"
 grep -q '"functions": \[' "$T/list.json" || fail "list json has no functions array"
-head -1 "$T/list.csv" | grep -q '^"meta.api_level"' || fail "csv header"
+head -1 "$T/list.csv" | grep -q '^meta.api_level,' || fail "csv header"
 "$Z" metrics >"$T/metrics" || fail "metrics"
 grep -qx 'zpcid_up 1' "$T/metrics" || fail "metrics: zpcid_up"
 grep -q '^zpcid_functions [0-9]' "$T/metrics" || fail "metrics: zpcid_functions"

@@ -144,17 +144,23 @@ START_TEST(test_pairs)
 			      "meta.host=\"lpar1\"\n"
 			      "meta.time_epoch=1699494369\n"
 			      "meta.time=\"2023-11-09 01:46:09+0000\"\n"
-			      "functions.0.fid=17\n"
-			      "functions.0.slot=\"0001:00:00.0\"\n"
-			      "functions.0.state=\"ok\"\n"
-			      "functions.1.fid=4660\n"
-			      "functions.1.slot=\"0002:00:00.0\"\n"
-			      "functions.1.state=\"say \\\"hi\\\", ok\"\n"
-			      "functions.1.last_error.pec=58\n");
+			      "functions[0].fid=17\n"
+			      "functions[0].slot=\"0001:00:00.0\"\n"
+			      "functions[0].state=\"ok\"\n"
+			      "functions[1].fid=4660\n"
+			      "functions[1].slot=\"0002:00:00.0\"\n"
+			      "functions[1].state=\"say \\\"hi\\\", ok\"\n"
+			      "functions[1].last_error.pec=58\n");
 	free(out);
 
 	out = output_pairs_quote("a\\b\n\tc\"");
 	ck_assert_str_eq(out, "\"a\\\\b\\n\\tc\\\"\"");
+	free(out);
+
+	/* util_fmt's escapes: " $ ` \ by a backslash; \a \b \e \f \n \r \t \v; other bytes
+	 * below 0x20 and from 0x7f as \xhh */
+	out = output_pairs_quote("$(x)`y`\a\b\033\f\r\v\001\177\303\251");
+	ck_assert_str_eq(out, "\"\\$(x)\\`y\\`\\a\\b\\e\\f\\r\\v\\x01\\x7f\\xc3\\xa9\"");
 	free(out);
 }
 END_TEST
@@ -162,14 +168,15 @@ END_TEST
 START_TEST(test_csv)
 {
 	char *out = render(OUTPUT_CSV, true, false);
-	const char *meta_cells = "\"1\",\"0.1.0\",\"lpar1\",\"1699494369\",\"2023-11-09 01:46:09+0000\"";
+	const char *meta_cells = "1,\"0.1.0\",\"lpar1\",1699494369,\"2023-11-09 01:46:09+0000\"";
 	char expected[1024];
 
+	/* util_fmt's rules: key names bare, strings quoted, numbers bare, no value as "" */
 	snprintf(expected, sizeof(expected),
-		 "\"meta.api_level\",\"meta.version\",\"meta.host\",\"meta.time_epoch\",\"meta.time\","
-		 "\"fid\",\"slot\",\"state\",\"last_error.pec\"\n"
-		 "%s,\"17\",\"0001:00:00.0\",\"ok\",\"\"\n"
-		 "%s,\"4660\",\"0002:00:00.0\",\"say \"\"hi\"\", ok\",\"58\"\n",
+		 "meta.api_level,meta.version,meta.host,meta.time_epoch,meta.time,"
+		 "fid,slot,state,last_error.pec\n"
+		 "%s,17,\"0001:00:00.0\",\"ok\",\"\"\n"
+		 "%s,4660,\"0002:00:00.0\",\"say \"\"hi\"\", ok\",58\n",
 		 meta_cells, meta_cells);
 	ck_assert_str_eq(out, expected);
 	free(out);
@@ -218,6 +225,11 @@ START_TEST(test_errors_and_names)
 	ck_assert_int_eq(output_format_from_string("jsonl"), OUTPUT_JSONL);
 	ck_assert_int_eq(output_format_from_string("pairs"), OUTPUT_PAIRS);
 	ck_assert_int_eq(output_format_from_string("csv"), OUTPUT_CSV);
+	ck_assert_int_eq(output_format_from_string("json-seq"), OUTPUT_JSON_SEQ);
+	ck_assert_int_eq(output_format_from_string("JSON"), OUTPUT_JSON);
+	ck_assert_int_eq(output_format_from_string("Json-Seq"), OUTPUT_JSON_SEQ);
+	ck_assert_int_eq(output_format_from_string("PAIRS"), OUTPUT_PAIRS);
+	ck_assert(output_format_is_json(OUTPUT_JSON_SEQ));
 	ck_assert_int_eq(output_format_from_string("xml"), _OUTPUT_FORMAT_INVALID);
 	ck_assert_str_eq(output_format_to_string(OUTPUT_TABLE), "table");
 	ck_assert(output_format_is_json(OUTPUT_JSONL));

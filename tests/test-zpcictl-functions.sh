@@ -91,18 +91,18 @@ for l in open(f"{T}/out.list.pairs"):
     pairs[k] = v
 if pairs.get("meta.api_level") != "1": die("list.pairs: meta.api_level")
 for i, fid in enumerate(sorted(want)):
-    if pairs.get(f"functions.{i}.fid") != str(fid): die(f"list.pairs: functions.{i}.fid")
-if pairs.get("functions.6.slot") != '"0031:00:00.0"': die(f"list.pairs: slot {pairs.get('functions.6.slot')}")
+    if pairs.get(f"functions[{i}].fid") != str(fid): die(f"list.pairs: functions[{i}].fid")
+if pairs.get("functions[6].slot") != '"0031:00:00.0"': die(f"list.pairs: slot {pairs.get('functions[6].slot')}")
 
-# csv: header with the meta fields first, one row per function, all quoted
+# csv: header with the meta fields first, one row per function, strings quoted
 rows = list(csv.reader(open(f"{T}/out.list.csv")))
 if rows[0][:5] != ["meta.api_level", "meta.version", "meta.host", "meta.time_epoch", "meta.time"]: die(f"csv header {rows[0]}")
 if len(rows) != 1 + len(want): die(f"csv rows: {len(rows)}")
 col = rows[0].index("fid")
 if [int(r[col]) for r in rows[1:]] != sorted(want): die("csv fids")
 if any(r[0] != "1" for r in rows[1:]): die("csv meta.api_level column")
-raw = open(f"{T}/out.list.csv").readline()
-if not raw.startswith('"meta.api_level"'): die("csv is not quoted")
+raw = open(f"{T}/out.list.csv").readlines()
+if not raw[0].startswith('meta.api_level,') or not raw[1].startswith('1,"'): die("csv quoting is not util_fmt's")
 
 # show: the same function three ways
 for name in ("show.json", "show.alias"):
@@ -136,7 +136,7 @@ l = [json.loads(x) for x in open(f"{T}/out.events.jsonl")]
 meta_ok(l[0]["meta"], "events.jsonl")
 if [x["events"]["pec"] for x in l[1:] if x["events"]["kind"] == "error"] != [0x12, 0x13]: die("events.jsonl")
 p = dict(x.rstrip("\n").split("=", 1) for x in open(f"{T}/out.events.pairs"))
-if p.get("meta.api_level") != "1" or p.get("events.0.fid") != "49": die("events.pairs")
+if p.get("meta.api_level") != "1" or p.get("events[0].fid") != "49": die("events.pairs")
 r = list(csv.reader(open(f"{T}/out.events.csv")))
 if r[0][0] != "meta.api_level" or len(r) < 3: die("events.csv")
 

@@ -1052,7 +1052,7 @@ static void help(void)
 	       "                         Hold off disruptive actions while COMMAND runs\n"
 	       "  metrics                Prometheus text for the node_exporter textfile collector\n"
 	       "\n"
-	       "  -f --format=FORMAT     table (default), json, jsonl, pairs or csv\n"
+	       "  -f --format=FORMAT     table (default), json, json-seq, jsonl, pairs or csv\n"
 	       "     --json              Same as --format=json\n"
 	       "     --no-header         No table header\n"
 	       "  -h --help              Show this help\n"
@@ -1175,7 +1175,8 @@ static int parse_argv(int argc, char **argv, bool permute)
 			if (arg_format < 0) {
 				arg_format = OUTPUT_TABLE;
 				return fail(EXIT_FAIL, NULL,
-					    "Unknown format '%s' (expected json, jsonl, pairs or csv).",
+					    "Unknown format '%s' (expected json, json-seq, jsonl, pairs or "
+					    "csv).",
 					    optarg),
 				       -EINVAL;
 			}
