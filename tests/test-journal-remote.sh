@@ -39,7 +39,7 @@ mount --bind "$T/journald.conf" /etc/systemd/journald.conf
 "$JOURNALD" >"$T/journald.out" 2>&1 &
 PIDS="$PIDS $!"
 wait_for "test -S /run/systemd/journal/socket" 10 || fail "journald did not start: $(cat "$T/journald.out")"
-J="journalctl -D /run/log/journal --no-pager"
+J="journalctl -q -D /run/log/journal --no-pager"
 
 # zpcid: three runs, each with a history whose newest event (an error with
 # its CCDF, a recovery, an action) is not in the journal yet.
