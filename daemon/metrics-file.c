@@ -39,7 +39,8 @@ struct MetricsFile {
 	uint64_t last_write_usec; /* CLOCK_MONOTONIC of the last write; 0: none */
 	bool failed;              /* the last write failed (said once) */
 	uint64_t due_usec;        /* CLOCK_MONOTONIC when the armed timer fires */
-	struct event *timer;      /* the next write */
+	uint64_t n_writes;
+	struct event *timer; /* the next write */
 
 	FidCounts *fids; /* sorted by fid */
 	size_t n_fids, allocated_fids;
@@ -226,6 +227,7 @@ int metrics_file_write_now(MetricsFile *mf, bool up)
 	if (r >= 0)
 		r = metrics_file_replace(mf->directory, METRICS_FILE_NAME, text);
 	mf->last_write_usec = now_usec(CLOCK_MONOTONIC);
+	mf->n_writes++;
 	if (r < 0) {
 		if (!mf->failed)
 			log_warning_errno(mf->manager->log, r,
@@ -345,6 +347,11 @@ int metrics_file_configure(MetricsFile *mf, const char *directory, uint64_t inte
 	mf->last_write_usec = 0;
 	metrics_file_changed(mf);
 	return 0;
+}
+
+uint64_t metrics_file_n_writes(const MetricsFile *mf)
+{
+	return mf->n_writes;
 }
 
 MetricsFile *metrics_file_free(MetricsFile *mf)

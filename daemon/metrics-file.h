@@ -54,6 +54,9 @@ void metrics_file_changed(MetricsFile *mf);
  * when no directory is configured, or the -errno of the failed step. */
 int metrics_file_write_now(MetricsFile *mf, bool up);
 
+/* Number of writes so far (successful or not). */
+uint64_t metrics_file_n_writes(const MetricsFile *mf);
+
 /* Write the "down" file when a directory is configured, unsubscribe and
  * free. Accepts NULL, returns NULL. */
 MetricsFile *metrics_file_free(MetricsFile *mf);

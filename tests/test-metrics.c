@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/metrics.h"
 #include "daemon/function.h"
+#include "daemon/manager.h"
 #include "daemon/metrics-file.h"
 
 static const MetricsFunction functions[] = {
@@ -148,6 +150,76 @@ START_TEST(test_replace)
 }
 END_TEST
 
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* Run the loop until @mf has written @n times; fails after 30 s. */
+static void loop_until_writes(Manager *m, MetricsFile *mf, uint64_t n)
+{
+	uint64_t deadline = mono_usec() + 30 * USEC_PER_SEC;
+
+	while (metrics_file_n_writes(mf) < n) {
+		ck_assert(mono_usec() < deadline);
+		ck_assert_int_ge(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	}
+}
+
+static char *read_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* The writer: at once on the first change, then at most once per interval
+ * however many changes come; "down" when freed. */
+START_TEST(test_writer_rate_limit)
+{
+	Manager m = { .event_base = event_base_new() };
+	MetricsFile *mf = NULL;
+	ZpciEvent e = { .kind = EVENT_ERROR, .fid = 0x51, .pec = 0x40, .has = EVENT_HAS_PEC };
+	char dir[] = "/tmp/test-metrics-writer.XXXXXX", path[64];
+	uint64_t t0;
+
+	ck_assert_ptr_nonnull(m.event_base);
+	ck_assert_int_eq(log_new(&m.log, LOG_TARGET_MEMORY, LOG_INFO), 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/" METRICS_FILE_NAME, dir);
+	ck_assert_int_eq(metrics_file_new(&mf, &m), 0);
+	ck_assert_int_eq(metrics_file_configure(mf, dir, 2 * USEC_PER_SEC), 0);
+	loop_until_writes(&m, mf, 1);
+	ck_assert_ptr_nonnull(strstr(read_text(path), "\nzpcid_up 1\n"));
+
+	t0 = mono_usec();
+	for (int i = 0; i < 50; i++)
+		metrics_file_observe(mf, NULL, &e);
+	loop_until_writes(&m, mf, 2);
+	ck_assert_uint_ge(mono_usec() - t0, USEC_PER_SEC); /* not before the 2 s are over */
+	ck_assert_uint_eq(metrics_file_n_writes(mf), 2);   /* 50 changes, one write */
+	/* nothing more is due before the heartbeat */
+	ck_assert_int_ge(event_base_loop(m.event_base, EVLOOP_NONBLOCK), 0);
+	ck_assert_uint_eq(metrics_file_n_writes(mf), 2);
+
+	mf = metrics_file_free(mf);
+	ck_assert_ptr_nonnull(strstr(read_text(path), "\nzpcid_up 0\n"));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0); /* no temporary file left */
+	log_free(m.log);
+	event_base_free(m.event_base);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -157,6 +229,8 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, test_render_down_and_empty);
 	tcase_add_test(tc, test_states_match_the_daemon);
 	tcase_add_test(tc, test_replace);
+	tcase_add_test(tc, test_writer_rate_limit);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
