@@ -179,7 +179,9 @@ static int render(MetricsFile *mf, bool up, char **ret)
 			*x = (MetricsFunction){
 				.fid = f->attrs.fid,
 				.slot = f->attrs.slot,
-				.type = zpci_pft_to_string(f->attrs.pft),
+				/* as the bus has it: no name without a PFT */
+				.type = (f->attrs.has & ZPCI_ATTR_HAS_PFT) ? zpci_pft_to_string(f->attrs.pft)
+									   : "",
 				.state = function_state_to_string(f->state),
 				.errors = f->counters.errors,
 				.dropped = f->counters.dropped,
