@@ -37,3 +37,4 @@ tests_output_dump_CFLAGS = $(TEST_CFLAGS)
 tests_output_dump_LDADD = $(COMMON_LIBS)
 TESTS += tests/test-output-formats.sh
 EXTRA_DIST += tests/test-output-formats.sh
+EXTRA_DIST += docs/metrics.md
