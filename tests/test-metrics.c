@@ -220,6 +220,39 @@ START_TEST(test_writer_rate_limit)
 }
 END_TEST
 
+/* A reload that moves the directory leaves the old one saying zpcid_up 0. */
+START_TEST(test_writer_moves)
+{
+	Manager m = { .event_base = event_base_new() };
+	MetricsFile *mf = NULL;
+	char a[] = "/tmp/test-metrics-a.XXXXXX", b[] = "/tmp/test-metrics-b.XXXXXX", pa[64], pb[64];
+
+	ck_assert_int_eq(log_new(&m.log, LOG_TARGET_MEMORY, LOG_INFO), 0);
+	ck_assert_ptr_nonnull(mkdtemp(a));
+	ck_assert_ptr_nonnull(mkdtemp(b));
+	(void)snprintf(pa, sizeof(pa), "%s/" METRICS_FILE_NAME, a);
+	(void)snprintf(pb, sizeof(pb), "%s/" METRICS_FILE_NAME, b);
+	ck_assert_int_eq(metrics_file_new(&mf, &m), 0);
+	ck_assert_int_eq(metrics_file_write_now(mf, true), -ENOENT); /* nothing configured */
+	ck_assert_int_eq(metrics_file_configure(mf, a, USEC_PER_SEC), 0);
+	loop_until_writes(&m, mf, 1);
+	ck_assert_ptr_nonnull(strstr(read_text(pa), "\nzpcid_up 1\n"));
+	ck_assert_int_eq(metrics_file_configure(mf, b, USEC_PER_SEC), 0);
+	ck_assert_ptr_nonnull(strstr(read_text(pa), "\nzpcid_up 0\n"));
+	loop_until_writes(&m, mf, 3);
+	ck_assert_ptr_nonnull(strstr(read_text(pb), "\nzpcid_up 1\n"));
+	ck_assert_int_eq(metrics_file_configure(mf, NULL, USEC_PER_SEC), 0);
+	ck_assert_ptr_nonnull(strstr(read_text(pb), "\nzpcid_up 0\n"));
+	mf = metrics_file_free(mf);
+	ck_assert_int_eq(unlink(pa), 0);
+	ck_assert_int_eq(unlink(pb), 0);
+	ck_assert_int_eq(rmdir(a), 0);
+	ck_assert_int_eq(rmdir(b), 0);
+	log_free(m.log);
+	event_base_free(m.event_base);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -230,6 +263,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, test_states_match_the_daemon);
 	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_writer_rate_limit);
+	tcase_add_test(tc, test_writer_moves);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
