@@ -1,6 +1,6 @@
 #!/bin/bash
 # The journal catalog (catalog/zpcid.catalog):
-#  1. every MESSAGE_ID the code defines (daemon/*.h, common/*.h) has an
+#  1. every MESSAGE_ID the code defines (all in common/messages.h) has an
 #     entry, and every entry belongs to a defined MESSAGE_ID;
 #  2. for real: in a private mount namespace, a private journald, the
 #     catalog alone in the systemd catalog directory (a temporary directory
@@ -17,6 +17,9 @@ if [ "${ZPCID_IN_NS:-}" != 1 ]; then
 	defined=$(grep -hoE '#define[[:space:]]+[A-Z_]*MESSAGE_ID[A-Z_]*[[:space:]]+"[0-9a-f]{32}"' \
 		"$SRC"/daemon/*.h "$SRC"/common/*.h | grep -oE '[0-9a-f]{32}' | sort)
 	[ -n "$defined" ] || fail "found no MESSAGE_ID definitions"
+	elsewhere=$(grep -lE '#define[[:space:]]+[A-Z_]*MESSAGE_ID[A-Z_]*[[:space:]]+"[0-9a-f]{32}"' \
+		"$SRC"/daemon/*.[ch] "$SRC"/common/*.[ch] "$SRC"/zpcictl/*.[ch] | grep -v '/common/messages\.h$')
+	[ -z "$elsewhere" ] || fail "MESSAGE_IDs defined outside common/messages.h: $elsewhere"
 	[ "$(echo "$defined" | uniq -d)" = "" ] || fail "MESSAGE_IDs defined twice: $(echo "$defined" | uniq -d)"
 	entries=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$CATALOG" | sort)
 	[ "$(echo "$entries" | uniq -d)" = "" ] || fail "catalog entries defined twice: $(echo "$entries" | uniq -d)"
