@@ -4,7 +4,8 @@
 # (Debian's prometheus-node-exporter) exports it without a scrape error, with
 # the states, the counts by PEC class and by action and result; `promtool
 # check metrics` finds nothing to say about the daemon's file nor about
-# `zpcictl metrics`; after the stop the file says zpcid_up 0.
+# `zpcictl metrics`; after the stop the file says zpcid_up 0. As a control,
+# the same node_exporter refuses an OpenMetrics stateset.
 #
 # The script is also its own scenario step (see tests/test-zpcictl-functions.sh).
 set -u
@@ -97,6 +98,11 @@ for k in ctl:
     if k in daemon and ctl[k] != daemon[k]: die(f"{k}: zpcictl {ctl[k]}, textfile {daemon[k]}")
 print("ok: node_exporter exports", sum(1 for k in scrape if k.startswith("zpcid_")), "zpcid series, scrape error 0")
 PY
+	# The control: the same node_exporter refuses an OpenMetrics stateset.
+	printf '# TYPE zpcid_old stateset\nzpcid_old{zpcid_old="ok"} 1\n# EOF\n' >"$tf/control.prom"
+	$PY -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+		"$url" | grep -qx 'node_textfile_scrape_error 1' || fail "node_exporter accepted a stateset: the check proves nothing"
+	rm -f "$tf/control.prom"
 	pass "node_exporter exports the daemon's textfile; promtool has no findings"
 }
 
