@@ -23,10 +23,10 @@ OUT=${1:-$TOP/build/package}
 CACHE=${ZPCID_CACHE:-/var/cache/zpcid-ci}
 MIRROR=${ZPCID_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-# The run-time libraries of the package and systemd (systemd-sysusers,
-# systemd-tmpfiles, the catalog trigger): in the cached tree, so that the
-# checks install with dpkg alone.
-INCLUDE=systemd,libjson-c5,libpci3,libevent-2.1-7,libudev1,libsystemd0
+# The run-time libraries of the package, systemd (systemd-sysusers,
+# systemd-tmpfiles, the catalog trigger) and dbus-daemon (the bus policy
+# check): in the cached tree, so that the checks install with dpkg alone.
+INCLUDE=systemd,dbus-daemon,libjson-c5,libpci3,libevent-2.1-7,libudev1,libsystemd0
 
 RESULTS=$OUT/results.txt
 FAILED=0
@@ -211,7 +211,43 @@ install_zpcid() { # dpkg -i; dependencies missing from the cached tree come from
 		installed zpcid
 }
 
+# The tree's dbus-daemon loads the policies of a directory on a bus of its
+# own: it must come up and must not warn about an unknown user or group.
+bus_policy_loads() { # DIR (inside the tree)
+	local out=$WORK/bus.out pid i
+	sed "s|@DIR@|$1|" >"$R/tmp/bus.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/tmp/zpcid-test-bus</listen>
+  <auth>EXTERNAL</auth>
+  <includedir>@DIR@</includedir>
+</busconfig>
+EOF
+	: >"$out"
+	chroot "$R" dbus-daemon --config-file=/tmp/bus.conf --nofork --nosyslog --print-address=1 >"$out" 2>&1 &
+	pid=$!
+	for i in $(seq 600); do # until it prints its address (or exits): 60 s at most
+		grep -q '^unix:' "$out" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	kill $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	rm -f "$R/tmp/zpcid-test-bus"
+	sed "s|^|dbus-daemon ($1): |" "$out"
+	grep -q '^unix:' "$out" && ! grep -qiE 'unknown (user|group)' "$out"
+}
+fails() { ! "$@"; }
+
 # ---- 1: s390-tools first, then zpcid ---------------------------------------
+# The control: without the package's group, the shipped policy draws
+# dbus-daemon's warning.
+mkdir -p "$WORK/deb" "$R/tmp/policy-only"
+dpkg-deb -x "$DEB" "$WORK/deb"
+cp "$WORK/deb/usr/share/dbus-1/system.d/org.zpcid1.conf" "$R/tmp/policy-only/"
+check control-bus-policy-unknown-group-without-package fails bus_policy_loads /tmp/policy-only
 check standin-installs in_root dpkg -i /tmp/s390-tools.deb
 for p in $PATHS; do
 	check "standin-owns$p" is_standin "$p"
@@ -231,6 +267,7 @@ check zpcictl-version grep -q '^zpcictl (zpcid) ' "$OUT/zpcictl-version.txt"
 check zpcid-version sh -c "chroot '$R' /usr/sbin/zpcid --version | grep -q zpcid"
 check standin-runs-as-zpcictl.s390-tools sh -c "chroot '$R' /usr/sbin/zpcictl.s390-tools | grep -q stand-in"
 check sysusers-group-zpcid in_root getent group zpcid
+check bus-policy-loads-without-warning bus_policy_loads /usr/share/dbus-1/system.d
 check tmpfiles-state-directory sh -c "[ \"\$(stat -c %a:%U '$R/var/lib/zpcid')\" = 755:root ]"
 check tmpfiles-runtime-directory test -d "$R/run/zpcid"
 check unit-enabled test -L "$R/etc/systemd/system/multi-user.target.wants/zpcid.service"
