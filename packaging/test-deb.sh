@@ -64,8 +64,10 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zpcid-deb.XXXXXX") || exit 1
 R=$WORK/root
 cleanup() {
-	mountpoint -q "$R/proc" && umount "$R/proc"
-	rm -rf "$WORK"
+	if mountpoint -q "$R/proc"; then
+		umount "$R/proc" || umount -l "$R/proc"
+	fi
+	rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 
@@ -135,7 +137,7 @@ if [ ! -s "$tarball" ]; then
 		exit 1
 	fi
 	tar -C "$WORK/boot" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-	rm -rf "$WORK/boot"
+	rm -rf --one-file-system "${WORK:?}/boot"
 fi
 mkdir -p "$R"
 tar -C "$R" --numeric-owner -xf "$tarball" || { result FAIL chroot-unpack; exit 1; }
@@ -214,7 +216,7 @@ install_zpcid() { # dpkg -i; dependencies missing from the cached tree come from
 # The tree's dbus-daemon loads the policies of a directory on a bus of its
 # own: it must come up and must not warn about an unknown user or group.
 bus_policy_loads() { # DIR (inside the tree)
-	local out=$WORK/bus.out pid i
+	local out=$WORK/bus.out pid
 	sed "s|@DIR@|$1|" >"$R/tmp/bus.conf" <<'EOF'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -228,7 +230,7 @@ EOF
 	: >"$out"
 	chroot "$R" dbus-daemon --config-file=/tmp/bus.conf --nofork --nosyslog --print-address=1 >"$out" 2>&1 &
 	pid=$!
-	for i in $(seq 600); do # until it prints its address (or exits): 60 s at most
+	for _ in $(seq 600); do # until it prints its address (or exits): 60 s at most
 		grep -q '^unix:' "$out" && break
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.1
