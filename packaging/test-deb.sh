@@ -149,11 +149,12 @@ in_root() { chroot "$R" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/u
 	LC_ALL=C.UTF-8 "$@"; }
 
 # ---- the stand-in s390-tools ----------------------------------------------
-S=$WORK/s390-tools
-mkdir -p "$S/DEBIAN" "$S/usr/sbin" "$S/usr/share/man/man8" "$S/usr/share/bash-completion/completions"
-cat >"$S/DEBIAN/control" <<EOF
+build_standin() { # version: $WORK/s390-tools_VERSION.deb, its files saying "stand-in VERSION"
+	local S=$WORK/s390-tools-$1
+	mkdir -p "$S/DEBIAN" "$S/usr/sbin" "$S/usr/share/man/man8" "$S/usr/share/bash-completion/completions"
+	cat >"$S/DEBIAN/control" <<EOF
 Package: s390-tools
-Version: 2.99.0-0standin1
+Version: $1
 Architecture: all
 Maintainer: zpcid test <root@localhost>
 Section: admin
@@ -161,22 +162,23 @@ Priority: optional
 Description: stand-in for s390-tools in the zpcid package test
  Owns the paths of s390-tools' zpcictl, its manual page and completion.
 EOF
-printf '#!/bin/sh\necho "zpcictl of s390-tools (stand-in)"\n' >"$S/usr/sbin/zpcictl"
-chmod 755 "$S/usr/sbin/zpcictl"
-printf '.TH ZPCICTL 8 "s390-tools stand-in"\n.SH NAME\nzpcictl \\- s390-tools stand-in\n' |
-	gzip -9n >"$S/usr/share/man/man8/zpcictl.8.gz"
-printf '# s390-tools stand-in completion\ncomplete -W "--reset --deconfigure --report-error" zpcictl\n' \
-	>"$S/usr/share/bash-completion/completions/zpcictl"
-(cd "$S" && find usr -type f -exec md5sum {} + >DEBIAN/md5sums)
-dpkg-deb --root-owner-group --build "$S" "$WORK/s390-tools.deb" >>"$OUT/checks.log" 2>&1 ||
-	{ result FAIL standin-build; exit 1; }
-cp "$WORK/s390-tools.deb" "$R/tmp/s390-tools.deb"
+	printf '#!/bin/sh\necho "zpcictl of s390-tools (stand-in %s)"\n' "$1" >"$S/usr/sbin/zpcictl"
+	chmod 755 "$S/usr/sbin/zpcictl"
+	printf '.TH ZPCICTL 8 "s390-tools stand-in %s"\n.SH NAME\nzpcictl \\- s390-tools stand-in\n' "$1" |
+		gzip -9n >"$S/usr/share/man/man8/zpcictl.8.gz"
+	printf '# s390-tools stand-in %s completion\ncomplete -W "--reset --deconfigure --report-error" zpcictl\n' "$1" \
+		>"$S/usr/share/bash-completion/completions/zpcictl"
+	(cd "$S" && find usr -type f -exec md5sum {} + >DEBIAN/md5sums)
+	dpkg-deb --root-owner-group --build "$S" "$R/tmp/s390-tools_$1.deb" >>"$OUT/checks.log" 2>&1
+}
+build_standin 2.99.0-0standin1 && build_standin 2.99.1-0standin1 || { result FAIL standin-build; exit 1; }
+cp "$R/tmp/s390-tools_2.99.0-0standin1.deb" "$R/tmp/s390-tools.deb"
 cp "$DEB" "$R/tmp/zpcid.deb"
 
-is_standin() { # file [gz]: the stand-in's content
+is_standin() { # file [version]: the stand-in's content (of that version)
 	case $1 in
-	*.gz) zcat "$R$1" | grep -q 's390-tools stand-in' ;;
-	*) grep -q 's390-tools' "$R$1" && grep -q 'stand-in' "$R$1" ;;
+	*.gz) zcat "$R$1" | grep -q "s390-tools stand-in ${2:-}" ;;
+	*) grep -q 's390-tools' "$R$1" && grep -q "stand-in ${2:-}" "$R$1" ;;
 	esac
 }
 is_ours() { # file: zpcid's content
@@ -279,6 +281,12 @@ check conffile-zpcid.json sh -c "chroot '$R' dpkg-query -W -f='\${Conffiles}' zp
 id=$(sed -n 's/^-- \([0-9a-f]\{32\}\).*/\1/p' "$R/usr/lib/systemd/catalog/zpcid.catalog" | head -1)
 check catalog-in-journal-database sh -c "[ -n '$id' ] && chroot '$R' journalctl --list-catalog | grep -q '^$id '"
 check reinstall-same-version in_root dpkg -i /tmp/zpcid.deb
+# s390-tools upgraded while diverted: its new files go to the diverted names.
+check standin-upgrades in_root dpkg -i /tmp/s390-tools_2.99.1-0standin1.deb
+for p in $PATHS; do
+	check "upgrade/ours-at$p" is_ours "$p"
+	check "upgrade/new-standin-at$(divert_name "$p")" is_standin "$(divert_name "$p")" 2.99.1
+done
 check one-diversion-each sh -c "[ \$(chroot '$R' dpkg-divert --list | grep -c 'by zpcid') = 3 ]"
 
 # ---- removal gives s390-tools its files back -----------------------------
