@@ -23,3 +23,15 @@ install-data-hook:
 
 catalog_DATA = catalog/zpcid.catalog
 EXTRA_DIST += catalog/zpcid.catalog
+
+# The admin group of the bus policy (dbus/, mk/bus.mk) as a system group, and
+# the state and runtime directories for a zpcid started outside its unit.
+sysusers_DATA = units/sysusers.d/zpcid.conf
+tmpfiles_DATA = units/tmpfiles.d/zpcid.conf
+EXTRA_DIST += units/zpcid.sysusers.in units/zpcid.tmpfiles.in
+CLEANFILES += $(sysusers_DATA) $(tmpfiles_DATA)
+units/sysusers.d/zpcid.conf: $(srcdir)/units/zpcid.sysusers.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) units/sysusers.d && $(SED) -e 's|@ADMIN_GROUP[@]|$(ZPCID_ADMIN_GROUP)|g' $< > $@
+units/tmpfiles.d/zpcid.conf: $(srcdir)/units/zpcid.tmpfiles.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) units/tmpfiles.d && \
+	  $(SED) -e 's|@localstatedir[@]|$(localstatedir)|g' -e 's|@runstatedir[@]|$(runstatedir)|g' $< > $@

@@ -15,7 +15,9 @@ TESTS += tests/test-output tests/test-report-error
 UNIT_TESTS += tests/test-output tests/test-report-error
 
 # Built as zpcictl/zpcictl: the source directory has the program's name.
-bin_PROGRAMS += zpcictl/zpcictl
+# Installed in sbindir, where s390-tools keeps its zpcictl: /usr/sbin comes
+# before /usr/bin in root's PATH (docs/installing.md).
+sbin_PROGRAMS += zpcictl/zpcictl
 zpcictl_zpcictl_SOURCES = \
 	zpcictl/zpcictl.c \
 	zpcictl/client.c zpcictl/client.h \
