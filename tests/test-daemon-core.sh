@@ -49,7 +49,8 @@ wait $DPID
 rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ $rc = 0 ] || fail "SIGTERM exit code $rc"
-grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1"
+# the listener may write the datagram after zpcid has exited
+wait_for "grep -q 'STOPPING=1' '$T/notify.log'" 30 || fail "no STOPPING=1"
 pass "SIGTERM: exit 0 after ${ms} ms, STOPPING=1 sent"
 DPID=
 exit 0

@@ -240,7 +240,8 @@ static int play(Devworld *w, const char *file, unsigned lineno, char **argv)
 		}
 		r = devworld_set_attr(w, fid, kv(argv, "name"), kv(argv, "value"));
 	} else if (strcmp(cmd, "wait-log") == 0) {
-		uint32_t t = 5000;
+		/* ends when the text shows: long enough for a loaded machine */
+		uint32_t t = 30000;
 		const char *to = kv(argv, "timeout");
 		long at;
 
