@@ -37,33 +37,22 @@ static void journal_event(Manager *m, const ZpciEvent *e)
 
 static void update_function(ZpciFunction *f, const ZpciEvent *e)
 {
+	int i = function_input_of_event(e);
+
+	if (i >= 0)
+		(void)function_input(f, (FunctionInput)i);
+
 	switch (e->kind) {
 	case EVENT_ERROR:
 		f->counters.errors++;
 		f->last_error = *e;
 		f->has_last_error = true;
-		if (e->has & EVENT_HAS_PEC) {
-			PecClass c = pec_class_of(e->pec);
-
-			if (c == PEC_CLASS_PERMANENT)
-				f->state = FUNCTION_STATE_FAILED;
-			else if (c == PEC_CLASS_FW_RESET_DONE)
-				f->state = FUNCTION_STATE_OK;
-			else if (c == PEC_CLASS_RECOVERABLE && f->state == FUNCTION_STATE_OK)
-				f->state = FUNCTION_STATE_ERROR;
-		}
 		break;
 	case EVENT_DROPPED:
 		f->counters.dropped += (e->has & EVENT_HAS_COUNT) ? e->count : 1;
 		break;
 	case EVENT_RECOVERY:
 		f->counters.recoveries++;
-		if (e->recovery == RECOVERY_BEGIN)
-			f->state = FUNCTION_STATE_RECOVERING;
-		else if (e->recovery == RECOVERY_SUCCESSFUL)
-			f->state = FUNCTION_STATE_OK;
-		else if (e->recovery == RECOVERY_FAILED)
-			f->state = FUNCTION_STATE_FAILED;
 		break;
 	case EVENT_ACTION:
 		f->counters.actions++;

@@ -580,6 +580,9 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	find_owner(r, f);
 
 	changed = !streq(old_driver, f->driver) || old_pid != f->owner_pid;
+	/* unbound by the policy or by hand: quarantined until a driver is bound again */
+	if ((old_driver[0] == 0) != (f->driver[0] == 0))
+		(void)function_input(f, f->driver[0] == 0 ? FUNCTION_INPUT_UNBOUND : FUNCTION_INPUT_BOUND);
 	if (changed && announce) {
 		FunctionFields ff;
 
@@ -598,7 +601,7 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 {
 	release_vfio(f);
 	coalesce_flush(r->manager, f);
-	f->state = FUNCTION_STATE_GONE;
+	(void)function_input(f, FUNCTION_INPUT_REMOVED);
 	if (announce) {
 		FunctionFields ff;
 
