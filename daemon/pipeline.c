@@ -73,8 +73,8 @@ static void record_held_action(Manager *m, ZpciFunction *f, const ZpciEvent *tri
 	(void)snprintf(e.action, sizeof(e.action), "%s", policy_action_to_string(a->action));
 	(void)snprintf(e.result, sizeof(e.result), "%s",
 		       a->verdict == POLICY_VERDICT_POSTPONED ? "postponed" : "not-supported");
-	(void)snprintf(e.detail, sizeof(e.detail), "rule %s: %s (%s)", a->rule, a->detail,
-		       policy_hold_to_string(a->hold));
+	(void)snprintf(e.rule, sizeof(e.rule), "%s", a->rule);
+	(void)snprintf(e.detail, sizeof(e.detail), "%s (%s)", a->detail, policy_hold_to_string(a->hold));
 	if (trigger->has & EVENT_HAS_PEC) {
 		e.pec = trigger->pec;
 		e.has |= EVENT_HAS_PEC;
