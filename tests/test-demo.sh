@@ -62,6 +62,11 @@ if [e["pec"] for e in of(0x21, "error")] != [0x13, 0x12]: die(f"0x21 errors: {of
 if len(of(0x21, "recovery")) != 2: die("0x21: recovery events")
 if acts(0x21): die(f"0x21 (held) got actions: {acts(0x21)}")
 if any(e["source"] == "vfio" for e in of(0x21)): die("0x21 (held) was read through vfio")
+# every action says which rule decided it
+rules = sorted({(e["fid"], e["action"], e.get("rule")) for e in ev if e["kind"] == "action"})
+if rules != [(0x22, "reset", "first-aid"), (0x31, "alert", "error-storm"), (0x31, "reset", "error-storm"),
+             (0x31, "reset", "first-aid"), (0x31, "unbind", "error-storm"), (0x51, "alert", "permanent-errors")]:
+    die(f"rules: {rules}")
 # nothing else happened
 if {e["fid"] for e in ev} != {0x21, 0x22, 0x31, 0x51}: die(f"events on other functions: {sorted({e['fid'] for e in ev})}")
 # the closing zpcictl list (the table in the demo's output)
