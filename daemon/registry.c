@@ -601,7 +601,10 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 {
 	release_vfio(f);
 	coalesce_flush(r->manager, f);
-	(void)function_input(f, FUNCTION_INPUT_REMOVED);
+	if (announce)
+		(void)function_input(f, FUNCTION_INPUT_REMOVED);
+	else /* shutting down: nothing was removed */
+		(void)function_apply_input(f, FUNCTION_INPUT_REMOVED, NULL);
 	if (announce) {
 		FunctionFields ff;
 
