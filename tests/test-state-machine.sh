@@ -8,6 +8,9 @@
 # (recorded by tests/dbus-signals.py; batching may fold two changes of one
 # loop iteration into one signal, never reorder them) and zpcictl show.
 #
+# Then Claim(): it holds across change uevents and a reload, and ends when
+# the claimer leaves the bus or calls Release().
+#
 # The script is also its own scenario step: zpci-sim runs
 # "test-state-machine.sh --step expect FID STATE:INPUT..." while the daemon is up.
 set -u
@@ -90,6 +93,48 @@ PY
 	echo "ok: $fid -> $* (journal, PropertiesChanged, zpcictl show)" >>"$T/walked"
 }
 
+# Claim() holds a function (own mode) across change uevents and reloads,
+# until Release() or until the claimer leaves the bus.
+mode_of() {
+	"$Z" --format json show "$1" | $PY -c 'import json,sys; d=json.load(sys.stdin); print((d.get("function") or d.get("functions")[0])["mode"])'
+}
+claimer() { # fid [release]: claim (and release) from a client that stays on the bus
+	setsid $PY - "$(printf '/org/zpcid1/function/%08x' "$1")" "${2:-}" >"$T/claimer.out" 2>&1 </dev/null <<'PY' &
+import sys, time, dbus
+f = dbus.Interface(dbus.SystemBus().get_object("org.zpcid1", sys.argv[1]), "org.zpcid1.Function")
+none = dbus.Dictionary({}, signature="sv")
+f.Claim(none)
+print("claimed", flush=True)
+if sys.argv[2] == "release":
+    f.Release(none)
+    print("released", flush=True)
+time.sleep(3600)
+PY
+	echo $! >"$T/claimer.pid"
+	word=claimed
+	[ "${2:-}" = release ] && word=released
+	wait_for 'grep -q "$word" "$T/claimer.out"' 10 || fail "Claim(): $(cat "$T/claimer.out")"
+}
+step_claim() {
+	[ "$(mode_of 0x11)" = observe ] || fail "0x11 is not observed before the claim"
+	claimer 0x11
+	[ "$(mode_of 0x11)" = own ] || fail "0x11 is not own after Claim(): $(mode_of 0x11)"
+}
+step_claim_held() { # after the recovery uevents of the scenario and a reload
+	wait_for '[ "$(show_state 0x11)" = ok ]' 10 || fail "0x11 did not recover"
+	[ "$(mode_of 0x11)" = own ] || fail "a change uevent undid the claim"
+	n=$(grep -c "Configuration reloaded" "$T/sim.out")
+	kill -HUP "$ZPCI_SIM_DAEMON_PID"
+	wait_for '[ $(grep -c "Configuration reloaded" "$T/sim.out") -gt $n ]' 10 || fail "zpcid did not reload"
+	[ "$(mode_of 0x11)" = own ] || fail "a reload undid the claim"
+	kill "$(cat "$T/claimer.pid")"
+	wait_for '[ "$(mode_of 0x11)" = observe ]' 10 || fail "the claim outlived its claimer: $(mode_of 0x11)"
+	claimer 0x11 release
+	[ "$(mode_of 0x11)" = observe ] || fail "Release() did not end the claim"
+	kill "$(cat "$T/claimer.pid")"
+	echo "ok: Claim() held across change uevents and a reload, ended by the claimer leaving and by Release()" >>"$T/walked"
+}
+
 step_start() {
 	wait_for 'busctl --system status org.zpcid1 >/dev/null 2>&1' 10 || fail "zpcid did not take org.zpcid1"
 	setsid $PY "$SRC/tests/dbus-signals.py" "$T/signals" </dev/null >/dev/null 2>"$T/rec.err" &
@@ -143,6 +188,10 @@ S="run bash $SELF --step"
 		echo "$cmd fid=$fid $*"
 		echo "$S expect $fid $(echo $states)"
 	done
+	echo "$S claim"
+	echo "recovery fid=0x11 BEGIN_RECOVERY online=0"
+	echo "recovery fid=0x11 SUCCESSFUL_RECOVERY online=1"
+	echo "$S claim_held"
 } >"$T/scenario"
 simbus_sim --lpar "$SRC/tests/data/lpar/lpar16.lpar" --config "$T/zpcid.json" --scenario "$T/scenario" >"$T/sim.out" 2>&1
 rc=$?
@@ -150,7 +199,7 @@ rc=$?
 [ -f "$T/walked" ] && cat "$T/walked"
 [ $rc = 0 ] || { tail -40 "$T/sim.out"; fail "the walk through the state machine failed"; }
 n=$(wc -l <"$T/walked")
-want=$(echo "$STEPS" | grep -c '|')
+want=$(($(echo "$STEPS" | grep -c '|') + 1))
 [ "$n" = "$want" ] || fail "$n of $want steps walked"
 pass "every step of the state machine walk, through the real zpcid"
 exit 0
