@@ -10,6 +10,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static const char *arg_scenario;
 static const char *arg_zpcid;
 static const char *arg_config;
 static const char *arg_at_end;
+static const char *arg_log;
 static unsigned arg_generate;
 static bool arg_quiet;
 static bool arg_no_daemon;
@@ -48,6 +50,7 @@ static void help(void)
 	       "  -g --generate=N      Write an LPAR file of N functions to stdout and exit\n"
 	       "     --no-daemon       Do not start zpcid (play the scenario only)\n"
 	       "  -q --quiet           Do not copy zpcid's output to stdout\n"
+	       "     --log=FILE        Copy zpcid's output to FILE\n"
 	       "  -h --help            Show this help\n"
 	       "\n"
 	       "COMMAND sees ZPCI_SIM_ROOT (the testbed), ZPCI_SIM_DAEMON_PID and\n"
@@ -427,13 +430,17 @@ static int play_file(Devworld *w, const char *path)
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "lpar", required_argument, NULL, 'l' },   { "scenario", required_argument, NULL, 's' },
-		{ "zpcid", required_argument, NULL, 'z' },  { "config", required_argument, NULL, 'c' },
-		{ "at-end", required_argument, NULL, 'e' }, { "generate", required_argument, NULL, 'g' },
-		{ "no-daemon", no_argument, NULL, 'N' },    { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         {}
-	};
+	static const struct option options[] = { { "lpar", required_argument, NULL, 'l' },
+						 { "scenario", required_argument, NULL, 's' },
+						 { "zpcid", required_argument, NULL, 'z' },
+						 { "config", required_argument, NULL, 'c' },
+						 { "at-end", required_argument, NULL, 'e' },
+						 { "generate", required_argument, NULL, 'g' },
+						 { "no-daemon", no_argument, NULL, 'N' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "log", required_argument, NULL, 'L' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *pre = getenv("LD_PRELOAD");
 	Devworld *w = NULL;
 	Unbinder unbinder = { .inotify_fd = -1, .stop_fd = -1 };
@@ -467,6 +474,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'q':
 			arg_quiet = true;
+			break;
+		case 'L':
+			arg_log = optarg;
 			break;
 		case 'h':
 			help();
@@ -532,7 +542,18 @@ int main(int argc, char *argv[])
 		for (int i = optind; i < argc; i++)
 			g_ptr_array_add(dargs, argv[i]);
 		g_ptr_array_add(dargs, NULL);
-		if (!arg_quiet)
+		if (arg_log) {
+			int fd = open(arg_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0) {
+				fprintf(stderr, "zpci-sim: cannot open %s: %m\n", arg_log);
+				unbinder_stop(&unbinder);
+				devworld_free(w);
+				return EXIT_FAILURE;
+			}
+			devworld_tee_log(w, fd);
+			close(fd);
+		} else if (!arg_quiet)
 			devworld_tee_log(w, STDOUT_FILENO);
 		r = devworld_spawn_daemon(w, (const char *const *)dargs->pdata);
 		g_ptr_array_free(dargs, TRUE);
@@ -572,10 +593,15 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (devworld_daemon_pid(w) > 0) {
-		r = devworld_stop_daemon(w, 10000);
-		say("zpcid stopped (%s)", r < 0                                 ? "killed"
-					  : WIFEXITED(r) && WEXITSTATUS(r) == 0 ? "exit 0"
-										: "failed");
+		gint64 t0 = g_get_monotonic_time();
+
+		/* a generous bound: on a loaded machine stopping can take a while */
+		r = devworld_stop_daemon(w, 60000);
+		say("zpcid stopped (%s, after %.1f s)",
+		    r < 0                                 ? "killed"
+		    : WIFEXITED(r) && WEXITSTATUS(r) == 0 ? "exit 0"
+							  : "failed",
+		    (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 		if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0)
 			ret = EXIT_FAILURE;
 	}
