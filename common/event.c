@@ -86,6 +86,11 @@ static const EventKey event_keys[] = {
 	{ "action", "s", "ZPCID_ACTION", NULL, KEY_STRING, FIELD(action), PRESENT_NONZERO, 0 },
 	{ "result", "s", "ZPCID_RESULT", NULL, KEY_STRING, FIELD(result), PRESENT_NONZERO, 0 },
 	{ "detail", "s", "ZPCID_DETAIL", NULL, KEY_STRING, FIELD(detail), PRESENT_NONZERO, 0 },
+	{ "rule", "s", "ZPCID_RULE", NULL, KEY_STRING, FIELD(rule), PRESENT_NONZERO, 0 },
+	{ "caller_uid", "u", "ZPCID_CALLER_UID", NULL, KEY_U32, FIELD(caller_uid), PRESENT_HAS_BIT,
+	  EVENT_HAS_CALLER_UID },
+	{ "caller_message", "s", "ZPCID_CALLER_MESSAGE", NULL, KEY_STRING, FIELD(caller_message),
+	  PRESENT_NONZERO, 0 },
 	{ "count", "u", "ZPCID_COUNT", NULL, KEY_U32, FIELD(count), PRESENT_HAS_BIT, EVENT_HAS_COUNT },
 	{ "message", "s", NULL, NULL, KEY_STRING, FIELD(message), PRESENT_NONZERO, 0 },
 };

@@ -33,7 +33,10 @@
  *   online         bool / b          ZPCI_ONLINE       DEVICE_ONLINE of the uevent
  *   action         string / s        ZPCID_ACTION      log, reset, unbind, report, alert, ...
  *   result         string / s        ZPCID_RESULT      done, failed, postponed, dry-run, timeout, ...
- *   detail         string / s        ZPCID_DETAIL      free text: error message, rule name
+ *   detail         string / s        ZPCID_DETAIL      free text: what was done, or why it failed
+ *   rule           string / s        ZPCID_RULE        action: the policy rule that decided it
+ *   caller_uid     number / u        ZPCID_CALLER_UID  action asked for by hand: who asked
+ *   caller_message string / s        ZPCID_CALLER_MESSAGE  ... and the text they gave (--message)
  *   count          number / u        ZPCID_COUNT       dropped/summary: how many
  *   message        string / s        MESSAGE           the human-readable line
  *
@@ -88,12 +91,15 @@ enum {
 	EVENT_HAS_CCDF = 1 << 6, /* faddr, ett, mvn, dmaas, q, rw */
 	EVENT_HAS_ONLINE = 1 << 7,
 	EVENT_HAS_COUNT = 1 << 8,
+	EVENT_HAS_CALLER_UID = 1 << 9,
 };
 
-#define EVENT_SLOT_MAX    32
-#define EVENT_WORD_MAX    24
-#define EVENT_DETAIL_MAX  160
-#define EVENT_MESSAGE_MAX 256
+#define EVENT_SLOT_MAX           32
+#define EVENT_WORD_MAX           24
+#define EVENT_DETAIL_MAX         160
+#define EVENT_MESSAGE_MAX        256
+#define EVENT_RULE_MAX           48
+#define EVENT_CALLER_MESSAGE_MAX 128
 
 /* Fixed size, no pointers: copied freely, cheap under a storm. */
 typedef struct ZpciEvent {
@@ -125,6 +131,9 @@ typedef struct ZpciEvent {
 	char action[EVENT_WORD_MAX];
 	char result[EVENT_WORD_MAX];
 	char detail[EVENT_DETAIL_MAX];
+	char rule[EVENT_RULE_MAX];
+	uint32_t caller_uid;
+	char caller_message[EVENT_CALLER_MESSAGE_MAX];
 	uint32_t count;
 	char message[EVENT_MESSAGE_MAX];
 } ZpciEvent;
@@ -166,11 +175,11 @@ int event_to_json(const ZpciEvent *e, json_object **ret);
 int event_from_json(json_object *o, ZpciEvent *ret);
 
 /* Journal fields of a record: "KEY=value" strings pointing into @storage. */
-#define EVENT_JOURNAL_FIELDS_MAX 32
+#define EVENT_JOURNAL_FIELDS_MAX 40
 typedef struct EventJournalFields {
 	const char *fields[EVENT_JOURNAL_FIELDS_MAX];
 	size_t n;
-	char storage[2048];
+	char storage[2560];
 } EventJournalFields;
 
 /* Fill @f with the journal fields of @e (MESSAGE and MESSAGE_ID not included). */

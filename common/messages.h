@@ -41,3 +41,5 @@
 #define MESSAGE_ID_KMSG_GAP "1948c43f8b254168aa7c839974fc7a25"
 /* zpcid could not take a function it should own (held by someone, or no error feature). */
 #define MESSAGE_ID_FUNCTION_CLAIM_REFUSED "47dc72eaa6384de49695527582b8aa2f"
+/* A function's state changed (ok, error, recovering, failed, quarantined). */
+#define MESSAGE_ID_FUNCTION_STATE_CHANGED "5bc3253a1ec84c60b5969286fc2eb091"

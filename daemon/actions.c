@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -175,26 +176,56 @@ static uint64_t realtime_usec(void)
 
 /* ---- result events ---------------------------------------------------- */
 
+static const char *const result_names[_ACTION_RESULT_MAX] = {
+	[ACTION_RESULT_DONE] = "done",
+	[ACTION_RESULT_FAILED] = "failed",
+	[ACTION_RESULT_TIMEOUT] = "timeout",
+	[ACTION_RESULT_POSTPONED] = "postponed",
+	[ACTION_RESULT_DRY_RUN] = "dry-run",
+	[ACTION_RESULT_NOT_SUPPORTED] = "not-supported",
+	[ACTION_RESULT_DROPPED] = "dropped",
+	[ACTION_RESULT_CONFIRMED] = "confirmed",
+	[ACTION_RESULT_UNCONFIRMED] = "unconfirmed",
+	[ACTION_RESULT_NO_CONFIRMATION] = "no-confirmation",
+};
+
+const char *action_result_to_string(ActionResult r)
+{
+	return r >= 0 && r < _ACTION_RESULT_MAX ? result_names[r] : "invalid";
+}
+
+ActionResult action_result_from_string(const char *s)
+{
+	for (int i = 0; s && i < _ACTION_RESULT_MAX; i++)
+		if (streq(s, result_names[i]))
+			return (ActionResult)i;
+	return _ACTION_RESULT_INVALID;
+}
+
 static void count_result(Actions *a, const char *result)
 {
-	if (streq(result, "done"))
-		a->stats.done++;
-	else if (streq(result, "failed"))
-		a->stats.failed++;
-	else if (streq(result, "timeout"))
-		a->stats.timeouts++;
-	else if (streq(result, "postponed"))
-		a->stats.postponed++;
-	else if (streq(result, "dry-run"))
-		a->stats.dry_runs++;
-	else if (streq(result, "not-supported"))
-		a->stats.not_supported++;
-	else if (streq(result, "dropped"))
-		a->stats.dropped++;
-	else if (streq(result, "confirmed"))
-		a->stats.confirmed++;
-	else if (streq(result, "no-confirmation"))
-		a->stats.no_confirmation++;
+	uint64_t *counter[_ACTION_RESULT_MAX] = {
+		[ACTION_RESULT_DONE] = &a->stats.done,
+		[ACTION_RESULT_FAILED] = &a->stats.failed,
+		[ACTION_RESULT_TIMEOUT] = &a->stats.timeouts,
+		[ACTION_RESULT_POSTPONED] = &a->stats.postponed,
+		[ACTION_RESULT_DRY_RUN] = &a->stats.dry_runs,
+		[ACTION_RESULT_NOT_SUPPORTED] = &a->stats.not_supported,
+		[ACTION_RESULT_DROPPED] = &a->stats.dropped,
+		[ACTION_RESULT_CONFIRMED] = &a->stats.confirmed,
+		[ACTION_RESULT_UNCONFIRMED] = &a->stats.unconfirmed,
+		[ACTION_RESULT_NO_CONFIRMATION] = &a->stats.no_confirmation,
+	};
+	ActionResult r = action_result_from_string(result);
+
+	assert(r >= 0); /* every result emitted is in the list */
+	if (r >= 0)
+		(*counter[r])++;
+}
+
+void actions_set_dry_run(Actions *a, bool dry_run)
+{
+	a->cfg.dry_run = dry_run;
 }
 
 /* Queue the result event of @req; it is handed to ops->emit() from the loop. */
@@ -223,6 +254,12 @@ _printf_(4, 5) static void emit_result(Actions *a, const ActionRequest *req, con
 	if (req->has_trigger && (req->trigger.has & EVENT_HAS_PEC)) {
 		m->e.pec = req->trigger.pec;
 		m->e.has |= EVENT_HAS_PEC;
+	}
+	(void)snprintf(m->e.rule, sizeof(m->e.rule), "%s", req->rule);
+	if (req->has_caller) {
+		m->e.caller_uid = req->caller_uid;
+		m->e.has |= EVENT_HAS_CALLER_UID;
+		(void)snprintf(m->e.caller_message, sizeof(m->e.caller_message), "%s", req->caller_message);
 	}
 	va_start(ap, format);
 	(void)vsnprintf(m->e.detail, sizeof(m->e.detail), format, ap);

@@ -19,8 +19,16 @@
  *                    notification, reset of a function without a vfio device,
  *                    alert without a configured command)
  *   dropped          a bounded queue was full (alerts, helpers, postponed)
- *   confirmed        after reset/recover: the function came back
- *   no-confirmation  after reset/recover: no sign of recovery within confirm_timeout_usec
+ *   confirmed        after reset/recover: the function came back (a successful
+ *                    recovery, or a reset followed by no error within confirm_timeout_usec)
+ *   unconfirmed      after reset/recover: it did not (a failed recovery, or the
+ *                    error again after a reset)
+ *   no-confirmation  after recover: no outcome reported within confirm_timeout_usec
+ *
+ * Every result event carries the rule that decided the action (key "rule")
+ * and, for an action asked for by hand, the caller's uid and message
+ * ("caller_uid", "caller_message"). action_result_to_string() lists the
+ * results; the counters (ActionsStats) have one per result.
  *
  * How each action runs:
  *   log      nothing: the pipeline already journaled the event; no result event.
@@ -47,7 +55,7 @@
  * even while the kernel keeps the write or ioctl waiting, and the loop only
  * watches a pidfd. Confirmation: after a done reset/recover, a successful
  * recovery uevent of the function (or actions_confirm()) gives "confirmed";
- * a failed recovery or a new error of the function gives "failed"; a reset
+ * a failed recovery or a new error of the function gives "unconfirmed"; a reset
  * with neither within confirm_timeout_usec is "confirmed" (the function
  * stayed quiet), a recover is "no-confirmation" (the kernel always reports
  * the outcome of a recover).
@@ -87,7 +95,7 @@ typedef enum ActionType {
 	_ACTION_TYPE_INVALID = -22,
 } ActionType;
 
-#define ACTIONS_RULE_MAX 48
+#define ACTIONS_RULE_MAX EVENT_RULE_MAX
 
 typedef struct ActionRequest {
 	ActionType type;
@@ -95,7 +103,10 @@ typedef struct ActionRequest {
 	char slot[EVENT_SLOT_MAX];
 	FunctionMode mode;
 	bool dry_run;                /* record only (the policy's verdict "dry-run") */
-	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it, for details */
+	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it ("" when asked for by hand) */
+	bool has_caller;             /* asked for by hand (D-Bus, zpcictl): */
+	uint32_t caller_uid;         /* ... by whom */
+	char caller_message[EVENT_CALLER_MESSAGE_MAX]; /* ... saying what ("" when nothing) */
 	bool has_trigger;
 	ZpciEvent trigger; /* the event that caused it */
 } ActionRequest;
@@ -137,10 +148,31 @@ typedef struct ActionsConfig {
 			  .confirm_timeout_usec = 60 * USEC_PER_SEC, \
 			  .alert_limits = SPAWN_LIMITS_DEFAULT })
 
+typedef enum ActionResult {
+	ACTION_RESULT_DONE,
+	ACTION_RESULT_FAILED,
+	ACTION_RESULT_TIMEOUT,
+	ACTION_RESULT_POSTPONED,
+	ACTION_RESULT_DRY_RUN,
+	ACTION_RESULT_NOT_SUPPORTED,
+	ACTION_RESULT_DROPPED,
+	ACTION_RESULT_CONFIRMED,
+	ACTION_RESULT_UNCONFIRMED,
+	ACTION_RESULT_NO_CONFIRMATION,
+	_ACTION_RESULT_MAX,
+	_ACTION_RESULT_INVALID = -22,
+} ActionResult;
+
+/* "done", "failed", "timeout", "postponed", "dry-run", "not-supported",
+ * "dropped", "confirmed", "unconfirmed", "no-confirmation": the one list of
+ * results, for the code, the counters, the docs and --explain. */
+const char *action_result_to_string(ActionResult r);
+ActionResult action_result_from_string(const char *s);
+
 typedef struct ActionsStats {
 	uint64_t submitted;
 	uint64_t done, failed, timeouts, postponed, dry_runs, not_supported, dropped;
-	uint64_t confirmed, no_confirmation;
+	uint64_t confirmed, unconfirmed, no_confirmation;
 	uint64_t alert_overflows;
 } ActionsStats;
 
@@ -161,6 +193,9 @@ void action_request_init(ActionRequest *req, ActionType type, const ZpciFunction
  * Reads the persisted err_log_id. Returns 0, -EINVAL or -errno. */
 int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsConfig *cfg,
 		const ActionsOps *ops, void *userdata);
+
+/* Whether disruptive actions are only recorded (a reload of the policy changes it). */
+void actions_set_dry_run(Actions *a, bool dry_run);
 
 /* Kill running helpers and alert commands, drop queued work (no result
  * events are emitted any more). Accepts NULL, returns NULL. */

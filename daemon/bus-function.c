@@ -378,11 +378,12 @@ static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	if (f->vfio)
-		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
 	if (!streq(f->driver, "vfio-pci"))
 		return not_bound_to_vfio(f, error);
-	r = function_vfio_claim(f);
+	/* held until Release(), the caller leaves the bus, or the function goes */
+	r = registry_claim(f->manager->registry, f, sd_bus_message_get_bus(m), sd_bus_message_get_sender(m));
+	if (r == -EALREADY)
+		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
 	if (r == -EBUSY)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY,
 					"Another process holds the function's vfio device.");
@@ -408,10 +409,9 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	if (!f->vfio)
+	if (registry_release(f->manager->registry, f) == -ENOENT)
 		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
 					"zpcid does not hold this function.");
-	function_vfio_release(f);
 	bus_function_changed(f->manager->bus, f);
 	return sd_bus_reply_method_return(m, NULL);
 }

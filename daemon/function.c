@@ -4,7 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-bus.h>
+
+#include "common/log.h"
+#include "common/messages.h"
+#include "common/pec.h"
 #include "daemon/function.h"
+#include "daemon/manager.h"
 
 static const char *const mode_table[_FUNCTION_MODE_MAX] = {
 	[FUNCTION_MODE_OBSERVE] = "observe",
@@ -20,6 +26,155 @@ static const char *const state_table[_FUNCTION_STATE_MAX] = {
 	[FUNCTION_STATE_QUARANTINED] = "quarantined",
 	[FUNCTION_STATE_GONE] = "gone",
 };
+
+static const char *const input_table[_FUNCTION_INPUT_MAX] = {
+	[FUNCTION_INPUT_ERROR] = "error",
+	[FUNCTION_INPUT_PERMANENT_ERROR] = "permanent-error",
+	[FUNCTION_INPUT_FW_RESET_DONE] = "fw-reset-done",
+	[FUNCTION_INPUT_RECOVERY_BEGIN] = "recovery-begin",
+	[FUNCTION_INPUT_RECOVERY_DONE] = "recovery-done",
+	[FUNCTION_INPUT_RECOVERY_FAILED] = "recovery-failed",
+	[FUNCTION_INPUT_RESET_DONE] = "reset-done",
+	[FUNCTION_INPUT_RESET_CONFIRMED] = "reset-confirmed",
+	[FUNCTION_INPUT_RESET_UNCONFIRMED] = "reset-unconfirmed",
+	[FUNCTION_INPUT_RESET_FAILED] = "reset-failed",
+	[FUNCTION_INPUT_UNBOUND] = "unbound",
+	[FUNCTION_INPUT_BOUND] = "bound",
+	[FUNCTION_INPUT_REMOVED] = "removed",
+};
+
+/*
+ * The state machine, all of it (docs/state-machine.md shows the same table).
+ * A row is the current state, a column the input; "=" keeps the state.
+ * In short: errors move ok to error; a permanent error or a failed recovery
+ * to failed; a recovery or reset in flight to recovering; a successful
+ * recovery, a confirmed reset or the platform's completed firmware reset
+ * back to ok. An unbound function is quarantined whatever happens to it
+ * until a driver is bound again (by an operator), which makes it ok.
+ */
+#define K _FUNCTION_STATE_INVALID /* "=": keep the state */
+#define O FUNCTION_STATE_OK
+#define E FUNCTION_STATE_ERROR
+#define R FUNCTION_STATE_RECOVERING
+#define F FUNCTION_STATE_FAILED
+#define Q FUNCTION_STATE_QUARANTINED
+#define G FUNCTION_STATE_GONE
+static const FunctionState transitions[_FUNCTION_STATE_MAX][_FUNCTION_INPUT_MAX] = {
+	/*                          error perm fw-ok rec-begin rec-done rec-fail reset-done confirmed
+	   unconfirmed reset-fail unbound bound removed */
+	[FUNCTION_STATE_OK] = { E, F, K, R, K, F, R, K, E, F, Q, K, G },
+	[FUNCTION_STATE_ERROR] = { K, F, O, R, O, F, R, O, K, F, Q, K, G },
+	[FUNCTION_STATE_RECOVERING] = { E, F, O, K, O, F, K, O, E, F, Q, K, G },
+	[FUNCTION_STATE_FAILED] = { K, K, O, R, O, K, R, O, K, K, Q, K, G },
+	[FUNCTION_STATE_QUARANTINED] = { K, K, K, K, K, K, K, K, K, K, K, O, G },
+	[FUNCTION_STATE_GONE] = { K, K, K, K, K, K, K, K, K, K, K, K, K },
+};
+#undef K
+#undef O
+#undef E
+#undef R
+#undef F
+#undef Q
+#undef G
+
+const char *function_input_to_string(FunctionInput i)
+{
+	return i >= 0 && i < _FUNCTION_INPUT_MAX ? input_table[i] : "invalid";
+}
+
+FunctionInput function_input_from_string(const char *s)
+{
+	for (int i = 0; s && i < _FUNCTION_INPUT_MAX; i++)
+		if (streq(s, input_table[i]))
+			return (FunctionInput)i;
+	return _FUNCTION_INPUT_INVALID;
+}
+
+FunctionState function_state_next(FunctionState s, FunctionInput i)
+{
+	FunctionState n;
+
+	if (s < 0 || s >= _FUNCTION_STATE_MAX || i < 0 || i >= _FUNCTION_INPUT_MAX)
+		return s;
+	n = transitions[s][i];
+	return n == _FUNCTION_STATE_INVALID ? s : n;
+}
+
+int function_input_of_event(const ZpciEvent *e)
+{
+	bool reset;
+
+	switch (e->kind) {
+	case EVENT_ERROR:
+		if (!(e->has & EVENT_HAS_PEC))
+			return -EINVAL;
+		switch (pec_class_of(e->pec)) {
+		case PEC_CLASS_RECOVERABLE:
+			return FUNCTION_INPUT_ERROR;
+		case PEC_CLASS_PERMANENT:
+			return FUNCTION_INPUT_PERMANENT_ERROR;
+		case PEC_CLASS_FW_RESET_DONE:
+			return FUNCTION_INPUT_FW_RESET_DONE;
+		default:
+			return -EINVAL;
+		}
+	case EVENT_RECOVERY:
+		return e->recovery == RECOVERY_BEGIN        ? FUNCTION_INPUT_RECOVERY_BEGIN
+		       : e->recovery == RECOVERY_SUCCESSFUL ? FUNCTION_INPUT_RECOVERY_DONE
+		       : e->recovery == RECOVERY_FAILED     ? FUNCTION_INPUT_RECOVERY_FAILED
+							    : -EINVAL;
+	case EVENT_ACTION:
+		if (streq(e->action, "unbind"))
+			return streq(e->result, "done") ? FUNCTION_INPUT_UNBOUND : -EINVAL;
+		reset = streq(e->action, "reset") || streq(e->action, "recover");
+		if (!reset)
+			return -EINVAL;
+		if (streq(e->result, "done"))
+			return FUNCTION_INPUT_RESET_DONE;
+		if (streq(e->result, "confirmed"))
+			return FUNCTION_INPUT_RESET_CONFIRMED;
+		if (streq(e->result, "unconfirmed") || streq(e->result, "no-confirmation"))
+			return FUNCTION_INPUT_RESET_UNCONFIRMED;
+		if (streq(e->result, "failed") || streq(e->result, "timeout"))
+			return FUNCTION_INPUT_RESET_FAILED;
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+int function_apply_input(ZpciFunction *f, FunctionInput i, FunctionState *ret_old)
+{
+	FunctionState old = f->state;
+
+	f->state = function_state_next(old, i);
+	if (ret_old)
+		*ret_old = old;
+	return f->state != old;
+}
+
+int function_input(ZpciFunction *f, FunctionInput i)
+{
+	char fid[32], slot[48], state[48], previous[48], input[48];
+	const char *fields[5] = { fid, slot, state, previous, input };
+	FunctionState old;
+
+	if (function_apply_input(f, i, &old) <= 0)
+		return 0;
+	if (f->manager && f->manager->log) {
+		(void)snprintf(fid, sizeof(fid), "ZPCI_FID=0x%08x", f->attrs.fid);
+		(void)snprintf(slot, sizeof(slot), "ZPCI_SLOT=%s", f->attrs.slot);
+		(void)snprintf(state, sizeof(state), "ZPCID_STATE=%s", function_state_to_string(f->state));
+		(void)snprintf(previous, sizeof(previous), "ZPCID_STATE_PREVIOUS=%s",
+			       function_state_to_string(old));
+		(void)snprintf(input, sizeof(input), "ZPCID_STATE_INPUT=%s", function_input_to_string(i));
+		(void)log_fields(f->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_STATE_CHANGED, fields,
+				 ELEMENTSOF(fields), "Function 0x%08x (%s): state %s -> %s (%s).",
+				 f->attrs.fid, f->attrs.slot, function_state_to_string(old),
+				 function_state_to_string(f->state), function_input_to_string(i));
+	}
+	return 1;
+}
 
 const char *function_mode_to_string(FunctionMode m)
 {
@@ -121,6 +276,7 @@ ZpciFunction *function_unref(ZpciFunction *f)
 		return NULL;
 	if (--f->n_ref > 0)
 		return NULL;
+	(void)sd_bus_track_unref(f->claim_track);
 	free(f->syspath);
 	free(f);
 	return NULL;

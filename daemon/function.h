@@ -28,16 +28,42 @@ typedef enum FunctionMode {
 	_FUNCTION_MODE_INVALID = -22,
 } FunctionMode;
 
+/*
+ * The state of a function: one table (function_state_next(), in function.c,
+ * documented in docs/state-machine.md) says how each input moves it. Inputs
+ * come from the event records of the pipeline (function_input_of_event())
+ * and from the registry's view of the driver binding. A state change is
+ * shown the same way everywhere: zpcictl list/show, the State property of
+ * the function object, and a journal record (MESSAGE_ID_FUNCTION_STATE_CHANGED).
+ */
 typedef enum FunctionState {
 	FUNCTION_STATE_OK,
 	FUNCTION_STATE_ERROR,       /* an error was seen and not yet resolved */
-	FUNCTION_STATE_RECOVERING,  /* the kernel or zpcid is recovering it */
+	FUNCTION_STATE_RECOVERING,  /* the kernel's recovery or zpcid's reset is in flight */
 	FUNCTION_STATE_FAILED,      /* permanent error or failed recovery */
-	FUNCTION_STATE_QUARANTINED, /* zpcid unbound it (driver_override set) */
+	FUNCTION_STATE_QUARANTINED, /* unbound from its driver, by the policy or by hand */
 	FUNCTION_STATE_GONE,        /* removed; kept until the last reference drops */
 	_FUNCTION_STATE_MAX,
 	_FUNCTION_STATE_INVALID = -22,
 } FunctionState;
+
+typedef enum FunctionInput {
+	FUNCTION_INPUT_ERROR,             /* a recoverable error */
+	FUNCTION_INPUT_PERMANENT_ERROR,   /* a permanent error (PEC class "permanent") */
+	FUNCTION_INPUT_FW_RESET_DONE,     /* the platform reports a completed firmware reset */
+	FUNCTION_INPUT_RECOVERY_BEGIN,    /* the kernel began recovery (BEGIN_RECOVERY) */
+	FUNCTION_INPUT_RECOVERY_DONE,     /* the kernel recovered it (SUCCESSFUL_RECOVERY) */
+	FUNCTION_INPUT_RECOVERY_FAILED,   /* the kernel's recovery failed */
+	FUNCTION_INPUT_RESET_DONE,        /* zpcid's reset or recover was carried out, unconfirmed yet */
+	FUNCTION_INPUT_RESET_CONFIRMED,   /* ... and confirmed */
+	FUNCTION_INPUT_RESET_UNCONFIRMED, /* ... and the function did not come back */
+	FUNCTION_INPUT_RESET_FAILED,      /* zpcid's reset or recover failed or timed out */
+	FUNCTION_INPUT_UNBOUND,           /* unbound from its driver (unbind done, or by hand) */
+	FUNCTION_INPUT_BOUND,             /* a driver was bound to it (again) */
+	FUNCTION_INPUT_REMOVED,           /* the function went away */
+	_FUNCTION_INPUT_MAX,
+	_FUNCTION_INPUT_INVALID = -22,
+} FunctionInput;
 
 /* Which optional attributes were present and valid. */
 enum {
@@ -106,6 +132,12 @@ typedef struct ZpciFunction {
 	/* Set while zpcid holds the vfio device (own) or an owner's fd (delegated). */
 	struct VfioDevice *vfio;
 
+	/* Claim() on D-Bus: own mode whatever the policy says, across uevents
+	 * and reloads, until Release(), the claimer leaves the bus (the track
+	 * empties) or the function goes away (registry_claim()). */
+	bool claimed;
+	struct sd_bus_track *claim_track;
+
 	char object_path[64]; /* /org/zpcid1/function/<fid as %08x> */
 
 	/* Storm coalescing of journal and bus output (daemon/coalesce.c). */
@@ -129,6 +161,28 @@ FunctionMode function_mode_from_string(const char *s);
 /* "ok", "error", "recovering", "failed", "quarantined", "gone". */
 const char *function_state_to_string(FunctionState s);
 FunctionState function_state_from_string(const char *s);
+
+/* "error", "permanent-error", ..., "removed" (the names used in the docs' table). */
+const char *function_input_to_string(FunctionInput i);
+FunctionInput function_input_from_string(const char *s);
+
+/* The state after input @i in state @s (the table); @s itself when @i does not change it. */
+FunctionState function_state_next(FunctionState s, FunctionInput i);
+
+/* The input an event record is for the state machine, or -EINVAL when it
+ * does not concern the state (dropped counts, summaries, alerts, reports...). */
+int function_input_of_event(const ZpciEvent *e);
+
+/* Move @f by input @i. Returns 1 when its state changed (@ret_old, may be
+ * NULL, gets the previous one), 0 when not. */
+int function_apply_input(ZpciFunction *f, FunctionInput i, FunctionState *ret_old);
+
+/* function_apply_input(), and on a change a journal record of it
+ * (MESSAGE_ID_FUNCTION_STATE_CHANGED, fields ZPCID_STATE, ZPCID_STATE_PREVIOUS,
+ * ZPCID_STATE_INPUT) through f->manager's log. The caller announces the
+ * change on the bus (the pipeline does for every event). Returns as
+ * function_apply_input(). */
+int function_input(ZpciFunction *f, FunctionInput i);
 
 /* Name of a PCI function type (pft), e.g. "RoCE Express", "NETH", "ISM", "NVMe"; "unknown" when not known.
  */

@@ -453,6 +453,9 @@ int manager_reload(Manager *m)
 		log_set_max_level(m->log, effective_level(m, m->config));
 		(void)log_set_target(m->log, effective_target(m, m->config));
 		log_fields(m->log, LOG_INFO, MESSAGE_ID_CONFIG_RELOADED, NULL, 0, "Configuration reloaded.");
+		/* the next decision runs (or only records) as the new configuration says */
+		if (m->actions)
+			actions_set_dry_run(m->actions, m->config->policy && m->config->policy->dry_run);
 		if (m->policy) {
 			ZpciFunction *f;
 

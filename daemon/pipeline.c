@@ -37,33 +37,22 @@ static void journal_event(Manager *m, const ZpciEvent *e)
 
 static void update_function(ZpciFunction *f, const ZpciEvent *e)
 {
+	int i = function_input_of_event(e);
+
+	if (i >= 0)
+		(void)function_input(f, (FunctionInput)i);
+
 	switch (e->kind) {
 	case EVENT_ERROR:
 		f->counters.errors++;
 		f->last_error = *e;
 		f->has_last_error = true;
-		if (e->has & EVENT_HAS_PEC) {
-			PecClass c = pec_class_of(e->pec);
-
-			if (c == PEC_CLASS_PERMANENT)
-				f->state = FUNCTION_STATE_FAILED;
-			else if (c == PEC_CLASS_FW_RESET_DONE)
-				f->state = FUNCTION_STATE_OK;
-			else if (c == PEC_CLASS_RECOVERABLE && f->state == FUNCTION_STATE_OK)
-				f->state = FUNCTION_STATE_ERROR;
-		}
 		break;
 	case EVENT_DROPPED:
 		f->counters.dropped += (e->has & EVENT_HAS_COUNT) ? e->count : 1;
 		break;
 	case EVENT_RECOVERY:
 		f->counters.recoveries++;
-		if (e->recovery == RECOVERY_BEGIN)
-			f->state = FUNCTION_STATE_RECOVERING;
-		else if (e->recovery == RECOVERY_SUCCESSFUL)
-			f->state = FUNCTION_STATE_OK;
-		else if (e->recovery == RECOVERY_FAILED)
-			f->state = FUNCTION_STATE_FAILED;
 		break;
 	case EVENT_ACTION:
 		f->counters.actions++;
@@ -84,8 +73,8 @@ static void record_held_action(Manager *m, ZpciFunction *f, const ZpciEvent *tri
 	(void)snprintf(e.action, sizeof(e.action), "%s", policy_action_to_string(a->action));
 	(void)snprintf(e.result, sizeof(e.result), "%s",
 		       a->verdict == POLICY_VERDICT_POSTPONED ? "postponed" : "not-supported");
-	(void)snprintf(e.detail, sizeof(e.detail), "rule %s: %s (%s)", a->rule, a->detail,
-		       policy_hold_to_string(a->hold));
+	(void)snprintf(e.rule, sizeof(e.rule), "%s", a->rule);
+	(void)snprintf(e.detail, sizeof(e.detail), "%s (%s)", a->detail, policy_hold_to_string(a->hold));
 	if (trigger->has & EVENT_HAS_PEC) {
 		e.pec = trigger->pec;
 		e.has |= EVENT_HAS_PEC;

@@ -316,6 +316,62 @@ FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f)
 	return FUNCTION_MODE_OBSERVE;
 }
 
+static void release_vfio(ZpciFunction *f);
+
+/* The last name of a claimer's track left the bus. */
+static int on_claimer_gone(sd_bus_track *t, void *userdata)
+{
+	ZpciFunction *f = ASSERT_PTR(userdata);
+
+	if (f->claim_track != t)
+		return 0;
+	log_notice(f->manager->log, "PCI function 0x%08x: its claimer left the bus, ending the claim",
+		   f->attrs.fid);
+	(void)registry_release(f->manager->registry, f);
+	return 0;
+}
+
+int registry_claim(Registry *r, ZpciFunction *f, sd_bus *bus, const char *claimer)
+{
+	_cleanup_(sd_bus_track_unrefp) sd_bus_track *t = NULL;
+	int q;
+
+	if (f->vfio)
+		return -EALREADY;
+	if (bus && claimer) {
+		q = sd_bus_track_new(bus, &t, on_claimer_gone, f);
+		if (q >= 0)
+			q = sd_bus_track_add_name(t, claimer);
+		if (q < 0)
+			return q;
+	}
+	q = function_vfio_claim(f);
+	if (q < 0)
+		return q;
+	f->claimed = true;
+	f->mode = FUNCTION_MODE_OWN;
+	(void)sd_bus_track_unref(f->claim_track);
+	f->claim_track = TAKE_PTR(t);
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
+	return 0;
+}
+
+int registry_release(Registry *r, ZpciFunction *f)
+{
+	bool held = f->vfio != NULL;
+
+	f->claimed = false;
+	f->claim_track = sd_bus_track_unref(f->claim_track);
+	if (!held)
+		return -ENOENT;
+	release_vfio(f);
+	f->mode = FUNCTION_MODE_OBSERVE;
+	/* the policy decides again (own mode opens the device again) */
+	(void)registry_refresh(r, f);
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
+	return 0;
+}
+
 /* ---- journal fields of a function ---------------------------------------- */
 
 typedef struct FunctionFields {
@@ -528,7 +584,7 @@ static bool apply_mode(Registry *r, ZpciFunction *f)
 	if (f->mode == FUNCTION_MODE_DELEGATED)
 		return false;
 
-	want = registry_choose_mode(r, f);
+	want = f->claimed ? FUNCTION_MODE_OWN : registry_choose_mode(r, f);
 	if (f->vfio && (want != FUNCTION_MODE_OWN || !sysfs_driver_is_vfio(f->driver)))
 		release_vfio(f);
 	if (want == FUNCTION_MODE_OWN && !f->vfio && sysfs_driver_is_vfio(f->driver)) {
@@ -580,6 +636,9 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	find_owner(r, f);
 
 	changed = !streq(old_driver, f->driver) || old_pid != f->owner_pid;
+	/* unbound by the policy or by hand: quarantined until a driver is bound again */
+	if ((old_driver[0] == 0) != (f->driver[0] == 0))
+		(void)function_input(f, f->driver[0] == 0 ? FUNCTION_INPUT_UNBOUND : FUNCTION_INPUT_BOUND);
 	if (changed && announce) {
 		FunctionFields ff;
 
@@ -596,9 +655,14 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 
 static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 {
+	f->claimed = false;
+	f->claim_track = sd_bus_track_unref(f->claim_track);
 	release_vfio(f);
 	coalesce_flush(r->manager, f);
-	f->state = FUNCTION_STATE_GONE;
+	if (announce)
+		(void)function_input(f, FUNCTION_INPUT_REMOVED);
+	else /* shutting down: nothing was removed */
+		(void)function_apply_input(f, FUNCTION_INPUT_REMOVED, NULL);
 	if (announce) {
 		FunctionFields ff;
 

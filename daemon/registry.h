@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
+
 #include "common/macro.h"
 #include "daemon/function.h"
 
@@ -89,6 +91,18 @@ FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f);
  * change (log, claim or release). Returns 0, -ENOENT when it has gone, or
  * another -errno. */
 int registry_refresh(Registry *r, ZpciFunction *f);
+
+/* Claim(): hold @f's vfio device (own mode) whatever the policy says, until
+ * registry_release(), until @claimer (a unique name on @bus; both may be
+ * NULL: no such limit) leaves the bus, or until @f goes away; change uevents
+ * and reloads keep it. Returns 0, -EALREADY (zpcid holds it already),
+ * -EBUSY (another process holds it), -ENOTTY (no zPCI error feature) or
+ * another -errno. */
+int registry_claim(Registry *r, ZpciFunction *f, sd_bus *bus, const char *claimer);
+
+/* Release(): end the claim of @f and let the policy decide its mode again
+ * (which may hold it again). Returns 0, or -ENOENT when it was not held. */
+int registry_release(Registry *r, ZpciFunction *f);
 
 /* Tell subscribers that @f changed (for modules that change a function's
  * state, e.g. its mode). */

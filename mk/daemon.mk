@@ -15,3 +15,11 @@ zpcid_CFLAGS = $(daemon_libzpcid_a_CFLAGS)
 zpcid_LDADD = $(DAEMON_LIBS)
 daemon_libzpcid_a_SOURCES += daemon/policy-store.c daemon/policy-store.h
 daemon_libzpcid_a_SOURCES += daemon/explain.c daemon/explain.h
+
+# The function state machine against docs/state-machine.md.
+check_PROGRAMS += tests/test-function
+tests_test_function_SOURCES = tests/test-function.c
+tests_test_function_CFLAGS = $(TEST_CFLAGS)
+tests_test_function_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-function
+EXTRA_DIST += docs/state-machine.md

@@ -7,6 +7,7 @@ TESTS += \
 	tests/test-zpcictl-functions.sh \
 	tests/test-dbus-functions.sh \
 	tests/test-demo.sh \
+	tests/test-state-machine.sh \
 	tests/test-catalog.sh \
 	tests/test-unit.sh
 EXTRA_DIST += \
@@ -15,6 +16,7 @@ EXTRA_DIST += \
 	tests/test-zpcictl-functions.sh \
 	tests/test-dbus-functions.sh \
 	tests/test-demo.sh \
+	tests/test-state-machine.sh \
 	tests/test-catalog.sh \
 	tests/test-unit.sh \
 	tools/demo \
@@ -27,3 +29,4 @@ EXTRA_DIST += \
 # so these three run one after another.
 tests/test-dbus-functions.log: tests/test-zpcictl-functions.log
 tests/test-demo.log: tests/test-dbus-functions.log
+tests/test-state-machine.log: tests/test-demo.log

@@ -2126,15 +2126,14 @@ static char *daemon_binary(void)
 	return g_build_filename(top && *top ? top : ".", "zpcid", NULL);
 }
 
-/* tests/libdevworld-preload.so ($DEVWORLD_PRELOAD, or in the build tree), or NULL. */
-static char *preload_shim(void)
+char *devworld_preload_library(void)
 {
 	const char *e = getenv("DEVWORLD_PRELOAD");
 	const char *top = getenv("ZPCID_TOP_BUILDDIR");
-	g_autofree char *p = NULL;
+	char *p;
 
-	if (e)
-		return *e ? g_strdup(e) : NULL;
+	if (e && *e)
+		return g_strdup(e);
 	p = g_build_filename(top && *top ? top : ".", "tests", "libdevworld-preload.so", NULL);
 	if (!g_path_is_absolute(p)) {
 		g_autofree char *cwd = g_get_current_dir();
@@ -2143,7 +2142,7 @@ static char *preload_shim(void)
 		g_free(p);
 		p = abs;
 	}
-	return access(p, R_OK) == 0 ? g_steal_pointer(&p) : NULL;
+	return p;
 }
 
 pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv)
@@ -2160,14 +2159,18 @@ pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv)
 		return -EBUSY;
 	if (access(bin, X_OK) < 0)
 		return -errno;
-	shim = preload_shim();
+	/* Without the shim, the ioctls of the daemon's action helpers reach
+	 * nothing: every reset would fail. No world rather than a broken one. */
+	shim = devworld_preload_library();
+	if (access(shim, R_OK) < 0)
+		return -ELIBACC;
 	{
 		const char *pre = getenv("LD_PRELOAD");
 
 		if (!pre || !strstr(pre, "umockdev"))
 			pre = "libumockdev-preload.so.0";
 		/* ioctls on duplicated device fds: in front of umockdev's preload */
-		shim_preload = shim ? g_strdup_printf("%s %s", shim, pre) : g_strdup(pre);
+		shim_preload = g_strdup_printf("%s %s", shim, pre);
 	}
 	if (!w->daemon_dir) {
 		w->daemon_dir = g_build_filename(w->root, "zpcid", NULL);

@@ -239,11 +239,16 @@ int devworld_wait_err_registered(Devworld *w, uint32_t fid, bool registered, uns
 /* Wait until the function's queue is empty. Returns 0 or -ETIMEDOUT. */
 int devworld_wait_drained(Devworld *w, uint32_t fid, unsigned timeout_ms);
 
+/* The path of the daemon's second preload library: $DEVWORLD_PRELOAD, or
+ * $ZPCID_TOP_BUILDDIR/tests/libdevworld-preload.so (absolute). Free with g_free(). */
+char *devworld_preload_library(void);
+
 /* Start the real daemon ($ZPCID_TOP_BUILDDIR/zpcid, or $ZPCID_BINARY) as a
  * child under the preload, with @argv (NULL-terminated, without argv[0]);
  * --log-target=console is added unless given. State and runtime directories
  * are private temporary ones. Stdout and stderr are captured. Returns the
- * pid (> 0) or -errno. */
+ * pid (> 0), -ENOENT (no daemon binary), -ELIBACC (no preload library,
+ * devworld_preload_library()) or another -errno. */
 pid_t devworld_spawn_daemon(Devworld *w, const char *const *argv);
 
 /* The daemon's pid, 0 when none runs. */

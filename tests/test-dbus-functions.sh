@@ -198,8 +198,8 @@ step_legacy() {
 	before=$(events_of action 0x11)
 	"$Z" --report-error 0011:00:00.0 || fail "zpcictl --report-error through the daemon"
 	"$Z" --reset-fw 0011:00:00.0 || fail "zpcictl --reset-fw through the daemon"
-	"$Z" --reset 0011:00:00.0 || fail "zpcictl --reset through the daemon"
-	wait_for '[ "$(events_of action 0x11)" -ge $((before + 3)) ]' 10 ||
+	"$Z" --reset 0011:00:00.0 --message "legacy check" || fail "zpcictl --reset through the daemon"
+	wait_for '[ "$(events_of action 0x11)" -ge $((before + 4)) ]' 10 ||
 		fail "the legacy options were not recorded as action events"
 	"$Z" --format json events --kind action --function 0x11 | $PY -c '
 import json, sys
@@ -208,8 +208,8 @@ got = [e["action"] for e in ev]
 for want in ("report-info", "report-fw-reset", "recover"):
     if want not in got: sys.exit(f"no {want} action event: {got}")
 ' || fail "legacy options: action events"
-	# the record zpcid wrote for --reset-fw carries zpcictl's text
-	grep -aq "zpcictl --reset-fw on 0011:00:00.0" "$ZPCI_SIM_ROOT/sys/bus/pci/devices/0011:00:00.0/report_error" ||
+	# the record zpcid wrote for --reset (report, then recover) carries zpcictl's --message
+	grep -aq "legacy check" "$ZPCI_SIM_ROOT/sys/bus/pci/devices/0011:00:00.0/report_error" ||
 		fail "the report_error record does not carry the text of zpcictl"
 	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null && fail "nobody: zpcictl --reset passed"
 	pass "zpcictl --report-error, --reset-fw and --reset go through zpcid (action events)"

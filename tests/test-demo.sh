@@ -1,7 +1,11 @@
 #!/bin/bash
 # The README's demo end to end: tools/demo with the shortened scenario
-# (ZPCID_DEMO_FAST=1), then its summary (zpcictl events --format json,
-# parsed) checked against what the demo policy must have decided.
+# (ZPCID_DEMO_FAST=1). It passes only when the demo exits 0 after every
+# section found in zpcid's history what it announced, the history (zpcictl
+# events --format json, parsed here on its own) is what the demo policy must
+# decide, and the output to a file has no escape sequences. Then the demo
+# must fail when the world lacks a piece (the preload library) and when
+# zpcid records something else than announced (the policy in dry-run).
 set -u
 . "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -13,18 +17,23 @@ done
 
 T=$(mktemp -d /tmp/test-demo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-ZPCID_DEMO_FAST=1 ZPCID_DEMO_EVENTS=$T/events.json timeout 180 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
+ZPCID_DEMO_FAST=1 ZPCID_DEMO_EVENTS=$T/events.json timeout 300 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
 rc=$?
 [ $rc = 0 ] || { cat "$T/out"; fail "tools/demo exited with $rc"; }
 for h in "The LPAR, as zpcid sees it" "Live: zpcictl monitor" "1. A transient error" "2. An error storm" \
-	"3. A permanent error" "4. Errors on a function a VMM holds" "Summary: zpcictl list" "Summary: zpcictl events"; do
+	"3. A permanent error" "4. Errors on a function a VMM holds" "Summary: zpcictl list" "Summary: zpcictl events" \
+	"Done"; do
 	grep -qF "== $h ==" "$T/out" || fail "the demo did not show '$h'"
 done
+n=$(grep -c '^   => as expected$' "$T/out")
+[ "$n" = 5 ] || { cat "$T/out"; fail "$n of the demo's 5 checks said 'as expected'"; }
+! grep -q 'NOT as expected' "$T/out" || { cat "$T/out"; fail "a section of the demo did not go as announced"; }
 grep -q '^ErrorReported .*0x00000022' "$T/out" || fail "zpcictl monitor did not show the error of 0x22 live"
-pass "tools/demo ran to the end with every phase"
+! grep -q $'\e' "$T/out" || fail "the demo wrote escape sequences to a file"
+pass "tools/demo ran to the end; every section went as it announced"
 
-/usr/bin/python3 - "$T/events.json" <<'PY' || { cat "$T/out"; fail "the demo's events are not what the policy decides"; }
-import json, sys
+/usr/bin/python3 - "$T/events.json" "$T/out" <<'PY' || { cat "$T/out"; fail "the demo's events are not what the policy decides"; }
+import json, re, sys
 d = json.load(open(sys.argv[1]))
 def die(m):
     print("FAIL:", m, file=sys.stderr); sys.exit(1)
@@ -32,34 +41,62 @@ if d["meta"]["api_level"] != 1: die("meta.api_level")
 ev = d["events"]
 def of(fid, kind=None):
     return [e for e in ev if e.get("fid") == fid and (kind is None or e["kind"] == kind)]
-FOLLOW_UPS = ("confirmed", "unconfirmed", "no-confirmation")
-def actions(fid):
-    # what was decided and carried out; the follow-ups say whether a reset helped
-    return [e["action"] for e in of(fid, "action") if e["result"] not in FOLLOW_UPS]
-def results(fid, action):
-    return [e["result"] for e in of(fid, "action") if e["action"] == action and e["result"] not in FOLLOW_UPS]
-# 1. transient: one error, one reset (rule first-aid)
+def acts(fid):
+    return [(e["action"], e["result"]) for e in of(fid, "action")]
+# 1. transient: one error, one reset, done and confirmed
 if [e["pec"] for e in of(0x22, "error")] != [0x12]: die(f"0x22 errors: {of(0x22, 'error')}")
-if actions(0x22) != ["reset"]: die(f"0x22 actions: {actions(0x22)}")
-if results(0x22, "reset") != ["done"]: die(f"0x22 reset results: {results(0x22, 'reset')}")
-# 2. storm: six errors; first-aid resets once, error-storm fires on the 3rd
-# and 6th error: reset, then unbind, each with an alert
+if acts(0x22) != [("reset", "done"), ("reset", "confirmed")]: die(f"0x22 actions: {acts(0x22)}")
+# 2. storm: six errors; first-aid resets on the 1st, error-storm on the 3rd
+# (reset) and 6th (unbind), each with an alert; the resets do not hold
 if len(of(0x31, "error")) != 6: die(f"0x31: {len(of(0x31, 'error'))} errors")
-if [a for a in actions(0x31) if a != "alert"] != ["reset", "reset", "unbind"]: die(f"0x31 actions: {actions(0x31)}")
-if actions(0x31).count("alert") != 2: die(f"0x31 alerts: {actions(0x31)}")
+a = acts(0x31)
+if [x for x in a if x[1] == "done" and x[0] != "alert"] != [("reset", "done"), ("reset", "done"), ("unbind", "done")]:
+    die(f"0x31 actions: {a}")
+if a.count(("reset", "unconfirmed")) != 2 or a.count(("alert", "done")) != 2 or len(a) != 7: die(f"0x31 actions: {a}")
 # 3. permanent: an alert
 p = of(0x51, "error")
 if len(p) != 1 or p[0]["pec"] != 0x40 or p[0]["pec_class"] != "permanent": die(f"0x51: {p}")
-if actions(0x51) != ["alert"]: die(f"0x51 actions: {actions(0x51)}")
+if acts(0x51) != [("alert", "done")]: die(f"0x51 actions: {acts(0x51)}")
 # 4. held by the VMM: errors and the kernel's recovery observed, nothing done
 if [e["pec"] for e in of(0x21, "error")] != [0x13, 0x12]: die(f"0x21 errors: {of(0x21, 'error')}")
 if len(of(0x21, "recovery")) != 2: die("0x21: recovery events")
-if actions(0x21): die(f"0x21 (held) got actions: {actions(0x21)}")
+if acts(0x21): die(f"0x21 (held) got actions: {acts(0x21)}")
 if any(e["source"] == "vfio" for e in of(0x21)): die("0x21 (held) was read through vfio")
+# every action says which rule decided it
+rules = sorted({(e["fid"], e["action"], e.get("rule")) for e in ev if e["kind"] == "action"})
+if rules != [(0x22, "reset", "first-aid"), (0x31, "alert", "error-storm"), (0x31, "reset", "error-storm"),
+             (0x31, "reset", "first-aid"), (0x31, "unbind", "error-storm"), (0x51, "alert", "permanent-errors")]:
+    die(f"rules: {rules}")
 # nothing else happened
 if {e["fid"] for e in ev} != {0x21, 0x22, 0x31, 0x51}: die(f"events on other functions: {sorted({e['fid'] for e in ev})}")
-results = sorted({(e["fid"], e["action"], e["result"]) for e in ev if e["kind"] == "action"})
-print("action results:", ", ".join(f"{f:#x} {a} {r}" for f, a, r in results))
+# the closing zpcictl list (the table in the demo's output)
+out = open(sys.argv[2]).read()
+table = out.split("== Summary: zpcictl list ==", 1)[1].split("== Summary: zpcictl events ==", 1)[0]
+state = {}
+for line in table.splitlines():
+    m = re.match(r"^0x([0-9a-f]{8})\s+\S+\s+.*\s(ok|error|recovering|failed|quarantined)\s+\d+", line)
+    if m: state[int(m.group(1), 16)] = m.group(2)
+want = {0x22: "ok", 0x31: "quarantined", 0x51: "failed", 0x21: "error"}
+if len(state) != 16: die(f"the closing list has {len(state)} functions")
+for fid, s in state.items():
+    if s != want.get(fid, "ok"): die(f"closing list: 0x{fid:x} is {s}")
+print("action results:", ", ".join(f"{f:#x} {a} {r}" for f, a, r in sorted({(e["fid"], e["action"], e["result"]) for e in ev if e["kind"] == "action"})))
 PY
-pass "the demo's history: transient reset, storm reset then unbind, alert on PEC 0x40, held function only observed"
+pass "the demo's history and closing list: reset confirmed and ok, storm unbound and quarantined, alert on PEC 0x40, held function only observed"
+
+# A missing piece of the world stops the demo, naming it.
+DEVWORLD_PRELOAD=$T/libdevworld-preload.so ZPCID_DEMO_FAST=1 timeout 120 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
+rc=$?
+[ $rc != 0 ] || { cat "$T/out"; fail "the demo exited 0 without its preload library"; }
+grep -qF "$T/libdevworld-preload.so is missing" "$T/out" || { cat "$T/out"; fail "the demo did not name the missing preload library"; }
+pass "without the preload library the demo fails (exit $rc) and names it"
+
+# zpcid deciding otherwise (dry run: nothing is reset) makes the demo fail.
+sed 's/"policy": {/"policy": { "dry_run": true,/' "$SRC/tests/data/lpar/demo.json" >"$T/dry-run.json"
+ZPCID_DEMO_CONFIG=$T/dry-run.json ZPCID_DEMO_EXPECT_TIMEOUT=5 ZPCID_DEMO_FAST=1 timeout 300 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
+rc=$?
+[ $rc != 0 ] || { cat "$T/out"; fail "the demo exited 0 although zpcid only dry-ran its resets"; }
+grep -q "1. A transient error" "$T/out" && grep -q "NOT as expected" "$T/out" || { cat "$T/out"; fail "the demo did not say which section went otherwise"; }
+grep -qF "zpcid's records differ from what the demo announced" "$T/out" || { cat "$T/out"; fail "no closing verdict"; }
+pass "when zpcid records other outcomes the demo says so and exits $rc"
 exit 0

@@ -487,6 +487,60 @@ START_TEST(test_alerts)
 }
 END_TEST
 
+/* A reload that turns dry_run off: the next decision runs, with its rule
+ * in the record; and one that turns it on again: the next is only recorded. */
+START_TEST(test_dry_run_reload)
+{
+	static const char *const conf =
+		"{ \"schema\": 1, \"policy\": { \"dry_run\": %s, \"budget\": null,"
+		" \"cooldown\": \"0s\", \"rules\": ["
+		" { \"name\": \"owned\", \"match\": { \"driver\": \"vfio-pci\" }, \"mode\": \"own\" },"
+		" { \"name\": \"reset-it\", \"match\": { \"pec_class\": \"recoverable\" },"
+		"   \"actions\": [ \"reset\" ] } ] } }";
+	Devworld *w = e2e_world();
+	g_autofree char *on = g_strdup_printf(conf, "true"), *off = g_strdup_printf(conf, "false");
+	g_autoptr(GPtrArray) l = NULL;
+	DevworldStats st;
+	size_t mark;
+
+	add_function(w, 0x81, "vfio-pci");
+	e2e_start_daemon(w, on);
+	E2E_WAIT_LOG(w, 0, "PCI function 0x00000081: holding its vfio device");
+	ck_assert_int_eq(devworld_wait_err_registered(w, 0x81, true, E2E_EVENT_MS), 0);
+
+	mark = devworld_log_mark(w);
+	inject_and_wait(w, mark, 0x81, 0x0012, 1);
+	E2E_WAIT_LOG(w, mark, "action reset dry-run");
+	ck_assert_int_eq(devworld_get_stats(w, 0x81, &st), 0);
+	ck_assert_uint_eq(st.resets, 0);
+
+	mark = devworld_log_mark(w);
+	g_free(e2e_write_config(w, off));
+	ck_assert_int_eq(kill(devworld_daemon_pid(w), SIGHUP), 0);
+	E2E_WAIT_LOG(w, mark, "Configuration reloaded.");
+	inject_and_wait(w, mark, 0x81, 0x0013, 1);
+	E2E_WAIT_LOG(w, mark, "action reset done");
+	ck_assert_int_eq(devworld_get_stats(w, 0x81, &st), 0);
+	ck_assert_uint_eq(st.resets, 1);
+	l = E2E_LINES(w, mark, "ZPCID_KIND=action", "ZPCID_RESULT=done");
+	ck_assert_uint_eq(l->len, 1);
+	ck_assert_ptr_nonnull(strstr(l->pdata[0], "ZPCID_RULE=reset-it"));
+	ck_assert_uint_eq(count_action(w, mark, 0x81, "reset", "dry-run"), 0);
+
+	mark = devworld_log_mark(w);
+	g_free(e2e_write_config(w, on));
+	ck_assert_int_eq(kill(devworld_daemon_pid(w), SIGHUP), 0);
+	E2E_WAIT_LOG(w, mark, "Configuration reloaded.");
+	inject_and_wait(w, mark, 0x81, 0x0012, 1);
+	E2E_WAIT_LOG(w, mark, "action reset dry-run");
+	ck_assert_int_eq(devworld_get_stats(w, 0x81, &st), 0);
+	ck_assert_uint_eq(st.resets, 1);
+
+	ck_assert_int_eq(devworld_stop_daemon(w, 5000), 0);
+	devworld_free(w);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("e2e-policy");
@@ -497,6 +551,7 @@ static Suite *policy_suite(void)
 	E2E_ADD_TEST(s, test_storm_history, 90);
 	E2E_ADD_TEST(s, test_kill_restart, 90);
 	E2E_ADD_TEST(s, test_alerts, 90);
+	E2E_ADD_TEST(s, test_dry_run_reload, 90);
 	return s;
 }
 

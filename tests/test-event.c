@@ -59,6 +59,9 @@ static void assert_events_equal(const ZpciEvent *a, const ZpciEvent *b)
 	ck_assert_uint_eq(a->ett, b->ett);
 	ck_assert_uint_eq(a->mvn, b->mvn);
 	ck_assert_uint_eq(a->dmaas, b->dmaas);
+	ck_assert_str_eq(a->rule, b->rule);
+	ck_assert_uint_eq(a->caller_uid, b->caller_uid);
+	ck_assert_str_eq(a->caller_message, b->caller_message);
 	ck_assert_int_eq(a->q, b->q);
 	ck_assert_int_eq(a->rw, b->rw);
 	ck_assert_int_eq(a->recovery, b->recovery);
@@ -203,6 +206,56 @@ START_TEST(test_journal_fields)
 }
 END_TEST
 
+/* The rule of an action, and who asked for a manual one: the same key in
+ * the journal, JSON (and so the history) and the D-Bus a{sv}. */
+START_TEST(test_rule_and_caller)
+{
+	ZpciEvent e = { .kind = EVENT_ACTION, .fid = 0x22, .sources = EVENT_SOURCE_DAEMON }, back;
+	EventJournalFields f;
+	json_object *o = NULL, *v;
+	const char *key, *sig;
+	bool rule = false, uid = false, msg = false;
+
+	snprintf(e.action, sizeof(e.action), "reset");
+	snprintf(e.result, sizeof(e.result), "done");
+	snprintf(e.rule, sizeof(e.rule), "first-aid");
+	event_journal_fields(&e, &f);
+	ck_assert_str_eq(field(&f, "ZPCID_RULE"), "first-aid");
+	ck_assert_ptr_null(field(&f, "ZPCID_CALLER_UID"));
+	ck_assert_ptr_null(field(&f, "ZPCID_CALLER_MESSAGE"));
+	ck_assert_int_eq(event_to_json(&e, &o), 0);
+	ck_assert(json_object_object_get_ex(o, "rule", &v));
+	ck_assert_str_eq(json_object_get_string(v), "first-aid");
+	ck_assert(!json_object_object_get_ex(o, "caller_uid", NULL));
+	json_object_put(o);
+
+	/* by hand: uid 0 is a caller too */
+	e.rule[0] = '\0';
+	e.caller_uid = 0;
+	e.has |= EVENT_HAS_CALLER_UID;
+	snprintf(e.caller_message, sizeof(e.caller_message), "replacing the card");
+	event_journal_fields(&e, &f);
+	ck_assert_ptr_null(field(&f, "ZPCID_RULE"));
+	ck_assert_str_eq(field(&f, "ZPCID_CALLER_UID"), "0");
+	ck_assert_str_eq(field(&f, "ZPCID_CALLER_MESSAGE"), "replacing the card");
+	ck_assert_int_eq(event_to_json(&e, &o), 0);
+	ck_assert(json_object_object_get_ex(o, "caller_uid", &v));
+	ck_assert_int_eq(json_object_get_int(v), 0);
+	ck_assert(json_object_object_get_ex(o, "caller_message", &v));
+	ck_assert_str_eq(json_object_get_string(v), "replacing the card");
+	ck_assert_int_eq(event_from_json(o, &back), 0);
+	assert_events_equal(&back, &e);
+	json_object_put(o);
+
+	for (unsigned i = 0; event_key_get(i, &key, &sig); i++) {
+		rule |= streq(key, "rule") && streq(sig, "s");
+		uid |= streq(key, "caller_uid") && streq(sig, "u");
+		msg |= streq(key, "caller_message") && streq(sig, "s");
+	}
+	ck_assert(rule && uid && msg);
+}
+END_TEST
+
 START_TEST(test_json_round_trip)
 {
 	ZpciEvent e = error_event(0x40), back;
@@ -321,6 +374,7 @@ static Suite *event_suite(void)
 	tcase_add_test(tc, test_format_message);
 	tcase_add_test(tc, test_priority);
 	tcase_add_test(tc, test_journal_fields);
+	tcase_add_test(tc, test_rule_and_caller);
 	tcase_add_test(tc, test_json_round_trip);
 	tcase_add_test(tc, test_json_rejects_bad_types);
 	tcase_add_test(tc, test_key_table);

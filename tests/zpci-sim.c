@@ -8,11 +8,16 @@
  *
  * It only drives the world; what zpcid makes of it is zpcid's business.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +30,7 @@ static const char *arg_scenario;
 static const char *arg_zpcid;
 static const char *arg_config;
 static const char *arg_at_end;
+static const char *arg_log;
 static unsigned arg_generate;
 static bool arg_quiet;
 static bool arg_no_daemon;
@@ -44,6 +50,7 @@ static void help(void)
 	       "  -g --generate=N      Write an LPAR file of N functions to stdout and exit\n"
 	       "     --no-daemon       Do not start zpcid (play the scenario only)\n"
 	       "  -q --quiet           Do not copy zpcid's output to stdout\n"
+	       "     --log=FILE        Copy zpcid's output to FILE\n"
 	       "  -h --help            Show this help\n"
 	       "\n"
 	       "COMMAND sees ZPCI_SIM_ROOT (the testbed), ZPCI_SIM_DAEMON_PID and\n"
@@ -61,6 +68,100 @@ static void say(const char *format, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
+}
+
+/* The scenario and the unbind completer take turns on the world. */
+static GMutex world_lock;
+
+typedef struct Unbinder {
+	Devworld *w;
+	int inotify_fd;
+	int stop_fd;
+	GThread *thread;
+} Unbinder;
+
+static void unbinder_watch_drivers(Unbinder *u)
+{
+	g_autofree char *dir = g_build_filename(devworld_root(u->w), "sys", "bus", "pci", "drivers", NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	(void)inotify_add_watch(u->inotify_fd, dir, IN_CREATE | IN_ONLYDIR);
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *p = g_build_filename(dir, name, NULL);
+
+		/* a second watch of the same directory only updates its mask */
+		(void)inotify_add_watch(u->inotify_fd, p, IN_CLOSE_WRITE | IN_ONLYDIR);
+	}
+}
+
+/* The kernel unbinds when "unbind" of a driver is written (asking the user
+ * of a vfio device to let go first); the world does it when it sees the write. */
+static gpointer unbinder_main(gpointer data)
+{
+	Unbinder *u = data;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = u->inotify_fd, .events = POLLIN },
+				       { .fd = u->stop_fd, .events = POLLIN } };
+		bool unbind = false, created = false;
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		n = read(u->inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			continue;
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+
+			if ((ev->mask & IN_CLOSE_WRITE) && ev->len && strcmp(ev->name, "unbind") == 0)
+				unbind = true;
+			if (ev->mask & IN_CREATE)
+				created = true;
+			q += sizeof(*ev) + ev->len;
+		}
+		if (created)
+			unbinder_watch_drivers(u);
+		if (unbind) {
+			g_mutex_lock(&world_lock);
+			(void)devworld_complete_unbinds(u->w, 10000);
+			g_mutex_unlock(&world_lock);
+		}
+	}
+	return NULL;
+}
+
+static int unbinder_start(Unbinder *u, Devworld *w)
+{
+	*u = (Unbinder){ .w = w };
+	u->inotify_fd = inotify_init1(IN_CLOEXEC);
+	u->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (u->inotify_fd < 0 || u->stop_fd < 0)
+		return -errno;
+	unbinder_watch_drivers(u);
+	u->thread = g_thread_new("unbinder", unbinder_main, u);
+	return 0;
+}
+
+static void unbinder_stop(Unbinder *u)
+{
+	if (u->thread) {
+		(void)eventfd_write(u->stop_fd, 1);
+		g_thread_join(u->thread);
+		u->thread = NULL;
+	}
+	if (u->inotify_fd >= 0)
+		close(u->inotify_fd);
+	if (u->stop_fd >= 0)
+		close(u->stop_fd);
+	u->inotify_fd = u->stop_fd = -1;
 }
 
 /* "+1.5s" or "+200ms" -> microseconds; -1 when malformed. */
@@ -313,7 +414,14 @@ static int play_file(Devworld *w, const char *path)
 		}
 		if (delay > 0)
 			g_usleep(delay);
-		r = play(w, path, i + 1, args);
+		/* a command run from the scenario may wait for what the world does meanwhile */
+		if (strcmp(args[0], "run") == 0)
+			r = play(w, path, i + 1, args);
+		else {
+			g_mutex_lock(&world_lock);
+			r = play(w, path, i + 1, args);
+			g_mutex_unlock(&world_lock);
+		}
 		if (r < 0)
 			return r;
 	}
@@ -322,15 +430,20 @@ static int play_file(Devworld *w, const char *path)
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "lpar", required_argument, NULL, 'l' },   { "scenario", required_argument, NULL, 's' },
-		{ "zpcid", required_argument, NULL, 'z' },  { "config", required_argument, NULL, 'c' },
-		{ "at-end", required_argument, NULL, 'e' }, { "generate", required_argument, NULL, 'g' },
-		{ "no-daemon", no_argument, NULL, 'N' },    { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         {}
-	};
+	static const struct option options[] = { { "lpar", required_argument, NULL, 'l' },
+						 { "scenario", required_argument, NULL, 's' },
+						 { "zpcid", required_argument, NULL, 'z' },
+						 { "config", required_argument, NULL, 'c' },
+						 { "at-end", required_argument, NULL, 'e' },
+						 { "generate", required_argument, NULL, 'g' },
+						 { "no-daemon", no_argument, NULL, 'N' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "log", required_argument, NULL, 'L' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *pre = getenv("LD_PRELOAD");
 	Devworld *w = NULL;
+	Unbinder unbinder = { .inotify_fd = -1, .stop_fd = -1 };
 	GPtrArray *dargs;
 	unsigned at = 0;
 	int c, r, ret = EXIT_SUCCESS;
@@ -362,6 +475,9 @@ int main(int argc, char *argv[])
 		case 'q':
 			arg_quiet = true;
 			break;
+		case 'L':
+			arg_log = optarg;
+			break;
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
@@ -386,6 +502,14 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "zpci-sim: cannot restart under umockdev's preload: %m\n");
 		return EXIT_FAILURE;
 	}
+	/* the preload was asked for, but the dynamic loader only warns when it
+	 * cannot load it: without it the world is not there */
+	if (!dlopen("libumockdev-preload.so.0", RTLD_LAZY | RTLD_NOLOAD)) {
+		fprintf(stderr,
+			"zpci-sim: umockdev's preload library (libumockdev-preload.so.0) is not loaded: "
+			"is umockdev installed?\n");
+		return EXIT_FAILURE;
+	}
 	if (arg_zpcid)
 		setenv("ZPCID_BINARY", arg_zpcid, 1);
 
@@ -401,6 +525,13 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 	say("LPAR %s: %d functions (testbed %s)", arg_lpar, r, devworld_root(w));
+	r = unbinder_start(&unbinder, w);
+	if (r < 0) {
+		fprintf(stderr, "zpci-sim: cannot watch the drivers' unbind files: %s\n", g_strerror(-r));
+		unbinder_stop(&unbinder);
+		devworld_free(w);
+		return EXIT_FAILURE;
+	}
 
 	if (!arg_no_daemon) {
 		dargs = g_ptr_array_new();
@@ -411,12 +542,37 @@ int main(int argc, char *argv[])
 		for (int i = optind; i < argc; i++)
 			g_ptr_array_add(dargs, argv[i]);
 		g_ptr_array_add(dargs, NULL);
-		if (!arg_quiet)
+		if (arg_log) {
+			int fd = open(arg_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0) {
+				fprintf(stderr, "zpci-sim: cannot open %s: %m\n", arg_log);
+				unbinder_stop(&unbinder);
+				devworld_free(w);
+				return EXIT_FAILURE;
+			}
+			devworld_tee_log(w, fd);
+			close(fd);
+		} else if (!arg_quiet)
 			devworld_tee_log(w, STDOUT_FILENO);
 		r = devworld_spawn_daemon(w, (const char *const *)dargs->pdata);
 		g_ptr_array_free(dargs, TRUE);
+		if (r == -ELIBACC) {
+			g_autofree char *lib = devworld_preload_library();
+
+			fprintf(stderr,
+				"zpci-sim: cannot start zpcid: the device world's preload library %s is "
+				"missing "
+				"(build it: make tests/libdevworld-preload.so)\n",
+				lib);
+			unbinder_stop(&unbinder);
+			devworld_free(w);
+			return EXIT_FAILURE;
+		}
 		if (r < 0) {
-			fprintf(stderr, "zpci-sim: cannot start zpcid: %s\n", g_strerror(-r));
+			fprintf(stderr, "zpci-sim: cannot start zpcid (%s): %s\n",
+				arg_zpcid ? arg_zpcid : "zpcid", g_strerror(-r));
+			unbinder_stop(&unbinder);
 			devworld_free(w);
 			return EXIT_FAILURE;
 		}
@@ -437,13 +593,19 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (devworld_daemon_pid(w) > 0) {
-		r = devworld_stop_daemon(w, 10000);
-		say("zpcid stopped (%s)", r < 0                                 ? "killed"
-					  : WIFEXITED(r) && WEXITSTATUS(r) == 0 ? "exit 0"
-										: "failed");
+		gint64 t0 = g_get_monotonic_time();
+
+		/* a generous bound: on a loaded machine stopping can take a while */
+		r = devworld_stop_daemon(w, 60000);
+		say("zpcid stopped (%s, after %.1f s)",
+		    r < 0                                 ? "killed"
+		    : WIFEXITED(r) && WEXITSTATUS(r) == 0 ? "exit 0"
+							  : "failed",
+		    (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 		if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0)
 			ret = EXIT_FAILURE;
 	}
+	unbinder_stop(&unbinder);
 	devworld_free(w);
 	return ret;
 }

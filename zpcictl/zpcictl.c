@@ -13,7 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pwd.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,36 +104,69 @@ static const char *legacy_name(LegacyAction a)
 	}
 }
 
+/* The report each option writes: --reset reports for information only and
+ * then starts the kernel's recovery (a firmware reset there would race with
+ * it); --reset-fw asks the platform for the reset. */
 static ReportErrorAction legacy_report_action(LegacyAction a)
 {
-	return a == LEGACY_DECONFIGURE    ? REPORT_ERROR_ACTION_DECONFIGURE
-	       : a == LEGACY_REPORT_ERROR ? REPORT_ERROR_ACTION_INFO
-					  : REPORT_ERROR_ACTION_FW_RESET;
+	return a == LEGACY_DECONFIGURE ? REPORT_ERROR_ACTION_DECONFIGURE
+	       : a == LEGACY_RESET_FW  ? REPORT_ERROR_ACTION_FW_RESET
+				       : REPORT_ERROR_ACTION_INFO;
 }
 
-static void legacy_log_text(const char *slot, uint32_t fid, char *buf, size_t size)
+/* The log data of the record: for an NVMe function the output of
+ * "smartctl -x NODE" when smartctl is installed ($ZPCICTL_SMARTCTL names
+ * another program), after the --message text when one is given; as a C
+ * string, its NUL included, cut to REPORT_ERROR_LOG_DATA_MAX bytes. Without
+ * either, none. Returns the length in *@ret_len, the data in *@ret (free()). */
+static int legacy_log_data(const char *device, const char *slot, char **ret, size_t *ret_len)
 {
-	struct passwd *pw = getpwuid(getuid());
+	_cleanup_free_ char *smart = NULL, *data = NULL;
+	const char *smartctl = getenv("ZPCICTL_SMARTCTL");
+	char node[PATH_MAX] = "";
+	size_t len;
 
-	if (arg_message)
-		(void)snprintf(buf, size, "%s", arg_message);
-	else
-		(void)snprintf(buf, size, "zpcictl --%s on %s (fid 0x%08" PRIx32 ") by %s",
-			       legacy_name(arg_legacy), slot, fid, pw ? pw->pw_name : "unknown");
+	if (device_is_nvme(arg_sysfs_root, slot) > 0) {
+		const char *name = strrchr(device, '/') ? strrchr(device, '/') + 1 : device;
+
+		if (strneq(name, "nvme", 4))
+			(void)snprintf(node, sizeof(node), "/dev/%s", name);
+		else
+			(void)device_nvme_node(arg_sysfs_root, slot, node, sizeof(node));
+		if (node[0] &&
+		    device_smart_data(isempty(smartctl) ? "smartctl" : smartctl, node, &smart) < 0)
+			smart = (free(smart), NULL);
+	}
+	if (!arg_message && !smart) {
+		*ret = NULL;
+		*ret_len = 0;
+		return 0;
+	}
+	if (asprintf(&data, "%s%s%s", strempty(arg_message), arg_message && smart ? "\n" : "",
+		     strempty(smart)) < 0)
+		return -ENOMEM;
+	len = MIN(strlen(data) + 1, (size_t)REPORT_ERROR_LOG_DATA_MAX);
+	data[len - 1] = '\0';
+	*ret_len = len;
+	*ret = TAKE_PTR(data);
+	return 0;
 }
 
-static int legacy_direct(const char *slot, uint32_t fid)
+static int legacy_direct(const char *device, const char *slot)
 {
-	char text[REPORT_ERROR_LOG_DATA_MAX + 1];
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
 	int r;
 
-	legacy_log_text(slot, fid, text, sizeof(text));
-	r = report_error_write(arg_sysfs_root, slot, legacy_report_action(arg_legacy), (uint64_t)time(NULL),
-			       0, text);
+	r = legacy_log_data(device, slot, &data, &len);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	r = device_report_error(arg_sysfs_root, slot, legacy_report_action(arg_legacy), (uint64_t)time(NULL),
+				DEVICE_ERR_LOG_ID, data, len);
 	if (r == -EOPNOTSUPP)
 		return fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
 	if (r < 0)
-		return fail(EXIT_FAIL, NULL, "%s: failed to write the error report: %s", slot, strerror(-r));
+		return fail(EXIT_FAIL, NULL, "Could not issue SCLP action for %s: %s", slot, strerror(-r));
 	if (arg_legacy == LEGACY_RESET) {
 		r = device_recover(arg_sysfs_root, slot);
 		if (r < 0)
@@ -147,18 +180,18 @@ static int legacy_daemon(sd_bus *bus, const char *slot, uint32_t fid)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	char path[64], text[REPORT_ERROR_LOG_DATA_MAX + 1];
+	char path[64];
 	int r, ret = EXIT_OK;
 
 	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
-	if (arg_legacy == LEGACY_RESET)
+	/* the platform hears of it through zpcid as well */
+	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply,
+			       "ssa{sv}", report_error_action_to_string(legacy_report_action(arg_legacy)),
+			       strempty(arg_message), 0);
+	if (r >= 0 && arg_legacy == LEGACY_RESET) {
+		reply = sd_bus_message_unref(reply);
 		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset", &error, &reply,
 				       "a{sv}", 0);
-	else {
-		legacy_log_text(slot, fid, text, sizeof(text));
-		r = sd_bus_call_method(
-			bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply, "ssa{sv}",
-			report_error_action_to_string(legacy_report_action(arg_legacy)), text, 0);
 	}
 	if (r < 0)
 		ret = bus_fail(&error, r, slot);
@@ -173,22 +206,25 @@ static int run_legacy(int argc, char **argv)
 	uint32_t fid = 0;
 	int r;
 
-	if (argc - optind != 1)
+	/* exit statuses and messages as s390-tools' zpcictl: 1 for every failure */
+	if (argc - optind < 1)
+		return fail(EXIT_FAIL, NULL, "No device specified");
+	if (argc - optind > 1)
 		return fail(EXIT_FAIL, NULL,
-			    "--%s needs exactly one DEVICE (a PCI address or an NVMe device node).",
+			    "--%s takes one DEVICE (a PCI address, an NVMe device node or a FID).",
 			    legacy_name(arg_legacy));
 	r = device_resolve(arg_sysfs_root, argv[optind], slot, sizeof(slot));
-	if (r == -ENOENT)
-		return fail(EXIT_NOT_FOUND, NULL, "%s: no such device.", argv[optind]);
+	if (r == -ENOENT || r == -EINVAL)
+		return fail(EXIT_FAIL, NULL, "Could not find device %s", argv[optind]);
 	if (r == -ENODEV)
 		return fail(EXIT_FAIL, NULL, "%s: not a zPCI function.", argv[optind]);
 	if (r < 0)
-		return fail(EXIT_FAIL, NULL, "%s: not a PCI address or NVMe device node.", argv[optind]);
+		return fail(EXIT_FAIL, NULL, "Could not find device %s: %s", argv[optind], strerror(-r));
 	(void)device_read_fid(arg_sysfs_root, slot, &fid);
 
 	if (!arg_no_daemon && client_connect(&bus) >= 0)
 		return legacy_daemon(bus, slot, fid);
-	return legacy_direct(slot, fid);
+	return legacy_direct(argv[optind], slot);
 }
 
 /* --- list, show ---------------------------------------------------------- */
@@ -1032,8 +1068,8 @@ static void help(void)
 	       "Query and steer zPCI error handling (zpcid), and report errors of PCI\n"
 	       "functions to the platform.\n"
 	       "\n"
-	       "DEVICE is a PCI address (0001:00:00.0) or an NVMe device node (/dev/nvme0).\n"
-	       "      --reset            Report a firmware reset and reset the function\n"
+	       "DEVICE is a PCI address (0001:00:00.0), an NVMe device node (/dev/nvme0) or a FID (0x22).\n"
+	       "      --reset            Report the error and start the kernel's recovery\n"
 	       "      --reset-fw         Ask the platform for a firmware reset\n"
 	       "      --deconfigure      Ask the platform to deconfigure the function for repair\n"
 	       "      --report-error     Report an error for information only\n"
@@ -1267,6 +1303,13 @@ int main(int argc, char *argv[])
 
 	/* s390-tools' zpcictl takes its options anywhere: "zpcictl DEVICE --reset". */
 	if (arg_legacy == LEGACY_NONE && optind < argc && !is_command(argv[optind])) {
+		optind = 0;
+		r = parse_argv(argc, argv, true);
+		if (r <= 0)
+			return r < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	/* ... and after it: "zpcictl --report-error DEVICE --message TEXT" */
+	if (arg_legacy != LEGACY_NONE && argc - optind > 1) {
 		optind = 0;
 		r = parse_argv(argc, argv, true);
 		if (r <= 0)
