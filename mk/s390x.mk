@@ -20,3 +20,11 @@ EXTRA_DIST += \
 	tests/s390x/guest-etc/dbus-1/zpcid-test-bus.conf \
 	tests/s390x/guest-etc/zpcid/zpcid.d/50-s390x-test.json \
 	tests/s390x/guest-etc/zpcid/latency.json
+# the patched-kernel tier (kmod/kernel/build.sh, stage 45)
+EXTRA_DIST += \
+	tools/stages.d/45-kernel-boot.sh \
+	tests/s390x/kernel-guest.sh \
+	tests/s390x/kernel-guest-init.sh \
+	tests/s390x/check-kernel-guest.py \
+	tests/s390x/holder.c \
+	tests/s390x/kernel-guest-etc/50-kernel-guest.json

@@ -29,7 +29,6 @@ num, json_of, records_with, sources, by_fid = cg.num, cg.json_of, cg.records_wit
 OWN, HELD, KDRV, PROBE = 0x31, 0x32, 0x33, 0x34
 DRIVERS = {OWN: "vfio-pci", HELD: "vfio-pci", KDRV: "e1000e", PROBE: "vfio-pci"}
 PEC = 0x2                 # out-of-range address, what QEMU raises for the RPCIT
-FADDR = 0x1000            # tests/s390x/rpcit-err's default address
 OWN_ROUNDS = 2
 HELD_ROUNDS = 6
 DEPTH = 4
@@ -39,12 +38,12 @@ FH_MASK = 0x7FFFFFFF      # the enable bit of a function handle aside
 
 
 def rpcit_rounds(text):
-    """[(fid, fh_before, raised)] in the order the guest ran them."""
+    """[(fid, fh_before, raised, addr)] in the order the guest ran them."""
     out = []
     for line in text.splitlines():
-        m = re.match(r"^=== ZT FACT rpcit fid=(\S+) fh=(\S+)$", line)
+        m = re.match(r"^=== ZT FACT rpcit fid=(\S+) fh=(\S+) addr=(\S+)$", line)
         if m:
-            out.append([num(m.group(1)), num(m.group(2)), None])
+            out.append([num(m.group(1)), num(m.group(2)), None, num(m.group(3))])
             continue
         m = re.match(r"^=== ZT FACT rpcit_raised fid=(\S+) n=(\d+)$", line)
         if m and out and out[-1][0] == num(m.group(1)):
@@ -69,7 +68,8 @@ def holder_signals(log):
 
 
 def fact_of(text, key):
-    m = re.search(r"^=== ZT FACT %s=(.*)$" % re.escape(key), text, re.M)
+    """The rest of the line of a fact "KEY VALUE..." (no '=' after KEY)."""
+    m = re.search(r"^=== ZT FACT %s (.*)$" % re.escape(key), text, re.M)
     return m.group(1).strip() if m else None
 
 
@@ -100,6 +100,8 @@ def main():
             "functions missing or wrongly bound: %s" % wrong)
     dmesg = blocks.get("dmesg", "")
     slots = dict((num(k), v) for k, v in re.findall(r"(\S+)=(\S+)", fact_of(text, "slots") or ""))
+    if set(slots) != set(DRIVERS):
+        R.fail("scene", "the guest found slots %s for the functions %s" % (slots, ["0x%x" % f for f in DRIVERS]))
     cc = open(a.check_config).read() if a.check_config and os.path.exists(a.check_config) else ""
     R.check("test-policy-valid", cc.rstrip().endswith("rc=0"),
             "conf/zpcid.json plus tests/s390x/kernel-guest-etc accepted by zpcid --check-config",
@@ -142,18 +144,18 @@ def main():
         probs.append("no usable zpcictl events output: rc %s %s" % (rcs.get("events"), blocks.get("events", "")[:300]))
     else:
         drained = [e for e in errs(OWN) if "vfio" in sources(e)]
-        want = [r[1] for r in own]
+        want = [(PEC, r[3], r[1]) for r in own]
         got = [(num(e.get("pec")), num(e.get("faddr")), num(e.get("fh"))) for e in drained]
         ok = len(got) == len(want) and all(
-            p == PEC and fa == FADDR and fh is not None and w is not None and fh & FH_MASK == w & FH_MASK
-            for (p, fa, fh), w in zip(got, want))
+            p == wp and fa == wa and fh is not None and wf is not None and fh & FH_MASK == wf & FH_MASK
+            for (p, fa, fh), (wp, wa, wf) in zip(got, want))
         if not ok:
-            probs.append("drained (pec, faddr, fh) %s, want %s" % (
-                [tuple("0x%x" % x if x is not None else None for x in g) for g in got],
-                [("0x%x" % PEC, "0x%x" % FADDR, "0x%x" % w if w is not None else None) for w in want]))
+            def hx(t):
+                return tuple("0x%x" % x if x is not None else None for x in t)
+            probs.append("drained (pec, faddr, fh) %s, want %s" % ([hx(g) for g in got], [hx(w) for w in want]))
     R.check("own-drain", not probs,
-            "fid 0x%x: each of the %d real errors drained from the kernel's queue once, source vfio, full CCDF (PEC 0x%x, faddr 0x%x, the function's handle)" % (
-                OWN, OWN_ROUNDS, PEC, FADDR),
+            "fid 0x%x: each of the %d real errors drained from the kernel's queue once, source vfio, full CCDF (PEC 0x%x, faddr of the RPCIT, the function's handle)" % (
+                OWN, OWN_ROUNDS, PEC),
             "; ".join(probs))
 
     # ---- own mode: zpcid's reset ends mediated recovery -------------------------
@@ -195,7 +197,7 @@ def main():
         n = 1 + int(second)
         answer = fact_of(text, "error_state_rpcit_answer")
         R.check("qemu-error-state", len(recs34) == n and all(r["pec"] == PEC for r in recs34),
-                "a second RPCIT on 0x%x while it is in the error state (answer: cc%s) raised %s further error event(s); the holder read all %d record(s) after its reset" % (
+                "a second RPCIT on 0x%x while it is in the error state (RPCIT answer: %s) raised %s further error event(s); the holder read all %d record(s) after its reset" % (
                     PROBE, answer, second, n),
                 "the kernel logged %d event(s) for 0x%x but the holder read %d record(s): %s" % (n, PROBE, len(recs34), h34[-300:]))
 
@@ -217,14 +219,14 @@ def main():
         probs.append("no kernel log line '%s'" % full)
     recs = holder_records(h32)
     gets = holder_gets(h32)
-    want = [r[1] for r in held[:HELD_READ]]
+    want = held[:HELD_READ]
     if gets != [(HELD_READ, "0")] or len(recs) != HELD_READ or any(
-            r["pec"] != PEC or r["faddr"] != FADDR or r["fid"] != HELD or w is None or r["fh"] & FH_MASK != w & FH_MASK
+            r["pec"] != PEC or r["faddr"] != w[3] or r["fid"] != HELD or w[1] is None or r["fh"] & FH_MASK != w[1] & FH_MASK
             for r, w in zip(recs, want)):
-        probs.append("the holder read %s (%s), want the records of the first %d errors (fh %s) in order" % (
-            recs, gets, HELD_READ, ["0x%x" % w for w in want if w is not None]))
+        probs.append("the holder read %s (%s), want the records of the first %d errors (faddr %s) in order" % (
+            recs, gets, HELD_READ, ["0x%x" % w[3] for w in want if w[3] is not None]))
     R.check("queue-full", not probs,
-            "%d real errors on 0x%x with a reset after each: the kernel kept the oldest %d ('%s'), read back in order" % (
+            "%d real errors on 0x%x with a reset after each: the kernel kept the oldest %d and dropped the newest ('%s'), read back in order by their faddr" % (
                 HELD_ROUNDS, HELD, DEPTH, full),
             "; ".join(probs))
     left = DEPTH - HELD_READ

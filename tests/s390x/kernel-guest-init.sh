@@ -98,13 +98,15 @@ more_lines() { [ $(grep -c "$2" "$1" 2>/dev/null) -gt $3 ]; }
 
 event_pat() { printf 'Event 0x2 reports an error for PCI function 0x%x$' $(($1)); }
 
-# rpcit FID: one out-of-range RPCIT for FID; waits for the kernel's log line
-# of the error event it raises (FACT rpcit_raised=0 when none came in 60 s)
+# rpcit FID [ADDR]: one RPCIT for FID at ADDR (default 0x1000, below the
+# aperture); waits for the kernel's log line of the error event it raises
+# (FACT rpcit_raised n=0 when none came in 60 s)
 rpcit() {
 	p=$(event_pat $1)
 	n=$(count_dmesg "$p")
-	echo "=== ZT FACT rpcit fid=$1 fh=$(fh_of $1)"
-	insmod $RPCIT fid=$1
+	addr=${2:-0x1000}
+	echo "=== ZT FACT rpcit fid=$1 fh=$(fh_of $1) addr=$addr"
+	insmod $RPCIT fid=$1 addr=$addr
 	dmesg | grep 'zpci_rpcit_err: RPCIT cc' | tail -1 | sed 's/^.*RPCIT cc/=== ZT FACT rpcit_answer fid='"$1"' cc/'
 	rmmod zpci_rpcit_err
 	if wait_until 60 more_dmesg "$p" $n; then
@@ -223,9 +225,10 @@ block holder-0x33 cat /tmp/h33.log
 # --- real errors fill the queue of 0x32 ----------------------------------------
 # Six errors, the holder resets the function after each (so that the
 # platform raises the next) and reads nothing: four are kept, the newest two
-# dropped.
+# dropped.  QEMU keeps the same function handle across resets.
+# Each at its own address, so that the records read back tell which were kept.
 for i in 1 2 3 4 5 6; do
-	rpcit 0x32
+	rpcit 0x32 $((i * 0x1000))
 	holder_cmd h32 5 reset
 done
 echo "=== ZT FACT overflow_log_lines=$(count_dmesg 'Maximum number (4) of pending error events queued')"
