@@ -8,6 +8,7 @@
 # Cached in ${ZPCID_CACHE:-/var/cache/zpcid-ci}/kernel:
 #   src-VERSION/     the source, with the series applied; a file the series
 #                    touches is rewritten only when its patched text changes
+#   pristine-VERSION/  the unpatched text of every file a series touched
 #   obj-VERSION/     the persistent O= object tree: a series change rebuilds
 #                    only what depends on the files it changed
 #   out-KEY/         bzImage, System.map, config, kernelrelease, the
@@ -73,7 +74,7 @@ if [ ! -s "$TARBALL" ]; then
 fi
 if [ ! -e "$SRC/.extracted" ]; then
 	say "extracting the source to $SRC"
-	rm -rf "$SRC" "$OBJ" && mkdir -p "$SRC"
+	rm -rf "$SRC" "$OBJ" "$KDIR/pristine-$SRCVER" && mkdir -p "$SRC"
 	tar -xJf "$TARBALL" -C "$SRC" --strip-components=1 || die "extract linux-source-6.12"
 	: >"$SRC/.series-files"
 	touch "$SRC/.extracted"
@@ -82,15 +83,43 @@ fi
 # Apply the series to pristine copies of every file it touches (now or in the
 # previous build), then copy into the tree only the files whose text differs:
 # their new time stamps are what make the O= tree rebuild just those objects.
+# The pristine copy of a file is saved from the tree the first time a series
+# names it, before anything changes it there (a file the series creates is
+# remembered as absent).
+PRISTINE=$KDIR/pristine-$SRCVER
+if [ ! -e "$PRISTINE/.valid" ]; then
+	# a tree patched before the store existed: its patched files from the tarball
+	rm -rf "$PRISTINE" && mkdir -p "$PRISTINE"
+	mapfile -t OLD <"$SRC/.series-files"
+	if [ ${#OLD[@]} -gt 0 ]; then
+		mapfile -t MEMBERS < <(tar -tJf "$TARBALL" "${OLD[@]/#/linux-source-6.12/}" 2>/dev/null)
+		[ ${#MEMBERS[@]} -eq 0 ] ||
+			tar -xJf "$TARBALL" -C "$PRISTINE" --strip-components=1 "${MEMBERS[@]}" ||
+			die "extract the pristine files the series touched"
+		for f in "${OLD[@]}"; do
+			[ -e "$PRISTINE/$f" ] || echo "$f" >>"$PRISTINE/.absent"
+		done
+	fi
+	touch "$PRISTINE/.absent" "$PRISTINE/.valid"
+fi
 mapfile -t NOW < <(sed -n 's|^+++ b/||p; s|^--- a/||p' "${SERIES[@]}" | grep -v '^/dev/null' | sort -u)
 mapfile -t ALL < <(printf '%s\n' "${NOW[@]}" | cat - "$SRC/.series-files" | sort -u)
+for f in "${ALL[@]}"; do
+	[ -e "$PRISTINE/$f" ] || grep -qxF "$f" "$PRISTINE/.absent" && continue
+	if [ -e "$SRC/$f" ]; then
+		mkdir -p "$(dirname "$PRISTINE/$f")"
+		cp -p "$SRC/$f" "$PRISTINE/$f" || die "save the pristine $f"
+	else
+		echo "$f" >>"$PRISTINE/.absent"
+	fi
+done
 stage=$(mktemp -d /tmp/zpcid-kernel-series.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-mapfile -t MEMBERS < <(tar -tJf "$TARBALL" "${ALL[@]/#/linux-source-6.12/}" 2>/dev/null)
-if [ ${#MEMBERS[@]} -gt 0 ]; then
-	tar -xJf "$TARBALL" -C "$stage" --strip-components=1 "${MEMBERS[@]}" ||
-		die "extract the pristine files the series touches"
-fi
+for f in "${ALL[@]}"; do
+	[ -e "$PRISTINE/$f" ] || continue
+	mkdir -p "$(dirname "$stage/$f")"
+	cp "$PRISTINE/$f" "$stage/$f" || die "copy the pristine $f"
+done
 for p in "${SERIES[@]}"; do
 	(cd "$stage" && git apply --check "$p" && git apply "$p") ||
 		die "$(basename "$p") does not apply to linux-source-6.12 $SRCVER"

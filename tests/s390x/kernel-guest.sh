@@ -53,8 +53,7 @@ if [ $rc = 77 ]; then
 	exit 77
 fi
 [ $rc = 0 ] || harness_fail "no s390x sysroot"
-KOUT=$("$S390X_TOP/kmod/kernel/build.sh" 2>"$W/kernel-build.err" | tail -1)
-cat "$W/kernel-build.err" >&2
+KOUT=$("$S390X_TOP/kmod/kernel/build.sh" 2> >(tee "$W/kernel-build.err" >&2) | tail -1)
 [ -n "$KOUT" ] && [ -e "$KOUT/.complete" ] || harness_fail "the patched kernel does not build ($(grep FAIL "$W/kernel-build.err" | tail -1))"
 KREL=$(cat "$KOUT/kernelrelease")
 KOBJ=$(sed -n 's/^obj=//p' "$KOUT/info")
@@ -114,6 +113,7 @@ gl_initramfs "$W/initrd.gz" "$R" || harness_fail "initramfs not built"
 # --- 4. boot ------------------------------------------------------------------------
 # A zpci device comes before the device it names as its target.
 say "booting $KREL"
+# shellcheck disable=SC2034 # gl_boot boots $GL_VMLINUZ
 GL_VMLINUZ=$KOUT/bzImage
 gl_boot "$W/console.log" "$W/initrd.gz" "console=ttysclp0 panic=-1 loglevel=1" \
 	"${ZPCID_GUEST_TIMEOUT:-600}" \
