@@ -71,7 +71,7 @@ functions() { # one line per function
 	done
 }
 
-fh_of() { cat /sys/bus/pci/devices/$(slot_of $1)/function_handle; }
+fh_of() { cat "/sys/bus/pci/devices/$(slot_of "$1")/function_handle"; }
 
 bind() { # bind FID DRIVER
 	s=$(slot_of $1) || return 1
@@ -86,15 +86,15 @@ wait_until() {
 	deadline=$(($(up) + $1))
 	shift
 	while ! "$@"; do
-		[ $(up) -ge $deadline ] && return 1
+		[ "$(up)" -ge "$deadline" ] && return 1
 		sleep 0.2
 	done
 	return 0
 }
 
 count_dmesg() { dmesg | grep -c "$1"; }
-more_dmesg() { [ $(count_dmesg "$1") -gt $2 ]; }
-more_lines() { [ $(grep -c "$2" "$1" 2>/dev/null) -gt $3 ]; }
+more_dmesg() { [ "$(count_dmesg "$1")" -gt "$2" ]; }
+more_lines() { [ "$(grep -c "$2" "$1" 2>/dev/null)" -gt "$3" ]; }
 
 event_pat() { printf 'Event 0x2 reports an error for PCI function 0x%x$' $(($1)); }
 
@@ -180,7 +180,7 @@ holder_start 0x32 h32 5
 block list-start zpcictl list --format json
 
 # --- own mode: a real error, drained; zpcid's reset ends mediated recovery ----
-reset_done() { [ $(grep 'ZPCID_ACTION=reset' /tmp/zpcid.log | grep 'ZPCI_FID=0x00000031' | grep -c 'ZPCID_RESULT=done') -gt $1 ]; }
+reset_done() { [ "$(grep 'ZPCID_ACTION=reset' /tmp/zpcid.log | grep 'ZPCI_FID=0x00000031' | grep -c 'ZPCID_RESULT=done')" -gt "$1" ]; }
 resets=$(grep 'ZPCID_ACTION=reset' /tmp/zpcid.log | grep 'ZPCI_FID=0x00000031' | grep -c 'ZPCID_RESULT=done')
 rpcit 0x31
 wait_until 60 reset_done $resets && echo "=== ZT FACT own_reset_1=1" || echo "=== ZT FACT own_reset_1=0"
