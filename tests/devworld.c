@@ -2332,10 +2332,12 @@ int devworld_stop_daemon(Devworld *w, unsigned timeout_ms)
 		if (g_get_monotonic_time() > end) {
 			/* a daemon that does not stop is a bug: show where it is stuck */
 			g_autofree char *cmd = g_strdup_printf(
-				"command -v gdb >/dev/null && gdb -batch -nx -p %d -ex 'thread apply all "
-				"bt' >&2 "
-				"2>/dev/null; cat /proc/%d/task/*/stack >&2 2>/dev/null",
-				(int)w->daemon_pid, (int)w->daemon_pid);
+				"p=%d; command -v gdb >/dev/null && gdb -batch -nx -p $p -ex 'thread apply "
+				"all bt' "
+				">&2 2>/dev/null; cd /proc/$p && { cat task/*/stack; grep ^Sig status; "
+				"grep -H . task/*/status | grep Sig; ls -l fd; grep -H . fdinfo/*; } >&2 "
+				"2>/dev/null",
+				(int)w->daemon_pid);
 
 			fprintf(stderr, "devworld: zpcid (pid %d) did not stop within %u ms:\n",
 				(int)w->daemon_pid, timeout_ms);
