@@ -14,6 +14,7 @@
 typedef enum JobKind {
 	JOB_FDATASYNC,
 	JOB_REPLACE_FILE,
+	JOB_CALL,
 } JobKind;
 
 typedef struct Job {
@@ -24,6 +25,7 @@ typedef struct Job {
 	void *data;
 	size_t size;
 	bool world_readable;
+	SyncerWork work;
 	int result;
 	SyncerDone done;
 	void *userdata;
@@ -90,6 +92,9 @@ static void job_run(Job *j)
 		break;
 	case JOB_REPLACE_FILE:
 		j->result = state_file_write(j->path, j->data, j->size, j->world_readable);
+		break;
+	case JOB_CALL:
+		j->result = j->work(j->userdata);
 		break;
 	}
 }
@@ -269,6 +274,23 @@ int syncer_replace_file(Syncer *s, const char *path, const void *data, size_t si
 	memcpy(j->data, data, size);
 	j->size = size;
 	j->world_readable = world_readable;
+	j->done = done;
+	j->userdata = userdata;
+	return submit(s, j);
+}
+
+int syncer_call(Syncer *s, SyncerWork work, SyncerDone done, void *userdata)
+{
+	Job *j;
+
+	if (!work)
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->kind = JOB_CALL;
+	j->fd = -EBADF;
+	j->work = work;
 	j->done = done;
 	j->userdata = userdata;
 	return submit(s, j);
