@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +32,36 @@ struct History {
 	uint64_t last_seq;
 	HistoryStats stats;
 	struct event *sync_event;
-	Syncer *syncer;   /* not owned; NULL: fdatasync() on the caller's thread */
-	Syncer *reader;   /* owned: runs history_query_async(); NULL: inline */
-	unsigned queries; /* history_query_async() not finished yet */
+	Syncer *syncer;     /* not owned; NULL: fdatasync() on the caller's thread */
+	Syncer *reader;     /* owned: runs history_query_async(); NULL: inline */
+	unsigned queries;   /* history_query_async() not finished yet */
+	atomic_bool cancel; /* history_free(): queries on the reader stop */
 };
+
+/* One table of 256 entries, filled once: a byte at a time instead of a
+ * bit at a time, as every query checks every frame it walks. */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_table_fill(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+		crc_table[i] = c;
+	}
+}
 
 uint32_t history_crc32(const void *data, size_t size)
 {
 	const uint8_t *p = data;
 	uint32_t crc = 0xffffffffu;
 
-	while (size-- > 0) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-	}
+	(void)pthread_once(&crc_once, crc_table_fill);
+	while (size-- > 0)
+		crc = (crc >> 8) ^ crc_table[(crc ^ *p++) & 0xffu];
 	return ~crc;
 }
 
@@ -526,7 +543,8 @@ History *history_free(History *h)
 		return NULL;
 	if (h->sync_event)
 		event_free(TAKE_PTR(h->sync_event));
-	/* queries still running finish and report first */
+	/* queries still running stop, and all of them report first */
+	atomic_store(&h->cancel, true);
 	h->reader = syncer_free(h->reader);
 	/* the syncer's completions for this history run before it goes */
 	if (h->in_flight > 0)
@@ -621,7 +639,9 @@ int history_attach_event(History *h, struct event_base *base, Syncer *syncer)
 	}
 	if (h->in_flight > 0)
 		(void)syncer_drain(h->syncer);
+	atomic_store(&h->cancel, true);
 	h->reader = syncer_free(h->reader);
+	atomic_store(&h->cancel, false);
 	h->syncer = base ? syncer : NULL;
 	if (!base)
 		return 0;
@@ -806,6 +826,7 @@ static int snapshot_take(History *h, Snapshot *ret)
 }
 
 typedef struct QueryRun {
+	const atomic_bool *cancel; /* NULL: never cancelled */
 	HistoryQuery q;
 	uint64_t limit;
 	bool want_total; /* go on counting after the page is full */
@@ -830,6 +851,11 @@ static bool query_match(const HistoryQuery *q, const ZpciEvent *e)
 	return true;
 }
 
+static bool query_filters(const HistoryQuery *q)
+{
+	return q->since_usec || q->until_usec || q->match_fid || q->match_pec || q->kind >= 0;
+}
+
 /* Records come in the order asked for (newest first: read backwards), so
  * the page is the first limit matches after offset, and the walk ends
  * there unless the total is wanted. */
@@ -840,6 +866,14 @@ static int query_record(const char *json, size_t len, void *userdata)
 	ZpciEvent e;
 	int r;
 
+	if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
+		return -ECANCELED;
+	/* Without filters a record outside the page is only counted: its
+	 * frame was checked, its JSON need not be read. */
+	if (!query_filters(&s->q) && (s->matched < s->q.offset || s->n >= s->limit)) {
+		s->matched++;
+		return s->n >= s->limit && !s->want_total ? 1 : 0;
+	}
 	if (json_parse_len(json, len, &o) < 0)
 		return 0;
 	r = event_from_json(o, &e);
@@ -974,6 +1008,7 @@ int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done
 	j->done = done;
 	j->userdata = userdata;
 	r = query_prepare(&j->run, q, true);
+	j->run.cancel = &h->cancel;
 	if (r >= 0)
 		r = snapshot_take(h, &j->snap);
 	if (r < 0) {

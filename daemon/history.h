@@ -149,7 +149,8 @@ typedef void (*HistoryQueryDone)(int result, ZpciEvent *events, size_t n, uint64
  * query reads is the history as it was at this call. Without an attached
  * loop the query runs here and @done is called before this returns.
  * Returns 0 (then @done is called exactly once, at the latest by
- * history_free()), -EBUSY, -ERANGE, or another -errno. */
+ * history_free(), which stops a query still reading with -ECANCELED),
+ * -EBUSY, -ERANGE, or another -errno. */
 int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done, void *userdata);
 
 /* CRC-32 (IEEE 802.3, reflected, as used by the record frame) of @size bytes. */

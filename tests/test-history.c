@@ -521,12 +521,12 @@ START_TEST(test_large_history_both_directions)
 	ck_assert_uint_eq(a.events[3].seq, 11998 - 6 * 3);
 	free(a.events);
 
-	/* Freed with a query queued: it still reports, once. */
+	/* Freed with a query queued: it still reports, once: done or stopped. */
 	a = (AsyncResult){};
 	ck_assert_int_eq(history_query_async(h, &HISTORY_QUERY_ALL, on_query_done, &a), 0);
 	h = history_free(h);
 	ck_assert_uint_eq(a.calls, 1);
-	ck_assert_uint_eq(a.total, n_all);
+	ck_assert((a.result == 0 && a.total == n_all) || (a.result == -ECANCELED && !a.events));
 	free(a.events);
 	event_base_free(base);
 }
