@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/io-util.h"
@@ -32,10 +33,13 @@ struct History {
 	uint64_t last_seq;
 	HistoryStats stats;
 	struct event *sync_event;
-	Syncer *syncer;     /* not owned; NULL: fdatasync() on the caller's thread */
-	Syncer *reader;     /* owned: runs history_query_async(); NULL: inline */
-	unsigned queries;   /* history_query_async() not finished yet */
-	atomic_bool cancel; /* history_free(): queries on the reader stop */
+	Syncer *syncer;            /* not owned; NULL: fdatasync() on the caller's thread */
+	Syncer *reader;            /* owned: runs history_query_async(); NULL: inline */
+	unsigned queries;          /* history_query_async() not finished yet */
+	atomic_bool cancel;        /* history_free(): queries on the reader stop */
+	uint64_t failing;          /* appends failed since the last "works again" */
+	bool failing_logged;       /* a failure was logged, "works again" not yet */
+	uint64_t failure_log_usec; /* CLOCK_MONOTONIC of the last failure logged */
 };
 
 /* One table of 256 entries, filled once: a byte at a time instead of a
@@ -695,6 +699,30 @@ static int rotate(History *h)
 	return 0;
 }
 
+/* A full disk fails every append of a storm: say so when it starts, then
+ * at most once a minute (a disk at its limit may let one record in and
+ * refuse the next), and once with the count when writing works again. */
+#define HISTORY_FAILURE_LOG_USEC (60 * USEC_PER_SEC)
+static int append_failed(History *h, int r)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	h->stats.append_failures++;
+	h->failing++;
+	if (h->log && (h->failure_log_usec == 0 || now - h->failure_log_usec >= HISTORY_FAILURE_LOG_USEC)) {
+		log_error_errno(h->log, r,
+				"Failed to write to the event history in %s: %m. Events are not "
+				"recorded until writing works again (logged at most once a minute).",
+				h->directory);
+		h->failure_log_usec = now;
+		h->failing_logged = true;
+	}
+	return r;
+}
+
 int history_append(History *h, const ZpciEvent *e)
 {
 	json_object *o = NULL;
@@ -728,14 +756,23 @@ int history_append(History *h, const ZpciEvent *e)
 	if (h->fd < 0 || h->size == UINT64_MAX || h->size + total > h->limits.max_file_size) {
 		r = rotate(h);
 		if (r < 0)
-			return r;
+			return append_failed(h, r);
 	}
 
 	r = loop_write(h->fd, line, total);
 	if (r < 0) {
 		/* Leave no partial record behind (e.g. ENOSPC halfway). */
 		(void)ftruncate(h->fd, (off_t)h->size);
-		return r;
+		return append_failed(h, r);
+	}
+	if (h->failing_logged) {
+		if (h->log)
+			log_notice(h->log,
+				   "Writing the event history in %s works again; %" PRIu64
+				   " event(s) could not be recorded meanwhile.",
+				   h->directory, h->failing);
+		h->failing = 0;
+		h->failing_logged = false;
 	}
 	h->size += total;
 	h->stats.appended++;

@@ -71,6 +71,7 @@ typedef struct HistoryStats {
 	uint64_t rotations;       /* files rotated since open */
 	uint64_t torn_truncated;  /* bytes of a torn tail cut off at open */
 	uint64_t corrupt_skipped; /* records skipped by scans because their frame was bad */
+	uint64_t append_failures; /* appends that could not be written (a full disk) */
 } HistoryStats;
 
 typedef struct History History;
@@ -78,7 +79,9 @@ typedef struct History History;
 /* Open (creating when needed) the history in @directory, which must exist.
  * A torn record at the end of the current file is truncated away; the last
  * sequence number is found. @limits may be NULL for the defaults; @log (may
- * be NULL) only receives the failures of the sync timer. Returns 0, -EBUSY
+ * be NULL) receives the failures of the sync timer, a torn tail cut at
+ * open, and the start and end of a run of failed appends (once each, not
+ * once per event). Returns 0, -EBUSY
  * when another process holds the history, -EINVAL for bad limits, or
  * another -errno. */
 int history_open(History **ret, const char *directory, const HistoryLimits *limits, Log *log);

@@ -2,3 +2,9 @@
 # torn files, repeated stop signals (docs/history.md).
 TESTS += tests/test-shutdown.sh
 EXTRA_DIST += tests/test-shutdown.sh
+
+check_PROGRAMS += tests/test-history-faults
+tests_test_history_faults_SOURCES = tests/test-history-faults.c
+tests_test_history_faults_CFLAGS = $(TEST_CFLAGS)
+tests_test_history_faults_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-history-faults
