@@ -310,6 +310,48 @@ START_TEST(test_registry_no_functions)
 }
 END_TEST
 
+/* Lost uevents (ENOBUFS on the monitor): a full enumeration finds what
+ * came and went unseen, and announces it. */
+START_TEST(test_registry_resync)
+{
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	Changes c = {};
+	Manager *m = new_manager();
+	char *sys1, *sys2, *sys3;
+
+	sys1 = add_function(tb, "0001:00:00.0", "0x00000021\n", "0x1\n", "0x0100\n");
+	sys2 = add_function(tb, "0002:00:00.0", "0x00000011\n", "0x2\n", "0x0104\n");
+	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(registry_subscribe(m->registry, on_change, &c), 0);
+	ck_assert_int_eq(registry_start(m->registry), 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+
+	/* Behind the monitor's back (no uevents): one comes, one goes. */
+	sys3 = add_function(tb, "0003:00:00.0", "0x00000031\n", "0x3\n", "0x0108\n");
+	umockdev_testbed_remove_device(tb, sys1);
+	c = (Changes){};
+	ck_assert_int_eq(registry_resync(m->registry), 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+	ck_assert_ptr_null(registry_get_by_fid(m->registry, 0x21));
+	ck_assert_ptr_nonnull(registry_get_by_fid(m->registry, 0x11));
+	ck_assert_ptr_nonnull(registry_get_by_fid(m->registry, 0x31));
+	ck_assert_uint_eq(c.added, 1);
+	ck_assert_uint_eq(c.removed, 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_REMOVED, "ZPCI_FID", "0x00000021"), 1);
+
+	/* Nothing changed: nothing announced. */
+	c = (Changes){};
+	ck_assert_int_eq(registry_resync(m->registry), 0);
+	ck_assert_uint_eq(c.added + c.removed, 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+	manager_free(m);
+	g_free(sys1);
+	g_free(sys2);
+	g_free(sys3);
+	g_object_unref(tb);
+}
+END_TEST
+
 START_TEST(test_registry_many)
 {
 	UMockdevTestbed *tb = umockdev_testbed_new();
@@ -360,6 +402,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_registry_lifecycle);
 	tcase_add_test(tc, test_registry_no_functions);
 	tcase_add_test(tc, test_registry_many);
+	tcase_add_test(tc, test_registry_resync);
 	suite_add_tcase(s, tc);
 	return s;
 }
