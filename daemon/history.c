@@ -655,6 +655,8 @@ int history_attach_event(History *h, struct event_base *base, Syncer *syncer)
 	r = syncer_new(&h->reader, base);
 	if (r < 0)
 		return r;
+	/* A query of a large history is batch work: the loop goes first. */
+	syncer_set_nice(h->reader, 10);
 	arm_sync_timer(h);
 	return 0;
 }

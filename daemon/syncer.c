@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/state-file.h"
@@ -46,6 +47,7 @@ struct Syncer {
 	pthread_cond_t idle; /* queue empty and nothing running */
 	pthread_t thread;
 	bool started, stop, running; /* under lock (started only on the loop) */
+	int nice;                    /* of the worker thread, set before it starts */
 	JobList queue;               /* under lock */
 	JobList finished;            /* under lock */
 };
@@ -112,6 +114,9 @@ static void *worker(void *userdata)
 {
 	Syncer *s = userdata;
 
+	/* Linux: a thread's own nice value (PRIO_PROCESS with its tid). */
+	if (s->nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), s->nice);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		Job *j;
@@ -277,6 +282,11 @@ int syncer_replace_file(Syncer *s, const char *path, const void *data, size_t si
 	j->done = done;
 	j->userdata = userdata;
 	return submit(s, j);
+}
+
+void syncer_set_nice(Syncer *s, int nice)
+{
+	s->nice = nice;
 }
 
 int syncer_call(Syncer *s, SyncerWork work, SyncerDone done, void *userdata)
