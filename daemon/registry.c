@@ -666,6 +666,12 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 	if (announce) {
 		FunctionFields ff;
 
+		/* Gone from the bus: its rate buckets and ladders go too. */
+		if (r->manager->policy_state) {
+			policy_state_forget(r->manager->policy_state, f->attrs.fid);
+			manager_policy_state_changed(r->manager);
+		}
+
 		function_fields(f, &ff);
 		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_REMOVED, ff.v, ff.n,
 			   "Function 0x%08" PRIx32 " (%s) removed.", f->attrs.fid, f->attrs.slot);
