@@ -1003,7 +1003,8 @@ static int make_history(const char *dir, unsigned mib, uint64_t *ret_records)
 	struct stat st;
 	int r;
 
-	lim.max_file_size = 1ULL << 30;
+	/* one file, a little larger than the target: never rotated here */
+	lim.max_file_size = target + 16 * 1024 * 1024;
 	lim.max_files = 2;
 	lim.sync_records = UINT32_MAX;
 	r = history_open(&h, dir, &lim, NULL);
