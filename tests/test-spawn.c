@@ -332,6 +332,35 @@ START_TEST(test_background_children_ended)
 }
 END_TEST
 
+/* A command that floods its output (the daemon's stderr, here a pipe that
+ * nobody reads): it blocks on its own writes, the loop does not, and the
+ * timeout ends it like any hanging command. */
+START_TEST(test_flooding_command)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	const char *flood[] = { "/bin/sh", "-c", "while :; do echo flood flood flood flood; done", NULL };
+	struct timeval tick = { .tv_usec = 10000 };
+	struct event *ticker;
+	int pipefd[2];
+	Ctx *c;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+	lim.timeout_usec = 300 * USEC_PER_MSEC;
+	lim.kill_grace_usec = 300 * USEC_PER_MSEC;
+	c = ctx_new(&lim);
+	ticker = event_new(c->base, -1, EV_PERSIST, on_tick, c);
+	event_add(ticker, &tick);
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit(c->spawner, flood, NULL, on_done, c), 0);
+	run_loop(c, 30);
+	ck_assert_int_eq(c->last.result, SPAWN_TIMEOUT);
+	ck_assert_uint_ge(c->ticks, under_valgrind() ? 5 : 20);
+	event_free(ticker);
+	ctx_free(c);
+}
+END_TEST
+
 static Suite *spawn_suite(void)
 {
 	Suite *s = suite_create("spawn");
@@ -344,6 +373,7 @@ static Suite *spawn_suite(void)
 	tcase_add_test(tc, test_overflow_counted);
 	tcase_add_test(tc, test_free_cancels_and_kills);
 	tcase_add_test(tc, test_background_children_ended);
+	tcase_add_test(tc, test_flooding_command);
 	suite_add_tcase(s, tc);
 	return s;
 }
