@@ -214,6 +214,7 @@ static void policy_state_saved(Manager *m, int r)
 			log_warning_errno(m->log, r, "Failed to save the policy state to %s, retrying: %m",
 					  m->state_directory);
 		m->policy_state_save_failed = true;
+		m->policy_state_hash = 0;        /* written or not, the retry writes */
 		manager_policy_state_changed(m); /* the retry */
 	} else if (m->policy_state_save_failed) {
 		log_info(m->log, "Saved the policy state to %s again.", m->state_directory);
@@ -245,8 +246,8 @@ static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata
 	 * past) is dropped before each save: the state stays as large as
 	 * the functions with something going on. */
 	policy_state_gc(m->policy_state, m->policy, realtime_usec());
-	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, on_policy_state_written,
-				    m);
+	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, &m->policy_state_hash,
+				    on_policy_state_written, m);
 	if (r < 0)
 		policy_state_saved(m, r);
 }

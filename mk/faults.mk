@@ -8,3 +8,10 @@ tests_test_history_faults_SOURCES = tests/test-history-faults.c
 tests_test_history_faults_CFLAGS = $(TEST_CFLAGS)
 tests_test_history_faults_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-history-faults
+
+check_PROGRAMS += tests/test-policy-store
+tests_test_policy_store_SOURCES = tests/test-policy-store.c
+tests_test_policy_store_CFLAGS = $(TEST_CFLAGS)
+tests_test_policy_store_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-policy-store
+UNIT_TESTS += tests/test-policy-store
