@@ -141,7 +141,7 @@ int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const c
  * how loud). */
 #define KMSG_SLICE_RECORDS 64
 #define KMSG_SLICE_USEC    (2 * USEC_PER_MSEC)
-#define KMSG_STREAM_PIECE  1024
+#define KMSG_STREAM_PIECE  256
 int kmsg_source_start(KmsgSource *k);
 
 /* Save the cursor and free. Accepts NULL, returns NULL. */
