@@ -83,6 +83,40 @@ static int enter_testbed(const char *sys, const char *kmsg)
 	return 0;
 }
 
+static char *state_seed;
+
+void bench_set_state_seed(const char *dir)
+{
+	free(state_seed);
+	state_seed = dir ? strdup(dir) : NULL;
+}
+
+/* Move the files of state_seed into @state (same file system: renames). */
+static int seed_state(const char *state)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (!state_seed)
+		return 0;
+	d = opendir(state_seed);
+	if (!d)
+		return -errno;
+	while (r == 0 && (de = readdir(d))) {
+		char from[4096], to[4096];
+
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(from, sizeof(from), "%s/%s", state_seed, de->d_name);
+		(void)snprintf(to, sizeof(to), "%s/%s", state, de->d_name);
+		if (rename(from, to) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
 static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const char *testbed,
 		   const char *log_path)
 {
@@ -102,6 +136,9 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 	(void)snprintf(run, sizeof(run), "%s/run", p->dir);
 	if (mkdir(state, 0700) < 0 || mkdir(run, 0755) < 0)
 		return -errno;
+	r = seed_state(state);
+	if (r < 0)
+		return r;
 	r = notify_socket(p, sock, sizeof(sock));
 	if (r < 0)
 		return r;

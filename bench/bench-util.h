@@ -34,6 +34,10 @@ typedef struct BenchProc {
 	uint64_t ready_ns; /* READY=1 received, 0 before */
 } BenchProc;
 
+/* The next bench_spawn*() moves the files of @dir into the new state
+ * directory before the program starts (a pre-built history); NULL: none. */
+void bench_set_state_seed(const char *dir);
+
 /* Start @argv (argv[0] is the path) with stdout and stderr appended to
  * @log_path, under umockdev's preload when @preload, with STATE_DIRECTORY,
  * RUNTIME_DIRECTORY and NOTIFY_SOCKET pointing into a private temporary

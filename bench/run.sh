@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh — run zpcid's benchmarks (docs/benchmarks.md).
 #
-#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|scale|idle ...]
+#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|scale|idle|stall ...]
 #
 # Sets up what the benchmarks measure against: a private systemd-journald
 # (volatile storage, no rate limit) and a private dbus-daemon loading the
@@ -27,12 +27,12 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--out=*) OUT=${1#--out=} ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	latency | storm | scale | idle) SUITES+=("$1") ;;
+	latency | storm | scale | idle | stall) SUITES+=("$1") ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(latency storm scale idle)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(latency storm scale idle stall)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 # the build directory: --build, $ZPCID_TOP_BUILDDIR, the current one when it
 # holds a build, else build/ in the source tree
@@ -129,6 +129,11 @@ for s in "${SUITES[@]}"; do
 		;;
 	scale) run scale scale ;;
 	idle) run idle idle ;;
+	stall)
+		run stall-kmsg-floor stall --source=kmsg --target=floor
+		run stall-kmsg-zpcid stall --source=kmsg --target=zpcid
+		run stall-history-zpcid stall --source=history
+		;;
 	esac
 done
 

@@ -9,6 +9,7 @@
  *   zpcid-bench storm   [--smoke] [--source=vfio|kmsg] [--functions=N] [--seconds=S] [--target=...]
  *   zpcid-bench scale   [--smoke] [--functions=N]
  *   zpcid-bench idle    [--smoke] [--seconds=S]
+ *   zpcid-bench stall   [--smoke] [--source=kmsg|history] [--target=...] [--history-mib=N]
  *
  * Results are lines "RESULT <name> <value> <unit>" on stdout; anything
  * else is commentary. The exit status is 0 when the benchmark ran and its
@@ -30,6 +31,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* before glib.h, whose MIN and MAX replace the project's */
+#include "daemon/history.h"
 
 #include <glib.h>
 #include <systemd/sd-bus.h>
@@ -56,6 +60,7 @@ static unsigned arg_seconds;
 static const char *arg_target = "zpcid";
 static const char *arg_source = "vfio";
 static const char *arg_logdir;
+static unsigned arg_history_mib;
 
 static char *top_builddir(void)
 {
@@ -907,11 +912,370 @@ out:
 	return r;
 }
 
+/* ---- stall ------------------------------------------------------------------ */
+
+/*
+ * How long the daemon's loop can be kept from serving others: a thread
+ * calls org.freedesktop.DBus.Peer.Ping on zpcid, once a millisecond, each
+ * call on the loop like any other, while a kernel log backlog is read or
+ * while ten clients ask GetEvents of a large history. A ping's round trip
+ * above the idle one is time the loop spent elsewhere. For zpcid and the
+ * floor alike, the time from SIGTERM to exit with the backlog still
+ * queued shows how soon a signal is served.
+ */
+typedef struct Pinger {
+	GThread *thread;
+	volatile bool stop;
+	GArray *rtt_us; /* double */
+	int error;
+} Pinger;
+
+static gpointer pinger_main(gpointer userdata)
+{
+	Pinger *pg = userdata;
+	sd_bus *bus = NULL;
+
+	if (sd_bus_open_system(&bus) < 0) {
+		pg->error = -EIO;
+		return NULL;
+	}
+	while (!pg->stop) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		uint64_t t = bench_now_ns();
+		double us;
+		int r;
+
+		r = sd_bus_call_method(bus, "org.zpcid1", "/org/zpcid1", "org.freedesktop.DBus.Peer", "Ping",
+				       &e, &reply, "");
+		us = (double)(bench_now_ns() - t) / 1000.0;
+		sd_bus_error_free(&e);
+		sd_bus_message_unref(reply);
+		if (r < 0) {
+			pg->error = r;
+			break;
+		}
+		g_array_append_val(pg->rtt_us, us);
+		bench_sleep_us(1000);
+	}
+	sd_bus_flush_close_unref(bus);
+	return NULL;
+}
+
+static void pinger_start(Pinger *pg)
+{
+	*pg = (Pinger){ .rtt_us = g_array_new(FALSE, FALSE, sizeof(double)) };
+	pg->thread = g_thread_new("ping", pinger_main, pg);
+}
+
+/* Stop and report @name.{ping_p50,ping_p99,ping_max,stall_max}; stall_max
+ * is the longest round trip less the idle median @idle_us (0: this run's
+ * own median). Returns the stall in microseconds. */
+static double pinger_stop(Pinger *pg, const char *name, double idle_us)
+{
+	BenchStats st;
+	double stall;
+
+	pg->stop = true;
+	g_thread_join(pg->thread);
+	if (pg->rtt_us->len == 0) {
+		g_array_free(pg->rtt_us, TRUE);
+		return -1;
+	}
+	bench_stats((double *)(void *)pg->rtt_us->data, pg->rtt_us->len, &st);
+	stall = st.max - (idle_us > 0 ? idle_us : st.p50);
+	resultf(name, ".pings", pg->rtt_us->len, "calls");
+	resultf(name, ".ping_p50", st.p50, "us");
+	resultf(name, ".ping_p99", st.p99, "us");
+	resultf(name, ".ping_max", st.max, "us");
+	resultf(name, ".stall_max", stall, "us");
+	g_array_free(pg->rtt_us, TRUE);
+	return stall;
+}
+
+/* A history of about @mib MiB in @dir, in the daemon's own format. */
+static int make_history(const char *dir, unsigned mib, uint64_t *ret_records)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	History *h = NULL;
+	uint64_t target = (uint64_t)mib * 1024 * 1024, seq = 0;
+	g_autofree char *path = g_build_filename(dir, "history.log", NULL);
+	struct stat st;
+	int r;
+
+	/* one file, a little larger than the target: never rotated here */
+	lim.max_file_size = target + 16 * 1024 * 1024;
+	lim.max_files = 2;
+	lim.sync_records = UINT32_MAX;
+	r = history_open(&h, dir, &lim, NULL);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ZpciEvent e = { .seq = ++seq,
+				.kind = EVENT_ERROR,
+				.sources = EVENT_SOURCE_KMSG,
+				.fid = FID_STORM + (uint32_t)(seq % 64),
+				.has = EVENT_HAS_PEC,
+				.pec = PEC_BENCH };
+
+		e.time_usec = 1700000000000000ULL + seq * 1000;
+		e.monotonic_usec = seq * 1000;
+		(void)snprintf(e.slot, sizeof(e.slot), "%04x:00:00.0", (unsigned)(seq % 64));
+		(void)snprintf(e.message, sizeof(e.message),
+			       "PCI function 0x%08x reported error 0x%04x (DMA address out of range)", e.fid,
+			       PEC_BENCH);
+		r = history_append(h, &e);
+		if (r < 0)
+			break;
+		if (seq % 10000 == 0 && (stat(path, &st) < 0 || (uint64_t)st.st_size >= target))
+			break;
+	}
+	history_free(h);
+	*ret_records = seq;
+	return r < 0 ? r : 0;
+}
+
+typedef struct Asker {
+	GThread *thread;
+	volatile bool *stop;
+	uint64_t calls, failures;
+	double max_ms;
+	uint64_t total;
+} Asker;
+
+static gpointer asker_main(gpointer userdata)
+{
+	Asker *a = userdata;
+	sd_bus *bus = NULL;
+
+	if (sd_bus_open_system(&bus) < 0) {
+		a->failures++;
+		return NULL;
+	}
+	(void)sd_bus_set_method_call_timeout(bus, 600ULL * 1000000ULL);
+	while (!*a->stop) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		uint64_t t = bench_now_ns();
+		double ms;
+		int r;
+
+		r = sd_bus_call_method(bus, "org.zpcid1", "/org/zpcid1", "org.zpcid1.Manager", "GetEvents",
+				       &e, &reply, "a{sv}", 2, "newest_first", "b", 1, "limit", "u", 100);
+		ms = (double)(bench_now_ns() - t) / 1e6;
+		if (r >= 0 && sd_bus_message_skip(reply, "aa{sv}") >= 0 &&
+		    sd_bus_message_read(reply, "t", &a->total) > 0) {
+			a->calls++;
+			if (ms > a->max_ms)
+				a->max_ms = ms;
+		} else if (!*a->stop) {
+			fprintf(stderr, "zpcid-bench: GetEvents: %s\n", e.message ?: strerror(-r));
+			a->failures++;
+		}
+		sd_bus_error_free(&e);
+		sd_bus_message_unref(reply);
+	}
+	sd_bus_flush_close_unref(bus);
+	return NULL;
+}
+
+static int stall_kmsg(const char *target)
+{
+	const unsigned n_fun = 64, n_lines = arg_smoke ? 2000 : 20000;
+	bool zpcid = strcmp(target, "zpcid") == 0;
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *config = write_config(dir, "stall.json", "observe", NULL);
+	g_autofree char *name = g_strdup_printf("stall.kmsg.%s", target);
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	Pinger pg;
+	uint64_t t_term;
+	int r, st;
+
+	r = devworld_new(&w);
+	if (r < 0 || !config)
+		return r < 0 ? r : -EIO;
+	devworld_set_kmsg_on_error(w, false);
+	for (unsigned i = 0; i < n_fun && r >= 0; i++) {
+		DevworldFunction f = { .fid = FID_STORM + i,
+				       .uid = FID_STORM + i,
+				       .uid_is_unique = true,
+				       .kind = DEVWORLD_KIND_NVME };
+		r = devworld_add_function(w, &f);
+	}
+	if (r < 0)
+		goto out;
+
+	for (unsigned round = 0; round < 2; round++) {
+		/* round 0: pings while the backlog is read (zpcid only);
+		 * round 1: SIGTERM with the backlog queued (both) */
+		unsigned written = 0;
+
+		if (round == 0 && !zpcid)
+			continue;
+		r = start_target(w, &p, target, config, NULL, 0, name);
+		if (r < 0)
+			goto out;
+		if (round == 0) {
+			g_autofree char *ni = g_strdup_printf("%s.idle", name);
+
+			pinger_start(&pg);
+			bench_sleep_us(1000000);
+			(void)pinger_stop(&pg, ni, 0);
+			pinger_start(&pg);
+		}
+		while (written < n_lines) {
+			uint32_t fid = FID_STORM + written % n_fun;
+
+			if (devworld_kmsg(w, "zpci: %s: Event 0x%x reports an error for PCI function 0x%x",
+					  devworld_slot(w, fid), PEC_BENCH, fid) == 0)
+				written++;
+			else if (round == 1)
+				break; /* the log is full: stop now, with all of it queued */
+			else
+				bench_sleep_us(50);
+		}
+		if (round == 0) {
+			for (uint64_t end = bench_now_ns() + 120000000000ULL;
+			     kmsg_backlog(w) > 0 && bench_now_ns() < end;)
+				bench_sleep_us(1000);
+			bench_sleep_us(200000);
+			{
+				g_autofree char *n0 = g_strdup_printf("%s.backlog", name);
+
+				resultf(n0, ".lines", n_lines, "lines");
+				(void)pinger_stop(&pg, n0, 0);
+				if (pg.error < 0)
+					fprintf(stderr, "zpcid-bench: ping: %s\n", strerror(-pg.error));
+			}
+			r = stop_target(&p, target);
+			bench_proc_done(&p);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		{
+			g_autofree char *n1 = g_strdup_printf("%s.sigterm", name);
+
+			resultf(n1, ".queued_lines", written, "lines");
+			resultf(n1, ".queued_bytes", (double)kmsg_backlog(w), "bytes");
+			t_term = bench_now_ns();
+			st = bench_stop(&p, 60000);
+			resultf(n1, ".to_exit", (double)(bench_now_ns() - t_term) / 1e6, "ms");
+			if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "zpcid-bench: %s did not stop cleanly (status 0x%x)\n",
+					target, st);
+				r = -EIO;
+			}
+		}
+		bench_proc_done(&p);
+		/* what the stopped reader left in the log */
+		{
+			g_autofree char *path = g_build_filename(devworld_root(w), "dev", "kmsg", NULL);
+			int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			char buf[65536];
+
+			while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+				;
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+out:
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
+static int stall_history(void)
+{
+	unsigned mib = arg_history_mib ?: (arg_smoke ? 16 : 1024),
+		 secs = arg_seconds ?: (arg_smoke ? 3 : 30);
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *seed = g_build_filename(dir, "seed", NULL);
+	g_autofree char *config = write_config(
+		dir, "stall.json", "observe",
+		"\"history\": { \"max_file_size\": 1073741824, \"max_files\": 2 }");
+	const char *name = "stall.history.zpcid";
+	Asker askers[10] = {};
+	volatile bool stop = false;
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	uint64_t records = 0, calls = 0, failures = 0, t0, t_term;
+	double max_ms = 0;
+	Pinger pg;
+	int r, st;
+
+	if (!config || g_mkdir_with_parents(seed, 0700) < 0)
+		return -EIO;
+	t0 = bench_now_ns();
+	r = make_history(seed, mib, &records);
+	if (r < 0)
+		return r;
+	say("%s: a history of %u MiB, %" PRIu64 " records, written in %.1f s", name, mib, records,
+	    (double)(bench_now_ns() - t0) / 1e9);
+	resultf(name, ".history_mib", mib, "MiB");
+	resultf(name, ".history_records", (double)records, "records");
+
+	r = devworld_new(&w);
+	if (r < 0)
+		return r;
+	bench_set_state_seed(seed);
+	r = start_target(w, &p, "zpcid", config, NULL, 0, name);
+	bench_set_state_seed(NULL);
+	if (r < 0)
+		goto out;
+	resultf(name, ".time_to_ready", (double)(p.ready_ns - p.start_ns) / 1e6, "ms");
+
+	pinger_start(&pg);
+	bench_sleep_us(1000000);
+	(void)pinger_stop(&pg, "stall.history.zpcid.idle", 0);
+
+	pinger_start(&pg);
+	for (unsigned i = 0; i < ELEMENTSOF(askers); i++) {
+		askers[i].stop = &stop;
+		askers[i].thread = g_thread_new("ask", asker_main, &askers[i]);
+	}
+	bench_sleep_us((uint64_t)secs * 1000000ULL);
+	/* SIGTERM with the askers' queries still queued or reading */
+	t_term = bench_now_ns();
+	stop = true;
+	st = bench_stop(&p, 60000);
+	resultf(name, ".sigterm_to_exit", (double)(bench_now_ns() - t_term) / 1e6, "ms");
+	(void)pinger_stop(&pg, name, 0);
+	for (unsigned i = 0; i < ELEMENTSOF(askers); i++) {
+		g_thread_join(askers[i].thread);
+		calls += askers[i].calls;
+		failures += askers[i].failures;
+		if (askers[i].max_ms > max_ms)
+			max_ms = askers[i].max_ms;
+		if (askers[i].calls > 0 && askers[i].total != records) {
+			fprintf(stderr, "zpcid-bench: GetEvents total %" PRIu64 " != %" PRIu64 " records\n",
+				askers[i].total, records);
+			r = -EIO;
+		}
+	}
+	resultf(name, ".getevents_answered", (double)calls, "calls");
+	resultf(name, ".getevents_max", max_ms, "ms");
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "zpcid-bench: zpcid did not stop cleanly (status 0x%x)\n", st);
+		r = -EIO;
+	}
+	if (calls == 0) {
+		fprintf(stderr, "zpcid-bench: no GetEvents call was answered\n");
+		r = -EIO;
+	}
+out:
+	bench_proc_done(&p);
+	devworld_free(w);
+	return r;
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 static void help(void)
 {
-	printf("Usage: zpcid-bench latency|storm|scale|idle [OPTION...]\n"
+	printf("Usage: zpcid-bench latency|storm|scale|idle|stall [OPTION...]\n"
 	       "\n"
 	       "Benchmarks of zpcid on the simulated LPAR; run them through bench/run.sh,\n"
 	       "which provides the private journald and dbus-daemon they need.\n"
@@ -923,18 +1287,27 @@ static void help(void)
 	       "  --source=NAME    storm: vfio (default; own mode, eventfd and drain) or\n"
 	       "                   kmsg (observe mode, the kernel log)\n"
 	       "  --functions=N    storm (vfio 20, kmsg 256), scale (default 4096)\n"
-	       "  --seconds=S      storm (default 10), idle (default 60)\n"
+	       "  --seconds=S      storm (default 10), idle (default 60), stall (default 30)\n"
+	       "  --source=NAME    stall: kmsg (a 20,000-line kernel log backlog) or history\n"
+	       "                   (10 clients asking GetEvents of a large history)\n"
+	       "  --history-mib=N  stall: size of that history (default 1024)\n"
 	       "  --log-dir=DIR    where the programs' output goes (default /tmp)\n");
 }
 
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "smoke", no_argument, NULL, 's' },         { "load", no_argument, NULL, 'l' },
-		{ "events", required_argument, NULL, 'e' },  { "functions", required_argument, NULL, 'f' },
-		{ "seconds", required_argument, NULL, 'S' }, { "target", required_argument, NULL, 't' },
-		{ "log-dir", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
-		{ "source", required_argument, NULL, 'o' },  {},
+		{ "smoke", no_argument, NULL, 's' },
+		{ "load", no_argument, NULL, 'l' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "functions", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 'S' },
+		{ "target", required_argument, NULL, 't' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "source", required_argument, NULL, 'o' },
+		{ "history-mib", required_argument, NULL, 'H' },
+		{},
 	};
 	const char *pre = getenv("LD_PRELOAD"), *what;
 	BenchSub *sub = NULL;
@@ -966,6 +1339,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'o':
 			arg_source = optarg;
+			break;
+		case 'H':
+			arg_history_mib = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'h':
 			help();
@@ -1006,6 +1382,8 @@ int main(int argc, char *argv[])
 		r = bench_scale();
 	else if (strcmp(what, "idle") == 0)
 		r = bench_idle();
+	else if (strcmp(what, "stall") == 0)
+		r = strcmp(arg_source, "history") == 0 ? stall_history() : stall_kmsg(arg_target);
 	else {
 		help();
 		return EXIT_FAILURE;

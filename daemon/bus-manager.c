@@ -173,14 +173,39 @@ static int parse_event_filters(sd_bus_message *m, HistoryQuery *q, sd_bus_error 
 	return 0;
 }
 
+/* The reply to GetEvents, once the history's reader thread has the page. */
+static void on_events_queried(int result, ZpciEvent *events, size_t n, uint64_t total, void *userdata)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ ZpciEvent *e = events;
+	int r;
+
+	if (result < 0) {
+		(void)bus_error_from_errno(&error, result, "Failed to query the history");
+		(void)sd_bus_reply_method_error(call, &error);
+		return;
+	}
+	r = sd_bus_message_new_method_return(call, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = bus_append_event(reply, &e[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "t", total);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	if (r < 0)
+		(void)sd_bus_reply_method_errno(call, r, NULL);
+}
+
 static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Bus *b = ASSERT_PTR(userdata);
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_free_ ZpciEvent *events = NULL;
 	HistoryQuery q = HISTORY_QUERY_ALL;
-	size_t n = 0;
-	uint64_t total = 0;
 	int r;
 
 	r = parse_event_filters(m, &q, error);
@@ -192,22 +217,13 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
 					"The event history is not available.");
 
-	r = history_query(b->manager->history, &q, &events, &n, &total);
-	if (r < 0)
+	/* Read on the history's own thread: a large history never stalls the loop. */
+	r = history_query_async(b->manager->history, &q, on_events_queried, sd_bus_message_ref(m));
+	if (r < 0) {
+		sd_bus_message_unref(m);
 		return bus_error_from_errno(error, r, "Failed to query the history");
-
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = bus_append_event(reply, &events[i]);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_append(reply, "t", total);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	}
+	return 1;
 }
 
 /* --- ListFunctions ------------------------------------------------------- */

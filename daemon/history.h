@@ -14,7 +14,9 @@
  * object of event_to_json() on one line, LLLLLLLL its length in bytes and
  * CCCCCCCC its CRC-32 (IEEE), both as 8 lowercase hex digits. A record whose
  * frame does not check out is skipped; when it is at the end of the written
- * file (a write torn by a crash) it is truncated away on open.
+ * file (a write torn by a crash) it is truncated away on open, and said so
+ * once with its size. Open reads only the end of the file (the newest
+ * record gives the sequence number); it never scans the whole history.
  *
  * Durability: each record is handed to the kernel with write() as soon as it
  * is appended, so once history_append() returned the record survives any
@@ -69,6 +71,7 @@ typedef struct HistoryStats {
 	uint64_t rotations;       /* files rotated since open */
 	uint64_t torn_truncated;  /* bytes of a torn tail cut off at open */
 	uint64_t corrupt_skipped; /* records skipped by scans because their frame was bad */
+	uint64_t append_failures; /* appends that could not be written (a full disk) */
 } HistoryStats;
 
 typedef struct History History;
@@ -76,7 +79,9 @@ typedef struct History History;
 /* Open (creating when needed) the history in @directory, which must exist.
  * A torn record at the end of the current file is truncated away; the last
  * sequence number is found. @limits may be NULL for the defaults; @log (may
- * be NULL) only receives the failures of the sync timer. Returns 0, -EBUSY
+ * be NULL) receives the failures of the sync timer, a torn tail cut at
+ * open, and the start and end of a run of failed appends (once each, not
+ * once per event). Returns 0, -EBUSY
  * when another process holds the history, -EINVAL for bad limits, or
  * another -errno. */
 int history_open(History **ret, const char *directory, const HistoryLimits *limits, Log *log);
@@ -85,7 +90,7 @@ int history_open(History **ret, const char *directory, const HistoryLimits *limi
 History *history_free(History *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(History *, history_free);
 
-/* Put the fdatasync timer on @base (once; NULL detaches it). It is armed
+/* Put the fdatasync timer and the query reader on @base (once; NULL detaches them). It is armed
  * only while appended records wait for their sync, so an idle history never
  * wakes the loop. With @syncer (may be NULL; it must deliver on @base and
  * outlive the history or its detachment) the batches' fdatasync() runs on
@@ -123,11 +128,33 @@ typedef struct HistoryQuery {
 /* A query that matches everything, oldest first. */
 #define HISTORY_QUERY_ALL ((HistoryQuery){ .kind = _EVENT_KIND_INVALID })
 
-/* Run @q over all files. Sets *@ret to a malloc()ed array of *@ret_n events
- * (NULL when none) and *@ret_total (may be NULL) to the number of matching
- * records regardless of paging. Returns 0, -ERANGE when @q is newest first
- * with an offset above 10 * HISTORY_QUERY_LIMIT_MAX, or another -errno. */
+/* Run @q over all files, on the calling thread. Files are read in pieces,
+ * never whole; newest first reads them backwards, and without @ret_total
+ * the walk ends as soon as the page is full (the newest record costs one
+ * piece of one file, however large the history). Sets *@ret to a
+ * malloc()ed array of *@ret_n events (NULL when none) and *@ret_total (may
+ * be NULL) to the number of matching records regardless of paging.
+ * Returns 0, -ERANGE when @q is newest first with an offset above
+ * 10 * HISTORY_QUERY_LIMIT_MAX, or another -errno. */
 int history_query(History *h, const HistoryQuery *q, ZpciEvent **ret, size_t *ret_n, uint64_t *ret_total);
+
+/* Called on the loop with the result of history_query_async(): @result 0
+ * or -errno; @events (malloc()ed, the callee frees it; NULL when none),
+ * @n of them, @total matching records. */
+typedef void (*HistoryQueryDone)(int result, ZpciEvent *events, size_t n, uint64_t total, void *userdata);
+
+/* Queries waiting or running at once; more are refused with -EBUSY. */
+#define HISTORY_QUERIES_MAX 32
+
+/* Run @q (with the total) on the history's reader thread, started by
+ * history_attach_event(), and call @done on the loop: a query of a large
+ * history never stalls the loop. The files are opened here, so what the
+ * query reads is the history as it was at this call. Without an attached
+ * loop the query runs here and @done is called before this returns.
+ * Returns 0 (then @done is called exactly once, at the latest by
+ * history_free(), which stops a query still reading with -ECANCELED),
+ * -EBUSY, -ERANGE, or another -errno. */
+int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done, void *userdata);
 
 /* CRC-32 (IEEE 802.3, reflected, as used by the record frame) of @size bytes. */
 uint32_t history_crc32(const void *data, size_t size);

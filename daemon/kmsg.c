@@ -17,6 +17,7 @@
 #include "daemon/manager.h"
 #include "daemon/pipeline.h"
 #include "daemon/registry.h"
+#include "daemon/syncer.h"
 #include "daemon/vfio-function.h"
 
 /* ---- pure parsing ------------------------------------------------------ */
@@ -437,15 +438,23 @@ struct KmsgSource {
 	int fd;
 	int inotify_fd;    /* regular file stand-ins: told about appends */
 	bool record_reads; /* a character device: every read is one whole record */
+	bool regular;      /* a regular file: its end is where appends will come */
 	struct event *event;
+	struct event *more_event;   /* the next slice of a long backlog */
+	struct event *cursor_event; /* the deferred save of the cursor */
+	Syncer *syncer;             /* NULL: the cursor is saved on the loop */
+	bool cursor_saving;         /* a save is with the syncer */
+	uint64_t cursor_saved_usec; /* CLOCK_MONOTONIC of the last save */
 
 	KmsgSplitter splitter;
 	KmsgCursor cursor;
 	bool cursor_dirty;
 	bool cursor_warned;
 	bool in_backlog; /* reading what was buffered before start */
+	bool idle;       /* the last slice read everything there was */
 
 	uint64_t n_records, n_zpci, n_missed, n_malformed, n_overwritten;
+	uint64_t n_slices, n_cursor_saves;
 };
 
 int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const char *boot_id_path,
@@ -493,6 +502,22 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+static uint64_t now_usec(clockid_t clock);
+
+static void on_cursor_saved(int result, void *userdata)
+{
+	KmsgSource *k = ASSERT_PTR(userdata);
+
+	k->cursor_saving = false;
+	if (result < 0 && !k->cursor_warned) {
+		k->cursor_warned = true;
+		log_warning_errno(k->manager->log, result,
+				  "Failed to save the kernel log position to %s, ignoring: %m",
+				  k->cursor_path);
+	}
+}
+
+/* Write the cursor now, on the calling thread. */
 static int save_cursor(KmsgSource *k)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -524,7 +549,52 @@ static int save_cursor(KmsgSource *k)
 		return r;
 	}
 	k->cursor_dirty = false;
+	k->n_cursor_saves++;
 	return 0;
+}
+
+/* Hand the cursor to the syncer (or write it when there is none). At most
+ * one save is in flight and at most one starts per KMSG_CURSOR_SAVE_USEC:
+ * a storm costs the disk one small rename a second, not one per wake-up.
+ * The deferred rest is saved by cursor_event. */
+#define KMSG_CURSOR_SAVE_USEC (1 * USEC_PER_SEC)
+static void request_cursor_save(KmsgSource *k)
+{
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	char text[128];
+	int n, r;
+
+	if (!k->cursor_path || !k->cursor_dirty)
+		return;
+	if (k->cursor_saving || now - k->cursor_saved_usec < KMSG_CURSOR_SAVE_USEC) {
+		struct timeval tv = { .tv_sec = 1 };
+
+		if (k->cursor_event && !evtimer_pending(k->cursor_event, NULL))
+			(void)evtimer_add(k->cursor_event, &tv);
+		return;
+	}
+	k->cursor_saved_usec = now;
+	if (!k->syncer) {
+		r = save_cursor(k);
+		on_cursor_saved(r, k);
+		return;
+	}
+	n = kmsg_cursor_format(&k->cursor, text, sizeof(text));
+	if (n < 0)
+		return;
+	r = syncer_replace_file(k->syncer, k->cursor_path, text, (size_t)n, false, on_cursor_saved, k);
+	if (r < 0) {
+		on_cursor_saved(r, k);
+		return;
+	}
+	k->cursor_saving = true;
+	k->cursor_dirty = false;
+	k->n_cursor_saves++;
+}
+
+static void on_cursor_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	request_cursor_save(ASSERT_PTR(userdata));
 }
 
 static uint64_t now_usec(clockid_t clock)
@@ -656,26 +726,48 @@ static void on_line(const char *line, size_t len, void *userdata)
 	}
 }
 
-/* Read everything available now. Returns 0 or -errno on a read error that
- * ends the source. */
+/* Read one slice: at most KMSG_SLICE_RECORDS records or KMSG_SLICE_USEC,
+ * whichever ends first, so that a storm or a long backlog never keeps the
+ * loop from signals, D-Bus and the vfio eventfds. A stream (FIFO, file) is
+ * read in small pieces for the same reason: one piece holds a few lines.
+ * Sets k->idle when everything there was has been read. Returns 0, or
+ * -errno on a read error and -EPIPE at the end of a non-regular source,
+ * both of which end the source. */
 static int drain(KmsgSource *k)
 {
 	char buf[KMSG_LINE_MAX + 1];
+	size_t piece = k->record_reads ? sizeof(buf) : KMSG_STREAM_PIECE;
+	uint64_t start = now_usec(CLOCK_MONOTONIC), first = k->n_records;
 	int r = 0;
 
+	k->idle = false;
+	k->n_slices++;
 	for (;;) {
-		ssize_t n = read(k->fd, buf, sizeof(buf));
+		ssize_t n;
 
+		if (k->n_records - first >= KMSG_SLICE_RECORDS ||
+		    now_usec(CLOCK_MONOTONIC) - start >= KMSG_SLICE_USEC)
+			break;
+		n = read(k->fd, buf, piece);
 		if (n > 0) {
 			kmsg_splitter_feed(&k->splitter, buf, (size_t)n, k->record_reads, on_line, k);
 			continue;
 		}
-		if (n == 0)
-			break; /* end of a regular file */
+		if (n == 0) {
+			/* The end of a regular file is where appends will come;
+			 * any other source that ends (a /dev/kmsg that is
+			 * /dev/null in a container) has ended for good. */
+			k->idle = true;
+			if (!k->regular)
+				r = -EPIPE;
+			break;
+		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN)
+		if (errno == EAGAIN) {
+			k->idle = true;
 			break;
+		}
 		if (errno == EPIPE) {
 			/* Our position was overwritten; the next read starts at the
 			 * oldest record, the sequence jump tells how many were lost. */
@@ -686,17 +778,39 @@ static int drain(KmsgSource *k)
 		break;
 	}
 
-	if (k->cursor_dirty) {
-		int q = save_cursor(k);
-
-		if (q < 0 && !k->cursor_warned) {
-			k->cursor_warned = true;
-			log_warning_errno(k->manager->log, q,
-					  "Failed to save the kernel log position to %s, ignoring: %m",
-					  k->cursor_path);
-		}
-	}
+	if (k->idle)
+		k->in_backlog = false;
+	else if (k->more_event)
+		/* Come back after the loop has polled everything else (a
+		 * zero timeout runs after the next poll); a FIFO or
+		 * /dev/kmsg would wake us anyway, a regular file would not. */
+		(void)evtimer_add(k->more_event, &(struct timeval){});
+	request_cursor_save(k);
 	return r;
+}
+
+static void source_stop(KmsgSource *k, int r)
+{
+	if (r == -EPIPE)
+		log_warning(k->manager->log, "The kernel log %s has ended, no longer watching it.", k->path);
+	else
+		log_warning_errno(k->manager->log, r,
+				  "Failed to read the kernel log %s, no longer watching it: %m", k->path);
+	if (k->event)
+		(void)event_del(k->event);
+	if (k->more_event)
+		(void)evtimer_del(k->more_event);
+	k->idle = true;
+}
+
+static void on_more(evutil_socket_t fd, short what, void *userdata)
+{
+	KmsgSource *k = ASSERT_PTR(userdata);
+	int r;
+
+	r = drain(k);
+	if (r < 0)
+		source_stop(k, r);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *userdata)
@@ -710,12 +824,11 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 		while (read(k->inotify_fd, ibuf, sizeof(ibuf)) > 0)
 			;
 	}
+	if (evtimer_pending(k->more_event, NULL))
+		return; /* a slice is due already: keep the order of slices */
 	r = drain(k);
-	if (r < 0) {
-		log_warning_errno(k->manager->log, r,
-				  "Failed to read the kernel log %s, no longer watching it: %m", k->path);
-		(void)event_del(k->event);
-	}
+	if (r < 0)
+		source_stop(k, r);
 }
 
 int kmsg_source_start(KmsgSource *k)
@@ -769,22 +882,23 @@ int kmsg_source_start(KmsgSource *k)
 			return negative_errno();
 	}
 
-	k->in_backlog = true;
-	r = drain(k);
-	k->in_backlog = false;
-	if (r < 0)
-		return r;
+	k->regular = S_ISREG(st.st_mode);
 
 	k->event = event_new(k->manager->event_base, k->inotify_fd >= 0 ? k->inotify_fd : k->fd,
 			     EV_READ | EV_PERSIST, on_readable, k);
-	if (!k->event)
+	k->more_event = evtimer_new(k->manager->event_base, on_more, k);
+	k->cursor_event = evtimer_new(k->manager->event_base, on_cursor_timer, k);
+	if (!k->event || !k->more_event || !k->cursor_event)
 		return -ENOMEM;
-	if (event_add(k->event, NULL) < 0)
+	k->syncer = k->manager->syncer;
+
+	/* What was buffered before start is read on the loop, slice by slice,
+	 * like everything after it. */
+	k->in_backlog = true;
+	if (event_add(k->event, NULL) < 0 || evtimer_add(k->more_event, &(struct timeval){}) < 0)
 		return -EIO;
 
-	log_debug(k->manager->log,
-		  "Reading the kernel log %s: %" PRIu64 " buffered record(s) processed, %" PRIu64 " zPCI.",
-		  k->path, k->n_records, k->n_zpci);
+	log_debug(k->manager->log, "Reading the kernel log %s.", k->path);
 	return 0;
 }
 
@@ -792,10 +906,18 @@ KmsgSource *kmsg_source_free(KmsgSource *k)
 {
 	if (!k)
 		return NULL;
+	/* A save still with the syncer finishes before the syncer is freed;
+	 * this one, written here, is the newer and lands last. */
+	if (k->syncer && k->cursor_saving)
+		(void)syncer_drain(k->syncer);
 	if (k->cursor_dirty)
 		(void)save_cursor(k);
 	if (k->event)
 		event_free(k->event);
+	if (k->more_event)
+		event_free(k->more_event);
+	if (k->cursor_event)
+		event_free(k->cursor_event);
 	if (k->fd >= 0)
 		(void)close(k->fd);
 	if (k->inotify_fd >= 0)
@@ -820,4 +942,19 @@ uint64_t kmsg_source_n_zpci(const KmsgSource *k)
 uint64_t kmsg_source_n_missed(const KmsgSource *k)
 {
 	return k ? k->n_missed : 0;
+}
+
+bool kmsg_source_idle(const KmsgSource *k)
+{
+	return !k || k->idle;
+}
+
+uint64_t kmsg_source_n_slices(const KmsgSource *k)
+{
+	return k ? k->n_slices : 0;
+}
+
+uint64_t kmsg_source_n_cursor_saves(const KmsgSource *k)
+{
+	return k ? k->n_cursor_saves : 0;
 }

@@ -25,12 +25,12 @@
  * source of record for them; they are only logged at debug level.
  *
  * Resuming: the last processed sequence number is kept with the boot id in
- * the state directory (replaced by rename, not fsync()ed: after a power loss
- * the boot id differs anyway). On start every buffered record is read again
- * and those up to the saved number of the same boot are skipped, so a
- * restart neither repeats nor loses records. Records the kernel overwrote
- * before they were read show up as a jump in the sequence numbers and are
- * reported as a gap with their count.
+ * the state directory, replaced by the syncer off the loop, at most once a
+ * second while records flow and once more when they stop (and at exit).
+ * After a crash at most that last second of records is read again. On start every buffered record is read
+ * again and those up to the saved number of the same boot are skipped, so a restart neither repeats nor
+ * loses records. Records the kernel overwrote before they were read show up as a jump in the sequence
+ * numbers and are reported as a gap with their count.
  */
 
 #include <stdbool.h>
@@ -132,8 +132,16 @@ void kmsg_splitter_feed(KmsgSplitter *s, const char *data, size_t n, bool flush,
 int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const char *boot_id_path,
 		    const char *state_directory);
 
-/* Open the log, process every buffered record and start watching for more.
- * Returns 0 or -errno (the source stays idle; the caller decides how loud). */
+/* Open the log and start watching it. What the kernel buffered before is
+ * read on the loop like what comes later: in slices of at most
+ * KMSG_SLICE_RECORDS records or KMSG_SLICE_USEC each, the next slice
+ * after the loop has served everything else that is ready. A source that
+ * ends (end of anything but a regular file) is logged once and no longer
+ * watched. Returns 0 or -errno (the source stays idle; the caller decides
+ * how loud). */
+#define KMSG_SLICE_RECORDS 64
+#define KMSG_SLICE_USEC    (2 * USEC_PER_MSEC)
+#define KMSG_STREAM_PIECE  256
 int kmsg_source_start(KmsgSource *k);
 
 /* Save the cursor and free. Accepts NULL, returns NULL. */
@@ -144,3 +152,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(KmsgSource *, kmsg_source_free);
 uint64_t kmsg_source_n_records(const KmsgSource *k);
 uint64_t kmsg_source_n_zpci(const KmsgSource *k);
 uint64_t kmsg_source_n_missed(const KmsgSource *k);
+
+/* True when the last slice read everything there was (or the source ended). */
+bool kmsg_source_idle(const KmsgSource *k);
+
+/* Slices read, and cursor saves started, since start. */
+uint64_t kmsg_source_n_slices(const KmsgSource *k);
+uint64_t kmsg_source_n_cursor_saves(const KmsgSource *k);

@@ -214,6 +214,7 @@ static void policy_state_saved(Manager *m, int r)
 			log_warning_errno(m->log, r, "Failed to save the policy state to %s, retrying: %m",
 					  m->state_directory);
 		m->policy_state_save_failed = true;
+		m->policy_state_hash = 0;        /* written or not, the retry writes */
 		manager_policy_state_changed(m); /* the retry */
 	} else if (m->policy_state_save_failed) {
 		log_info(m->log, "Saved the policy state to %s again.", m->state_directory);
@@ -226,6 +227,14 @@ static void on_policy_state_written(int result, void *userdata)
 	policy_state_saved(ASSERT_PTR(userdata), result);
 }
 
+static uint64_t realtime_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
 /* The state is serialised here, on the loop; the write and its fsync()s
  * run on the syncer. */
 static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata)
@@ -233,8 +242,12 @@ static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata
 	Manager *m = ASSERT_PTR(userdata);
 	int r;
 
-	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, on_policy_state_written,
-				    m);
+	/* What no longer matters (empty buckets, ladders reset, cooldowns
+	 * past) is dropped before each save: the state stays as large as
+	 * the functions with something going on. */
+	policy_state_gc(m->policy_state, m->policy, realtime_usec());
+	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, &m->policy_state_hash,
+				    on_policy_state_written, m);
 	if (r < 0)
 		policy_state_saved(m, r);
 }
@@ -319,6 +332,8 @@ static int manager_setup_core(Manager *m)
 		return log_oom(m->log);
 	if (r < 0)
 		log_warning_errno(m->log, r, "Failed to read the saved policy state, starting afresh: %m");
+	if (m->policy_state)
+		policy_state_gc(m->policy_state, m->policy, realtime_usec());
 	m->policy_state_timer = evtimer_new(m->event_base, on_policy_state_timer, m);
 	if (!m->policy_state_timer)
 		return log_oom(m->log);

@@ -58,6 +58,7 @@ typedef struct Manager {
 	struct PolicyState *policy_state; /* buckets, ladders, budget: saved to the state directory */
 	struct event *policy_state_timer; /* armed while the state has unsaved changes */
 	bool policy_state_save_failed;    /* the last save failed (said once, retried) */
+	uint64_t policy_state_hash;       /* of the state last queued for saving (0: none) */
 	struct Syncer *syncer;            /* fsync()s and state file writes, off the loop */
 	struct MetricsFile *metrics;      /* the node_exporter textfile, when configured */
 

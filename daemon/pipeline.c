@@ -153,8 +153,8 @@ int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e)
 	 * in the history even if the daemon is killed right after logging it. */
 	if (m->history) {
 		r = history_append(m->history, e);
-		if (r < 0)
-			log_error_errno(m->log, r, "Failed to write event %" PRIu64 " to the history: %m",
+		if (r < 0) /* the history says so, once per run of failures */
+			log_debug_errno(m->log, r, "Failed to write event %" PRIu64 " to the history: %m",
 					e->seq);
 	}
 

@@ -75,14 +75,33 @@ int policy_store_save(const char *directory, const PolicyState *s)
 	return state_file_write(path, text, strlen(text), 0);
 }
 
-int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, SyncerDone done,
-			    void *userdata)
+/* FNV-1a, 64 bits; never 0 (0 means "nothing saved yet"). */
+static uint64_t text_hash(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h ?: 1;
+}
+
+int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, uint64_t *last_hash,
+			    SyncerDone done, void *userdata)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
+	uint64_t h;
 	int r;
 
 	r = format_state(directory, s, &path, &text);
 	if (r < 0)
 		return r;
-	return syncer_replace_file(syncer, path, text, strlen(text), false, done, userdata);
+	h = text_hash(text);
+	if (last_hash && *last_hash == h)
+		return 1;
+	r = syncer_replace_file(syncer, path, text, strlen(text), false, done, userdata);
+	if (r < 0)
+		return r;
+	if (last_hash)
+		*last_hash = h;
+	return 0;
 }

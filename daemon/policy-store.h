@@ -25,7 +25,12 @@ int policy_store_load(const char *directory, PolicyState **ret);
 int policy_store_save(const char *directory, const PolicyState *s);
 
 /* Take a copy of @s now and save it to @directory on @syncer's thread;
- * @done gets the result on the loop. Returns 0 when the save was queued, or
- * -errno (nothing queued). */
-int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, SyncerDone done,
-			    void *userdata);
+ * @done gets the result on the loop. With @last_hash (may be NULL) a state
+ * whose text hashes to *@last_hash is not written again (an evaluation
+ * that changed nothing costs the disk nothing); *@last_hash is set to the
+ * hash of what was queued — the caller sets it to 0 when that save fails,
+ * so that it is retried. Returns 0 when the save was queued, 1 when the
+ * state was unchanged (nothing queued, @done not called), or -errno
+ * (nothing queued). */
+int policy_store_save_async(const char *directory, const PolicyState *s, Syncer *syncer, uint64_t *last_hash,
+			    SyncerDone done, void *userdata);

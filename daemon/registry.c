@@ -666,6 +666,12 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 	if (announce) {
 		FunctionFields ff;
 
+		/* Gone from the bus: its rate buckets and ladders go too. */
+		if (r->manager->policy_state) {
+			policy_state_forget(r->manager->policy_state, f->attrs.fid);
+			manager_policy_state_changed(r->manager);
+		}
+
 		function_fields(f, &ff);
 		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_REMOVED, ff.v, ff.n,
 			   "Function 0x%08" PRIx32 " (%s) removed.", f->attrs.fid, f->attrs.slot);
@@ -924,14 +930,79 @@ static void on_monitor(evutil_socket_t fd, short what, void *userdata)
 	Registry *r = ASSERT_PTR(userdata);
 
 	for (;;) {
-		struct udev_device *d = udev_monitor_receive_device(r->monitor);
+		struct udev_device *d;
 
-		if (!d)
+		errno = 0;
+		d = udev_monitor_receive_device(r->monitor);
+		if (!d) {
+			/* The socket's receive buffer overflowed: uevents are lost,
+			 * and which ones is unknown. Only a full look at the bus
+			 * says what changed meanwhile. */
+			if (errno == ENOBUFS) {
+				log_warning(r->manager->log,
+					    "Lost uevents (the udev monitor's receive buffer "
+					    "overflowed); enumerating the PCI bus again.");
+				(void)registry_resync(r);
+				continue;
+			}
 			break;
+		}
 		process_event(r, d);
 		udev_device_unref(d);
 	}
 	manager_update_status(r->manager);
+}
+
+typedef struct Resync {
+	Registry *registry;
+	char (*seen)[EVENT_SLOT_MAX];
+	size_t n, alloc;
+} Resync;
+
+static int resync_one(const char *syspath, const char *slot, int dirfd, void *userdata)
+{
+	Resync *rs = ASSERT_PTR(userdata);
+	ZpciFunction *f;
+
+	f = process_function(rs->registry, syspath, slot, dirfd, true);
+	if (!f)
+		return 0;
+	if (rs->n == rs->alloc) {
+		size_t na = rs->alloc ? rs->alloc * 2 : 64;
+		void *p = reallocarray(rs->seen, na, sizeof(*rs->seen));
+
+		if (!p)
+			return -ENOMEM;
+		rs->seen = p;
+		rs->alloc = na;
+	}
+	(void)snprintf(rs->seen[rs->n++], EVENT_SLOT_MAX, "%s", f->attrs.slot);
+	return 0;
+}
+
+int registry_resync(Registry *r)
+{
+	Resync rs = { .registry = r };
+	int q;
+
+	/* Read every device again (what changed is announced as a uevent
+	 * would have), then drop the functions that are gone. */
+	q = sysfs_zpci_enumerate(REGISTRY_SYSFS_ROOT, resync_one, &rs);
+	if (q < 0) {
+		free(rs.seen);
+		return log_warning_errno(r->manager->log, q, "Failed to enumerate the PCI bus again: %m");
+	}
+	for (size_t i = r->n; i > 0; i--) {
+		ZpciFunction *f = r->by_fid[i - 1];
+		bool seen = false;
+
+		for (size_t k = 0; k < rs.n && !seen; k++)
+			seen = streq(rs.seen[k], f->attrs.slot);
+		if (!seen)
+			drop_function(r, f, true);
+	}
+	free(rs.seen);
+	return 0;
 }
 
 static void pci_warning(char *msg, ...)
@@ -1031,6 +1102,8 @@ int registry_start(Registry *r)
 	q = udev_monitor_filter_add_match_subsystem_devtype(r->monitor, "pci", NULL);
 	if (q < 0)
 		return q;
+	/* As udevd's own: a storm of uevents should fit, not overflow. */
+	(void)udev_monitor_set_receive_buffer_size(r->monitor, 128 * 1024 * 1024);
 	q = udev_monitor_enable_receiving(r->monitor);
 	if (q < 0)
 		return q;

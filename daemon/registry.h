@@ -55,6 +55,12 @@ int registry_new(Registry **ret, Manager *m, const RegistryOptions *options);
  * functions. Returns 0 or -errno (no monitor could be set up). */
 int registry_start(Registry *r);
 
+/* Enumerate the PCI bus again, as after lost uevents (the monitor's
+ * receive buffer overflowed, ENOBUFS): functions found are read again
+ * and added or updated as a uevent would have, functions no longer there
+ * are removed, each announced to the subscribers. Returns 0 or -errno. */
+int registry_resync(Registry *r);
+
 /* Release functions held in own mode, drop every function (subscribers are
  * not called) and free. Accepts NULL, returns NULL. */
 Registry *registry_free(Registry *r);

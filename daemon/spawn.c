@@ -152,14 +152,24 @@ static void on_child_exit(evutil_socket_t fd, short what, void *userdata)
 	SpawnJob *j = ASSERT_PTR(userdata);
 	Spawner *s = j->spawner;
 	SpawnOutcome o = { .pid = j->pid };
+	siginfo_t si = {};
 	int status;
 	pid_t p;
+
+	/* Look without reaping first: while the command is a zombie its pid
+	 * (the group's id) cannot be reused, so what it left running in its
+	 * group (a "sleep &" of a shell) is ended here and cannot outlive it. */
+	if (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+		if (si.si_pid == 0)
+			return; /* not yet (a poll tick, or a spurious wake-up) */
+		(void)kill(-j->pid, SIGKILL);
+	}
 
 	do
 		p = waitpid(j->pid, &status, WNOHANG);
 	while (p < 0 && errno == EINTR);
 	if (p == 0)
-		return; /* not yet (a poll tick, or a spurious wake-up) */
+		return;
 
 	o.duration_usec = now_usec() - j->start_usec;
 	if (p < 0) {

@@ -13,8 +13,12 @@
  * that is refused (-ENOBUFS) and counted, and the caller reports it.
  *
  * A command still running after timeout_usec gets SIGTERM (its whole process
- * group), and SIGKILL kill_grace_usec later. Exits are noticed through a
- * pidfd watched by the loop; no work happens in signal context.
+ * group), and SIGKILL kill_grace_usec later. When a command ends, by itself
+ * or at its timeout, whatever is left in its process group gets SIGKILL
+ * before the command is reaped: nothing it started in the background
+ * outlives it (a process that leaves the group on purpose, setsid(), is
+ * the service manager's to end, KillMode=control-group). Exits are noticed
+ * through a pidfd watched by the loop; no work happens in signal context.
  */
 
 #include <stdbool.h>

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/state-file.h"
@@ -14,6 +15,7 @@
 typedef enum JobKind {
 	JOB_FDATASYNC,
 	JOB_REPLACE_FILE,
+	JOB_CALL,
 } JobKind;
 
 typedef struct Job {
@@ -24,6 +26,7 @@ typedef struct Job {
 	void *data;
 	size_t size;
 	bool world_readable;
+	SyncerWork work;
 	int result;
 	SyncerDone done;
 	void *userdata;
@@ -44,6 +47,7 @@ struct Syncer {
 	pthread_cond_t idle; /* queue empty and nothing running */
 	pthread_t thread;
 	bool started, stop, running; /* under lock (started only on the loop) */
+	int nice;                    /* of the worker thread, set before it starts */
 	JobList queue;               /* under lock */
 	JobList finished;            /* under lock */
 };
@@ -91,6 +95,9 @@ static void job_run(Job *j)
 	case JOB_REPLACE_FILE:
 		j->result = state_file_write(j->path, j->data, j->size, j->world_readable);
 		break;
+	case JOB_CALL:
+		j->result = j->work(j->userdata);
+		break;
 	}
 }
 
@@ -107,6 +114,9 @@ static void *worker(void *userdata)
 {
 	Syncer *s = userdata;
 
+	/* Linux: a thread's own nice value (PRIO_PROCESS with its tid). */
+	if (s->nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), s->nice);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		Job *j;
@@ -269,6 +279,28 @@ int syncer_replace_file(Syncer *s, const char *path, const void *data, size_t si
 	memcpy(j->data, data, size);
 	j->size = size;
 	j->world_readable = world_readable;
+	j->done = done;
+	j->userdata = userdata;
+	return submit(s, j);
+}
+
+void syncer_set_nice(Syncer *s, int nice)
+{
+	s->nice = nice;
+}
+
+int syncer_call(Syncer *s, SyncerWork work, SyncerDone done, void *userdata)
+{
+	Job *j;
+
+	if (!work)
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->kind = JOB_CALL;
+	j->fd = -EBADF;
+	j->work = work;
 	j->done = done;
 	j->userdata = userdata;
 	return submit(s, j);

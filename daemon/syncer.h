@@ -66,6 +66,18 @@ int syncer_fdatasync(Syncer *s, int fd, SyncerDone done, void *userdata);
 int syncer_replace_file(Syncer *s, const char *path, const void *data, size_t size, bool world_readable,
 			SyncerDone done, void *userdata);
 
+/* Work for syncer_call(): runs on the worker thread, touches nothing but
+ * what @userdata gives it, returns 0 or -errno. */
+typedef int (*SyncerWork)(void *userdata);
+
+/* Run the worker thread at @nice (before its first job; e.g. 10 for work
+ * that must not take the CPU from the event loop). */
+void syncer_set_nice(Syncer *s, int nice);
+
+/* Run @work(@userdata) on the worker, then @done (may be NULL) on the loop
+ * with its result. Returns 0 when queued, or -errno. */
+int syncer_call(Syncer *s, SyncerWork work, SyncerDone done, void *userdata);
+
 /* Block until every job submitted so far has run, then run their
  * completions. For shutdown and for tests; never on a hot path. Returns the
  * number of completions run. */

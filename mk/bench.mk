@@ -6,7 +6,7 @@ if HAVE_UMOCKDEV
 check_PROGRAMS += bench/zpcid-bench bench/zpcid-floor
 bench_zpcid_bench_SOURCES = bench/zpcid-bench.c bench/bench-util.c bench/bench-util.h
 bench_zpcid_bench_CFLAGS = $(AM_CFLAGS) $(UMOCKDEV_CFLAGS) $(SYSTEMD_CFLAGS)
-bench_zpcid_bench_LDADD = $(DEVWORLD_LIBS) $(SYSTEMD_LIBS) -lpthread
+bench_zpcid_bench_LDADD = $(DEVWORLD_LIBS) $(SYSTEMD_LIBS) $(DAEMON_LIBS) -lpthread
 
 bench_zpcid_floor_SOURCES = bench/zpcid-floor.c
 bench_zpcid_floor_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS)

@@ -352,10 +352,11 @@ START_TEST(test_corrupt_middle_record_skipped)
 	write_whole(path_of("history.log"), buf, size);
 
 	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
-	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 1);
 	ck_assert_uint_eq(history_stats(h)->torn_truncated, 0);
 	ck_assert_uint_eq(history_last_seq(h), 3);
+	/* Open reads the end only; the query that walks past it counts it. */
 	n = query(h, &HISTORY_QUERY_ALL, &ev, NULL);
+	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 1);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(ev[0].seq, 1);
 	ck_assert_uint_eq(ev[1].seq, 3);
@@ -377,6 +378,159 @@ static void on_timeout(evutil_socket_t fd, short what, void *userdata)
 {
 	event_base_loopbreak(userdata);
 }
+
+static size_t count_messages(const Log *l, const char *text)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < log_memory_count(l); i++)
+		if (strstr(log_memory_get(l, i)->message, text))
+			n++;
+	return n;
+}
+
+/* A torn tail is cut and said so once, with its size; a clean file says nothing. */
+START_TEST(test_torn_tail_reported_once)
+{
+	_cleanup_free_ char *orig = NULL;
+	History *h = NULL;
+	Log *log = NULL;
+	size_t size;
+	char expect[128];
+
+	ck_assert_int_eq(log_new(&log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	ck_assert_int_eq(history_open(&h, dir, NULL, log), 0);
+	append_range(h, 1, 3);
+	h = history_free(h);
+	ck_assert_uint_eq(count_messages(log, "torn"), 0);
+
+	read_whole(path_of("history.log"), &orig, &size);
+	write_whole(path_of("history.log"), orig, size - 7);
+	ck_assert_int_eq(history_open(&h, dir, NULL, log), 0);
+	h = history_free(h);
+	(void)snprintf(expect, sizeof(expect), "Cut %zu byte(s) of a torn record",
+		       size - 7 - (size_t)((const char *)memrchr(orig, '\n', size - 1) - orig + 1));
+	ck_assert_uint_eq(count_messages(log, expect), 1);
+	ck_assert_uint_eq(count_messages(log, "torn"), 1);
+
+	/* Reopened: nothing torn any more, nothing said. */
+	ck_assert_int_eq(history_open(&h, dir, NULL, log), 0);
+	ck_assert_uint_eq(history_last_seq(h), 2);
+	h = history_free(h);
+	ck_assert_uint_eq(count_messages(log, "torn"), 1);
+	log_free(log);
+}
+END_TEST
+
+typedef struct AsyncResult {
+	int result;
+	ZpciEvent *events;
+	size_t n;
+	uint64_t total;
+	unsigned calls;
+} AsyncResult;
+
+static void on_query_done(int result, ZpciEvent *events, size_t n, uint64_t total, void *userdata)
+{
+	AsyncResult *a = userdata;
+
+	a->result = result;
+	a->events = events;
+	a->n = n;
+	a->total = total;
+	a->calls++;
+}
+
+/* Files larger than a read piece, several of them: newest first read
+ * backwards gives exactly the reverse of oldest first, at any offset, on
+ * the calling thread and on the reader thread. */
+START_TEST(test_large_history_both_directions)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_free_ ZpciEvent *all = NULL, *ev = NULL;
+	const uint64_t n_all = 12000;
+	const uint64_t offsets[] = { 0, 1, 4999, 7777, 11990, 11999, 12000 };
+	struct event_base *base;
+	AsyncResult a = {};
+	HistoryQuery q;
+	uint64_t total;
+	size_t n;
+
+	lim.max_file_size = 1100 * 1024;
+	lim.max_files = 10;
+	lim.sync_records = 1000000;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	append_range(h, 1, n_all);
+	ck_assert_uint_gt(history_stats(h)->rotations, 1);
+
+	/* Oldest first, in pages of the largest size. */
+	all = calloc(n_all, sizeof(ZpciEvent));
+	for (uint64_t off = 0; off < n_all; off += HISTORY_QUERY_LIMIT_MAX) {
+		q = HISTORY_QUERY_ALL;
+		q.offset = off;
+		n = query(h, &q, &ev, &total);
+		ck_assert_uint_eq(total, n_all);
+		memcpy(all + off, ev, n * sizeof(ZpciEvent));
+		free(TAKE_PTR(ev));
+	}
+	for (uint64_t i = 0; i < n_all; i++)
+		ck_assert_uint_eq(all[i].seq, i + 1);
+
+	for (size_t k = 0; k < ELEMENTSOF(offsets); k++) {
+		q = HISTORY_QUERY_ALL;
+		q.newest_first = true;
+		q.offset = offsets[k];
+		q.limit = 50;
+		n = query(h, &q, &ev, &total);
+		ck_assert_uint_eq(total, n_all);
+		ck_assert_uint_eq(n, MIN(50, n_all - offsets[k]));
+		for (size_t i = 0; i < n; i++)
+			ck_assert_uint_eq(ev[i].seq, n_all - offsets[k] - i);
+		free(TAKE_PTR(ev));
+	}
+
+	/* The newest record without the total: one piece of one file. */
+	q = HISTORY_QUERY_ALL;
+	q.newest_first = true;
+	q.limit = 1;
+	n = query(h, &q, &ev, NULL);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(ev[0].seq, n_all);
+	free(TAKE_PTR(ev));
+
+	/* A filtered page on the reader thread. */
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(history_attach_event(h, base, NULL), 0);
+	q = HISTORY_QUERY_ALL;
+	q.newest_first = true;
+	q.match_fid = true;
+	q.fid = 0x11;
+	q.offset = 3;
+	q.limit = 4;
+	ck_assert_int_eq(history_query_async(h, &q, on_query_done, &a), 0);
+	ck_assert_uint_eq(a.calls, 0);
+	while (a.calls == 0)
+		ck_assert_int_ge(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(a.result, 0);
+	ck_assert_uint_eq(a.total, n_all / 3);
+	ck_assert_uint_eq(a.n, 4);
+	/* fid 0x11: seq % 3 == 1; the newest is 11998, skip 3 */
+	ck_assert_uint_eq(a.events[0].seq, 11998 - 3 * 3);
+	ck_assert_uint_eq(a.events[3].seq, 11998 - 6 * 3);
+	free(a.events);
+
+	/* Freed with a query queued: it still reports, once: done or stopped. */
+	a = (AsyncResult){};
+	ck_assert_int_eq(history_query_async(h, &HISTORY_QUERY_ALL, on_query_done, &a), 0);
+	h = history_free(h);
+	ck_assert_uint_eq(a.calls, 1);
+	ck_assert((a.result == 0 && a.total == n_all) || (a.result == -ECANCELED && !a.events));
+	free(a.events);
+	event_base_free(base);
+}
+END_TEST
 
 START_TEST(test_sync_batches)
 {
@@ -484,6 +638,8 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_corrupt_middle_record_skipped);
 	tcase_add_test(tc, test_sync_batches);
 	tcase_add_test(tc, test_sync_on_the_syncer);
+	tcase_add_test(tc, test_torn_tail_reported_once);
+	tcase_add_test(tc, test_large_history_both_directions);
 	suite_add_tcase(s, tc);
 	return s;
 }

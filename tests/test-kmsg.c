@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,12 +302,26 @@ static size_t count_records(Manager *m, const char *message_id, const char *key,
 	return test_count_records(m->log, message_id, key, value);
 }
 
+/* Run the loop until the source has read all there is; returns the loop
+ * iterations that took. */
+static unsigned run_until_idle(Manager *m, KmsgSource *k)
+{
+	unsigned n = 0;
+
+	do {
+		ck_assert_int_ge(event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+		n++;
+	} while (!kmsg_source_idle(k));
+	return n;
+}
+
 static KmsgSource *start_source(Manager *m)
 {
 	KmsgSource *k = NULL;
 
 	ck_assert_int_eq(kmsg_source_new(&k, m, kmsg_path, boot_path, state_dir), 0);
 	ck_assert_int_eq(kmsg_source_start(k), 0);
+	(void)run_until_idle(m, k);
 	return k;
 }
 
@@ -424,6 +439,96 @@ START_TEST(test_source_fifo)
 }
 END_TEST
 
+static void on_signal_seen(evutil_socket_t fd, short what, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* A backlog is read in slices; between two slices the loop serves what
+ * else is ready (here: a signal), and the cursor is not saved per slice. */
+START_TEST(test_source_backlog_sliced)
+{
+	const unsigned n_lines = 20000;
+	unsigned seen = 0, served_at = 0, iterations = 0;
+	struct event *sig;
+	Manager *m;
+	KmsgSource *k = NULL;
+	FILE *f;
+
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	f = fopen(kmsg_path, "we");
+	ck_assert_ptr_nonnull(f);
+	for (unsigned i = 0; i < n_lines; i++)
+		fprintf(f, "3,%u,%u,-;unrelated line %u\n", i, i + 1, i);
+	ck_assert_int_eq(fclose(f), 0);
+
+	m = new_manager();
+	sig = evsignal_new(m->event_base, SIGUSR1, on_signal_seen, &seen);
+	ck_assert_int_eq(evsignal_add(sig, NULL), 0);
+	ck_assert_int_eq(kmsg_source_new(&k, m, kmsg_path, boot_path, state_dir), 0);
+	ck_assert_int_eq(kmsg_source_start(k), 0);
+	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
+	ck_assert_int_eq(raise(SIGUSR1), 0);
+	do {
+		ck_assert_int_ge(event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+		iterations++;
+		if (seen && !served_at)
+			served_at = (unsigned)kmsg_source_n_records(k);
+	} while (!kmsg_source_idle(k));
+
+	ck_assert_uint_eq(kmsg_source_n_records(k), n_lines);
+	ck_assert_uint_eq(seen, 1);
+	/* The signal was served long before the backlog ended. */
+	ck_assert_uint_le(served_at, 2 * KMSG_SLICE_RECORDS);
+	/* A slice ends within one read piece after its budget. */
+	ck_assert_uint_ge(kmsg_source_n_slices(k), n_lines / (2 * KMSG_SLICE_RECORDS));
+	ck_assert_uint_ge(iterations, n_lines / (2 * KMSG_SLICE_RECORDS));
+	/* One save at the first slice, the rest deferred to the timer or exit. */
+	ck_assert_uint_le(kmsg_source_n_cursor_saves(k), 2);
+	event_free(sig);
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
+/* A character device that reports its end (here a terminal whose other
+ * side closed: always readable, every read 0) is logged once and no longer
+ * watched: the loop does not spin on it. */
+START_TEST(test_source_end_no_spin)
+{
+	Manager *m = new_manager();
+	KmsgSource *k = NULL;
+	int master;
+	unsigned i;
+
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	ck_assert_int_eq(kmsg_source_new(&k, m, ptsname(master), boot_path, state_dir), 0);
+	ck_assert_int_eq(kmsg_source_start(k), 0);
+	(void)run_until_idle(m, k);
+	ck_assert_int_eq(close(master), 0);
+	/* 1: no events left on the loop. */
+	for (i = 0; i < 100; i++)
+		if (event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK) == 1)
+			break;
+	ck_assert_uint_lt(i, 100);
+	ck_assert_uint_le(kmsg_source_n_slices(k), 3);
+	{
+		size_t ended = 0;
+
+		for (size_t j = 0; j < log_memory_count(m->log); j++)
+			if (strstr(log_memory_get(m->log, j)->message, "has ended"))
+				ended++;
+		ck_assert_uint_eq(ended, 1);
+	}
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
 START_TEST(test_source_missing)
 {
 	Manager *m = new_manager();
@@ -455,6 +560,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_source_file_resume);
 	tcase_add_test(tc, test_source_fifo);
 	tcase_add_test(tc, test_source_missing);
+	tcase_add_test(tc, test_source_backlog_sliced);
+	tcase_add_test(tc, test_source_end_no_spin);
 	suite_add_tcase(s, tc);
 	return s;
 }

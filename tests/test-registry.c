@@ -18,6 +18,7 @@
 
 #include "common/messages.h"
 #include "daemon/manager.h"
+#include "daemon/policy.h"
 #include "daemon/registry.h"
 #include "tests/test-util.h"
 
@@ -310,6 +311,71 @@ START_TEST(test_registry_no_functions)
 }
 END_TEST
 
+/* Lost uevents (ENOBUFS on the monitor): a full enumeration finds what
+ * came and went unseen, and announces it. */
+START_TEST(test_registry_resync)
+{
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	Changes c = {};
+	Manager *m = new_manager();
+	char *sys1, *sys2, *sys3;
+
+	sys1 = add_function(tb, "0001:00:00.0", "0x00000021\n", "0x1\n", "0x0100\n");
+	sys2 = add_function(tb, "0002:00:00.0", "0x00000011\n", "0x2\n", "0x0104\n");
+	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(registry_subscribe(m->registry, on_change, &c), 0);
+	ck_assert_int_eq(registry_start(m->registry), 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+
+	/* Policy state for both: a storm in progress. */
+	{
+		json_object *o = json_tokener_parse("{\"version\":1,\"budget\":[],\"functions\":["
+						    "{\"fid\":33,\"last_disruptive\":0,\"rules\":[]},"
+						    "{\"fid\":17,\"last_disruptive\":0,\"rules\":[]}]}");
+
+		ck_assert_ptr_nonnull(o);
+		ck_assert_int_eq(policy_state_from_json(o, &m->policy_state), 0);
+		json_object_put(o);
+	}
+
+	/* Behind the monitor's back (no uevents): one comes, one goes. */
+	sys3 = add_function(tb, "0003:00:00.0", "0x00000031\n", "0x3\n", "0x0108\n");
+	umockdev_testbed_remove_device(tb, sys1);
+	c = (Changes){};
+	ck_assert_int_eq(registry_resync(m->registry), 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+	ck_assert_ptr_null(registry_get_by_fid(m->registry, 0x21));
+	ck_assert_ptr_nonnull(registry_get_by_fid(m->registry, 0x11));
+	ck_assert_ptr_nonnull(registry_get_by_fid(m->registry, 0x31));
+	ck_assert_uint_eq(c.added, 1);
+	ck_assert_uint_eq(c.removed, 1);
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_REMOVED, "ZPCI_FID", "0x00000021"), 1);
+	/* The policy state of the function that went is gone with it. */
+	{
+		json_object *o = NULL;
+		const char *text;
+
+		ck_assert_int_eq(policy_state_to_json(m->policy_state, &o), 0);
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		ck_assert_ptr_null(strstr(text, "\"fid\":33"));
+		ck_assert_ptr_nonnull(strstr(text, "\"fid\":17"));
+		json_object_put(o);
+	}
+
+	/* Nothing changed: nothing announced. */
+	c = (Changes){};
+	ck_assert_int_eq(registry_resync(m->registry), 0);
+	ck_assert_uint_eq(c.added + c.removed, 0);
+	ck_assert_uint_eq(registry_count(m->registry), 2);
+	m->policy_state = policy_state_free(m->policy_state);
+	manager_free(m);
+	g_free(sys1);
+	g_free(sys2);
+	g_free(sys3);
+	g_object_unref(tb);
+}
+END_TEST
+
 START_TEST(test_registry_many)
 {
 	UMockdevTestbed *tb = umockdev_testbed_new();
@@ -360,6 +426,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_registry_lifecycle);
 	tcase_add_test(tc, test_registry_no_functions);
 	tcase_add_test(tc, test_registry_many);
+	tcase_add_test(tc, test_registry_resync);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,6 +278,89 @@ START_TEST(test_free_cancels_and_kills)
 }
 END_TEST
 
+/* Wait for every orphan this process inherited as a subreaper; returns how
+ * many there were and how many of them died of SIGKILL. Blocks until they
+ * are gone: a survivor fails the test case at its timeout. */
+static unsigned reap_orphans(unsigned *ret_killed)
+{
+	unsigned n = 0, killed = 0;
+	int status;
+
+	while (waitpid(-1, &status, 0) > 0) {
+		n++;
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			killed++;
+	}
+	ck_assert_int_eq(errno, ECHILD);
+	*ret_killed = killed;
+	return n;
+}
+
+START_TEST(test_background_children_ended)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	/* Exits at once and leaves a sleep running; the second one hangs and
+	 * is killed at its timeout, also leaving a sleep behind. */
+	const char *fork_exit[] = { "/bin/sh", "-c", "sleep 301 & sleep 302 & exit 0", NULL };
+	const char *fork_hang[] = { "/bin/sh", "-c", "trap '' TERM; sleep 303 & trap 'exit 0' TERM; wait",
+				    NULL };
+	unsigned killed;
+	Ctx *c;
+
+	/* Orphans of the commands become our children, so their end is seen
+	 * by waitpid(), not guessed from a delay. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	lim.timeout_usec = 200 * USEC_PER_MSEC;
+	lim.kill_grace_usec = 200 * USEC_PER_MSEC;
+	c = ctx_new(&lim);
+	c->expected = 20;
+	for (unsigned i = 0; i < 20; i++)
+		ck_assert_int_eq(spawner_submit(c->spawner, fork_exit, NULL, on_done, c), 0);
+	run_loop(c, 30);
+	ck_assert_uint_eq(c->results[SPAWN_DONE], 20);
+	ck_assert_uint_eq(reap_orphans(&killed), 40);
+	ck_assert_uint_eq(killed, 40);
+
+	c->expected = 21;
+	ck_assert_int_eq(spawner_submit(c->spawner, fork_hang, NULL, on_done, c), 0);
+	run_loop(c, 30);
+	ck_assert_uint_eq(c->results[SPAWN_TIMEOUT], 1);
+	/* The shell leaves at SIGTERM, its sleep ignores it: ended with the
+	 * group (none when SIGTERM came before the shell set its traps). */
+	ck_assert_uint_eq(reap_orphans(&killed), killed);
+	ctx_free(c);
+}
+END_TEST
+
+/* A command that floods its output (the daemon's stderr, here a pipe that
+ * nobody reads): it blocks on its own writes, the loop does not, and the
+ * timeout ends it like any hanging command. */
+START_TEST(test_flooding_command)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	const char *flood[] = { "/bin/sh", "-c", "while :; do echo flood flood flood flood; done", NULL };
+	struct timeval tick = { .tv_usec = 10000 };
+	struct event *ticker;
+	int pipefd[2];
+	Ctx *c;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+	lim.timeout_usec = 300 * USEC_PER_MSEC;
+	lim.kill_grace_usec = 300 * USEC_PER_MSEC;
+	c = ctx_new(&lim);
+	ticker = event_new(c->base, -1, EV_PERSIST, on_tick, c);
+	event_add(ticker, &tick);
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit(c->spawner, flood, NULL, on_done, c), 0);
+	run_loop(c, 30);
+	ck_assert_int_eq(c->last.result, SPAWN_TIMEOUT);
+	ck_assert_uint_ge(c->ticks, under_valgrind() ? 5 : 20);
+	event_free(ticker);
+	ctx_free(c);
+}
+END_TEST
+
 static Suite *spawn_suite(void)
 {
 	Suite *s = suite_create("spawn");
@@ -287,6 +372,8 @@ static Suite *spawn_suite(void)
 	tcase_add_test(tc, test_hundred_alerts_all_run);
 	tcase_add_test(tc, test_overflow_counted);
 	tcase_add_test(tc, test_free_cancels_and_kills);
+	tcase_add_test(tc, test_background_children_ended);
+	tcase_add_test(tc, test_flooding_command);
 	suite_add_tcase(s, tc);
 	return s;
 }
