@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,20 +231,9 @@ int main(int argc, char *argv[])
 	r = manager_start(m);
 	if (r < 0)
 		return EXIT_FAILURE;
+	/* The stop signals stay blocked after the loop (manager_new() blocked
+	 * them for the signalfd): a second SIGTERM during the final flush of
+	 * the history and the state waits, and dies with the process. */
 	r = manager_run(m);
-	/* The loop is done; manager_free() still flushes the history and the
-	 * state, and gives their signals back to the default action as it
-	 * frees their events. A second SIGTERM (a stop repeated by an
-	 * impatient user) must not cut that short: from here on the stop
-	 * signals wait, and die with the process. */
-	{
-		sigset_t stop;
-
-		sigemptyset(&stop);
-		sigaddset(&stop, SIGTERM);
-		sigaddset(&stop, SIGINT);
-		sigaddset(&stop, SIGHUP);
-		(void)sigprocmask(SIG_BLOCK, &stop, NULL);
-	}
 	return r;
 }

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -25,10 +27,8 @@
 #include "daemon/vfio-function.h"
 #include "daemon/vfio.h"
 
-static void on_signal(evutil_socket_t sig, short what, void *userdata)
+static void handle_signal(Manager *m, int sig)
 {
-	Manager *m = ASSERT_PTR(userdata);
-
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
@@ -40,6 +40,23 @@ static void on_signal(evutil_socket_t sig, short what, void *userdata)
 		break;
 	default:
 		break;
+	}
+}
+
+/* The stop and reload signals wait, blocked, in the signalfd: read them all. */
+static void on_signalfd(evutil_socket_t fd, short what, void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(fd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si))
+			break; /* EAGAIN: all read */
+		handle_signal(m, (int)si.ssi_signo);
 	}
 }
 
@@ -91,6 +108,44 @@ static LogTarget effective_target(const Manager *m, const Config *c)
 	return m->options.log_target >= 0 ? m->options.log_target : c->log_target;
 }
 
+static void stop_signals(sigset_t *ret)
+{
+	sigemptyset(ret);
+	sigaddset(ret, SIGTERM);
+	sigaddset(ret, SIGINT);
+	sigaddset(ret, SIGHUP);
+}
+
+/* SIGTERM, SIGINT and SIGHUP stay blocked in every thread and are read from
+ * a signalfd on the loop, as sd-event does: no handler runs on whatever
+ * thread the kernel picks, and a signal mask that a preloaded library
+ * changes behind zpcid's back cannot lose them. Called before any thread is
+ * started, so that every thread inherits the mask; children get theirs
+ * reset (spawn.c, actions.c). */
+static int block_signals(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL) < 0 ? negative_errno() : 0;
+}
+
+static int setup_signals(Manager *m)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	m->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m->signal_fd < 0)
+		return negative_errno();
+	m->signal_event = event_new(m->event_base, m->signal_fd, EV_READ | EV_PERSIST, on_signalfd, m);
+	if (!m->signal_event)
+		return -ENOMEM;
+	if (event_add(m->signal_event, NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
 int manager_new(Manager **ret, const ManagerOptions *options)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
@@ -101,6 +156,7 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 	if (!m)
 		return -ENOMEM;
 	m->options = *options;
+	m->signal_fd = -1;
 	m->next_seq = 1; /* 0 means "no sequence number"; the history, once open, says where to go on */
 
 	/* Log to the requested target right away, so that configuration errors are seen. */
@@ -125,21 +181,14 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 	if (r < 0)
 		return r;
 
+	r = block_signals();
+	if (r < 0)
+		return log_error_errno(m->log, r, "Failed to block the stop and reload signals: %m");
 	m->event_base = event_base_new();
 	if (!m->event_base)
 		return -ENOMEM;
 
 	*ret = TAKE_PTR(m);
-	return 0;
-}
-
-static int add_signal(Manager *m, struct event **ev, int sig)
-{
-	*ev = evsignal_new(m->event_base, sig, on_signal, m);
-	if (!*ev)
-		return -ENOMEM;
-	if (event_add(*ev, NULL) < 0)
-		return -EIO;
 	return 0;
 }
 
@@ -352,12 +401,8 @@ int manager_start(Manager *m)
 {
 	int r;
 
-	/* Signals: libevent turns them into ordinary events on the loop. */
-	r = add_signal(m, &m->sigterm_event, SIGTERM);
-	if (r >= 0)
-		r = add_signal(m, &m->sigint_event, SIGINT);
-	if (r >= 0)
-		r = add_signal(m, &m->sighup_event, SIGHUP);
+	/* Signals: read from a signalfd, as ordinary events on the loop. */
+	r = setup_signals(m);
 	if (r < 0)
 		return log_error_errno(m->log, r, "Failed to set up signal handling: %m");
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -495,12 +540,10 @@ Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
-	if (m->sigterm_event)
-		event_free(m->sigterm_event);
-	if (m->sigint_event)
-		event_free(m->sigint_event);
-	if (m->sighup_event)
-		event_free(m->sighup_event);
+	if (m->signal_event)
+		event_free(m->signal_event);
+	if (m->signal_fd >= 0)
+		(void)close(m->signal_fd);
 	if (m->watchdog_event)
 		event_free(m->watchdog_event);
 	/* Actions first (they report into the pipeline), then the sources before

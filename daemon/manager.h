@@ -65,7 +65,8 @@ typedef struct Manager {
 	char *state_directory;
 	char *runtime_directory;
 
-	struct event *sigterm_event, *sigint_event, *sighup_event;
+	int signal_fd; /* SIGTERM, SIGINT, SIGHUP: blocked, read here */
+	struct event *signal_event;
 	struct event *watchdog_event;
 	uint64_t watchdog_usec; /* 0: no watchdog */
 
