@@ -305,13 +305,24 @@ START_TEST(test_background_children_ended)
 	const char *fork_hang[] = { "/bin/sh", "-c", "trap '' TERM; sleep 303 & trap 'exit 0' TERM; wait",
 				    NULL };
 	unsigned killed;
+	int subreaper = 0;
 	Ctx *c;
 
 	/* Orphans of the commands become our children, so their end is seen
-	 * by waitpid(), not guessed from a delay. */
-	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-	lim.timeout_usec = 200 * USEC_PER_MSEC;
-	lim.kill_grace_usec = 200 * USEC_PER_MSEC;
+	 * by waitpid(), not guessed from a delay. User-mode emulation (the
+	 * big-endian tier) has no PR_SET_CHILD_SUBREAPER: this test is about
+	 * processes, not byte order, and the native runs cover it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 && getenv("ZPCID_TEST_EMULATOR")) {
+		fprintf(stderr, "skipped: no PR_SET_CHILD_SUBREAPER under %s\n",
+			getenv("ZPCID_TEST_EMULATOR"));
+		return;
+	}
+	ck_assert_int_eq(prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0), 0);
+	ck_assert_int_eq(subreaper, 1);
+	/* Under valgrind (which follows the children) a shell takes far longer
+	 * to start than the 200 ms a fast machine needs. */
+	lim.timeout_usec = (under_valgrind() ? 5000 : 200) * USEC_PER_MSEC;
+	lim.kill_grace_usec = (under_valgrind() ? 5000 : 200) * USEC_PER_MSEC;
 	c = ctx_new(&lim);
 	c->expected = 20;
 	for (unsigned i = 0; i < 20; i++)
