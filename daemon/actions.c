@@ -471,13 +471,22 @@ static int helper_run(Actions *a, Job *j, char *detail, size_t size)
 	case ACTION_REPORT_INFO:
 	case ACTION_REPORT_FW_RESET:
 	case ACTION_REPORT_DECONFIGURE:
-		build_log_data(req, log_data, sizeof(log_data));
-		(void)snprintf(detail, size, "report_error %s, err_log_id %" PRIu64,
+		(void)snprintf(detail, size, "report_error %s, err_log_id 0x%" PRIx64,
 			       report_error_action_to_string(report_action_of(req->type)), j->err_log_id);
+		if (req->has_log_data && !a->ops.report_write) {
+			/* the caller's record, as s390-tools writes it */
+			size_t len = req->log_data[0] ? strnlen(req->log_data, sizeof(req->log_data) - 1) + 1
+						      : 0;
+
+			return report_error_write_padded(
+				a->sysfs_root, req->slot, report_action_of(req->type),
+				realtime_usec() / USEC_PER_SEC, j->err_log_id, req->log_data, len);
+		}
+		build_log_data(req, log_data, sizeof(log_data));
 		if (a->ops.report_write)
 			r = a->ops.report_write(a->userdata, a->sysfs_root, req->slot,
 						report_action_of(req->type), realtime_usec() / USEC_PER_SEC,
-						j->err_log_id, log_data);
+						j->err_log_id, req->has_log_data ? req->log_data : log_data);
 		else
 			r = report_error_write(a->sysfs_root, req->slot, report_action_of(req->type),
 					       realtime_usec() / USEC_PER_SEC, j->err_log_id, log_data);
@@ -677,7 +686,7 @@ static int job_enqueue(Actions *a, const ActionRequest *req, int fd)
 	j->pid = 0;
 	j->pidfd = j->pipe_fd = -EBADF;
 	if (is_report(req->type))
-		j->err_log_id = next_err_log_id(a);
+		j->err_log_id = req->has_err_log_id ? req->err_log_id : next_err_log_id(a);
 
 	if (a->queue_tail)
 		a->queue_tail->next = j;

@@ -47,7 +47,8 @@
  *   report-* a report_error record (info 2 / fw-reset 0 / deconfigure 1) with
  *            zpcid's own err_log_id (monotonic, persisted in
  *            <state_directory>/report-error-id before use) and a readable
- *            log_data line.
+ *            log_data line, or the err_log_id and log data the request
+ *            carries (a manual request on behalf of zpcictl).
  *
  * Disruptive work (reset, recover, unbind, report-*) runs in a short-lived
  * helper process forked per action (at most max_running at once, further
@@ -75,6 +76,7 @@
 #include "common/event.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/report-error.h"
 #include "daemon/function.h"
 #include "daemon/inhibit.h"
 #include "daemon/spawn.h"
@@ -97,16 +99,28 @@ typedef enum ActionType {
 
 #define ACTIONS_RULE_MAX EVENT_RULE_MAX
 
+/* The rule of an action asked for by hand (D-Bus, zpcictl). */
+#define ACTIONS_RULE_MANUAL "manual"
+
 typedef struct ActionRequest {
 	ActionType type;
 	uint32_t fid;
 	char slot[EVENT_SLOT_MAX];
 	FunctionMode mode;
 	bool dry_run;                /* record only (the policy's verdict "dry-run") */
-	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it ("" when asked for by hand) */
+	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it (ACTIONS_RULE_MANUAL when asked for by hand)
+				      */
 	bool has_caller;             /* asked for by hand (D-Bus, zpcictl): */
 	uint32_t caller_uid;         /* ... by whom */
 	char caller_message[EVENT_CALLER_MESSAGE_MAX]; /* ... saying what ("" when nothing) */
+	/* report-*: the caller's own record (zpcictl's s390-tools options):
+	 * its err_log_id instead of zpcid's counter, and its log data (a C
+	 * string, written with its NUL as s390-tools does; "" for none)
+	 * instead of zpcid's line. */
+	bool has_err_log_id;
+	uint64_t err_log_id;
+	bool has_log_data;
+	char log_data[REPORT_ERROR_LOG_DATA_MAX];
 	bool has_trigger;
 	ZpciEvent trigger; /* the event that caused it */
 } ActionRequest;

@@ -159,8 +159,14 @@ step_methods() {
 		expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'bogus'" "$m with an unknown option" \
 			"$p10" $F $m 'a{sv}' "[{'bogus': dbus.String('x')}]"
 	done
-	expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'message'" "Report with an unknown option" \
-		"$p10" $F Report 'ssa{sv}' "['info', 'x', {'message': dbus.String('x')}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'bogus'" "Report with an unknown option" \
+		"$p10" $F Report 'ssa{sv}' "['info', 'x', {'bogus': dbus.String('x')}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'message' must have type 's'" "Reset with a message that is no string" \
+		"$p10" $F Reset 'a{sv}' "[{'message': dbus.UInt32(1)}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'message' is longer than 127 bytes" "Unbind with a too long message" \
+		"$p10" $F Unbind 'a{sv}' "[{'message': dbus.String('m' * 128)}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'recover' must have type 'b'" "Reset with a recover that is no boolean" \
+		"$p10" $F Reset 'a{sv}' "[{'recover': dbus.String('yes')}]"
 	expect "error org.freedesktop.DBus.Error.InvalidArgs" "Reset with the old signature" "$p10" $F Reset "" "[]"
 	sleep 0.5
 	[ "$(events_of action 0x10)" = "$before" ] || fail "a call with a bad option left an action event"
@@ -185,8 +191,22 @@ step_methods() {
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info"'
 	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Reset 'a{sv}' 0 || fail "root: Reset"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset"'
-	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind 'a{sv}' 0 || fail "root: Unbind"
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind 'a{sv}' 1 message s "swap the card" || fail "root: Unbind"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind"'
+	# a manual action says who asked: rule "manual", the caller's uid and message, in
+	# the signal and in the history
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind" and a.get("rule") == "manual" and a.get("caller_uid") == 0 and a.get("caller_message") == "swap the card"'
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info" and a.get("rule") == "manual" and a.get("caller_uid") == 0 and a.get("caller_message") == "a test report"'
+	"$Z" --format json events --kind action --function 0x31 | $PY -c '
+import json, sys
+ev = [e for e in json.load(sys.stdin)["events"] if e["action"] == "unbind"]
+if not ev: sys.exit("no unbind record in the history")
+e = ev[-1]
+want = {"rule": "manual", "caller_uid": 0, "caller_message": "swap the card"}
+got = {k: e.get(k) for k in want}
+if got != want: sys.exit(f"history record {got}, want {want}")
+' || fail "the history record of a manual Unbind"
+	pass "manual actions carry rule manual, the caller's uid and message (ActionTaken, history)"
 	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report 'ssa{sv}' sometimes x 0 2>&1) && fail "Report with a bad kind"
 	echo "$o" | grep -q "Unknown report kind" || fail "bad kind: $o"
 	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
