@@ -213,26 +213,77 @@ if got != want: sys.exit(f"history record {got}, want {want}")
 }
 
 step_legacy() {
-	local before after
+	local before dev args fn action log recover text n=0 out rc
 	export ZPCICTL_SYSFS_ROOT=$ZPCI_SIM_ROOT/sys
+	dev=$ZPCI_SIM_ROOT/sys/bus/pci/devices
+	# a stand-in smartctl, and the NVMe controller of function 0x30 where zpcictl looks for it
+	mkdir -p "$T/bin" "$dev/0030:00:00.0/nvme/nvme4"
+	printf '#!/bin/sh\necho "$*" >"%s/smartctl.args"\nprintf "SMART overall-health self-assessment test result: PASSED\\nTemperature: 31 Celsius\\n"\n' "$T" >"$T/bin/smartctl"
+	chmod +x "$T/bin/smartctl"
+	export ZPCICTL_SMARTCTL=$T/bin/smartctl
+	SMART=$("$T/bin/smartctl" -x /dev/null)$'\n'
 	before=$(events_of action 0x11)
-	"$Z" --report-error 0011:00:00.0 || fail "zpcictl --report-error through the daemon"
-	"$Z" --reset-fw 0011:00:00.0 || fail "zpcictl --reset-fw through the daemon"
-	"$Z" --reset 0011:00:00.0 --message "legacy check" || fail "zpcictl --reset through the daemon"
-	wait_for '[ "$(events_of action 0x11)" -ge $((before + 4)) ]' 10 ||
-		fail "the legacy options were not recorded as action events"
+	# the rows of test-zpcictl-legacy.sh, through zpcid: the same records
+	# (byte for byte as s390-tools writes them) and the same recover
+	while IFS='|' read -r args fn action log recover; do
+		[ -n "$args" ] || continue
+		args=$(echo $args) fn=$dev/$(echo $fn) action=$(echo $action) log=$(echo $log) recover=$(echo $recover)
+		case $log in
+		-) text= ;;
+		SMART) text=$SMART ;;
+		*+SMART) text="${log%+SMART}"$'\n'"$SMART" ;;
+		*) text=$log ;;
+		esac
+		: >"$fn/report_error"
+		[ -e "$fn/recover" ] && : >"$fn/recover"
+		# shellcheck disable=SC2086
+		"$Z" $args || fail "zpcictl $args through zpcid: exit $?"
+		$PY "$SRC/tests/report-record.py" "$fn/report_error" "$action" "$text" ||
+			fail "zpcictl $args through zpcid: not the record s390-tools writes"
+		if [ "$recover" = 1 ]; then
+			wait_for '[ "$("$Z" --format json events --kind action --function '"$(cat "$fn/function_id")"' | $PY -c "import json,sys; print(sum(1 for e in json.load(sys.stdin)[\"events\"] if e[\"action\"] == \"recover\" and e[\"result\"] == \"done\"))")" -ge 1 ]' 10 ||
+				fail "zpcictl $args: no recover done"
+		fi
+		n=$((n + 1))
+		echo "ok: zpcictl $args through zpcid"
+	done <<ROWS
+--report-error 0011:00:00.0                       | 0011:00:00.0 | 2 | - | -
+--reset-fw 0011:00:00.0                           | 0011:00:00.0 | 0 | - | -
+--deconfigure 0011:00:00.0                        | 0011:00:00.0 | 1 | - | -
+0011:00:00.0 --report-error --message flaky-link  | 0011:00:00.0 | 2 | flaky-link | -
+--reset 0011:00:00.0 --message legacy-check       | 0011:00:00.0 | 2 | legacy-check | 1
+--report-error 0030:00:00.0                       | 0030:00:00.0 | 2 | SMART | -
+--deconfigure 0030:00:00.0 --message bad-disk     | 0030:00:00.0 | 1 | bad-disk+SMART | -
+ROWS
+	[ "$(cat "$T/smartctl.args")" = "-x /dev/nvme4" ] || fail "smartctl was not asked about /dev/nvme4"
 	"$Z" --format json events --kind action --function 0x11 | $PY -c '
 import json, sys
 ev = json.load(sys.stdin)["events"]
-got = [e["action"] for e in ev]
-for want in ("report-info", "report-fw-reset", "recover"):
-    if want not in got: sys.exit(f"no {want} action event: {got}")
-' || fail "legacy options: action events"
-	# the record zpcid wrote for --reset (report, then recover) carries zpcictl's --message
-	grep -aq "legacy check" "$ZPCI_SIM_ROOT/sys/bus/pci/devices/0011:00:00.0/report_error" ||
-		fail "the report_error record does not carry the text of zpcictl"
-	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null && fail "nobody: zpcictl --reset passed"
-	pass "zpcictl --report-error, --reset-fw and --reset go through zpcid (action events)"
+got = [(e["action"], e["result"]) for e in ev]
+for want in ("report-info", "report-fw-reset", "report-deconfigure", "recover"):
+    if (want, "done") not in got: sys.exit(f"no {want} done: {got}")
+for e in ev:
+    if e["action"] in ("report-info", "recover") and e.get("caller_message") == "legacy-check":
+        if e.get("rule") != "manual" or e.get("caller_uid") != 0: sys.exit(f"caller missing: {e}")
+        break
+else:
+    sys.exit(f"no record with the --message: {ev}")
+' || fail "legacy options: action events with the caller"
+	pass "$n zpcictl s390-tools calls through zpcid wrote the records s390-tools writes, recorded with the caller"
+
+	# a failed action is zpcictl's failure: exit 1 with zpcid's reason
+	mv "$dev/0011:00:00.0/report_error" "$T/report_error.saved"
+	out=$("$Z" --report-error 0011:00:00.0 2>&1)
+	rc=$?
+	mv "$T/report_error.saved" "$dev/0011:00:00.0/report_error"
+	[ $rc = 1 ] || fail "a failed report through zpcid: exit $rc ($out)"
+	echo "$out" | grep -q "report-info failed through zpcid" || fail "a failed report: $out"
+	out=$("$Z" --reset 0011:00:00.0 2>&1)
+	[ $? = 0 ] || fail "zpcictl --reset after the failure: $out"
+	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null
+	rc=$?
+	[ $rc = 1 ] || fail "nobody: zpcictl --reset exit $rc"
+	pass "a failed action through zpcid, and one refused by the bus policy, are exit 1"
 }
 
 if [ "${1:-}" = --step ]; then

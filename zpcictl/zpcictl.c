@@ -86,6 +86,8 @@ static int connect_or_fail(sd_bus **bus)
 	return EXIT_OK;
 }
 
+static int parse_u64(const char *s, uint64_t *ret);
+
 /* --- legacy options ------------------------------------------------------ */
 
 static const char *legacy_name(LegacyAction a)
@@ -176,27 +178,177 @@ static int legacy_direct(const char *device, const char *slot)
 	return EXIT_OK;
 }
 
-static int legacy_daemon(sd_bus *bus, const char *slot, uint32_t fid)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	char path[64];
-	int r, ret = EXIT_OK;
+/* How long zpcictl waits for the result of an action through zpcid
+ * ($ZPCICTL_WAIT_SEC): zpcid gives every action a result within its own
+ * action timeout (30 s unless configured otherwise). */
+#define LEGACY_WAIT_SEC_DEFAULT 120
 
-	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
-	/* the platform hears of it through zpcid as well */
-	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply,
-			       "ssa{sv}", report_error_action_to_string(legacy_report_action(arg_legacy)),
-			       strempty(arg_message), 0);
-	if (r >= 0 && arg_legacy == LEGACY_RESET) {
-		reply = sd_bus_message_unref(reply);
-		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset", &error, &reply,
-				       "a{sv}", 0);
-	}
+static uint64_t now_usec_monotonic(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The result of one action zpcictl asked zpcid for: the first ActionTaken
+ * record of the function, the action and this caller after the call. */
+typedef struct LegacyWait {
+	uint32_t fid;
+	const char *action;
+	bool got;
+	char result[32];
+	char detail[256];
+} LegacyWait;
+
+/* The results that conclude a request; confirmed, unconfirmed and
+ * no-confirmation follow an earlier "done". */
+static bool legacy_result_is_first(const char *result)
+{
+	return !streq(result, "confirmed") && !streq(result, "unconfirmed") &&
+	       !streq(result, "no-confirmation");
+}
+
+static void legacy_match(LegacyWait *w, json_object *e)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(e, "fid", &v) || (uint32_t)json_object_get_int64(v) != w->fid)
+		return;
+	if (!json_object_object_get_ex(e, "action", &v) || !streq(json_object_get_string(v), w->action))
+		return;
+	if (!json_object_object_get_ex(e, "rule", &v) || !streq(json_object_get_string(v), "manual"))
+		return;
+	if (!json_object_object_get_ex(e, "caller_uid", &v) ||
+	    json_object_get_int64(v) != (int64_t)geteuid())
+		return;
+	if (!json_object_object_get_ex(e, "result", &v) ||
+	    !legacy_result_is_first(json_object_get_string(v)))
+		return;
+	(void)snprintf(w->result, sizeof(w->result), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(e, "detail", &v))
+		(void)snprintf(w->detail, sizeof(w->detail), "%s", json_object_get_string(v));
+	w->got = true;
+}
+
+static int legacy_action_taken(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	LegacyWait *w = ASSERT_PTR(userdata);
+	json_object *e = NULL;
+
+	if (w->got || client_read_json(m, &e) < 0)
+		return 0;
+	legacy_match(w, e);
+	json_object_put(e);
+	return 0;
+}
+
+/* Send @call (a method of the function @fid) and wait for the result of
+ * @action. Returns an exit status, with the message printed. */
+static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const char *slot, const char *action)
+{
+	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	LegacyWait w = { .fid = fid, .action = action };
+	const char *e = getenv("ZPCICTL_WAIT_SEC");
+	uint64_t wait_sec = LEGACY_WAIT_SEC_DEFAULT, deadline;
+	int r;
+
+	if (!isempty(e) && (parse_u64(e, &wait_sec) < 0 || wait_sec == 0))
+		return fail(EXIT_FAIL, NULL, "Invalid $ZPCICTL_WAIT_SEC '%s'.", e);
+	/* subscribed before the call, so the result cannot pass unseen */
+	r = sd_bus_match_signal(bus, &match, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "ActionTaken",
+				legacy_action_taken, &w);
 	if (r < 0)
-		ret = bus_fail(&error, r, slot);
-	sd_bus_error_free(&error);
-	return ret;
+		return fail(EXIT_FAIL, NULL, "%s: failed to watch for the result: %s", slot, strerror(-r));
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		(void)bus_fail(&error, r, slot);
+		return EXIT_FAIL; /* s390-tools: 1 for every failure */
+	}
+	deadline = now_usec_monotonic() + wait_sec * USEC_PER_SEC;
+	while (!w.got) {
+		uint64_t now = now_usec_monotonic();
+
+		if (now >= deadline)
+			return fail(EXIT_FAIL, NULL, "%s: no result of %s from zpcid within %" PRIu64 " s.",
+				    slot, action, wait_sec);
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "%s: lost the connection to zpcid: %s", slot,
+				    strerror(-r));
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, deadline - now);
+		if (r < 0 && r != -EINTR)
+			return fail(EXIT_FAIL, NULL, "%s: failed to wait for zpcid: %s", slot, strerror(-r));
+	}
+	if (streq(w.result, "done"))
+		return EXIT_OK;
+	return fail(EXIT_FAIL, NULL, "%s: %s %s through zpcid: %s", slot, action, w.result,
+		    isempty(w.detail) ? "no detail" : w.detail);
+}
+
+/* Cut @s to at most @max bytes without splitting a UTF-8 sequence. */
+static void cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+/* Through zpcid: the same platform actions as without it, recorded with the
+ * caller; each waited for, so that a failure is the exit status. */
+static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint32_t fid)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+	_cleanup_free_ char *data = NULL;
+	char path[64], message[128] = "", action[32];
+	ReportErrorAction ra = legacy_report_action(arg_legacy);
+	size_t len = 0;
+	int r;
+
+	r = legacy_log_data(device, slot, &data, &len);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	if (arg_message) {
+		(void)snprintf(message, sizeof(message), "%s", arg_message);
+		cut_utf8(message, sizeof(message) - 1); /* the whole text is in the log data */
+	}
+	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
+	(void)snprintf(action, sizeof(action), "report-%s", report_error_action_to_string(ra));
+
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "ss", report_error_action_to_string(ra), message);
+	if (r >= 0)
+		r = sd_bus_message_append(call, "a{sv}", 2, "err_log_id", "t", (uint64_t)DEVICE_ERR_LOG_ID,
+					  "log_data", "s", strempty(data));
+	if (r == -EINVAL && data)
+		return fail(EXIT_FAIL, NULL,
+			    "%s: the log data (S.M.A.R.T. output) is not valid UTF-8 and cannot go "
+			    "through zpcid; use --no-daemon.",
+			    slot);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	r = legacy_call(bus, call, fid, slot, action);
+	if (r != EXIT_OK || arg_legacy != LEGACY_RESET)
+		return r;
+
+	/* --reset: after the report, the kernel's recovery (write 1 to recover) */
+	call = sd_bus_message_unref(call);
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "a{sv}", 2, "message", "s", message, "recover", "b", 1);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	return legacy_call(bus, call, fid, slot, "recover");
 }
 
 static int run_legacy(int argc, char **argv)
@@ -223,7 +375,7 @@ static int run_legacy(int argc, char **argv)
 	(void)device_read_fid(arg_sysfs_root, slot, &fid);
 
 	if (!arg_no_daemon && client_connect(&bus) >= 0)
-		return legacy_daemon(bus, slot, fid);
+		return legacy_daemon(bus, argv[optind], slot, fid);
 	return legacy_direct(argv[optind], slot);
 }
 
