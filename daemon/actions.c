@@ -187,6 +187,7 @@ static const char *const result_names[_ACTION_RESULT_MAX] = {
 	[ACTION_RESULT_CONFIRMED] = "confirmed",
 	[ACTION_RESULT_UNCONFIRMED] = "unconfirmed",
 	[ACTION_RESULT_NO_CONFIRMATION] = "no-confirmation",
+	[ACTION_RESULT_CANCELLED] = "cancelled",
 };
 
 const char *action_result_to_string(ActionResult r)
@@ -215,6 +216,7 @@ static void count_result(Actions *a, const char *result)
 		[ACTION_RESULT_CONFIRMED] = &a->stats.confirmed,
 		[ACTION_RESULT_UNCONFIRMED] = &a->stats.unconfirmed,
 		[ACTION_RESULT_NO_CONFIRMATION] = &a->stats.no_confirmation,
+		[ACTION_RESULT_CANCELLED] = &a->stats.cancelled,
 	};
 	ActionResult r = action_result_from_string(result);
 
@@ -389,6 +391,19 @@ void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail)
 	confirm_remove(a, c);
 }
 
+void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail)
+{
+	Confirm *c;
+
+	if (!a)
+		return;
+	c = confirm_find(a, fid);
+	if (!c)
+		return;
+	emit_result(a, &c->req, "cancelled", "%s", strempty(detail));
+	confirm_remove(a, c);
+}
+
 /* ---- helper processes for disruptive work ----------------------------- */
 
 static Job *job_free(Job *j)
@@ -523,6 +538,9 @@ static void job_result(Actions *a, Job *j, const HelperResult *res)
 	const char *what = action_type_to_string(j->req.type);
 
 	if (res->r >= 0) {
+		/* An unbound function will not tell whether an earlier reset helped. */
+		if (j->req.type == ACTION_UNBIND)
+			actions_cancel_confirmation(a, j->req.fid, "the function was unbound");
 		emit_result(a, &j->req, "done", "%s", res->detail);
 		if (j->req.type == ACTION_RESET || j->req.type == ACTION_RECOVER)
 			confirm_add(a, &j->req);

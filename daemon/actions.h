@@ -24,6 +24,8 @@
  *   unconfirmed      after reset/recover: it did not (a failed recovery, or the
  *                    error again after a reset)
  *   no-confirmation  after recover: no outcome reported within confirm_timeout_usec
+ *   cancelled        after reset/recover: the wait for the outcome ended because
+ *                    the function was unbound (quarantined) or went away
  *
  * Every result event carries the rule that decided the action (key "rule")
  * and, for an action asked for by hand, the caller's uid and message
@@ -173,12 +175,13 @@ typedef enum ActionResult {
 	ACTION_RESULT_CONFIRMED,
 	ACTION_RESULT_UNCONFIRMED,
 	ACTION_RESULT_NO_CONFIRMATION,
+	ACTION_RESULT_CANCELLED,
 	_ACTION_RESULT_MAX,
 	_ACTION_RESULT_INVALID = -22,
 } ActionResult;
 
 /* "done", "failed", "timeout", "postponed", "dry-run", "not-supported",
- * "dropped", "confirmed", "unconfirmed", "no-confirmation": the one list of
+ * "dropped", "confirmed", "unconfirmed", "no-confirmation", "cancelled": the one list of
  * results, for the code, the counters, the docs and --explain. */
 const char *action_result_to_string(ActionResult r);
 ActionResult action_result_from_string(const char *s);
@@ -186,7 +189,7 @@ ActionResult action_result_from_string(const char *s);
 typedef struct ActionsStats {
 	uint64_t submitted;
 	uint64_t done, failed, timeouts, postponed, dry_runs, not_supported, dropped;
-	uint64_t confirmed, unconfirmed, no_confirmation;
+	uint64_t confirmed, unconfirmed, no_confirmation, cancelled;
 	uint64_t alert_overflows;
 } ActionsStats;
 
@@ -228,6 +231,11 @@ void actions_observe_event(Actions *a, ZpciFunction *f, const ZpciEvent *e);
 /* Report the outcome of a reset of @fid seen elsewhere (e.g. the first drain
  * after it): @ok gives "confirmed", else "failed". No-op when nothing waits. */
 void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail);
+
+/* End the wait for the outcome of a reset or recover of @fid: the function
+ * was unbound or went away, so no outcome will tell whether the reset
+ * helped. Emits "cancelled" with @detail. No-op when nothing waits. */
+void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail);
 
 /* The inhibitors (for the D-Bus methods). */
 Inhibitors *actions_inhibitors(Actions *a);

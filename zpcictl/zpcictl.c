@@ -201,12 +201,12 @@ typedef struct LegacyWait {
 	char detail[256];
 } LegacyWait;
 
-/* The results that conclude a request; confirmed, unconfirmed and
- * no-confirmation follow an earlier "done". */
+/* The results that conclude a request; confirmed, unconfirmed,
+ * no-confirmation and cancelled follow an earlier "done". */
 static bool legacy_result_is_first(const char *result)
 {
 	return !streq(result, "confirmed") && !streq(result, "unconfirmed") &&
-	       !streq(result, "no-confirmation");
+	       !streq(result, "no-confirmation") && !streq(result, "cancelled");
 }
 
 static void legacy_match(LegacyWait *w, json_object *e)
