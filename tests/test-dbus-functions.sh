@@ -212,6 +212,11 @@ if got != want: sys.exit(f"history record {got}, want {want}")
 	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
 }
 
+recovers_done() { # fid: recover actions done, in the history
+	"$Z" --format json events --kind action --function "$1" |
+		$PY -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin)["events"] if e["action"] == "recover" and e["result"] == "done"))'
+}
+
 step_legacy() {
 	local before dev args fn action log recover text n=0 out rc
 	export ZPCICTL_SYSFS_ROOT=$ZPCI_SIM_ROOT/sys
@@ -241,8 +246,7 @@ step_legacy() {
 		$PY "$SRC/tests/report-record.py" "$fn/report_error" "$action" "$text" ||
 			fail "zpcictl $args through zpcid: not the record s390-tools writes"
 		if [ "$recover" = 1 ]; then
-			wait_for '[ "$("$Z" --format json events --kind action --function '"$(cat "$fn/function_id")"' | $PY -c "import json,sys; print(sum(1 for e in json.load(sys.stdin)[\"events\"] if e[\"action\"] == \"recover\" and e[\"result\"] == \"done\"))")" -ge 1 ]' 10 ||
-				fail "zpcictl $args: no recover done"
+			wait_for '[ "$(recovers_done '"$(cat "$fn/function_id")"')" -ge 1 ]' 10 || fail "zpcictl $args: no recover done"
 		fi
 		n=$((n + 1))
 		echo "ok: zpcictl $args through zpcid"
@@ -271,13 +275,20 @@ else:
 ' || fail "legacy options: action events with the caller"
 	pass "$n zpcictl s390-tools calls through zpcid wrote the records s390-tools writes, recorded with the caller"
 
-	# a failed action is zpcictl's failure: exit 1 with zpcid's reason
+	# a failed action is zpcictl's failure: exit 1 with zpcid's reason; --reset
+	# recovers even when its report failed, as s390-tools does
 	mv "$dev/0011:00:00.0/report_error" "$T/report_error.saved"
 	out=$("$Z" --report-error 0011:00:00.0 2>&1)
 	rc=$?
-	mv "$T/report_error.saved" "$dev/0011:00:00.0/report_error"
 	[ $rc = 1 ] || fail "a failed report through zpcid: exit $rc ($out)"
 	echo "$out" | grep -q "report-info failed through zpcid" || fail "a failed report: $out"
+	before=$(recovers_done 0x11)
+	out=$("$Z" --reset 0011:00:00.0 --message failing-report 2>&1)
+	rc=$?
+	mv "$T/report_error.saved" "$dev/0011:00:00.0/report_error"
+	[ $rc = 1 ] || fail "--reset with a failed report through zpcid: exit $rc ($out)"
+	echo "$out" | grep -q "report-info failed through zpcid" || fail "--reset with a failed report: $out"
+	wait_for '[ "$(recovers_done 0x11)" = $((before + 1)) ]' 10 || fail "--reset with a failed report did not recover"
 	out=$("$Z" --reset 0011:00:00.0 2>&1)
 	[ $? = 0 ] || fail "zpcictl --reset after the failure: $out"
 	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null

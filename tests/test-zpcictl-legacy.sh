@@ -114,7 +114,24 @@ echo "$out" | grep -qF "No device specified" || fail "no device: $out"
 rm "$D/report_error"
 "$Z" --report-error 0001:00:00.0 2>/dev/null
 [ $? -eq 1 ] || fail "a failed report is not exit 1"
+# --reset recovers even when its report fails, as s390-tools does; exit 1
+: >"$D/recover"
+"$Z" --reset 0001:00:00.0 2>/dev/null
+[ $? -eq 1 ] || fail "--reset with a failed report is not exit 1"
+[ "$(cat "$D/recover")" = 1 ] || fail "--reset with a failed report did not write recover"
+# no option: s390-tools' message and hint on stderr, exit 1 — with no
+# argument at all, and with a DEVICE alone (existing or not)
+for args in "" "0001:00:00.0" "0009:00:00.0" "/dev/nvme4"; do
+	# shellcheck disable=SC2086
+	out=$("$Z" $args 2>&1 >/dev/null)
+	[ $? -eq 1 ] || fail "zpcictl $args without an option is not exit 1"
+	[ "$out" = "zpcictl: No option specified"$'\n'"Try 'zpcictl --help' for more information." ] ||
+		fail "zpcictl $args without an option: $out"
+done
+out=$("$Z" lsit 2>&1)
+[ $? -eq 1 ] || fail "an unknown command is not exit 1"
+echo "$out" | grep -qF "Unknown command 'lsit'" || fail "unknown command: $out"
 out=$("$Z" --json --reset 0009:00:00.0)
 echo "$out" | grep -q '"exit_code": 1' || fail "JSON error document missing: $out"
-pass "errors: exit 1, messages, JSON error document"
+pass "errors: exit 1, messages (no option, no device, unknown device), JSON error document"
 exit 0

@@ -158,7 +158,7 @@ static int legacy_direct(const char *device, const char *slot)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	int r;
+	int r, ret = EXIT_OK;
 
 	r = legacy_log_data(device, slot, &data, &len);
 	if (r < 0)
@@ -166,16 +166,17 @@ static int legacy_direct(const char *device, const char *slot)
 	r = device_report_error(arg_sysfs_root, slot, legacy_report_action(arg_legacy), (uint64_t)time(NULL),
 				DEVICE_ERR_LOG_ID, data, len);
 	if (r == -EOPNOTSUPP)
-		return fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
-	if (r < 0)
-		return fail(EXIT_FAIL, NULL, "Could not issue SCLP action for %s: %s", slot, strerror(-r));
+		ret = fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
+	else if (r < 0)
+		ret = fail(EXIT_FAIL, NULL, "Could not issue SCLP action for %s: %s", slot, strerror(-r));
+	/* --reset recovers even when the report failed, as s390-tools does */
 	if (arg_legacy == LEGACY_RESET) {
 		r = device_recover(arg_sysfs_root, slot);
 		if (r < 0)
 			return fail(EXIT_FAIL, NULL, "%s: failed to start the recovery: %s", slot,
 				    strerror(-r));
 	}
-	return EXIT_OK;
+	return ret;
 }
 
 /* How long zpcictl waits for the result of an action through zpcid
@@ -245,7 +246,8 @@ static int legacy_action_taken(sd_bus_message *m, void *userdata, sd_bus_error *
 
 /* Send @call (a method of the function @fid) and wait for the result of
  * @action. Returns an exit status, with the message printed. */
-static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const char *slot, const char *action)
+static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const char *slot, const char *action,
+		       bool *ret_refused)
 {
 	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -264,6 +266,8 @@ static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const ch
 		return fail(EXIT_FAIL, NULL, "%s: failed to watch for the result: %s", slot, strerror(-r));
 	r = sd_bus_call(bus, call, 0, &error, &reply);
 	if (r < 0) {
+		if (ret_refused)
+			*ret_refused = true;
 		(void)bus_fail(&error, r, slot);
 		return EXIT_FAIL; /* s390-tools: 1 for every failure */
 	}
@@ -312,7 +316,8 @@ static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint
 	char path[64], message[128] = "", action[32];
 	ReportErrorAction ra = legacy_report_action(arg_legacy);
 	size_t len = 0;
-	int r;
+	bool refused = false;
+	int r, ret;
 
 	r = legacy_log_data(device, slot, &data, &len);
 	if (r < 0)
@@ -337,9 +342,9 @@ static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint
 			    slot);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
-	r = legacy_call(bus, call, fid, slot, action);
-	if (r != EXIT_OK || arg_legacy != LEGACY_RESET)
-		return r;
+	ret = legacy_call(bus, call, fid, slot, action, &refused);
+	if (arg_legacy != LEGACY_RESET || refused)
+		return ret;
 
 	/* --reset: after the report, the kernel's recovery (write 1 to recover) */
 	call = sd_bus_message_unref(call);
@@ -348,7 +353,9 @@ static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint
 		r = sd_bus_message_append(call, "a{sv}", 2, "message", "s", message, "recover", "b", 1);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
-	return legacy_call(bus, call, fid, slot, "recover");
+	/* even when the report failed, as s390-tools does */
+	r = legacy_call(bus, call, fid, slot, "recover", NULL);
+	return r != EXIT_OK ? r : ret;
 }
 
 static int run_legacy(int argc, char **argv)
@@ -1441,6 +1448,26 @@ static bool is_command(const char *s)
 	return false;
 }
 
+/* Whether @s names a device the s390-tools options would take (an existing
+ * one, or one in the form of a PCI address, a device node or a FID). */
+static bool looks_like_device(const char *s)
+{
+	char slot[64];
+
+	return device_resolve(arg_sysfs_root, s, slot, sizeof(slot)) >= 0 || strneq(s, "/dev/", 5) ||
+	       client_function_spec_valid(s);
+}
+
+/* s390-tools' wording and exit status when no option is given. */
+static int no_option(void)
+{
+	int r = fail(EXIT_FAIL, NULL, "No option specified");
+
+	if (!output_format_is_json(arg_format))
+		fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return r;
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -1469,8 +1496,9 @@ int main(int argc, char *argv[])
 	}
 	if (arg_legacy != LEGACY_NONE)
 		return run_legacy(argc, argv);
-	if (optind >= argc)
-		return fail(EXIT_FAIL, NULL, "Missing command or option (see --help).");
+	/* As s390-tools' zpcictl: nothing to do, or a DEVICE without an option. */
+	if (optind >= argc || (!is_command(argv[optind]) && looks_like_device(argv[optind])))
+		return no_option();
 	if (!is_command(argv[optind]))
 		return fail(EXIT_FAIL, NULL, "Unknown command '%s' (see --help).", argv[optind]);
 
