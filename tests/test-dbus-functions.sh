@@ -207,6 +207,11 @@ got = {k: e.get(k) for k in want}
 if got != want: sys.exit(f"history record {got}, want {want}")
 ' || fail "the history record of a manual Unbind"
 	pass "manual actions carry rule manual, the caller's uid and message (ActionTaken, history)"
+	# the reset of 0x31 waited for its outcome (for 10 minutes): the unbind ends the wait
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset" and a.get("result") == "cancelled" and "unbound" in a.get("detail", "")'
+	n=$(signals 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset" and a.get("result") in ("confirmed", "unconfirmed", "no-confirmation")')
+	[ "$n" = 0 ] || fail "the reset of the unbound 0x31 has another follow-up"
+	pass "a reset waiting for its outcome is cancelled when Unbind unbinds the function"
 	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report 'ssa{sv}' sometimes x 0 2>&1) && fail "Report with a bad kind"
 	echo "$o" | grep -q "Unknown report kind" || fail "bad kind: $o"
 	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
@@ -215,6 +220,19 @@ if got != want: sys.exit(f"history record {got}, want {want}")
 recovers_done() { # fid: recover actions done, in the history
 	"$Z" --format json events --kind action --function "$1" |
 		$PY -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin)["events"] if e["action"] == "recover" and e["result"] == "done"))'
+}
+
+step_storm_reset_pending() {
+	# the storm's reset of 0x22 waits for its outcome (10 minutes)
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") == "done"'
+	n=$(signals 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") != "done"')
+	[ "$n" = 0 ] || fail "the storm's reset of 0x22 already has a follow-up"
+}
+step_hand_unbind() {
+	# unbound by hand (not by zpcid): the wait ends as well
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") == "cancelled" and a.get("detail") == "the function was unbound from its driver"'
+	wait_for '[ "$(prop 0x22 State)" = "\"quarantined\"" ]' 10 || fail "0x22 unbound by hand: State $(prop 0x22 State)"
+	pass "a reset waiting for its outcome is cancelled when the function is unbound by hand"
 }
 
 step_legacy() {
@@ -312,7 +330,7 @@ simbus_start
 cat >"$T/zpcid.json" <<JSON
 {
 	"schema": 1,
-	"actions": { "confirm_timeout": "1s" },
+	"actions": { "confirm_timeout": "10m" },
 	"policy": {
 		"budget": null,
 		"cooldown": "0s",
@@ -339,6 +357,7 @@ $S error
 +0.2s inject fid=0x22 pec=0x12
 +0.2s inject fid=0x22 pec=0x12
 $S storm
+$S storm_reset_pending
 recovery fid=0x21 BEGIN_RECOVERY online=0
 +0.2s recovery fid=0x21 SUCCESSFUL_RECOVERY online=1
 $S recovery
@@ -346,6 +365,8 @@ inject fid=0x31 pec=0x40
 $S permanent
 $S methods
 $S legacy
+unbind fid=0x22
+$S hand_unbind
 SC
 simbus_sim --quiet --lpar "$SRC/tests/data/lpar/lpar16.lpar" --config "$T/zpcid.json" --scenario "$T/scenario"
 rc=$?
