@@ -92,3 +92,29 @@ int report_error_write(const char *sysfs_root, const char *slot, ReportErrorActi
 		return -EIO;
 	return 0;
 }
+
+int report_error_write_padded(const char *sysfs_root, const char *slot, ReportErrorAction action,
+			      uint64_t timestamp, uint64_t err_log_id, const void *data, size_t len)
+{
+	uint8_t buf[REPORT_ERROR_RECORD_MAX] = {};
+	char path[4096];
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+	int r;
+
+	if (isempty(slot) || strchr(slot, '/') || streq(slot, ".") || streq(slot, ".."))
+		return -EINVAL;
+	r = report_error_encode(action, timestamp, err_log_id, data, len, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/report_error",
+		     sysfs_root ? sysfs_root : "/sys", slot) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	n = write(fd, buf, sizeof(buf));
+	if (n < 0)
+		return negative_errno();
+	return n == (ssize_t)sizeof(buf) ? 0 : -EIO;
+}

@@ -66,3 +66,12 @@ int report_error_encode(ReportErrorAction action, uint64_t timestamp, uint64_t e
  */
 int report_error_write(const char *sysfs_root, const char *slot, ReportErrorAction action,
 		       uint64_t timestamp, uint64_t err_log_id, const char *log_data);
+
+/*
+ * Write the record as s390-tools' zpcictl does: the whole structure of
+ * REPORT_ERROR_RECORD_MAX bytes, log data zero-padded, in one write();
+ * @len bytes of @data (a C string with its NUL, as zpcictl passes it, or
+ * nothing). Returns as report_error_write().
+ */
+int report_error_write_padded(const char *sysfs_root, const char *slot, ReportErrorAction action,
+			      uint64_t timestamp, uint64_t err_log_id, const void *data, size_t len);

@@ -187,6 +187,7 @@ static const char *const result_names[_ACTION_RESULT_MAX] = {
 	[ACTION_RESULT_CONFIRMED] = "confirmed",
 	[ACTION_RESULT_UNCONFIRMED] = "unconfirmed",
 	[ACTION_RESULT_NO_CONFIRMATION] = "no-confirmation",
+	[ACTION_RESULT_CANCELLED] = "cancelled",
 };
 
 const char *action_result_to_string(ActionResult r)
@@ -215,6 +216,7 @@ static void count_result(Actions *a, const char *result)
 		[ACTION_RESULT_CONFIRMED] = &a->stats.confirmed,
 		[ACTION_RESULT_UNCONFIRMED] = &a->stats.unconfirmed,
 		[ACTION_RESULT_NO_CONFIRMATION] = &a->stats.no_confirmation,
+		[ACTION_RESULT_CANCELLED] = &a->stats.cancelled,
 	};
 	ActionResult r = action_result_from_string(result);
 
@@ -389,6 +391,19 @@ void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail)
 	confirm_remove(a, c);
 }
 
+void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail)
+{
+	Confirm *c;
+
+	if (!a)
+		return;
+	c = confirm_find(a, fid);
+	if (!c)
+		return;
+	emit_result(a, &c->req, "cancelled", "%s", strempty(detail));
+	confirm_remove(a, c);
+}
+
 /* ---- helper processes for disruptive work ----------------------------- */
 
 static Job *job_free(Job *j)
@@ -471,13 +486,22 @@ static int helper_run(Actions *a, Job *j, char *detail, size_t size)
 	case ACTION_REPORT_INFO:
 	case ACTION_REPORT_FW_RESET:
 	case ACTION_REPORT_DECONFIGURE:
-		build_log_data(req, log_data, sizeof(log_data));
-		(void)snprintf(detail, size, "report_error %s, err_log_id %" PRIu64,
+		(void)snprintf(detail, size, "report_error %s, err_log_id 0x%" PRIx64,
 			       report_error_action_to_string(report_action_of(req->type)), j->err_log_id);
+		if (req->has_log_data && !a->ops.report_write) {
+			/* the caller's record, as s390-tools writes it */
+			size_t len = req->log_data[0] ? strnlen(req->log_data, sizeof(req->log_data) - 1) + 1
+						      : 0;
+
+			return report_error_write_padded(
+				a->sysfs_root, req->slot, report_action_of(req->type),
+				realtime_usec() / USEC_PER_SEC, j->err_log_id, req->log_data, len);
+		}
+		build_log_data(req, log_data, sizeof(log_data));
 		if (a->ops.report_write)
 			r = a->ops.report_write(a->userdata, a->sysfs_root, req->slot,
 						report_action_of(req->type), realtime_usec() / USEC_PER_SEC,
-						j->err_log_id, log_data);
+						j->err_log_id, req->has_log_data ? req->log_data : log_data);
 		else
 			r = report_error_write(a->sysfs_root, req->slot, report_action_of(req->type),
 					       realtime_usec() / USEC_PER_SEC, j->err_log_id, log_data);
@@ -514,6 +538,9 @@ static void job_result(Actions *a, Job *j, const HelperResult *res)
 	const char *what = action_type_to_string(j->req.type);
 
 	if (res->r >= 0) {
+		/* An unbound function will not tell whether an earlier reset helped. */
+		if (j->req.type == ACTION_UNBIND)
+			actions_cancel_confirmation(a, j->req.fid, "the function was unbound");
 		emit_result(a, &j->req, "done", "%s", res->detail);
 		if (j->req.type == ACTION_RESET || j->req.type == ACTION_RECOVER)
 			confirm_add(a, &j->req);
@@ -677,7 +704,7 @@ static int job_enqueue(Actions *a, const ActionRequest *req, int fd)
 	j->pid = 0;
 	j->pidfd = j->pipe_fd = -EBADF;
 	if (is_report(req->type))
-		j->err_log_id = next_err_log_id(a);
+		j->err_log_id = req->has_err_log_id ? req->err_log_id : next_err_log_id(a);
 
 	if (a->queue_tail)
 		a->queue_tail->next = j;

@@ -24,6 +24,8 @@
  *   unconfirmed      after reset/recover: it did not (a failed recovery, or the
  *                    error again after a reset)
  *   no-confirmation  after recover: no outcome reported within confirm_timeout_usec
+ *   cancelled        after reset/recover: the wait for the outcome ended because
+ *                    the function was unbound (quarantined) or went away
  *
  * Every result event carries the rule that decided the action (key "rule")
  * and, for an action asked for by hand, the caller's uid and message
@@ -47,7 +49,8 @@
  *   report-* a report_error record (info 2 / fw-reset 0 / deconfigure 1) with
  *            zpcid's own err_log_id (monotonic, persisted in
  *            <state_directory>/report-error-id before use) and a readable
- *            log_data line.
+ *            log_data line, or the err_log_id and log data the request
+ *            carries (a manual request on behalf of zpcictl).
  *
  * Disruptive work (reset, recover, unbind, report-*) runs in a short-lived
  * helper process forked per action (at most max_running at once, further
@@ -75,6 +78,7 @@
 #include "common/event.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/report-error.h"
 #include "daemon/function.h"
 #include "daemon/inhibit.h"
 #include "daemon/spawn.h"
@@ -97,16 +101,28 @@ typedef enum ActionType {
 
 #define ACTIONS_RULE_MAX EVENT_RULE_MAX
 
+/* The rule of an action asked for by hand (D-Bus, zpcictl). */
+#define ACTIONS_RULE_MANUAL "manual"
+
 typedef struct ActionRequest {
 	ActionType type;
 	uint32_t fid;
 	char slot[EVENT_SLOT_MAX];
 	FunctionMode mode;
 	bool dry_run;                /* record only (the policy's verdict "dry-run") */
-	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it ("" when asked for by hand) */
+	char rule[ACTIONS_RULE_MAX]; /* the rule that decided it (ACTIONS_RULE_MANUAL when asked for by hand)
+				      */
 	bool has_caller;             /* asked for by hand (D-Bus, zpcictl): */
 	uint32_t caller_uid;         /* ... by whom */
 	char caller_message[EVENT_CALLER_MESSAGE_MAX]; /* ... saying what ("" when nothing) */
+	/* report-*: the caller's own record (zpcictl's s390-tools options):
+	 * its err_log_id instead of zpcid's counter, and its log data (a C
+	 * string, written with its NUL as s390-tools does; "" for none)
+	 * instead of zpcid's line. */
+	bool has_err_log_id;
+	uint64_t err_log_id;
+	bool has_log_data;
+	char log_data[REPORT_ERROR_LOG_DATA_MAX];
 	bool has_trigger;
 	ZpciEvent trigger; /* the event that caused it */
 } ActionRequest;
@@ -159,12 +175,13 @@ typedef enum ActionResult {
 	ACTION_RESULT_CONFIRMED,
 	ACTION_RESULT_UNCONFIRMED,
 	ACTION_RESULT_NO_CONFIRMATION,
+	ACTION_RESULT_CANCELLED,
 	_ACTION_RESULT_MAX,
 	_ACTION_RESULT_INVALID = -22,
 } ActionResult;
 
 /* "done", "failed", "timeout", "postponed", "dry-run", "not-supported",
- * "dropped", "confirmed", "unconfirmed", "no-confirmation": the one list of
+ * "dropped", "confirmed", "unconfirmed", "no-confirmation", "cancelled": the one list of
  * results, for the code, the counters, the docs and --explain. */
 const char *action_result_to_string(ActionResult r);
 ActionResult action_result_from_string(const char *s);
@@ -172,7 +189,7 @@ ActionResult action_result_from_string(const char *s);
 typedef struct ActionsStats {
 	uint64_t submitted;
 	uint64_t done, failed, timeouts, postponed, dry_runs, not_supported, dropped;
-	uint64_t confirmed, unconfirmed, no_confirmation;
+	uint64_t confirmed, unconfirmed, no_confirmation, cancelled;
 	uint64_t alert_overflows;
 } ActionsStats;
 
@@ -214,6 +231,11 @@ void actions_observe_event(Actions *a, ZpciFunction *f, const ZpciEvent *e);
 /* Report the outcome of a reset of @fid seen elsewhere (e.g. the first drain
  * after it): @ok gives "confirmed", else "failed". No-op when nothing waits. */
 void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail);
+
+/* End the wait for the outcome of a reset or recover of @fid: the function
+ * was unbound or went away, so no outcome will tell whether the reset
+ * helped. Emits "cancelled" with @detail. No-op when nothing waits. */
+void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail);
 
 /* The inhibitors (for the D-Bus methods). */
 Inhibitors *actions_inhibitors(Actions *a);

@@ -266,21 +266,63 @@ static int check_admin(sd_bus_message *m, ZpciFunction *f, sd_bus_error *error)
 	return bus_check_admin(m, f->manager->config->admin_group, error);
 }
 
-/* Hand @type for @f to the action runner: the result comes back as an
- * action event (ActionTaken) once it is done; inhibitors and dry-run apply. */
-static int submit_action(ZpciFunction *f, ActionType type, const char *message, sd_bus_error *error)
+/* What a caller may add to an acting method (the a{sv} options). */
+typedef struct ManualOptions {
+	const char *message; /* kept in the record as caller_message */
+	bool has_message;
+	int recover;          /* Reset: the kernel's recovery even where zpcid holds the vfio device */
+	const char *log_data; /* Report: the record's log data instead of zpcid's line */
+	bool has_log_data;
+	uint64_t err_log_id; /* Report: the record's err_log_id instead of zpcid's counter */
+	bool has_err_log_id;
+} ManualOptions;
+
+static int check_message(const ManualOptions *o, sd_bus_error *error)
+{
+	if (o->has_message && strlen(o->message) >= EVENT_CALLER_MESSAGE_MAX)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option 'message' is longer than %d bytes.",
+					 EVENT_CALLER_MESSAGE_MAX - 1);
+	if (o->has_log_data && strlen(o->log_data) >= REPORT_ERROR_LOG_DATA_MAX)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option 'log_data' is longer than %d bytes.",
+					 REPORT_ERROR_LOG_DATA_MAX - 1);
+	return 0;
+}
+
+/* Hand @type for @f to the action runner on behalf of the sender of @m:
+ * the result comes back as an action event (ActionTaken) with rule "manual",
+ * the caller's uid and message; inhibitors and dry-run apply. */
+static int submit_action(sd_bus_message *m, ZpciFunction *f, ActionType type, const ManualOptions *o,
+			 sd_bus_error *error)
 {
 	ActionRequest req;
 	ZpciEvent trigger = { .kind = EVENT_ACTION, .sources = EVENT_SOURCE_DAEMON };
+	uid_t uid;
 	int r;
 
 	if (!f->manager->actions)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon runs no actions.");
+	r = bus_sender_uid(m, &uid);
+	if (r < 0)
+		return sd_bus_error_set_errnof(error, r, "Failed to get the caller's credentials: %s",
+					       strerror(-r));
 	function_fill_event(f, &trigger);
 	(void)snprintf(trigger.action, sizeof(trigger.action), "%s", action_type_to_string(type));
 	(void)snprintf(trigger.detail, sizeof(trigger.detail), "%s",
-		       message ? message : "requested over D-Bus");
-	action_request_init(&req, type, f, &trigger, "dbus");
+		       !isempty(o->message) ? o->message : "requested over D-Bus");
+	action_request_init(&req, type, f, &trigger, ACTIONS_RULE_MANUAL);
+	req.has_caller = true;
+	req.caller_uid = (uint32_t)uid;
+	(void)snprintf(req.caller_message, sizeof(req.caller_message), "%s", strempty(o->message));
+	if (o->has_log_data) {
+		req.has_log_data = true;
+		(void)snprintf(req.log_data, sizeof(req.log_data), "%s", o->log_data);
+	}
+	if (o->has_err_log_id) {
+		req.has_err_log_id = true;
+		req.err_log_id = o->err_log_id;
+	}
 	r = actions_submit(f->manager->actions, &req);
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to start the action");
@@ -290,16 +332,25 @@ static int submit_action(ZpciFunction *f, ActionType type, const char *message, 
 static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	ZpciFunction *f = ASSERT_PTR(userdata);
+	ManualOptions o = {};
+	const BusOption table[] = {
+		{ "message", 's', &o.message, &o.has_message },
+		{ "recover", 'b', &o.recover, NULL },
+		{},
+	};
 	int r;
 
-	r = bus_read_options(m, NULL, error);
+	r = bus_read_options(m, table, error);
+	if (r >= 0)
+		r = check_message(&o, error);
 	if (r < 0)
 		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	/* With the vfio device in hand a device reset, else the kernel's recovery. */
-	r = submit_action(f, f->vfio ? ACTION_RESET : ACTION_RECOVER, NULL, error);
+	/* With the vfio device in hand a device reset, else (or when asked
+	 * for) the kernel's recovery. */
+	r = submit_action(m, f, f->vfio && !o.recover ? ACTION_RESET : ACTION_RECOVER, &o, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(m, NULL);
@@ -308,15 +359,22 @@ static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	ZpciFunction *f = ASSERT_PTR(userdata);
+	ManualOptions o = {};
+	const BusOption table[] = {
+		{ "message", 's', &o.message, &o.has_message },
+		{},
+	};
 	int r;
 
-	r = bus_read_options(m, NULL, error);
+	r = bus_read_options(m, table, error);
+	if (r >= 0)
+		r = check_message(&o, error);
 	if (r < 0)
 		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	r = submit_action(f, ACTION_UNBIND, NULL, error);
+	r = submit_action(m, f, ACTION_UNBIND, &o, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(m, NULL);
@@ -326,13 +384,20 @@ static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	ZpciFunction *f = ASSERT_PTR(userdata);
 	const char *kind, *message;
+	ManualOptions o = {};
+	const BusOption table[] = {
+		{ "message", 's', &o.message, &o.has_message },
+		{ "log_data", 's', &o.log_data, &o.has_log_data },
+		{ "err_log_id", 't', &o.err_log_id, &o.has_err_log_id },
+		{},
+	};
 	ReportErrorAction a;
 	int r;
 
 	r = sd_bus_message_read(m, "ss", &kind, &message);
 	if (r < 0)
 		return r;
-	r = bus_read_options(m, NULL, error);
+	r = bus_read_options(m, table, error);
 	if (r < 0)
 		return r;
 	a = report_error_action_from_string(kind);
@@ -343,14 +408,23 @@ static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = bus_check_string(message, "The message", error);
 	if (r < 0)
 		return r;
+	r = check_message(&o, error);
+	if (r < 0)
+		return r;
+	/* Without the option the message argument is the caller's message
+	 * (cut to fit the record; the report's log data has it whole). */
+	if (!o.has_message)
+		o.message = message;
+	if (r < 0)
+		return r;
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	r = submit_action(f,
+	r = submit_action(m, f,
 			  a == REPORT_ERROR_ACTION_INFO       ? ACTION_REPORT_INFO
 			  : a == REPORT_ERROR_ACTION_FW_RESET ? ACTION_REPORT_FW_RESET
 							      : ACTION_REPORT_DECONFIGURE,
-			  message, error);
+			  &o, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(m, NULL);

@@ -98,6 +98,20 @@ static int sender_in_group(sd_bus_message *message, uid_t uid, gid_t gid)
 	return 0;
 }
 
+int bus_sender_uid(sd_bus_message *message, uid_t *ret)
+{
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+	int r;
+
+	r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &creds);
+	if (r < 0)
+		return r;
+	r = sd_bus_creds_get_euid(creds, ret);
+	if (r < 0)
+		r = sd_bus_creds_get_uid(creds, ret);
+	return r;
+}
+
 int bus_check_admin(sd_bus_message *message, const char *admin_group, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <systemd/sd-bus.h>
 
@@ -61,6 +62,10 @@ typedef struct BusOption {
  * @error set to BUS_ERROR_ACCESS_DENIED (or the failure to get credentials).
  */
 int bus_check_admin(sd_bus_message *message, const char *admin_group, sd_bus_error *error);
+
+/* The uid of the sender of @message as the bus saw it (its effective uid
+ * over a dbus-daemon connection). Returns 0 or -errno. */
+int bus_sender_uid(sd_bus_message *message, uid_t *ret);
 
 /* Append @e to @m as a{sv} with the keys of the event key table; fields
  * that are not set are absent. Returns 0 or -errno. */

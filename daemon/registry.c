@@ -11,6 +11,7 @@
 #include <pci/pci.h>
 
 #include "common/messages.h"
+#include "daemon/actions.h"
 #include "daemon/coalesce.h"
 #include "daemon/manager.h"
 #include "daemon/owner.h"
@@ -639,6 +640,9 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	/* unbound by the policy or by hand: quarantined until a driver is bound again */
 	if ((old_driver[0] == 0) != (f->driver[0] == 0))
 		(void)function_input(f, f->driver[0] == 0 ? FUNCTION_INPUT_UNBOUND : FUNCTION_INPUT_BOUND);
+	if (old_driver[0] != 0 && f->driver[0] == 0)
+		actions_cancel_confirmation(r->manager->actions, f->attrs.fid,
+					    "the function was unbound from its driver");
 	if (changed && announce) {
 		FunctionFields ff;
 
@@ -659,9 +663,10 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 	f->claim_track = sd_bus_track_unref(f->claim_track);
 	release_vfio(f);
 	coalesce_flush(r->manager, f);
-	if (announce)
+	if (announce) {
+		actions_cancel_confirmation(r->manager->actions, f->attrs.fid, "the function went away");
 		(void)function_input(f, FUNCTION_INPUT_REMOVED);
-	else /* shutting down: nothing was removed */
+	} else /* shutting down: nothing was removed */
 		(void)function_apply_input(f, FUNCTION_INPUT_REMOVED, NULL);
 	if (announce) {
 		FunctionFields ff;

@@ -27,7 +27,7 @@ zpcictl_zpcictl_LDADD = $(COMMON_LIBS)
 
 # s390-tools options against a temporary sysfs tree, without a daemon.
 TESTS += tests/test-zpcictl-legacy.sh
-EXTRA_DIST += tests/test-zpcictl-legacy.sh
+EXTRA_DIST += tests/test-zpcictl-legacy.sh tests/report-record.py
 
 # Installed under the command's name, as bash-completion looks it up.
 EXTRA_DIST += zpcictl/zpcictl.bash-completion

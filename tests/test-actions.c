@@ -325,6 +325,46 @@ START_TEST(test_recover_unbind_and_confirmation)
 }
 END_TEST
 
+/* A reset still waiting for its outcome when the function is unbound (by
+ * the runner, or found unbound elsewhere) ends "cancelled", never
+ * "confirmed" later. The confirmation timeout is far away: no timing. */
+START_TEST(test_unbind_cancels_confirmation)
+{
+	ActionsConfig cfg = test_config();
+	Ctx *c;
+
+	cfg.confirm_timeout_usec = 600 * USEC_PER_SEC;
+	c = ctx_new(&cfg, false);
+
+	/* nothing waits: nothing happens */
+	actions_cancel_confirmation(c->actions, FID, "nothing waits");
+	ck_assert_uint_eq(actions_stats(c->actions)->cancelled, 0);
+
+	/* found unbound elsewhere (the registry's hook) */
+	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);
+	wait_results(c, 1, 10);
+	assert_result(c, 0, "reset", "done");
+	actions_cancel_confirmation(c->actions, FID, "the function was unbound from its driver");
+	wait_results(c, 2, 10);
+	assert_result(c, 1, "reset", "cancelled");
+	ck_assert_str_eq(c->events[1].detail, "the function was unbound from its driver");
+
+	/* unbound by the runner: the reset's wait ends before the unbind's result */
+	submit(c, ACTION_RESET, FUNCTION_MODE_OWN);
+	wait_results(c, 3, 10);
+	assert_result(c, 2, "reset", "done");
+	submit(c, ACTION_UNBIND, FUNCTION_MODE_OWN);
+	wait_results(c, 5, 10);
+	assert_result(c, 3, "reset", "cancelled");
+	ck_assert_str_eq(c->events[3].detail, "the function was unbound");
+	assert_result(c, 4, "unbind", "done");
+	ck_assert_uint_eq(actions_stats(c->actions)->cancelled, 2);
+	ck_assert_uint_eq(actions_stats(c->actions)->confirmed, 0);
+	ck_assert_int_eq(action_result_from_string("cancelled"), ACTION_RESULT_CANCELLED);
+	ctx_free(c);
+}
+END_TEST
+
 START_TEST(test_reset_modes_and_confirmation)
 {
 	ActionsConfig cfg = test_config();
@@ -598,6 +638,7 @@ static Suite *actions_suite(void)
 	tcase_add_test(tc, test_sysfs_writes);
 	tcase_add_test(tc, test_recover_unbind_and_confirmation);
 	tcase_add_test(tc, test_reset_modes_and_confirmation);
+	tcase_add_test(tc, test_unbind_cancels_confirmation);
 	tcase_add_test(tc, test_timeouts_loop_keeps_serving);
 	tcase_add_test(tc, test_report_error_ids_persist);
 	tcase_add_test(tc, test_inhibitors_postpone_then_run);

@@ -159,8 +159,14 @@ step_methods() {
 		expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'bogus'" "$m with an unknown option" \
 			"$p10" $F $m 'a{sv}' "[{'bogus': dbus.String('x')}]"
 	done
-	expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'message'" "Report with an unknown option" \
-		"$p10" $F Report 'ssa{sv}' "['info', 'x', {'message': dbus.String('x')}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Unknown option 'bogus'" "Report with an unknown option" \
+		"$p10" $F Report 'ssa{sv}' "['info', 'x', {'bogus': dbus.String('x')}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'message' must have type 's'" "Reset with a message that is no string" \
+		"$p10" $F Reset 'a{sv}' "[{'message': dbus.UInt32(1)}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'message' is longer than 127 bytes" "Unbind with a too long message" \
+		"$p10" $F Unbind 'a{sv}' "[{'message': dbus.String('m' * 128)}]"
+	expect "error org.freedesktop.DBus.Error.InvalidArgs: Option 'recover' must have type 'b'" "Reset with a recover that is no boolean" \
+		"$p10" $F Reset 'a{sv}' "[{'recover': dbus.String('yes')}]"
 	expect "error org.freedesktop.DBus.Error.InvalidArgs" "Reset with the old signature" "$p10" $F Reset "" "[]"
 	sleep 0.5
 	[ "$(events_of action 0x10)" = "$before" ] || fail "a call with a bad option left an action event"
@@ -185,34 +191,128 @@ step_methods() {
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info"'
 	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Reset 'a{sv}' 0 || fail "root: Reset"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset"'
-	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind 'a{sv}' 0 || fail "root: Unbind"
+	busctl --system call org.zpcid1 "$(fpath 0x31)" $F Unbind 'a{sv}' 1 message s "swap the card" || fail "root: Unbind"
 	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind"'
+	# a manual action says who asked: rule "manual", the caller's uid and message, in
+	# the signal and in the history
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "unbind" and a.get("rule") == "manual" and a.get("caller_uid") == 0 and a.get("caller_message") == "swap the card"'
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x10 and a.get("action") == "report-info" and a.get("rule") == "manual" and a.get("caller_uid") == 0 and a.get("caller_message") == "a test report"'
+	"$Z" --format json events --kind action --function 0x31 | $PY -c '
+import json, sys
+ev = [e for e in json.load(sys.stdin)["events"] if e["action"] == "unbind"]
+if not ev: sys.exit("no unbind record in the history")
+e = ev[-1]
+want = {"rule": "manual", "caller_uid": 0, "caller_message": "swap the card"}
+got = {k: e.get(k) for k in want}
+if got != want: sys.exit(f"history record {got}, want {want}")
+' || fail "the history record of a manual Unbind"
+	pass "manual actions carry rule manual, the caller's uid and message (ActionTaken, history)"
+	# the reset of 0x31 waited for its outcome (for 10 minutes): the unbind ends the wait
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset" and a.get("result") == "cancelled" and "unbound" in a.get("detail", "")'
+	n=$(signals 's["member"] == "ActionTaken" and a.get("fid") == 0x31 and a.get("action") == "reset" and a.get("result") in ("confirmed", "unconfirmed", "no-confirmation")')
+	[ "$n" = 0 ] || fail "the reset of the unbound 0x31 has another follow-up"
+	pass "a reset waiting for its outcome is cancelled when Unbind unbinds the function"
 	o=$(busctl --system call org.zpcid1 "$(fpath 0x31)" $F Report 'ssa{sv}' sometimes x 0 2>&1) && fail "Report with a bad kind"
 	echo "$o" | grep -q "Unknown report kind" || fail "bad kind: $o"
 	pass "Function.Report/Reset/Unbind as root: each answered by ActionTaken"
 }
 
+recovers_done() { # fid: recover actions done, in the history
+	"$Z" --format json events --kind action --function "$1" |
+		$PY -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin)["events"] if e["action"] == "recover" and e["result"] == "done"))'
+}
+
+step_storm_reset_pending() {
+	# the storm's reset of 0x22 waits for its outcome (10 minutes)
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") == "done"'
+	n=$(signals 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") != "done"')
+	[ "$n" = 0 ] || fail "the storm's reset of 0x22 already has a follow-up"
+}
+step_hand_unbind() {
+	# unbound by hand (not by zpcid): the wait ends as well
+	wait_signal 's["member"] == "ActionTaken" and a.get("fid") == 0x22 and a.get("action") == "reset" and a.get("result") == "cancelled" and a.get("detail") == "the function was unbound from its driver"'
+	wait_for '[ "$(prop 0x22 State)" = "\"quarantined\"" ]' 10 || fail "0x22 unbound by hand: State $(prop 0x22 State)"
+	pass "a reset waiting for its outcome is cancelled when the function is unbound by hand"
+}
+
 step_legacy() {
-	local before after
+	local before dev args fn action log recover text n=0 out rc
 	export ZPCICTL_SYSFS_ROOT=$ZPCI_SIM_ROOT/sys
+	dev=$ZPCI_SIM_ROOT/sys/bus/pci/devices
+	# a stand-in smartctl, and the NVMe controller of function 0x30 where zpcictl looks for it
+	mkdir -p "$T/bin" "$dev/0030:00:00.0/nvme/nvme4"
+	printf '#!/bin/sh\necho "$*" >"%s/smartctl.args"\nprintf "SMART overall-health self-assessment test result: PASSED\\nTemperature: 31 Celsius\\n"\n' "$T" >"$T/bin/smartctl"
+	chmod +x "$T/bin/smartctl"
+	export ZPCICTL_SMARTCTL=$T/bin/smartctl
+	SMART=$("$T/bin/smartctl" -x /dev/null)$'\n'
 	before=$(events_of action 0x11)
-	"$Z" --report-error 0011:00:00.0 || fail "zpcictl --report-error through the daemon"
-	"$Z" --reset-fw 0011:00:00.0 || fail "zpcictl --reset-fw through the daemon"
-	"$Z" --reset 0011:00:00.0 --message "legacy check" || fail "zpcictl --reset through the daemon"
-	wait_for '[ "$(events_of action 0x11)" -ge $((before + 4)) ]' 10 ||
-		fail "the legacy options were not recorded as action events"
+	# the rows of test-zpcictl-legacy.sh, through zpcid: the same records
+	# (byte for byte as s390-tools writes them) and the same recover
+	while IFS='|' read -r args fn action log recover; do
+		[ -n "$args" ] || continue
+		args=$(echo $args) fn=$dev/$(echo $fn) action=$(echo $action) log=$(echo $log) recover=$(echo $recover)
+		case $log in
+		-) text= ;;
+		SMART) text=$SMART ;;
+		*+SMART) text="${log%+SMART}"$'\n'"$SMART" ;;
+		*) text=$log ;;
+		esac
+		: >"$fn/report_error"
+		[ -e "$fn/recover" ] && : >"$fn/recover"
+		# shellcheck disable=SC2086
+		"$Z" $args || fail "zpcictl $args through zpcid: exit $?"
+		$PY "$SRC/tests/report-record.py" "$fn/report_error" "$action" "$text" ||
+			fail "zpcictl $args through zpcid: not the record s390-tools writes"
+		if [ "$recover" = 1 ]; then
+			wait_for '[ "$(recovers_done '"$(cat "$fn/function_id")"')" -ge 1 ]' 10 || fail "zpcictl $args: no recover done"
+		fi
+		n=$((n + 1))
+		echo "ok: zpcictl $args through zpcid"
+	done <<ROWS
+--report-error 0011:00:00.0                       | 0011:00:00.0 | 2 | - | -
+--reset-fw 0011:00:00.0                           | 0011:00:00.0 | 0 | - | -
+--deconfigure 0011:00:00.0                        | 0011:00:00.0 | 1 | - | -
+0011:00:00.0 --report-error --message flaky-link  | 0011:00:00.0 | 2 | flaky-link | -
+--reset 0011:00:00.0 --message legacy-check       | 0011:00:00.0 | 2 | legacy-check | 1
+--report-error 0030:00:00.0                       | 0030:00:00.0 | 2 | SMART | -
+--deconfigure 0030:00:00.0 --message bad-disk     | 0030:00:00.0 | 1 | bad-disk+SMART | -
+ROWS
+	[ "$(cat "$T/smartctl.args")" = "-x /dev/nvme4" ] || fail "smartctl was not asked about /dev/nvme4"
 	"$Z" --format json events --kind action --function 0x11 | $PY -c '
 import json, sys
 ev = json.load(sys.stdin)["events"]
-got = [e["action"] for e in ev]
-for want in ("report-info", "report-fw-reset", "recover"):
-    if want not in got: sys.exit(f"no {want} action event: {got}")
-' || fail "legacy options: action events"
-	# the record zpcid wrote for --reset (report, then recover) carries zpcictl's --message
-	grep -aq "legacy check" "$ZPCI_SIM_ROOT/sys/bus/pci/devices/0011:00:00.0/report_error" ||
-		fail "the report_error record does not carry the text of zpcictl"
-	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null && fail "nobody: zpcictl --reset passed"
-	pass "zpcictl --report-error, --reset-fw and --reset go through zpcid (action events)"
+got = [(e["action"], e["result"]) for e in ev]
+for want in ("report-info", "report-fw-reset", "report-deconfigure", "recover"):
+    if (want, "done") not in got: sys.exit(f"no {want} done: {got}")
+for e in ev:
+    if e["action"] in ("report-info", "recover") and e.get("caller_message") == "legacy-check":
+        if e.get("rule") != "manual" or e.get("caller_uid") != 0: sys.exit(f"caller missing: {e}")
+        break
+else:
+    sys.exit(f"no record with the --message: {ev}")
+' || fail "legacy options: action events with the caller"
+	pass "$n zpcictl s390-tools calls through zpcid wrote the records s390-tools writes, recorded with the caller"
+
+	# a failed action is zpcictl's failure: exit 1 with zpcid's reason; --reset
+	# recovers even when its report failed, as s390-tools does
+	mv "$dev/0011:00:00.0/report_error" "$T/report_error.saved"
+	out=$("$Z" --report-error 0011:00:00.0 2>&1)
+	rc=$?
+	[ $rc = 1 ] || fail "a failed report through zpcid: exit $rc ($out)"
+	echo "$out" | grep -q "report-info failed through zpcid" || fail "a failed report: $out"
+	before=$(recovers_done 0x11)
+	out=$("$Z" --reset 0011:00:00.0 --message failing-report 2>&1)
+	rc=$?
+	mv "$T/report_error.saved" "$dev/0011:00:00.0/report_error"
+	[ $rc = 1 ] || fail "--reset with a failed report through zpcid: exit $rc ($out)"
+	echo "$out" | grep -q "report-info failed through zpcid" || fail "--reset with a failed report: $out"
+	wait_for '[ "$(recovers_done 0x11)" = $((before + 1)) ]' 10 || fail "--reset with a failed report did not recover"
+	out=$("$Z" --reset 0011:00:00.0 2>&1)
+	[ $? = 0 ] || fail "zpcictl --reset after the failure: $out"
+	$NOBODY "$Z" --reset 0011:00:00.0 2>/dev/null
+	rc=$?
+	[ $rc = 1 ] || fail "nobody: zpcictl --reset exit $rc"
+	pass "a failed action through zpcid, and one refused by the bus policy, are exit 1"
 }
 
 if [ "${1:-}" = --step ]; then
@@ -230,7 +330,7 @@ simbus_start
 cat >"$T/zpcid.json" <<JSON
 {
 	"schema": 1,
-	"actions": { "confirm_timeout": "1s" },
+	"actions": { "confirm_timeout": "10m" },
 	"policy": {
 		"budget": null,
 		"cooldown": "0s",
@@ -257,6 +357,7 @@ $S error
 +0.2s inject fid=0x22 pec=0x12
 +0.2s inject fid=0x22 pec=0x12
 $S storm
+$S storm_reset_pending
 recovery fid=0x21 BEGIN_RECOVERY online=0
 +0.2s recovery fid=0x21 SUCCESSFUL_RECOVERY online=1
 $S recovery
@@ -264,6 +365,8 @@ inject fid=0x31 pec=0x40
 $S permanent
 $S methods
 $S legacy
+unbind fid=0x22
+$S hand_unbind
 SC
 simbus_sim --quiet --lpar "$SRC/tests/data/lpar/lpar16.lpar" --config "$T/zpcid.json" --scenario "$T/scenario"
 rc=$?

@@ -86,6 +86,8 @@ static int connect_or_fail(sd_bus **bus)
 	return EXIT_OK;
 }
 
+static int parse_u64(const char *s, uint64_t *ret);
+
 /* --- legacy options ------------------------------------------------------ */
 
 static const char *legacy_name(LegacyAction a)
@@ -156,7 +158,7 @@ static int legacy_direct(const char *device, const char *slot)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	int r;
+	int r, ret = EXIT_OK;
 
 	r = legacy_log_data(device, slot, &data, &len);
 	if (r < 0)
@@ -164,39 +166,196 @@ static int legacy_direct(const char *device, const char *slot)
 	r = device_report_error(arg_sysfs_root, slot, legacy_report_action(arg_legacy), (uint64_t)time(NULL),
 				DEVICE_ERR_LOG_ID, data, len);
 	if (r == -EOPNOTSUPP)
-		return fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
-	if (r < 0)
-		return fail(EXIT_FAIL, NULL, "Could not issue SCLP action for %s: %s", slot, strerror(-r));
+		ret = fail(EXIT_FAIL, NULL, "%s: the platform does not support error reports here.", slot);
+	else if (r < 0)
+		ret = fail(EXIT_FAIL, NULL, "Could not issue SCLP action for %s: %s", slot, strerror(-r));
+	/* --reset recovers even when the report failed, as s390-tools does */
 	if (arg_legacy == LEGACY_RESET) {
 		r = device_recover(arg_sysfs_root, slot);
 		if (r < 0)
 			return fail(EXIT_FAIL, NULL, "%s: failed to start the recovery: %s", slot,
 				    strerror(-r));
 	}
-	return EXIT_OK;
+	return ret;
 }
 
-static int legacy_daemon(sd_bus *bus, const char *slot, uint32_t fid)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	char path[64];
-	int r, ret = EXIT_OK;
+/* How long zpcictl waits for the result of an action through zpcid
+ * ($ZPCICTL_WAIT_SEC): zpcid gives every action a result within its own
+ * action timeout (30 s unless configured otherwise). */
+#define LEGACY_WAIT_SEC_DEFAULT 120
 
-	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
-	/* the platform hears of it through zpcid as well */
-	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report", &error, &reply,
-			       "ssa{sv}", report_error_action_to_string(legacy_report_action(arg_legacy)),
-			       strempty(arg_message), 0);
-	if (r >= 0 && arg_legacy == LEGACY_RESET) {
-		reply = sd_bus_message_unref(reply);
-		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset", &error, &reply,
-				       "a{sv}", 0);
-	}
+static uint64_t now_usec_monotonic(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The result of one action zpcictl asked zpcid for: the first ActionTaken
+ * record of the function, the action and this caller after the call. */
+typedef struct LegacyWait {
+	uint32_t fid;
+	const char *action;
+	bool got;
+	char result[32];
+	char detail[256];
+} LegacyWait;
+
+/* The results that conclude a request; confirmed, unconfirmed,
+ * no-confirmation and cancelled follow an earlier "done". */
+static bool legacy_result_is_first(const char *result)
+{
+	return !streq(result, "confirmed") && !streq(result, "unconfirmed") &&
+	       !streq(result, "no-confirmation") && !streq(result, "cancelled");
+}
+
+static void legacy_match(LegacyWait *w, json_object *e)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(e, "fid", &v) || (uint32_t)json_object_get_int64(v) != w->fid)
+		return;
+	if (!json_object_object_get_ex(e, "action", &v) || !streq(json_object_get_string(v), w->action))
+		return;
+	if (!json_object_object_get_ex(e, "rule", &v) || !streq(json_object_get_string(v), "manual"))
+		return;
+	if (!json_object_object_get_ex(e, "caller_uid", &v) ||
+	    json_object_get_int64(v) != (int64_t)geteuid())
+		return;
+	if (!json_object_object_get_ex(e, "result", &v) ||
+	    !legacy_result_is_first(json_object_get_string(v)))
+		return;
+	(void)snprintf(w->result, sizeof(w->result), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(e, "detail", &v))
+		(void)snprintf(w->detail, sizeof(w->detail), "%s", json_object_get_string(v));
+	w->got = true;
+}
+
+static int legacy_action_taken(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	LegacyWait *w = ASSERT_PTR(userdata);
+	json_object *e = NULL;
+
+	if (w->got || client_read_json(m, &e) < 0)
+		return 0;
+	legacy_match(w, e);
+	json_object_put(e);
+	return 0;
+}
+
+/* Send @call (a method of the function @fid) and wait for the result of
+ * @action. Returns an exit status, with the message printed. */
+static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const char *slot, const char *action,
+		       bool *ret_refused)
+{
+	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	LegacyWait w = { .fid = fid, .action = action };
+	const char *e = getenv("ZPCICTL_WAIT_SEC");
+	uint64_t wait_sec = LEGACY_WAIT_SEC_DEFAULT, deadline;
+	int r;
+
+	if (!isempty(e) && (parse_u64(e, &wait_sec) < 0 || wait_sec == 0))
+		return fail(EXIT_FAIL, NULL, "Invalid $ZPCICTL_WAIT_SEC '%s'.", e);
+	/* subscribed before the call, so the result cannot pass unseen */
+	r = sd_bus_match_signal(bus, &match, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "ActionTaken",
+				legacy_action_taken, &w);
 	if (r < 0)
-		ret = bus_fail(&error, r, slot);
-	sd_bus_error_free(&error);
-	return ret;
+		return fail(EXIT_FAIL, NULL, "%s: failed to watch for the result: %s", slot, strerror(-r));
+	r = sd_bus_call(bus, call, 0, &error, &reply);
+	if (r < 0) {
+		if (ret_refused)
+			*ret_refused = true;
+		(void)bus_fail(&error, r, slot);
+		return EXIT_FAIL; /* s390-tools: 1 for every failure */
+	}
+	deadline = now_usec_monotonic() + wait_sec * USEC_PER_SEC;
+	while (!w.got) {
+		uint64_t now = now_usec_monotonic();
+
+		if (now >= deadline)
+			return fail(EXIT_FAIL, NULL, "%s: no result of %s from zpcid within %" PRIu64 " s.",
+				    slot, action, wait_sec);
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(EXIT_FAIL, NULL, "%s: lost the connection to zpcid: %s", slot,
+				    strerror(-r));
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, deadline - now);
+		if (r < 0 && r != -EINTR)
+			return fail(EXIT_FAIL, NULL, "%s: failed to wait for zpcid: %s", slot, strerror(-r));
+	}
+	if (streq(w.result, "done"))
+		return EXIT_OK;
+	return fail(EXIT_FAIL, NULL, "%s: %s %s through zpcid: %s", slot, action, w.result,
+		    isempty(w.detail) ? "no detail" : w.detail);
+}
+
+/* Cut @s to at most @max bytes without splitting a UTF-8 sequence. */
+static void cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+/* Through zpcid: the same platform actions as without it, recorded with the
+ * caller; each waited for, so that a failure is the exit status. */
+static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint32_t fid)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+	_cleanup_free_ char *data = NULL;
+	char path[64], message[128] = "", action[32];
+	ReportErrorAction ra = legacy_report_action(arg_legacy);
+	size_t len = 0;
+	bool refused = false;
+	int r, ret;
+
+	r = legacy_log_data(device, slot, &data, &len);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	if (arg_message) {
+		(void)snprintf(message, sizeof(message), "%s", arg_message);
+		cut_utf8(message, sizeof(message) - 1); /* the whole text is in the log data */
+	}
+	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
+	(void)snprintf(action, sizeof(action), "report-%s", report_error_action_to_string(ra));
+
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "ss", report_error_action_to_string(ra), message);
+	if (r >= 0)
+		r = sd_bus_message_append(call, "a{sv}", 2, "err_log_id", "t", (uint64_t)DEVICE_ERR_LOG_ID,
+					  "log_data", "s", strempty(data));
+	if (r == -EINVAL && data)
+		return fail(EXIT_FAIL, NULL,
+			    "%s: the log data (S.M.A.R.T. output) is not valid UTF-8 and cannot go "
+			    "through zpcid; use --no-daemon.",
+			    slot);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	ret = legacy_call(bus, call, fid, slot, action, &refused);
+	if (arg_legacy != LEGACY_RESET || refused)
+		return ret;
+
+	/* --reset: after the report, the kernel's recovery (write 1 to recover) */
+	call = sd_bus_message_unref(call);
+	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset");
+	if (r >= 0)
+		r = sd_bus_message_append(call, "a{sv}", 2, "message", "s", message, "recover", "b", 1);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "%s: %s", slot, strerror(-r));
+	/* even when the report failed, as s390-tools does */
+	r = legacy_call(bus, call, fid, slot, "recover", NULL);
+	return r != EXIT_OK ? r : ret;
 }
 
 static int run_legacy(int argc, char **argv)
@@ -223,7 +382,7 @@ static int run_legacy(int argc, char **argv)
 	(void)device_read_fid(arg_sysfs_root, slot, &fid);
 
 	if (!arg_no_daemon && client_connect(&bus) >= 0)
-		return legacy_daemon(bus, slot, fid);
+		return legacy_daemon(bus, argv[optind], slot, fid);
 	return legacy_direct(argv[optind], slot);
 }
 
@@ -1289,6 +1448,26 @@ static bool is_command(const char *s)
 	return false;
 }
 
+/* Whether @s names a device the s390-tools options would take (an existing
+ * one, or one in the form of a PCI address, a device node or a FID). */
+static bool looks_like_device(const char *s)
+{
+	char slot[64];
+
+	return device_resolve(arg_sysfs_root, s, slot, sizeof(slot)) >= 0 || strneq(s, "/dev/", 5) ||
+	       client_function_spec_valid(s);
+}
+
+/* s390-tools' wording and exit status when no option is given. */
+static int no_option(void)
+{
+	int r = fail(EXIT_FAIL, NULL, "No option specified");
+
+	if (!output_format_is_json(arg_format))
+		fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+	return r;
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -1317,8 +1496,9 @@ int main(int argc, char *argv[])
 	}
 	if (arg_legacy != LEGACY_NONE)
 		return run_legacy(argc, argv);
-	if (optind >= argc)
-		return fail(EXIT_FAIL, NULL, "Missing command or option (see --help).");
+	/* As s390-tools' zpcictl: nothing to do, or a DEVICE without an option. */
+	if (optind >= argc || (!is_command(argv[optind]) && looks_like_device(argv[optind])))
+		return no_option();
 	if (!is_command(argv[optind]))
 		return fail(EXIT_FAIL, NULL, "Unknown command '%s' (see --help).", argv[optind]);
 
