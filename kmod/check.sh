@@ -7,8 +7,9 @@
 #    series touches compile for s390x (-Werror) with the Debian s390x
 #    configuration: every patch builds on its own.
 # 2. scripts/checkpatch.pl --strict of that tree reports no error, warning
-#    or check for any patch of the series, the test module or
-#    tests/s390x/rpcit-err/zpci_rpcit_err.c.
+#    or check for any patch of the series, the test module,
+#    tests/s390x/rpcit-err/zpci_rpcit_err.c or
+#    tests/s390x/kernel-guest-xmit/zpci_xmit.c.
 # 3. The patched uAPI headers, compiled from user space for s390x, have the
 #    facts of DESIGN.md section 2: feature index, type and offset of
 #    ccdf_err_length, capability size and version, and the errnos of the
@@ -122,7 +123,8 @@ pass "series (${#SERIES[@]} patches) applies cleanly to linux-source-6.12 $SRCVE
 # the series are checked in the tree's context (no --no-tree), so that
 # checks which look at the kernel's headers run too.
 cpdir=$(mktemp -d /tmp/zpci-checkpatch.XXXXXX)
-FILES=("$KMOD"/module/*.c "$KMOD/../tests/s390x/rpcit-err/zpci_rpcit_err.c")
+FILES=("$KMOD"/module/*.c "$KMOD/../tests/s390x/rpcit-err/zpci_rpcit_err.c"
+	"$KMOD/../tests/s390x/kernel-guest-xmit/zpci_xmit.c")
 for p in "${SERIES[@]}"; do
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet "$p" >"$cpdir/$(basename "$p").out" 2>&1) &
 done

@@ -28,3 +28,6 @@ EXTRA_DIST += \
 	tests/s390x/check-kernel-guest.py \
 	tests/s390x/holder.c \
 	tests/s390x/kernel-guest-etc/50-kernel-guest.json
+EXTRA_DIST += \
+	tests/s390x/kernel-guest-xmit/Kbuild \
+	tests/s390x/kernel-guest-xmit/zpci_xmit.c

@@ -35,6 +35,7 @@ DEPTH = 4
 HELD_READ = 2             # records the holder of 0x32 reads before closing
 VENDOR_LE = "8680"        # 0x8086 (Intel) as the two config-space bytes
 FH_MASK = 0x7FFFFFFF      # the enable bit of a function handle aside
+CHANNEL_NORMAL = 1        # pci_channel_io_normal in include/linux/pci.h
 
 
 def rpcit_rounds(text):
@@ -182,6 +183,45 @@ def main():
     R.check("mediated-recovery", not probs,
             "the kernel left recovery of 0x%x to user space ('%s'); zpcid's VFIO_DEVICE_RESET ended it: config space readable, the next RPCIT raised and drained" % (
                 OWN, leave),
+            "; ".join(probs))
+
+    # ---- after zpcid: the owned function back on its kernel driver --------------
+    # zpcid reset 0x31 after each error and released it at exit; e1000e,
+    # bound then, must find the function in the normal channel state.  A
+    # driver that sees it offline skips its hardware counters: the frames
+    # zpci_xmit queued never show in tx_packets.
+    probs = []
+    n31 = facts.get("own_kdrv_netdev") or ""
+    if rcs.get("rebind-0x31") != 0 or not n31:
+        probs.append("binding 0x%x to e1000e after zpcid's exit: rc %s, network device %r: %s" % (
+            OWN, rcs.get("rebind-0x31"), n31, blocks.get("rebind-0x31", "")[:200]))
+    else:
+        if facts.get("own_kdrv_carrier") != "1":
+            up = re.search(r"^=== ZT FACT own_kdrv_xmit \S+: %s up rc=(-?\d+)$" % re.escape(n31), text, re.M)
+            probs.append("no carrier on %s within 60 s (brought up: rc %s)" % (n31, up.group(1) if up else None))
+        # the last report: the state when the frames were sent
+        st = (re.findall(r"^=== ZT FACT own_kdrv_xmit (\S+) fid 0x31: channel offline=(\d+) error_state=(\d+)$", text, re.M)
+              or [None])[-1]
+        if not st:
+            probs.append("zpci_xmit did not report the channel state of 0x%x" % OWN)
+        elif st[0] != s31 or st[1] != "0":
+            probs.append("the PCI core keeps %s offline (error_state %s, want %d: pci_channel_io_normal)" % (
+                st[0], st[2], CHANNEL_NORMAL))
+        q = re.search(r"^=== ZT FACT own_kdrv_xmit \S+: %s queued (\d+) of (\d+) frames$" % re.escape(n31), text, re.M)
+        if not q or q.group(1) != q.group(2) or q.group(1) == "0":
+            probs.append("zpci_xmit queued %s frame(s) on %s" % (
+                "%s of %s" % (q.group(1), q.group(2)) if q else "no", n31))
+        tx = num(facts.get("own_kdrv_tx_packets"))
+        if not tx:
+            probs.append("tx_packets of %s is %r after the frames were sent: the driver does not read the counters of a function it considers offline" % (
+                n31, facts.get("own_kdrv_tx_packets")))
+    bad = [l.strip() for l in dmesg.splitlines() if s31 in l and re.search(
+        r"e1000e.*(fail|offline|error)|Cannot be recovered", l, re.I)]
+    if bad:
+        probs.append("kernel log: %s" % bad[:3])
+    R.check("released-to-kernel-driver", not probs,
+            "after zpcid's resets and its release, 0x%x bound to e1000e: probed, %s has carrier (operstate %s), channel normal, %s frames counted in tx_packets" % (
+                OWN, n31, facts.get("own_kdrv_operstate"), facts.get("own_kdrv_tx_packets")),
             "; ".join(probs))
 
     # ---- QEMU and the error state --------------------------------------------------

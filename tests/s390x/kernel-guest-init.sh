@@ -16,7 +16,9 @@
 # an answer of the holder), with a generous deadline.
 #
 # The functions (QEMU command line in tests/s390x/kernel-guest.sh):
-#   0x31  e1000e  vfio-pci  zpcid owns it: drain, reset, error again
+#   0x31  e1000e  vfio-pci  zpcid owns it: drain, reset, error again;
+#                           after zpcid exits bound to e1000e, which must
+#                           find it online and send frames
 #   0x32  e1000e  vfio-pci  held by zpcid-test-holder, zpcid observes:
 #                           errors with a reset in between fill the queue,
 #                           two read, the rest discarded at the last close
@@ -39,6 +41,7 @@ echo "=== ZT FACT kernel=$(uname -r)"
 echo "=== ZT FACT init_start=$(cut -d' ' -f1 /proc/uptime)"
 
 RPCIT=/lib/modules/extra/zpci_rpcit_err.ko
+XMIT=/lib/modules/extra/zpci_xmit.ko
 up() { cut -d. -f1 /proc/uptime; }
 
 block() { # block NAME COMMAND... : run COMMAND, output delimited
@@ -250,6 +253,31 @@ kill -TERM $ZPID 2>/dev/null
 wait_until 30 eval '! kill -0 $ZPID 2>/dev/null'
 wait $ZPID
 echo "=== ZT FACT zpcid_exit=$?"
+
+# --- 0x31 back to its kernel driver after zpcid reset and released it ---------
+# zpcid's VFIO_DEVICE_RESETs ended mediated recovery, its exit closed the vfio
+# device.  e1000e must now find the function in the normal channel state: a
+# driver that sees it offline never reads the hardware counters, so the
+# frames zpci_xmit queues never show in tx_packets.
+block rebind-0x31 bind 0x31 e1000e
+N31=
+[ -d "/sys/bus/pci/devices/$S31/net" ] && N31=$(ls "/sys/bus/pci/devices/$S31/net" | head -1)
+echo "=== ZT FACT own_kdrv_netdev=$N31"
+carrier_up() { [ "$(cat /sys/class/net/"$N31"/carrier 2>/dev/null)" = 1 ]; }
+tx_sent() { [ "$(cat /sys/class/net/"$N31"/statistics/tx_packets 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+if [ -n "$N31" ]; then
+	# no IPv4 in this kernel, so no "ip link set up": the module does it
+	insmod $XMIT fid=0x31 ifup=1
+	rmmod zpci_xmit
+	wait_until 60 carrier_up && echo "=== ZT FACT own_kdrv_carrier=1" || echo "=== ZT FACT own_kdrv_carrier=0"
+	insmod $XMIT fid=0x31 count=8
+	rmmod zpci_xmit
+	dmesg | grep 'zpci_xmit: ' | sed 's/^.*zpci_xmit: /=== ZT FACT own_kdrv_xmit /'
+	# the counters are read when the statistics are: poll them
+	wait_until 30 tx_sent
+	echo "=== ZT FACT own_kdrv_tx_packets=$(cat /sys/class/net/"$N31"/statistics/tx_packets 2>/dev/null)"
+	echo "=== ZT FACT own_kdrv_operstate=$(cat /sys/class/net/"$N31"/operstate 2>/dev/null)"
+fi
 kill $UMON 2>/dev/null
 block zpcid-log cat /tmp/zpcid.log
 block uevents cat /tmp/uevents.log

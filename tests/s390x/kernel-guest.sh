@@ -6,9 +6,10 @@
 # qemu-system-s390x (TCG) with four e1000e zPCI functions, runs
 # tests/s390x/kernel-guest-init.sh as /init and judges the console output
 # with tests/s390x/check-kernel-guest.py.  zpcid uses the error feature of
-# the kernel itself: no test module provides it here.  The only module the
-# guest loads is tests/s390x/rpcit-err, which makes QEMU raise real error
-# events.
+# the kernel itself: no test module provides it here.  The guest loads two
+# helper modules: tests/s390x/rpcit-err, which makes QEMU raise real error
+# events, and tests/s390x/kernel-guest-xmit, which sends frames through the
+# e1000e driver of a function once zpcid has released it.
 #
 # Writes BUILD_DIR/kernel-guest/results.txt ("PASS|FAIL|SKIP name: reason"
 # per check).  Exit status: 0 every check passed, 77 none failed but some
@@ -80,6 +81,11 @@ cp -r "$HERE/rpcit-err" "$W/rpcit-err"
 make -s -C "$KOBJ" M="$W/rpcit-err" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- modules \
 	>"$W/modules.out" 2>&1 && [ -s "$W/rpcit-err/zpci_rpcit_err.ko" ] ||
 	{ cat "$W/modules.out" >&2; harness_fail "tests/s390x/rpcit-err does not build against $KREL"; }
+rm -rf "$W/kernel-guest-xmit"
+cp -r "$HERE/kernel-guest-xmit" "$W/kernel-guest-xmit"
+make -s -C "$KOBJ" M="$W/kernel-guest-xmit" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- modules \
+	>"$W/modules.out" 2>&1 && [ -s "$W/kernel-guest-xmit/zpci_xmit.ko" ] ||
+	{ cat "$W/modules.out" >&2; harness_fail "tests/s390x/kernel-guest-xmit does not build against $KREL"; }
 say "user space and module built"
 
 # --- 3. guest root ------------------------------------------------------------------
@@ -106,7 +112,7 @@ cp "$HERE"/kernel-guest-etc/*.json "$R/etc/zpcid/zpcid.d/"
 cp "$HERE/guest-etc/dbus-1/zpcid-test-bus.conf" "$R/etc/dbus-1/"
 cp "$HERE/guest-etc/passwd" "$HERE/guest-etc/group" "$R/etc/"
 [ -f "$BUILD/dbus/org.zpcid1.conf" ] && cp "$BUILD/dbus/org.zpcid1.conf" "$R/usr/share/dbus-1/system.d/"
-cp "$W/rpcit-err/zpci_rpcit_err.ko" "$R/lib/modules/extra/"
+cp "$W/rpcit-err/zpci_rpcit_err.ko" "$W/kernel-guest-xmit/zpci_xmit.ko" "$R/lib/modules/extra/"
 # no modules of the Debian kernel: everything the guest needs is built in
 gl_initramfs "$W/initrd.gz" "$R" || harness_fail "initramfs not built"
 
