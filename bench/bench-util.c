@@ -170,6 +170,9 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 		}
 		if (preload)
 			setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
+		else if (testbed && getenv("ZPCID_BENCH_NATIVE_PRELOAD"))
+			/* the native run with a library of the benchmark's own (bench/vfio-emu.c) */
+			setenv("LD_PRELOAD", getenv("ZPCID_BENCH_NATIVE_PRELOAD"), 1);
 		else
 			unsetenv("LD_PRELOAD");
 		setenv("STATE_DIRECTORY", state, 1);

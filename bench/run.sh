@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh — run zpcid's benchmarks (docs/benchmarks.md).
 #
-#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|scale|idle|stall ...]
+#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|bigstorm|scale|idle|stall ...]
 #
 # Sets up what the benchmarks measure against: a private systemd-journald
 # (volatile storage, no rate limit) and a private dbus-daemon loading the
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--out=*) OUT=${1#--out=} ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	latency | storm | scale | idle | stall) SUITES+=("$1") ;;
+	latency | storm | bigstorm | scale | idle | stall) SUITES+=("$1") ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -47,7 +47,7 @@ JOURNALD=/lib/systemd/systemd-journald
 for t in unshare dbus-daemon strace "$JOURNALD"; do
 	command -v "$t" >/dev/null || skip "$t is not installed"
 done
-for f in "$BENCH" "$BUILD/bench/zpcid-floor" "$BUILD/zpcid" "$BUILD/zpcictl/zpcictl" "$BUILD/dbus/org.zpcid1.conf"; do
+for f in "$BENCH" "$BUILD/bench/zpcid-floor" "$BUILD/bench/vfio-emu.so" "$BUILD/zpcid" "$BUILD/zpcictl/zpcictl" "$BUILD/dbus/org.zpcid1.conf"; do
 	[ -e "$f" ] || { echo "bench/run.sh: $f is missing: make -C $BUILD all check TESTS=" >&2; exit 1; }
 done
 
@@ -126,6 +126,14 @@ for s in "${SUITES[@]}"; do
 		run storm-vfio-zpcid storm --source=vfio --target=zpcid
 		run storm-kmsg-floor storm --source=kmsg --target=floor
 		run storm-kmsg-zpcid storm --source=kmsg --target=zpcid
+		;;
+	bigstorm)
+		# 256 owned functions through bench/vfio-emu.so: every queue kept
+		# full, then BIGSTORM_RATE errors per second on every function
+		rate=${BIGSTORM_RATE:-20}
+		run bigstorm-every-floor bigstorm --target=floor --rate="$rate"
+		run bigstorm-every-zpcid bigstorm --target=zpcid --rate="$rate"
+		run bigstorm-coalesce-zpcid bigstorm --target=zpcid --coalesce --rate="$rate"
 		;;
 	scale) run scale scale ;;
 	idle) run idle idle ;;
