@@ -997,6 +997,73 @@ out:
 	return r;
 }
 
+/*
+ * Start-up against its floor (zpcid-floor --sysfs: the same attributes of
+ * every function read once, the bus connected, READY=1), both native on the
+ * recorded tree, in turn — zpcid, floor, zpcid, floor ... — so that a drift
+ * of the machine's speed hits both alike; the ratio is taken pair by pair
+ * and its median reported. The floor must have read @n functions.
+ */
+static int scale_vs_floor(Devworld *w, const char *name, const char *config, unsigned n)
+{
+	unsigned pairs = arg_smoke ? 2 : 9;
+	g_autofree double *tz = g_new0(double, pairs), *tf = g_new0(double, pairs),
+			  *ratio = g_new0(double, pairs);
+	g_autofree char *top = top_builddir();
+	g_autofree char *floor_bin = g_build_filename(top, "bench", "zpcid-floor", NULL);
+	g_autofree char *log = NULL;
+	BenchStats st;
+	int r = 0;
+
+	for (unsigned i = 0; i < pairs; i++) {
+		g_autofree char *zname = g_strdup_printf("%s.vs-floor.zpcid", name);
+		g_autofree char *fname = g_strdup_printf("%s.vs-floor.floor", name);
+		g_autofree char *text = NULL, *want = g_strdup_printf("floor: sysfs functions %u\n", n);
+		const char *const fargv[] = { floor_bin, "--sysfs", NULL };
+		BenchProc p = { .notify_fd = -1 };
+
+		r = start_target_full(w, &p, "zpcid", config, NULL, 0, zname, true);
+		if (r >= 0) {
+			tz[i] = (double)(p.ready_ns - p.start_ns) / 1e6;
+			r = stop_target(&p, "zpcid");
+		}
+		bench_proc_done(&p);
+		if (r < 0)
+			return r;
+
+		g_free(log);
+		log = log_path(fname);
+		(void)unlink(log);
+		r = bench_spawn_native(&p, fargv, devworld_root(w), log);
+		if (r >= 0)
+			r = bench_wait_ready(&p, READY_MS);
+		if (r >= 0) {
+			tf[i] = (double)(p.ready_ns - p.start_ns) / 1e6;
+			r = stop_target(&p, "floor");
+		}
+		bench_proc_done(&p);
+		if (r < 0)
+			return r;
+		if (!g_file_get_contents(log, &text, NULL, NULL) || !strstr(text, want)) {
+			fprintf(stderr,
+				"zpcid-bench: the start-up floor did not read %u functions; see %s\n", n,
+				log);
+			return -EIO;
+		}
+		ratio[i] = tz[i] / tf[i];
+	}
+	bench_stats(tz, pairs, &st);
+	resultf(name, ".vs_floor.zpcid.time_to_ready.p50", st.p50, "ms");
+	bench_stats(tf, pairs, &st);
+	resultf(name, ".vs_floor.floor.time_to_ready.p50", st.p50, "ms");
+	bench_stats(ratio, pairs, &st);
+	resultf(name, ".vs_floor.ratio.p50", st.p50, "(zpcid/floor, pair by pair)");
+	resultf(name, ".vs_floor.ratio.min", st.min, "(zpcid/floor)");
+	resultf(name, ".vs_floor.ratio.max", st.max, "(zpcid/floor)");
+	resultf(name, ".vs_floor.pairs", pairs, "pairs");
+	return 0;
+}
+
 static int scale_one(unsigned n, bool measure_clients)
 {
 	unsigned reps = arg_smoke ? 3 : 20;
@@ -1067,6 +1134,8 @@ static int scale_one(unsigned n, bool measure_clients)
 	if (r < 0)
 		goto out;
 	r = scale_native(w, name, config, bus, n_objects);
+	if (r >= 0 && measure_clients)
+		r = scale_vs_floor(w, name, config, n);
 out:
 	sd_bus_flush_close_unref(bus);
 	bench_proc_done(&p);
