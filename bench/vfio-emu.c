@@ -200,6 +200,11 @@ __attribute__((constructor)) static void emu_init(void)
 	resolve();
 	if (!path)
 		return;
+	/* $ZPCID_VFIO_EMU_PROGRAM: only in that program, not in a launcher
+	 * before it (valgrind) */
+	if (getenv("ZPCID_VFIO_EMU_PROGRAM") &&
+	    strcmp(getenv("ZPCID_VFIO_EMU_PROGRAM"), program_invocation_short_name) != 0)
+		return;
 	fd = real_open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(VfioEmu)) {
 		fprintf(stderr, "vfio-emu: %s: cannot open the control block\n", path);
@@ -216,6 +221,7 @@ __attribute__((constructor)) static void emu_init(void)
 	owner_pid = getpid();
 	/* the variable stays for no child: a helper the program runs is not the program */
 	unsetenv("ZPCID_VFIO_EMU");
+	unsetenv("ZPCID_VFIO_EMU_PROGRAM");
 	/* no signal of the program's may land on the injector */
 	sigfillset(&all);
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);

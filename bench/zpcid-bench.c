@@ -749,6 +749,11 @@ static int bench_bigstorm(BenchSub *sub, const char *target)
 		g_autofree char *log = log_path(name);
 		g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
 
+		/* $ZPCID_BENCH_WRAP: a command the program runs under
+		 * (valgrind --tool=callgrind ...), split at spaces */
+		g_auto(GStrv) wrap = g_strsplit(getenv("ZPCID_BENCH_WRAP") ?: "", " ", -1);
+		g_autoptr(GPtrArray) args = g_ptr_array_new();
+
 		argv_floor[0] = bin;
 		for (unsigned i = 0; i < n; i++) {
 			g_ptr_array_add(nodes, g_strdup_printf("/dev/vfio/devices/vfio%u", e->f[i].cdev));
@@ -756,10 +761,18 @@ static int bench_bigstorm(BenchSub *sub, const char *target)
 		}
 		argv_floor[n + 1] = NULL;
 		argv_zpcid[0] = bin;
+		for (char **a = wrap; *a; a++)
+			if (**a)
+				g_ptr_array_add(args, *a);
+		for (const char *const *a = zpcid ? argv_zpcid : argv_floor; *a; a++)
+			g_ptr_array_add(args, (char *)*a);
+		g_ptr_array_add(args, NULL);
 		setenv("ZPCID_VFIO_EMU", ctl, 1);
+		setenv("ZPCID_VFIO_EMU_PROGRAM", zpcid ? "zpcid" : "zpcid-floor", 1);
 		setenv("ZPCID_BENCH_NATIVE_PRELOAD", lib, 1);
-		r = bench_spawn_native(&p, zpcid ? argv_zpcid : argv_floor, devworld_root(w), log);
+		r = bench_spawn_native(&p, (const char *const *)args->pdata, devworld_root(w), log);
 		unsetenv("ZPCID_VFIO_EMU");
+		unsetenv("ZPCID_VFIO_EMU_PROGRAM");
 		unsetenv("ZPCID_BENCH_NATIVE_PRELOAD");
 		if (r < 0)
 			goto out;
