@@ -473,14 +473,22 @@ int event_to_json(const ZpciEvent *e, json_object **ret)
 
 		if (!key_present(k, e))
 			continue;
-		s = key_get_string(k, e, buf, sizeof(buf));
-		if (s)
+		if (k->type == KEY_STRING) {
+			/* straight from the field: no formatted copy first */
+			const char *p = (const char *)e + k->offset;
+
+			v = json_object_new_string_len(p, (int)strnlen(p, k->size));
+		} else if ((s = key_get_string(k, e, buf, sizeof(buf))))
 			v = json_object_new_string(s);
 		else if (k->type == KEY_BOOL)
 			v = json_object_new_boolean(key_get_uint(k, e) != 0);
 		else
 			v = json_object_new_uint64(key_get_uint(k, e));
-		if (!v || json_object_object_add(o, k->key, v) < 0) {
+		/* every key of the table once, each a constant string: neither a
+		 * lookup nor a copy of the key is needed */
+		if (!v || json_object_object_add_ex(o, k->key, v,
+						    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+							    JSON_C_OBJECT_KEY_IS_CONSTANT) < 0) {
 			json_object_put(v);
 			json_object_put(o);
 			return -ENOMEM;
