@@ -749,9 +749,6 @@ static int bench_bigstorm(BenchSub *sub, const char *target)
 		g_autofree char *log = log_path(name);
 		g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
 
-		/* $ZPCID_BENCH_WRAP: a command the program runs under
-		 * (valgrind --tool=callgrind ...), split at spaces */
-		g_auto(GStrv) wrap = g_strsplit(getenv("ZPCID_BENCH_WRAP") ?: "", " ", -1);
 		g_autoptr(GPtrArray) args = g_ptr_array_new();
 
 		argv_floor[0] = bin;
@@ -761,9 +758,6 @@ static int bench_bigstorm(BenchSub *sub, const char *target)
 		}
 		argv_floor[n + 1] = NULL;
 		argv_zpcid[0] = bin;
-		for (char **a = wrap; *a; a++)
-			if (**a)
-				g_ptr_array_add(args, *a);
 		for (const char *const *a = zpcid ? argv_zpcid : argv_floor; *a; a++)
 			g_ptr_array_add(args, (char *)*a);
 		g_ptr_array_add(args, NULL);
