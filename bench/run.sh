@@ -200,6 +200,7 @@ verdict() { # value op limit
 	done
 	for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.vs_floor\.ratio\.p50$/ { split($2, a, "."); print a[2] }' "$RAW"); do
 		echo "scale.$n.time_to_ready zpcid/floor $(val scale.$n.vs_floor.ratio.p50) (median of pairs; $(val scale.$n.vs_floor.zpcid.time_to_ready.p50) ms / $(val scale.$n.vs_floor.floor.time_to_ready.p50) ms, native)"
+		echo "scale.$n.cpu_to_ready zpcid/floor $(val scale.$n.vs_floor.cpu_ratio.p50) (median of pairs; $(val scale.$n.vs_floor.zpcid.cpu_to_ready.p50) ms / $(val scale.$n.vs_floor.floor.cpu_to_ready.p50) ms, native)"
 	done
 	for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.rss_at_ready$/ { split($2, a, "."); print a[2] }' "$RAW"); do
 		z=$(val scale.0.rss_at_ready)
