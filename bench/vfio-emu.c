@@ -25,8 +25,9 @@
  * (first open to last close), and each queued error signals the ERR eventfd.
  *
  * Errors arrive from a thread of the library (the injector) as the
- * benchmark's mode says; its CPU time is published so that the benchmark
- * can tell it from the program's. Descriptors of a fork()ed child are left
+ * benchmark's mode says, for functions that are open with an ERR eventfd
+ * registered; its CPU time is published so that the benchmark can tell it
+ * from the program's. Descriptors of a fork()ed child are left
  * alone: only the process that opened a function closes it.
  */
 #include <dlfcn.h>
