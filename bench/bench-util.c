@@ -170,6 +170,9 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 		}
 		if (preload)
 			setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
+		else if (testbed && getenv("ZPCID_BENCH_NATIVE_PRELOAD"))
+			/* the native run with a library of the benchmark's own (bench/vfio-emu.c) */
+			setenv("LD_PRELOAD", getenv("ZPCID_BENCH_NATIVE_PRELOAD"), 1);
 		else
 			unsetenv("LD_PRELOAD");
 		setenv("STATE_DIRECTORY", state, 1);
@@ -177,6 +180,21 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 		setenv("NOTIFY_SOCKET", sock, 1);
 		unsetenv("WATCHDOG_USEC");
 		unsetenv("WATCHDOG_PID");
+		if (testbed && getenv("ZPCID_BENCH_WRAP")) {
+			/* the native run under a command such as valgrind
+			 * --tool=callgrind ..., split at spaces */
+			char *wrap = strdup(getenv("ZPCID_BENCH_WRAP")), *save = NULL;
+			const char *args[64];
+			size_t n = 0;
+
+			for (char *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 32;
+			     w = strtok_r(NULL, " ", &save))
+				args[n++] = w;
+			for (size_t i = 0; argv[i] && n < 63; i++)
+				args[n++] = argv[i];
+			args[n] = NULL;
+			argv = args;
+		}
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "cannot run %s: %m\n", argv[0]);
 		_exit(127);

@@ -49,7 +49,10 @@ pid_t bench_spawn(BenchProc *p, const char *const *argv, bool preload, const cha
  * @testbed/dev/kmsg (the device world's kmsg FIFO) over /dev/kmsg: the same
  * recorded tree, reached with plain system calls instead of through the
  * emulator. Needs root. Returns the pid (> 0) or -errno; when a mount fails
- * the child exits 127 with the reason in @log_path. */
+ * the child exits 127 with the reason in @log_path. With
+ * $ZPCID_BENCH_NATIVE_PRELOAD the child runs with that LD_PRELOAD; with
+ * $ZPCID_BENCH_WRAP ("valgrind --tool=callgrind ...", split at spaces) it
+ * runs under that command. */
 pid_t bench_spawn_native(BenchProc *p, const char *const *argv, const char *testbed, const char *log_path);
 
 /* Wait until the child sent READY=1. Returns 0, -ETIMEDOUT, or -ESRCH when

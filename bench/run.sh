@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh — run zpcid's benchmarks (docs/benchmarks.md).
 #
-#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|scale|idle|stall ...]
+#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|bigstorm|scale|idle|stall ...]
 #
 # Sets up what the benchmarks measure against: a private systemd-journald
 # (volatile storage, no rate limit) and a private dbus-daemon loading the
@@ -27,12 +27,12 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--out=*) OUT=${1#--out=} ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	latency | storm | scale | idle | stall) SUITES+=("$1") ;;
+	latency | storm | bigstorm | scale | idle | stall) SUITES+=("$1") ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(latency storm scale idle stall)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(latency storm bigstorm scale idle stall)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 # the build directory: --build, $ZPCID_TOP_BUILDDIR, the current one when it
 # holds a build, else build/ in the source tree
@@ -47,7 +47,7 @@ JOURNALD=/lib/systemd/systemd-journald
 for t in unshare dbus-daemon strace "$JOURNALD"; do
 	command -v "$t" >/dev/null || skip "$t is not installed"
 done
-for f in "$BENCH" "$BUILD/bench/zpcid-floor" "$BUILD/zpcid" "$BUILD/zpcictl/zpcictl" "$BUILD/dbus/org.zpcid1.conf"; do
+for f in "$BENCH" "$BUILD/bench/zpcid-floor" "$BUILD/bench/vfio-emu.so" "$BUILD/zpcid" "$BUILD/zpcictl/zpcictl" "$BUILD/dbus/org.zpcid1.conf"; do
 	[ -e "$f" ] || { echo "bench/run.sh: $f is missing: make -C $BUILD all check TESTS=" >&2; exit 1; }
 done
 
@@ -127,6 +127,14 @@ for s in "${SUITES[@]}"; do
 		run storm-kmsg-floor storm --source=kmsg --target=floor
 		run storm-kmsg-zpcid storm --source=kmsg --target=zpcid
 		;;
+	bigstorm)
+		# 256 owned functions through bench/vfio-emu.so: every queue kept
+		# full, then BIGSTORM_RATE errors per second on every function
+		rate=${BIGSTORM_RATE:-20}
+		run bigstorm-every-floor bigstorm --target=floor --rate="$rate"
+		run bigstorm-every-zpcid bigstorm --target=zpcid --rate="$rate"
+		run bigstorm-coalesce-zpcid bigstorm --target=zpcid --coalesce --rate="$rate"
+		;;
 	scale) run scale scale ;;
 	idle) run idle idle ;;
 	stall)
@@ -179,6 +187,21 @@ verdict() { # value op limit
 		f=$(val storm.$src.floor.cpu_per_event)
 		[ -n "$z" ] && echo "storm.$src.cpu_per_event zpcid/floor $(ratio "$z" "$f")  ($z us / $f us)"
 	done
+	for mode in every coalesce; do
+		f=$(val bigstorm.every.floor.events_per_second)
+		z=$(val bigstorm.$mode.zpcid.events_per_second)
+		[ -n "$z" ] && echo "bigstorm.$mode.events_per_second zpcid/floor $(ratio "$z" "$f")  ($z / $f events/s)"
+		f=$(val bigstorm.every.floor.cpu_per_event)
+		z=$(val bigstorm.$mode.zpcid.cpu_per_event)
+		[ -n "$z" ] && echo "bigstorm.$mode.cpu_per_event zpcid/floor $(ratio "$z" "$f")  ($z us / $f us)"
+		f=$(val bigstorm.every.floor.kernel_dropped)
+		z=$(val bigstorm.$mode.zpcid.kernel_dropped)
+		[ -n "$z" ] && echo "bigstorm.$mode.kernel_dropped zpcid $z, floor $f of $(val bigstorm.$mode.zpcid.offered) / $(val bigstorm.every.floor.offered) offered"
+	done
+	for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.vs_floor\.ratio\.p50$/ { split($2, a, "."); print a[2] }' "$RAW"); do
+		echo "scale.$n.time_to_ready zpcid/floor $(val scale.$n.vs_floor.ratio.p50) (median of pairs; $(val scale.$n.vs_floor.zpcid.time_to_ready.p50) ms / $(val scale.$n.vs_floor.floor.time_to_ready.p50) ms, native)"
+		echo "scale.$n.cpu_to_ready zpcid/floor $(val scale.$n.vs_floor.cpu_ratio.p50) (median of pairs; $(val scale.$n.vs_floor.zpcid.cpu_to_ready.p50) ms / $(val scale.$n.vs_floor.floor.cpu_to_ready.p50) ms, native)"
+	done
 	for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.rss_at_ready$/ { split($2, a, "."); print a[2] }' "$RAW"); do
 		z=$(val scale.0.rss_at_ready)
 		v=$(val scale.$n.rss_at_ready)
@@ -222,6 +245,18 @@ verdict() { # value op limit
 			v=$(val scale.$n.native.peak_rss_at_ready)
 			echo "start-up with $n functions under 16 MiB RSS (under umockdev): $u KiB (peak) -> $(verdict "$u" "<=" 16384)"
 			echo "start-up with $n functions under 16 MiB RSS (native): $v KiB (peak) -> $(verdict "$v" "<=" 16384)"
+		done
+		r=$(ratio "$(val bigstorm.every.zpcid.events_per_second)" "$(val bigstorm.every.floor.events_per_second)")
+		[ -n "$r" ] && echo "storm of $(val bigstorm.every.zpcid.functions) owned functions, coalescing off, at least 0.8x the floor's throughput: $r -> $(verdict "$r" ">=" 0.8)"
+		f=$(val bigstorm.every.floor.kernel_dropped)
+		for mode in every coalesce; do
+			v=$(val bigstorm.$mode.zpcid.kernel_dropped)
+			[ -n "$v" ] && [ "$f" = 0 ] &&
+				echo "storm of $(val bigstorm.$mode.zpcid.functions) owned functions ($mode), no kernel drops where the floor has none: $v -> $(verdict "$v" "==" 0)"
+		done
+		for n in $(awk '$1 == "RESULT" && $2 ~ /^scale\.[1-9][0-9]*\.vs_floor\.ratio\.p50$/ { split($2, a, "."); print a[2] }' "$RAW"); do
+			v=$(val scale.$n.vs_floor.ratio.p50)
+			echo "start-up with $n functions within 1.5x its floor (native): $v -> $(verdict "$v" "<=" 1.5)"
 		done
 		v=$(val idle.wakeups)
 		[ -n "$v" ] && echo "zero wake-ups at idle: $v -> $(verdict "$v" "==" 0)"

@@ -7,6 +7,7 @@
  *
  *   zpcid-bench latency [--smoke] [--load] [--events=N] [--target=zpcid|floor]
  *   zpcid-bench storm   [--smoke] [--source=vfio|kmsg] [--functions=N] [--seconds=S] [--target=...]
+ *   zpcid-bench bigstorm [--smoke] [--functions=N] [--seconds=S] [--rate=R] [--coalesce] [--target=...]
  *   zpcid-bench scale   [--smoke] [--functions=N]
  *   zpcid-bench idle    [--smoke] [--seconds=S]
  *   zpcid-bench stall   [--smoke] [--source=kmsg|history] [--target=...] [--history-mib=N]
@@ -23,10 +24,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +42,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bench/bench-util.h"
+#include "bench/vfio-emu.h"
 #include "tests/devworld.h"
 
 #define PEC_BENCH   0x0002 /* dma-out-of-range: recoverable, signalled */
@@ -61,6 +65,8 @@ static const char *arg_target = "zpcid";
 static const char *arg_source = "vfio";
 static const char *arg_logdir;
 static unsigned arg_history_mib;
+static unsigned arg_rate;
+static bool arg_coalesce;
 
 static char *top_builddir(void)
 {
@@ -627,6 +633,268 @@ out:
 	return r;
 }
 
+/* ---- a storm of hundreds of owned functions (bench/vfio-emu.c) --------------- */
+
+static uint64_t emu_sum(const VfioEmu *e, size_t field)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < e->n; i++)
+		sum += __atomic_load_n((const uint64_t *)((const uint8_t *)&e->f[i] + field),
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+static unsigned emu_count(const VfioEmu *e, size_t field)
+{
+	unsigned c = 0;
+
+	for (unsigned i = 0; i < e->n; i++)
+		c += __atomic_load_n((const uint32_t *)((const uint8_t *)&e->f[i] + field),
+				     __ATOMIC_RELAXED) != 0;
+	return c;
+}
+
+static int emu_wait(const VfioEmu *e, size_t field, bool want_zero, unsigned want, unsigned timeout_ms)
+{
+	for (uint64_t end = bench_now_ns() + (uint64_t)timeout_ms * 1000000ULL; bench_now_ns() < end;) {
+		unsigned c = emu_count(e, field);
+
+		if (want_zero ? c == 0 : c >= want)
+			return 0;
+		bench_sleep_us(2000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * @n functions owned through bench/vfio-emu.so, the program on the recorded
+ * sysfs tree without umockdev (bench_spawn_native()). Phase "saturate":
+ * every queue is topped up to the kernel's depth of 4 as soon as a GET made
+ * room, for @secs: the drain throughput. Phase "rate" (arg_rate > 0): every
+ * function gets arg_rate errors per second for @secs and a full queue drops
+ * the newest: the kernel drops at that offered load. Every record a GET
+ * handed out must be in the journal and on the bus (written or summarised)
+ * and, for zpcid, in the history.
+ */
+static int bench_bigstorm(BenchSub *sub, const char *target)
+{
+	bool zpcid = strcmp(target, "zpcid") == 0;
+	unsigned n = arg_functions ?: 256, secs = arg_seconds ?: (arg_smoke ? 2 : 10);
+	uint64_t interval_s = arg_smoke ? 1 : 10;
+	g_autofree char *dir = g_dir_make_tmp("zpcid-bench-XXXXXX", NULL);
+	g_autofree char *output =
+		arg_coalesce
+			? g_strdup_printf("\"output\": { \"burst\": 20, \"interval\": \"%" PRIu64 "s\" }, "
+					  "\"history\": { \"max_file_size\": 1073741824, \"max_files\": 2 }",
+					  interval_s)
+			: g_strdup("\"output\": { \"burst\": 100000, \"interval\": \"10s\" }, "
+				   "\"history\": { \"max_file_size\": 1073741824, \"max_files\": 2 }");
+	g_autofree char *config = write_config(dir, "bigstorm.json", "own", output);
+	g_autofree char *ctl = g_build_filename(dir, "vfio-emu", NULL);
+	g_autofree char *top = top_builddir();
+	g_autofree char *lib = g_build_filename(top, "bench", "vfio-emu.so", NULL);
+	g_autofree char *name = g_strdup_printf("bigstorm.%s.%s", arg_coalesce ? "coalesce" : "every",
+						target);
+	g_autofree uint32_t *fids = g_new0(uint32_t, n);
+	uint64_t d0, d1, inj0, inj1, drop0, drop1, icpu0, icpu1, delivered, t0, t1, bus_err, bus_sum, bus_n;
+	size_t size = vfio_emu_size(n);
+	char state[256];
+	VfioEmu *e = MAP_FAILED;
+	Devworld *w = NULL;
+	BenchProc p = { .notify_fd = -1 };
+	BenchJournal j = {};
+	BenchSample s0, s1;
+	long hist = -1;
+	int fd = -1, r;
+
+	if (n == 0 || n > VFIO_EMU_MAX || !config)
+		return -EINVAL;
+	r = devworld_new(&w);
+	if (r < 0)
+		return r;
+	devworld_set_kmsg_on_error(w, false);
+	r = world_add_vfio(w, FID_STORM, n);
+	if (r < 0)
+		goto out;
+
+	fd = open(ctl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+		r = -errno;
+		goto out;
+	}
+	e = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (e == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	e->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		fids[i] = FID_STORM + i;
+		e->f[i].cdev = (uint32_t)devworld_cdev(w, fids[i]);
+		e->f[i].fid = fids[i];
+		e->f[i].fh = 0x80000000u | fids[i];
+		e->f[i].pec = PEC_BENCH;
+	}
+	e->magic = VFIO_EMU_MAGIC;
+
+	/* the program on the recorded tree, its vfio nodes answered by the library */
+	{
+		const char *argv_floor[n + 2];
+		g_autofree char *dropins = g_build_filename(devworld_root(w), "no-dropins", NULL);
+		const char *argv_zpcid[] = {
+			NULL, "--config", config, "--config-dropins", dropins, "--log-target=journal", NULL
+		};
+		g_autofree char *bin = g_build_filename(top, zpcid ? "zpcid" : "bench/zpcid-floor", NULL);
+		g_autofree char *log = log_path(name);
+		g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
+
+		g_autoptr(GPtrArray) args = g_ptr_array_new();
+
+		argv_floor[0] = bin;
+		for (unsigned i = 0; i < n; i++) {
+			g_ptr_array_add(nodes, g_strdup_printf("/dev/vfio/devices/vfio%u", e->f[i].cdev));
+			argv_floor[i + 1] = nodes->pdata[i];
+		}
+		argv_floor[n + 1] = NULL;
+		argv_zpcid[0] = bin;
+		for (const char *const *a = zpcid ? argv_zpcid : argv_floor; *a; a++)
+			g_ptr_array_add(args, (char *)*a);
+		g_ptr_array_add(args, NULL);
+		setenv("ZPCID_VFIO_EMU", ctl, 1);
+		setenv("ZPCID_VFIO_EMU_PROGRAM", zpcid ? "zpcid" : "zpcid-floor", 1);
+		setenv("ZPCID_BENCH_NATIVE_PRELOAD", lib, 1);
+		r = bench_spawn_native(&p, (const char *const *)args->pdata, devworld_root(w), log);
+		unsetenv("ZPCID_VFIO_EMU");
+		unsetenv("ZPCID_VFIO_EMU_PROGRAM");
+		unsetenv("ZPCID_BENCH_NATIVE_PRELOAD");
+		if (r < 0)
+			goto out;
+		r = bench_wait_ready(&p, READY_MS);
+		if (r >= 0)
+			r = emu_wait(e, offsetof(VfioEmuFunction, registered), false, n, 60000);
+		if (r < 0) {
+			fprintf(stderr,
+				"zpcid-bench: %s: not ready, or %u of %u eventfds registered; see %s\n",
+				target, emu_count(e, offsetof(VfioEmuFunction, registered)), n, log);
+			goto out;
+		}
+	}
+	bench_sub_reset(sub);
+	bench_sub_watch(sub, 1, 0);
+	bench_proc_state_dir(&p, state, sizeof(state));
+
+	/* phase 1: every queue kept full */
+	d0 = emu_sum(e, offsetof(VfioEmuFunction, drained));
+	icpu0 = __atomic_load_n(&e->injector_cpu_ns, __ATOMIC_RELAXED);
+	(void)bench_sample(p.pid, &s0);
+	t0 = bench_now_ns();
+	__atomic_store_n(&e->mode, VFIO_EMU_SATURATE, __ATOMIC_RELAXED);
+	bench_sleep_us((uint64_t)secs * 1000000ULL);
+	__atomic_store_n(&e->mode, VFIO_EMU_IDLE, __ATOMIC_RELAXED);
+	r = emu_wait(e, offsetof(VfioEmuFunction, queued), true, 0, 60000);
+	t1 = bench_now_ns();
+	(void)bench_sample(p.pid, &s1);
+	icpu1 = __atomic_load_n(&e->injector_cpu_ns, __ATOMIC_RELAXED);
+	d1 = emu_sum(e, offsetof(VfioEmuFunction, drained));
+	if (r < 0) {
+		fprintf(stderr, "zpcid-bench: %s left records in the queues\n", target);
+		goto out;
+	}
+	delivered = d1 - d0;
+	say("%s: %u functions saturated for %u s, all drained after %.2f s", name, n, secs,
+	    (double)(t1 - t0) / 1e9);
+	resultf(name, ".functions", n, "functions");
+	resultf(name, ".events_per_second", (double)delivered / ((double)(t1 - t0) / 1e9), "events/s");
+	resultf(name, ".cpu_per_event",
+		((double)(s1.cpu_ns - s0.cpu_ns) - (double)(icpu1 - icpu0)) / 1000.0 / (double)delivered,
+		"us");
+	resultf(name, ".injector_cpu_per_event", (double)(icpu1 - icpu0) / 1000.0 / (double)delivered, "us");
+	resultf(name, ".saturated_dropped", (double)emu_sum(e, offsetof(VfioEmuFunction, dropped)),
+		"events");
+
+	/* phase 2: an offered load, full queues drop the newest */
+	if (arg_rate > 0) {
+		drop0 = emu_sum(e, offsetof(VfioEmuFunction, dropped));
+		inj0 = emu_sum(e, offsetof(VfioEmuFunction, injected));
+		e->rate = arg_rate;
+		__atomic_store_n(&e->mode, VFIO_EMU_RATE, __ATOMIC_RELAXED);
+		bench_sleep_us((uint64_t)secs * 1000000ULL);
+		__atomic_store_n(&e->mode, VFIO_EMU_IDLE, __ATOMIC_RELAXED);
+		r = emu_wait(e, offsetof(VfioEmuFunction, queued), true, 0, 60000);
+		if (r < 0)
+			goto out;
+		drop1 = emu_sum(e, offsetof(VfioEmuFunction, dropped));
+		inj1 = emu_sum(e, offsetof(VfioEmuFunction, injected));
+		resultf(name, ".offered_per_second", (double)arg_rate * n, "events/s");
+		resultf(name, ".offered", (double)(inj1 - inj0), "events");
+		resultf(name, ".kernel_dropped", (double)(drop1 - drop0), "events");
+		delivered = emu_sum(e, offsetof(VfioEmuFunction, drained)) - d0;
+	}
+
+	/* the last windows close and their summaries go out */
+	bench_sleep_us(((zpcid && arg_coalesce ? interval_s : 0) + 1) * 1000000ULL);
+	if (zpcid)
+		for (uint64_t end = bench_now_ns() + 60000000000ULL;
+		     (hist = history_errors(state)) < (long)delivered && bench_now_ns() < end;)
+			bench_sleep_us(100000);
+	r = bench_journal_collect(p.pid, delivered, 60000, &j);
+	if (r < 0)
+		goto out;
+	for (uint64_t end = bench_now_ns() + 30000000000ULL; bench_now_ns() < end; bench_sleep_us(20000)) {
+		bench_sub_totals(sub, &bus_err, &bus_sum, &bus_n);
+		if (bus_err + bus_sum >= delivered)
+			break;
+	}
+	r = stop_target(&p, target);
+	if (r < 0)
+		goto out;
+	resultf(name, ".delivered", (double)delivered, "events");
+	resultf(name, ".journal_written", (double)j.n_errors, "events");
+	resultf(name, ".journal_summarised", (double)j.summarised, "events");
+	resultf(name, ".bus_signalled", (double)bus_err, "events");
+	resultf(name, ".bus_summarised", (double)bus_sum, "events");
+	if (zpcid)
+		resultf(name, ".history_recorded", (double)hist, "events");
+	if (delivered == 0) {
+		fprintf(stderr, "zpcid-bench: the emulated kernel delivered nothing\n");
+		r = -EIO;
+	}
+	if (j.n_errors + j.summarised != delivered) {
+		fprintf(stderr,
+			"zpcid-bench: journal: %zu written + %" PRIu64 " summarised != %" PRIu64
+			" delivered\n",
+			j.n_errors, j.summarised, delivered);
+		r = -EIO;
+	}
+	if (bus_err + bus_sum != delivered) {
+		fprintf(stderr,
+			"zpcid-bench: bus: %" PRIu64 " signalled + %" PRIu64 " summarised != %" PRIu64
+			" delivered\n",
+			bus_err, bus_sum, delivered);
+		r = -EIO;
+	}
+	if (zpcid && hist != (long)delivered) {
+		fprintf(stderr, "zpcid-bench: history: %ld recorded != %" PRIu64 " delivered\n", hist,
+			delivered);
+		r = -EIO;
+	}
+	resultf(name, ".lost", r < 0 ? 1 : 0, "(0: every delivered event accounted for on every side)");
+out:
+	bench_journal_done(&j);
+	bench_proc_done(&p);
+	if (e != MAP_FAILED)
+		munmap(e, size);
+	if (fd >= 0)
+		close(fd);
+	if (ctl)
+		(void)unlink(ctl);
+	if (dir)
+		(void)rmdir(dir);
+	devworld_free(w);
+	return r;
+}
+
 /* ---- scale ------------------------------------------------------------------- */
 
 static int time_command(const char *const *argv, double *ret_ms)
@@ -736,6 +1004,89 @@ out:
 	return r;
 }
 
+/*
+ * Start-up against its floor (zpcid-floor --sysfs: the same attributes of
+ * every function read once, the bus connected, READY=1), both native on the
+ * recorded tree, in turn — zpcid, floor, zpcid, floor ... — so that a drift
+ * of the machine's speed hits both alike; the ratio is taken pair by pair
+ * and its median reported. The floor must have read @n functions.
+ */
+static int scale_vs_floor(Devworld *w, const char *name, const char *config, unsigned n)
+{
+	unsigned pairs = arg_smoke ? 2 : 9;
+	g_autofree double *tz = g_new0(double, pairs), *tf = g_new0(double, pairs),
+			  *ratio = g_new0(double, pairs);
+	g_autofree double *cz = g_new0(double, pairs), *cf = g_new0(double, pairs),
+			  *cratio = g_new0(double, pairs);
+	g_autofree char *top = top_builddir();
+	g_autofree char *floor_bin = g_build_filename(top, "bench", "zpcid-floor", NULL);
+	g_autofree char *log = NULL;
+	BenchStats st;
+	int r = 0;
+
+	for (unsigned i = 0; i < pairs; i++) {
+		g_autofree char *zname = g_strdup_printf("%s.vs-floor.zpcid", name);
+		g_autofree char *fname = g_strdup_printf("%s.vs-floor.floor", name);
+		g_autofree char *text = NULL, *want = g_strdup_printf("floor: sysfs functions %u\n", n);
+		const char *const fargv[] = { floor_bin, "--sysfs", NULL };
+		BenchProc p = { .notify_fd = -1 };
+		BenchSample s = {};
+
+		r = start_target_full(w, &p, "zpcid", config, NULL, 0, zname, true);
+		if (r >= 0) {
+			tz[i] = (double)(p.ready_ns - p.start_ns) / 1e6;
+			/* CPU time up to READY=1 (and the moment after): less
+			 * sensitive than the wall clock to the machine's load */
+			(void)bench_sample(p.pid, &s);
+			cz[i] = (double)s.cpu_ns / 1e6;
+			r = stop_target(&p, "zpcid");
+		}
+		bench_proc_done(&p);
+		if (r < 0)
+			return r;
+
+		g_free(log);
+		log = log_path(fname);
+		(void)unlink(log);
+		r = bench_spawn_native(&p, fargv, devworld_root(w), log);
+		if (r >= 0)
+			r = bench_wait_ready(&p, READY_MS);
+		if (r >= 0) {
+			tf[i] = (double)(p.ready_ns - p.start_ns) / 1e6;
+			(void)bench_sample(p.pid, &s);
+			cf[i] = (double)s.cpu_ns / 1e6;
+			r = stop_target(&p, "floor");
+		}
+		bench_proc_done(&p);
+		if (r < 0)
+			return r;
+		if (!g_file_get_contents(log, &text, NULL, NULL) || !strstr(text, want)) {
+			fprintf(stderr,
+				"zpcid-bench: the start-up floor did not read %u functions; see %s\n", n,
+				log);
+			return -EIO;
+		}
+		ratio[i] = tz[i] / tf[i];
+		cratio[i] = cf[i] > 0 ? cz[i] / cf[i] : 0;
+	}
+	bench_stats(tz, pairs, &st);
+	resultf(name, ".vs_floor.zpcid.time_to_ready.p50", st.p50, "ms");
+	bench_stats(tf, pairs, &st);
+	resultf(name, ".vs_floor.floor.time_to_ready.p50", st.p50, "ms");
+	bench_stats(ratio, pairs, &st);
+	resultf(name, ".vs_floor.ratio.p50", st.p50, "(zpcid/floor, pair by pair)");
+	resultf(name, ".vs_floor.ratio.min", st.min, "(zpcid/floor)");
+	resultf(name, ".vs_floor.ratio.max", st.max, "(zpcid/floor)");
+	resultf(name, ".vs_floor.pairs", pairs, "pairs");
+	bench_stats(cz, pairs, &st);
+	resultf(name, ".vs_floor.zpcid.cpu_to_ready.p50", st.p50, "ms");
+	bench_stats(cf, pairs, &st);
+	resultf(name, ".vs_floor.floor.cpu_to_ready.p50", st.p50, "ms");
+	bench_stats(cratio, pairs, &st);
+	resultf(name, ".vs_floor.cpu_ratio.p50", st.p50, "(zpcid/floor, pair by pair)");
+	return 0;
+}
+
 static int scale_one(unsigned n, bool measure_clients)
 {
 	unsigned reps = arg_smoke ? 3 : 20;
@@ -806,6 +1157,8 @@ static int scale_one(unsigned n, bool measure_clients)
 	if (r < 0)
 		goto out;
 	r = scale_native(w, name, config, bus, n_objects);
+	if (r >= 0 && measure_clients)
+		r = scale_vs_floor(w, name, config, n);
 out:
 	sd_bus_flush_close_unref(bus);
 	bench_proc_done(&p);
@@ -1275,7 +1628,7 @@ out:
 
 static void help(void)
 {
-	printf("Usage: zpcid-bench latency|storm|scale|idle|stall [OPTION...]\n"
+	printf("Usage: zpcid-bench latency|storm|bigstorm|scale|idle|stall [OPTION...]\n"
 	       "\n"
 	       "Benchmarks of zpcid on the simulated LPAR; run them through bench/run.sh,\n"
 	       "which provides the private journald and dbus-daemon they need.\n"
@@ -1286,7 +1639,9 @@ static void help(void)
 	       "  --events=N       latency: events measured (default 10000)\n"
 	       "  --source=NAME    storm: vfio (default; own mode, eventfd and drain) or\n"
 	       "                   kmsg (observe mode, the kernel log)\n"
-	       "  --functions=N    storm (vfio 20, kmsg 256), scale (default 4096)\n"
+	       "  --functions=N    storm (vfio 20, kmsg 256), bigstorm (256), scale (4096)\n"
+	       "  --rate=R         bigstorm: then R errors per second on every function\n"
+	       "  --coalesce       bigstorm: the shipped coalescing (default: every record out)\n"
 	       "  --seconds=S      storm (default 10), idle (default 60), stall (default 30)\n"
 	       "  --source=NAME    stall: kmsg (a 20,000-line kernel log backlog) or history\n"
 	       "                   (10 clients asking GetEvents of a large history)\n"
@@ -1307,6 +1662,8 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "source", required_argument, NULL, 'o' },
 		{ "history-mib", required_argument, NULL, 'H' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "coalesce", no_argument, NULL, 'c' },
 		{},
 	};
 	const char *pre = getenv("LD_PRELOAD"), *what;
@@ -1343,6 +1700,12 @@ int main(int argc, char *argv[])
 		case 'H':
 			arg_history_mib = (unsigned)strtoul(optarg, NULL, 0);
 			break;
+		case 'r':
+			arg_rate = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			arg_coalesce = true;
+			break;
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
@@ -1366,7 +1729,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "zpcid-bench: cannot restart under umockdev's preload: %m\n");
 		return EXIT_FAILURE;
 	}
-	if (strcmp(what, "latency") == 0 || strcmp(what, "storm") == 0) {
+	if (strcmp(what, "latency") == 0 || strcmp(what, "storm") == 0 || strcmp(what, "bigstorm") == 0) {
 		r = bench_sub_new(&sub);
 		if (r < 0) {
 			fprintf(stderr, "zpcid-bench: cannot subscribe on the system bus: %s\n",
@@ -1378,6 +1741,8 @@ int main(int argc, char *argv[])
 		r = bench_latency(sub, arg_target, arg_load);
 	else if (strcmp(what, "storm") == 0)
 		r = bench_storm(sub, arg_target, arg_source);
+	else if (strcmp(what, "bigstorm") == 0)
+		r = bench_bigstorm(sub, arg_target);
 	else if (strcmp(what, "scale") == 0)
 		r = bench_scale();
 	else if (strcmp(what, "idle") == 0)

@@ -14,6 +14,12 @@
  *
  *   zpcid-floor [--no-bus] CDEV...
  *   zpcid-floor [--no-bus] --kmsg
+ *   zpcid-floor [--no-bus] --sysfs
+ *
+ * With --sysfs it is the floor of the start-up: read what zpcid reads of
+ * every function under /sys/bus/pci/devices (the attributes, the driver
+ * link, vfio-dev/), connect to the system bus, then READY=1; it prints
+ * "floor: sysfs functions N" to stderr first.
  *
  * With --kmsg it is the floor of the observe mode instead: read /dev/kmsg,
  * and for each "zpci: <slot>: Event 0x<pec> reports an error for PCI
@@ -22,6 +28,7 @@
  * Sends READY=1 to $NOTIFY_SOCKET when every eventfd is registered; on
  * SIGTERM prints "floor: records N" to stderr and exits 0.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -198,6 +205,60 @@ static unsigned read_kmsg(sd_bus *bus, int fd, char *buf, size_t size, size_t *f
 	return n;
 }
 
+/* The attributes of every function under /sys/bus/pci/devices, each read
+ * once. Returns the functions that have a function_id, or -errno. */
+static int read_sysfs(void)
+{
+	static const char *const attrs[] = { "function_id", "function_handle",
+					     "uid",         "uid_is_unique",
+					     "pchid",       "vfn",
+					     "pfgid",       "pft",
+					     "port",        "vendor",
+					     "device",      NULL };
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char buf[256], link[4096];
+		bool zpci = false;
+		int dfd, fd;
+		DIR *v;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		for (const char *const *a = attrs; *a; a++) {
+			ssize_t k;
+
+			fd = openat(dfd, *a, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			k = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (k > 0 && a == attrs)
+				zpci = true;
+		}
+		(void)!readlinkat(dfd, "driver", link, sizeof(link));
+		(void)!readlinkat(dfd, "iommu_group", link, sizeof(link));
+		fd = openat(dfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && (v = fdopendir(fd))) {
+			while (readdir(v))
+				;
+			closedir(v);
+		} else if (fd >= 0)
+			close(fd);
+		close(dfd);
+		n += zpci;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Eventfd read, then GET until -ENOMSG. Returns the records handled. */
 static unsigned drain(sd_bus *bus, FloorDevice *d)
 {
@@ -228,7 +289,7 @@ int main(int argc, char *argv[])
 	sd_bus *bus = NULL;
 	FloorDevice *devs;
 	struct epoll_event ev;
-	bool use_bus = true, kmsg = false;
+	bool use_bus = true, kmsg = false, sysfs = false;
 	static char kbuf[65536];
 	size_t kfill = 0;
 	int kfd = -1;
@@ -244,9 +305,13 @@ int main(int argc, char *argv[])
 		kmsg = true;
 		first++;
 	}
+	if (argc > first && strcmp(argv[first], "--sysfs") == 0) {
+		sysfs = true;
+		first++;
+	}
 	n = argc - first;
-	if (n <= 0 && !kmsg) {
-		fprintf(stderr, "usage: zpcid-floor [--no-bus] CDEV...\n");
+	if (n <= 0 && !kmsg && !sysfs) {
+		fprintf(stderr, "usage: zpcid-floor [--no-bus] [--kmsg|--sysfs] CDEV...\n");
 		return EXIT_FAILURE;
 	}
 	devs = calloc((size_t)n + 1, sizeof(*devs));
@@ -263,6 +328,14 @@ int main(int argc, char *argv[])
 	if (sfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		return EXIT_FAILURE;
 
+	if (sysfs) {
+		r = read_sysfs();
+		if (r < 0) {
+			fprintf(stderr, "floor: /sys/bus/pci/devices: %s\n", strerror(-r));
+			return EXIT_FAILURE;
+		}
+		fprintf(stderr, "floor: sysfs functions %d\n", r);
+	}
 	for (int i = 0; i < n; i++) {
 		r = device_open(argv[first + i], &devs[i]);
 		if (r < 0) {

@@ -473,14 +473,22 @@ int event_to_json(const ZpciEvent *e, json_object **ret)
 
 		if (!key_present(k, e))
 			continue;
-		s = key_get_string(k, e, buf, sizeof(buf));
-		if (s)
+		if (k->type == KEY_STRING) {
+			/* straight from the field: no formatted copy first */
+			const char *p = (const char *)e + k->offset;
+
+			v = json_object_new_string_len(p, (int)strnlen(p, k->size));
+		} else if ((s = key_get_string(k, e, buf, sizeof(buf))))
 			v = json_object_new_string(s);
 		else if (k->type == KEY_BOOL)
 			v = json_object_new_boolean(key_get_uint(k, e) != 0);
 		else
 			v = json_object_new_uint64(key_get_uint(k, e));
-		if (!v || json_object_object_add(o, k->key, v) < 0) {
+		/* every key of the table once, each a constant string: neither a
+		 * lookup nor a copy of the key is needed */
+		if (!v || json_object_object_add_ex(o, k->key, v,
+						    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+							    JSON_C_OBJECT_KEY_IS_CONSTANT) < 0) {
 			json_object_put(v);
 			json_object_put(o);
 			return -ENOMEM;
@@ -582,25 +590,37 @@ void event_journal_fields(const ZpciEvent *e, EventJournalFields *f)
 		const EventKey *k = &event_keys[i];
 		char buf[EVENT_MESSAGE_MAX], num[32];
 		const char *s;
-		int r;
+		size_t name_len, len;
 
 		if (!k->journal || !key_present(k, e))
 			continue;
-		s = key_get_string(k, e, buf, sizeof(buf));
-		if (!s) {
+		if (k->type == KEY_STRING) {
+			/* straight from the field: no formatted copy first */
+			s = (const char *)e + k->offset;
+			len = strnlen(s, k->size);
+		} else if ((s = key_get_string(k, e, buf, sizeof(buf))))
+			len = strlen(s);
+		else {
 			uint64_t v = key_get_uint(k, e);
+			int r;
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-			snprintf(num, sizeof(num), k->format ?: "%" PRIu64, v);
+			r = snprintf(num, sizeof(num), k->format ?: "%" PRIu64, v);
 #pragma GCC diagnostic pop
 			s = num;
+			len = r < 0 ? 0 : MIN((size_t)r, sizeof(num) - 1);
 		}
-		r = snprintf(f->storage + used, sizeof(f->storage) - used, "%s=%s", k->journal, s);
-		if (r < 0 || (size_t)r >= sizeof(f->storage) - used)
+		/* "NAME=value" and its NUL, without a format string per field */
+		name_len = strlen(k->journal);
+		if (name_len + 1 + len >= sizeof(f->storage) - used)
 			break; /* out of room: the remaining fields are left out */
+		memcpy(f->storage + used, k->journal, name_len);
+		f->storage[used + name_len] = '=';
+		memcpy(f->storage + used + name_len + 1, s, len);
+		f->storage[used + name_len + 1 + len] = '\0';
 		f->fields[f->n++] = f->storage + used;
-		used += (size_t)r + 1;
+		used += name_len + 1 + len + 1;
 	}
 }
 

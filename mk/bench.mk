@@ -11,6 +11,14 @@ bench_zpcid_bench_LDADD = $(DEVWORLD_LIBS) $(SYSTEMD_LIBS) $(DAEMON_LIBS) -lpthr
 bench_zpcid_floor_SOURCES = bench/zpcid-floor.c
 bench_zpcid_floor_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 bench_zpcid_floor_LDADD = $(DAEMON_LIBS)
+
+# the vfio side of hundreds of functions, in the process that opens them
+# (bench/vfio-emu.h): an LD_PRELOAD library, built as a program linked -shared
+check_PROGRAMS += bench/vfio-emu.so
+bench_vfio_emu_so_SOURCES = bench/vfio-emu.c bench/vfio-emu.h
+bench_vfio_emu_so_CFLAGS = $(AM_CFLAGS) -fPIC
+bench_vfio_emu_so_LDFLAGS = -shared -Wl,-z,defs
+bench_vfio_emu_so_LDADD = -ldl -lpthread
 endif
 
 EXTRA_DIST += bench/run.sh docs/benchmarks.md tools/stages.d/70-bench-smoke.sh
