@@ -33,13 +33,19 @@ struct History {
 	uint64_t last_seq;
 	HistoryStats stats;
 	struct event *sync_event;
-	Syncer *syncer;            /* not owned; NULL: fdatasync() on the caller's thread */
-	Syncer *reader;            /* owned: runs history_query_async(); NULL: inline */
-	unsigned queries;          /* history_query_async() not finished yet */
-	atomic_bool cancel;        /* history_free(): queries on the reader stop */
-	uint64_t failing;          /* appends failed since the last "works again" */
-	bool failing_logged;       /* a failure was logged, "works again" not yet */
-	uint64_t failure_log_usec; /* CLOCK_MONOTONIC of the last failure logged */
+	Syncer *syncer;             /* not owned; NULL: fdatasync() on the caller's thread */
+	Syncer *reader;             /* owned: runs history_query_async(); NULL: inline */
+	unsigned queries;           /* history_query_async() not finished yet */
+	atomic_bool cancel;         /* history_free(): queries on the reader stop */
+	uint64_t failing;           /* appends failed since the last "works again" */
+	bool failing_logged;        /* a failure was logged, "works again" not yet */
+	uint64_t failure_log_usec;  /* CLOCK_MONOTONIC of the last failure logged */
+	uint64_t cur_dev, cur_ino;  /* of history.log */
+	pthread_mutex_t index_lock; /* the summaries: the loop appends, queries read and build */
+	bool index_lock_init;
+	struct FileSummary *index;
+	unsigned n_index, index_alloc;
+	bool index_dirty;
 };
 
 /* One table of 256 entries, filled once: a byte at a time instead of a
@@ -167,17 +173,16 @@ static bool line_good(const char *line, size_t len_with_nl, const char **ret_jso
 	return n > 0 && (size_t)n == len_with_nl;
 }
 
-/* Walk the records of the first @size bytes of @fd (header already
- * checked), oldest first. Records with a bad frame are skipped and counted
- * in *@n_bad; a bad tail after the last good record is not counted (the
- * caller decides what a torn tail is). Sets *@ret_good_end (may be NULL) to
- * the offset just past the last good record (the header when there is
- * none). Returns 0, 1 when @fn stopped the walk, or -errno. */
-static int scan_forward(int fd, uint64_t size, record_fn fn, void *userdata, uint64_t *n_bad,
+/* Walk the records of @fd from @start (the header's end, or the end of a
+ * record) up to @size bytes (header already checked), oldest first. Records with a bad frame are skipped and
+ * counted in *@n_bad; a bad tail after the last good record is not counted (the caller decides what a torn
+ * tail is). Sets *@ret_good_end (may be NULL) to the offset just past the last good record (the header when
+ * there is none, @start). Returns 0, 1 when @fn stopped the walk, or -errno. */
+static int scan_forward(int fd, uint64_t start, uint64_t size, record_fn fn, void *userdata, uint64_t *n_bad,
 			uint64_t *ret_good_end)
 {
 	_cleanup_free_ char *buf = NULL;
-	uint64_t base = HEADER_LEN, good_end = HEADER_LEN, bad_since_good = 0, bad = 0;
+	uint64_t base = start, good_end = start, bad_since_good = 0, bad = 0;
 	size_t have = 0, alloc = 0;
 	int r = 0;
 
@@ -373,6 +378,480 @@ static int write_header(int fd)
 	return loop_write(fd, HEADER, HEADER_LEN);
 }
 
+/* --- The index: a summary of each file ----------------------------------- */
+
+/* What a query's total needs of one file, kept so that the file is read
+ * once, not by every query: the number of records, per kind, and the range
+ * of their times and sequence numbers. A summary covers the file up to
+ * @size, the end of its last counted record; that record's frame prefix
+ * (length and CRC) is kept to check, before the summary is used, that the
+ * file still holds it there. The summary of the file being written grows
+ * with each append; the others are complete once built (a rotated file is
+ * never written again). They are saved in history.index at each rotation,
+ * after a query built one, and at close; a summary read from there is used
+ * only when its file (device, inode) is still as long and still holds that
+ * record, else the file is read again. */
+#define INDEX_FILE_NAME "history.index"
+#define INDEX_HEADER    "ZPCID-HISTORY-INDEX 1\n"
+
+typedef struct FileSummary {
+	uint64_t dev, ino;
+	uint64_t size;     /* bytes summarised: the end of the last record counted */
+	uint64_t tail_off; /* where that record starts (0: no record) */
+	char tail[FRAME_PREFIX];
+	uint64_t records;                /* records with a good frame */
+	uint64_t kinds[_EVENT_KIND_MAX]; /* of those whose kind and time were read, per kind */
+	uint64_t first_seq, last_seq;
+	uint64_t min_time, max_time; /* over the records counted in kinds (a missing time is 0) */
+} FileSummary;
+
+static void summary_init(FileSummary *f, uint64_t dev, uint64_t ino)
+{
+	*f = (FileSummary){ .dev = dev, .ino = ino, .size = HEADER_LEN, .min_time = UINT64_MAX };
+}
+
+static uint64_t summary_parsed(const FileSummary *f)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < _EVENT_KIND_MAX; k++)
+		n += f->kinds[k];
+	return n;
+}
+
+static uint64_t parse_u64_prefix(const char **p, const char *end, bool *ok)
+{
+	uint64_t v = 0;
+	const char *q = *p;
+
+	*ok = false;
+	while (q < end && *q >= '0' && *q <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*q++ - '0');
+		*ok = true;
+	}
+	*p = q;
+	return v;
+}
+
+static int record_brief_full(const char *json, size_t len, uint64_t *ret_seq, EventKind *ret_kind,
+			     uint64_t *ret_time)
+{
+	json_object *o = NULL;
+	ZpciEvent e;
+	int r;
+
+	if (json_parse_len(json, len, &o) < 0)
+		return -EBADMSG;
+	r = event_from_json(o, &e);
+	json_object_put(o);
+	if (r < 0)
+		return -EBADMSG;
+	*ret_seq = e.seq;
+	*ret_kind = e.kind;
+	*ret_time = e.time_usec;
+	return 0;
+}
+
+/* The seq, kind and time of a record, read from the JSON text without
+ * parsing it all: the writer puts "seq" first and "kind" second, and the
+ * text ,"time": cannot occur inside a JSON string (a quote there is always
+ * escaped). Falls back to a full parse for any other shape. Returns 0 or
+ * -EBADMSG. */
+static int record_brief(const char *json, size_t len, uint64_t *ret_seq, EventKind *ret_kind,
+			uint64_t *ret_time)
+{
+	static const char seq_key[] = "{\"seq\":", kind_key[] = ",\"kind\":\"", time_key[] = ",\"time\":";
+	const char *p = json, *end = json + len, *t;
+	char kind[32];
+	size_t n;
+	bool ok;
+
+	if (len > sizeof(seq_key) - 1 && memcmp(p, seq_key, sizeof(seq_key) - 1) == 0) {
+		p += sizeof(seq_key) - 1;
+		*ret_seq = parse_u64_prefix(&p, end, &ok);
+		if (ok && (size_t)(end - p) > sizeof(kind_key) - 1 &&
+		    memcmp(p, kind_key, sizeof(kind_key) - 1) == 0) {
+			const char *q;
+
+			p += sizeof(kind_key) - 1;
+			q = memchr(p, '"', (size_t)(end - p));
+			n = q ? (size_t)(q - p) : 0;
+			if (q && n > 0 && n < sizeof(kind)) {
+				memcpy(kind, p, n);
+				kind[n] = 0;
+				*ret_kind = event_kind_from_string(kind);
+				*ret_time = 0;
+				t = memmem(q, (size_t)(end - q), time_key, sizeof(time_key) - 1);
+				if (t) {
+					t += sizeof(time_key) - 1;
+					*ret_time = parse_u64_prefix(&t, end, &ok);
+					if (!ok)
+						goto full;
+				}
+				if (*ret_kind >= 0)
+					return 0;
+			}
+		}
+	}
+full:
+	return record_brief_full(json, len, ret_seq, ret_kind, ret_time);
+}
+
+static void summary_add(FileSummary *f, bool parsed, uint64_t seq, EventKind kind, uint64_t time)
+{
+	f->records++;
+	if (!parsed || kind < 0 || kind >= _EVENT_KIND_MAX)
+		return;
+	f->kinds[kind]++;
+	if (seq > 0) {
+		if (f->first_seq == 0)
+			f->first_seq = seq;
+		f->last_seq = seq;
+	}
+	f->min_time = MIN(f->min_time, time);
+	f->max_time = MAX(f->max_time, time);
+}
+
+typedef struct SummaryScan {
+	FileSummary *f;
+	const atomic_bool *cancel;
+	size_t last_len; /* frame length of the last record seen */
+	uint64_t count;  /* count_scan(): records matching */
+	const HistoryQuery *q;
+} SummaryScan;
+
+static int summary_record(const char *json, size_t len, void *userdata)
+{
+	SummaryScan *s = userdata;
+	uint64_t seq = 0, time = 0;
+	EventKind kind = _EVENT_KIND_INVALID;
+	int r;
+
+	if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
+		return -ECANCELED;
+	r = record_brief(json, len, &seq, &kind, &time);
+	summary_add(s->f, r >= 0, seq, kind, time);
+	s->last_len = FRAME_PREFIX + len + 1;
+	return 0;
+}
+
+/* Extend @f over the records of @fd from f->size up to @size. */
+static int summary_extend(FileSummary *f, int fd, uint64_t size, const atomic_bool *cancel)
+{
+	SummaryScan s = { .f = f, .cancel = cancel };
+	uint64_t good_end;
+	int r;
+
+	if (f->size >= size)
+		return 0;
+	r = scan_forward(fd, f->size, size, summary_record, &s, NULL, &good_end);
+	if (r < 0)
+		return r;
+	if (s.last_len > 0) {
+		f->tail_off = good_end - s.last_len;
+		r = pread_full(fd, f->tail, FRAME_PREFIX, f->tail_off);
+		if (r < 0)
+			return r;
+		f->size = good_end;
+	}
+	return 0;
+}
+
+/* Whether @fd (of @size bytes) still holds what @f summarised. */
+static bool summary_valid(const FileSummary *f, int fd, uint64_t size)
+{
+	char tail[FRAME_PREFIX];
+
+	if (f->size > size || f->size < HEADER_LEN)
+		return false;
+	if (f->tail_off == 0)
+		return f->records == 0 && f->size == HEADER_LEN;
+	if (f->tail_off + FRAME_PREFIX > f->size || pread_full(fd, tail, FRAME_PREFIX, f->tail_off) < 0)
+		return false;
+	return memcmp(tail, f->tail, FRAME_PREFIX) == 0;
+}
+
+/* The cached summary of (@dev, @ino), under index_lock. */
+static FileSummary *index_find(History *h, uint64_t dev, uint64_t ino)
+{
+	for (unsigned i = 0; i < h->n_index; i++)
+		if (h->index[i].dev == dev && h->index[i].ino == ino)
+			return &h->index[i];
+	return NULL;
+}
+
+/* Store @f in the cache, replacing an older (@force: any other) summary
+ * of its file; under index_lock. */
+static int index_put(History *h, const FileSummary *f, bool force)
+{
+	FileSummary *old = index_find(h, f->dev, f->ino);
+
+	if (old) {
+		if (force || old->size <= f->size) {
+			*old = *f;
+			h->index_dirty = true;
+		}
+		return 0;
+	}
+	if (h->n_index == h->index_alloc) {
+		unsigned na = h->index_alloc ? h->index_alloc * 2 : 8;
+		FileSummary *p = reallocarray(h->index, na, sizeof(FileSummary));
+
+		if (!p)
+			return -ENOMEM;
+		h->index = p;
+		h->index_alloc = na;
+	}
+	h->index[h->n_index++] = *f;
+	h->index_dirty = true;
+	return 0;
+}
+
+/* Keep only the summaries of files that are still in the history; under index_lock. */
+static void index_prune(History *h)
+{
+	bool *keep = calloc(h->n_index ? h->n_index : 1, sizeof(bool));
+	unsigned n = 0;
+	char name[64];
+
+	if (!keep)
+		return;
+	for (unsigned k = 0; k < h->limits.max_files; k++) {
+		struct stat st;
+		FileSummary *f;
+
+		file_name(name, sizeof(name), k);
+		if (fstatat(h->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		f = index_find(h, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		if (f)
+			keep[f - h->index] = true;
+	}
+	for (unsigned i = 0; i < h->n_index; i++)
+		if (keep[i])
+			h->index[n++] = h->index[i];
+	if (n != h->n_index)
+		h->index_dirty = true;
+	h->n_index = n;
+	free(keep);
+}
+
+/* Save the summaries in history.index (a new file renamed over the old
+ * one; not flushed: it is checked before use, never trusted). Under
+ * index_lock. */
+static void index_save(History *h)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	size_t size = 0;
+	FILE *f;
+
+	if (!h->index_dirty || h->dir_fd < 0)
+		return;
+	index_prune(h);
+	f = open_memstream(&text, &size);
+	if (!f)
+		return;
+	fputs(INDEX_HEADER, f);
+	for (unsigned i = 0; i < h->n_index; i++) {
+		const FileSummary *s = &h->index[i];
+
+		fprintf(f,
+			"%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.8s %.8s %" PRIu64 " %" PRIu64
+			" %" PRIu64 " %" PRIu64 " %" PRIu64,
+			s->dev, s->ino, s->size, s->tail_off, s->tail_off ? s->tail : "00000000",
+			s->tail_off ? s->tail + 9 : "00000000", s->records, s->first_seq, s->last_seq,
+			s->min_time, s->max_time);
+		for (unsigned k = 0; k < _EVENT_KIND_MAX; k++)
+			fprintf(f, " %" PRIu64, s->kinds[k]);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return;
+	fd = openat(h->dir_fd, INDEX_FILE_NAME ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		    0640);
+	if (fd < 0)
+		return;
+	if (loop_write(fd, text, size) < 0 ||
+	    renameat(h->dir_fd, INDEX_FILE_NAME ".new", h->dir_fd, INDEX_FILE_NAME) < 0) {
+		(void)unlinkat(h->dir_fd, INDEX_FILE_NAME ".new", 0);
+		return;
+	}
+	h->index_dirty = false;
+}
+
+/* Read history.index into the cache; a line that does not parse is left out. */
+static void index_load(History *h)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *line = NULL;
+	size_t alloc = 0;
+	bool first = true;
+	FILE *f;
+
+	fd = openat(h->dir_fd, INDEX_FILE_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	f = fdopen(TAKE_FD(fd), "r");
+	if (!f)
+		return;
+	while (getline(&line, &alloc, f) > 0) {
+		FileSummary s = {};
+		char len[9], crc[9];
+		uint64_t k[_EVENT_KIND_MAX];
+		int n;
+
+		if (first) {
+			first = false;
+			if (!streq(line, INDEX_HEADER))
+				break;
+			continue;
+		}
+		_Static_assert(_EVENT_KIND_MAX == 5, "history.index lists five kinds");
+		n = sscanf(line,
+			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %8s %8s %" SCNu64 " %" SCNu64
+			   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			   " %" SCNu64 " %" SCNu64,
+			   &s.dev, &s.ino, &s.size, &s.tail_off, len, crc, &s.records, &s.first_seq,
+			   &s.last_seq, &s.min_time, &s.max_time, &k[0], &k[1], &k[2], &k[3], &k[4]);
+		if (n != 16 || strlen(len) != 8 || strlen(crc) != 8)
+			continue;
+		memcpy(s.kinds, k, sizeof(k));
+		(void)snprintf(s.tail, sizeof(s.tail), "%s %s", len, crc);
+		s.tail[FRAME_PREFIX - 1] = ' ';
+		(void)index_put(h, &s, true);
+	}
+	fclose(f);
+	h->index_dirty = false;
+}
+
+/* The summary of one file of a query's snapshot, from the cache when it
+ * still holds, else by reading (the part of) the file it lacks; on the
+ * query's thread. @live: the summary of the current file taken with the
+ * snapshot (NULL when there was none). */
+static int summary_get(History *h, int fd, uint64_t dev, uint64_t ino, uint64_t size,
+		       const FileSummary *live, const atomic_bool *cancel, FileSummary *ret)
+{
+	FileSummary f, *c;
+	uint64_t cached_size = 0;
+	bool have = false, force = false, read;
+	int r;
+
+	if (live && live->size == size) {
+		*ret = *live;
+		return 0;
+	}
+	pthread_mutex_lock(&h->index_lock);
+	c = index_find(h, dev, ino);
+	if (c) {
+		f = *c;
+		cached_size = c->size;
+		have = true;
+	}
+	pthread_mutex_unlock(&h->index_lock);
+	if (have && f.size > size) {
+		/* The file being written grew past this query's snapshot: the
+		 * cache stays, this query counts its own part. */
+		summary_init(&f, dev, ino);
+		r = summary_extend(&f, fd, size, cancel);
+		if (r >= 0)
+			*ret = f;
+		pthread_mutex_lock(&h->index_lock);
+		h->stats.summaries_read++;
+		pthread_mutex_unlock(&h->index_lock);
+		return r;
+	}
+	if (!have || !summary_valid(&f, fd, size)) {
+		summary_init(&f, dev, ino);
+		force = have;
+	}
+	read = f.size < size;
+	if (read) {
+		r = summary_extend(&f, fd, size, cancel);
+		if (r < 0)
+			return r;
+	}
+	if (!have || force || f.size > cached_size) {
+		pthread_mutex_lock(&h->index_lock);
+		h->stats.summaries_read += read;
+		(void)index_put(h, &f, force);
+		pthread_mutex_unlock(&h->index_lock);
+	}
+	*ret = f;
+	return 0;
+}
+
+/* For a summary that covers only part of a query's time range: count the
+ * file's matching records. */
+static int count_record(const char *json, size_t len, void *userdata)
+{
+	SummaryScan *s = userdata;
+	uint64_t seq, time;
+	EventKind kind;
+
+	if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
+		return -ECANCELED;
+	if (record_brief(json, len, &seq, &kind, &time) < 0)
+		return 0;
+	if ((s->q->since_usec && time < s->q->since_usec) ||
+	    (s->q->until_usec && time >= s->q->until_usec) || (s->q->kind >= 0 && kind != s->q->kind))
+		return 0;
+	s->count++;
+	return 0;
+}
+
+/* The summary of the current file grows with each append, while it covers
+ * the whole file; on the loop. */
+static void index_append(History *h, const ZpciEvent *e, const char *line, size_t total)
+{
+	FileSummary *c;
+
+	pthread_mutex_lock(&h->index_lock);
+	c = index_find(h, h->cur_dev, h->cur_ino);
+	if (c && c->size == h->size) {
+		summary_add(c, true, e->seq, e->kind, e->time_usec);
+		c->tail_off = h->size;
+		memcpy(c->tail, line, FRAME_PREFIX);
+		c->size += total;
+		h->index_dirty = true;
+	}
+	pthread_mutex_unlock(&h->index_lock);
+}
+
+/* The saved summary of history.log at open: kept when the file still
+ * holds what it covers (a query extends it when the file is longer),
+ * dropped when not. */
+static void index_check_current(History *h, int fd)
+{
+	FileSummary *c;
+
+	pthread_mutex_lock(&h->index_lock);
+	c = index_find(h, h->cur_dev, h->cur_ino);
+	if (c && !summary_valid(c, fd, h->size)) {
+		*c = h->index[--h->n_index];
+		h->index_dirty = true;
+	}
+	pthread_mutex_unlock(&h->index_lock);
+}
+
+/* A new current file: its summary starts empty and grows with it. */
+static void index_new_current(History *h, int fd)
+{
+	struct stat st;
+	FileSummary f;
+
+	if (fstat(fd, &st) < 0)
+		return;
+	h->cur_dev = (uint64_t)st.st_dev;
+	h->cur_ino = (uint64_t)st.st_ino;
+	summary_init(&f, h->cur_dev, h->cur_ino);
+	pthread_mutex_lock(&h->index_lock);
+	(void)index_put(h, &f, true);
+	pthread_mutex_unlock(&h->index_lock);
+}
+
 /* Open history.log for appending: create it with a header, or cut a torn
  * tail off it. Only the end of the file is read: the newest record gives
  * the sequence number to go on from. */
@@ -407,6 +886,7 @@ static int open_current(History *h)
 			if (r < 0)
 				return r;
 			h->size = HEADER_LEN;
+			index_new_current(h, fd);
 			h->fd = TAKE_FD(fd);
 			return 0;
 		}
@@ -434,6 +914,9 @@ static int open_current(History *h)
 				    size - end, h->directory, HISTORY_FILE_NAME);
 	}
 	h->size = end;
+	h->cur_dev = (uint64_t)st.st_dev;
+	h->cur_ino = (uint64_t)st.st_ino;
+	index_check_current(h, fd);
 	h->fd = TAKE_FD(fd);
 	return 0;
 }
@@ -496,6 +979,11 @@ int history_open(History **ret, const char *directory, const HistoryLimits *limi
 		return -ENOMEM;
 	h->dir_fd = h->lock_fd = h->fd = -EBADF;
 	h->log = log;
+	if (pthread_mutex_init(&h->index_lock, NULL) != 0) {
+		free(TAKE_PTR(h));
+		return -ENOMEM;
+	}
+	h->index_lock_init = true;
 	h->limits = limits ? *limits : HISTORY_LIMITS_DEFAULT;
 	if (h->limits.max_files < 1 || h->limits.max_files > 1000 ||
 	    h->limits.max_file_size < HEADER_LEN + FRAME_PREFIX + HISTORY_RECORD_MAX + 1 ||
@@ -516,6 +1004,7 @@ int history_open(History **ret, const char *directory, const HistoryLimits *limi
 		return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
 
 	remove_extra_files(h);
+	index_load(h);
 	r = open_current(h);
 	if (r < 0)
 		return r;
@@ -554,6 +1043,13 @@ History *history_free(History *h)
 	if (h->in_flight > 0)
 		(void)syncer_drain(h->syncer);
 	(void)history_sync(h);
+	if (h->index_lock_init) {
+		/* only the holder of the lock writes the index */
+		if (h->lock_fd >= 0 && h->fd >= 0)
+			index_save(h);
+		free(h->index);
+		pthread_mutex_destroy(&h->index_lock);
+	}
 	if (h->fd >= 0)
 		(void)close(h->fd);
 	if (h->lock_fd >= 0)
@@ -698,6 +1194,10 @@ static int rotate(History *h)
 	h->fd = TAKE_FD(fd);
 	h->size = HEADER_LEN;
 	h->stats.rotations++;
+	index_new_current(h, h->fd);
+	pthread_mutex_lock(&h->index_lock);
+	index_save(h);
+	pthread_mutex_unlock(&h->index_lock);
 	return 0;
 }
 
@@ -767,6 +1267,7 @@ int history_append(History *h, const ZpciEvent *e)
 		(void)ftruncate(h->fd, (off_t)h->size);
 		return append_failed(h, r);
 	}
+	index_append(h, e, line, total);
 	if (h->failing_logged) {
 		if (h->log)
 			log_notice(h->log,
@@ -804,6 +1305,9 @@ typedef struct Snapshot {
 	unsigned n;
 	int *fds;
 	uint64_t *sizes;
+	uint64_t *devs, *inos;
+	FileSummary live; /* of the current file as it was, when it covered all of it */
+	bool has_live;
 } Snapshot;
 
 static void snapshot_done(Snapshot *s)
@@ -812,6 +1316,8 @@ static void snapshot_done(Snapshot *s)
 		(void)close(s->fds[i]);
 	free(s->fds);
 	free(s->sizes);
+	free(s->devs);
+	free(s->inos);
 	*s = (Snapshot){};
 }
 
@@ -822,7 +1328,9 @@ static int snapshot_take(History *h, Snapshot *ret)
 
 	s.fds = calloc(h->limits.max_files, sizeof(int));
 	s.sizes = calloc(h->limits.max_files, sizeof(uint64_t));
-	if (!s.fds || !s.sizes) {
+	s.devs = calloc(h->limits.max_files, sizeof(uint64_t));
+	s.inos = calloc(h->limits.max_files, sizeof(uint64_t));
+	if (!s.fds || !s.sizes || !s.devs || !s.inos) {
 		snapshot_done(&s);
 		return -ENOMEM;
 	}
@@ -842,7 +1350,19 @@ static int snapshot_take(History *h, Snapshot *ret)
 				return r;
 			}
 			s.fds[s.n] = fd;
+			s.devs[s.n] = h->cur_dev;
+			s.inos[s.n] = h->cur_ino;
 			s.sizes[s.n++] = h->size;
+			pthread_mutex_lock(&h->index_lock);
+			{
+				const FileSummary *c = index_find(h, h->cur_dev, h->cur_ino);
+
+				if (c && c->size == h->size) {
+					s.live = *c;
+					s.has_live = true;
+				}
+			}
+			pthread_mutex_unlock(&h->index_lock);
 			continue;
 		}
 		file_name(name, sizeof(name), k - 1);
@@ -858,6 +1378,8 @@ static int snapshot_take(History *h, Snapshot *ret)
 			return r;
 		}
 		s.fds[s.n] = fd;
+		s.devs[s.n] = (uint64_t)st.st_dev;
+		s.inos[s.n] = (uint64_t)st.st_ino;
 		s.sizes[s.n++] = (uint64_t)st.st_size;
 	}
 	*ret = s;
@@ -865,10 +1387,12 @@ static int snapshot_take(History *h, Snapshot *ret)
 }
 
 typedef struct QueryRun {
+	History *history;
 	const atomic_bool *cancel; /* NULL: never cancelled */
 	HistoryQuery q;
 	uint64_t limit;
-	bool want_total; /* go on counting after the page is full */
+	bool want_total; /* the total is wanted */
+	bool from_index; /* ... and comes from the files' summaries, not from the walk */
 	uint64_t matched;
 	ZpciEvent *events; /* in the order asked for */
 	size_t n, alloc;
@@ -911,7 +1435,7 @@ static int query_record(const char *json, size_t len, void *userdata)
 	 * frame was checked, its JSON need not be read. */
 	if (!query_filters(&s->q) && (s->matched < s->q.offset || s->n >= s->limit)) {
 		s->matched++;
-		return s->n >= s->limit && !s->want_total ? 1 : 0;
+		return s->n >= s->limit && (!s->want_total || s->from_index) ? 1 : 0;
 	}
 	if (json_parse_len(json, len, &o) < 0)
 		return 0;
@@ -933,25 +1457,100 @@ static int query_record(const char *json, size_t len, void *userdata)
 		}
 		s->events[s->n++] = e;
 	}
-	return s->n >= s->limit && !s->want_total ? 1 : 0;
+	return s->n >= s->limit && (!s->want_total || s->from_index) ? 1 : 0;
 }
 
-static int query_prepare(QueryRun *s, const HistoryQuery *q, bool want_total)
+static int query_prepare(History *h, QueryRun *s, const HistoryQuery *q, bool want_total)
 {
 	if (q->newest_first && q->offset > HISTORY_QUERY_LIMIT_MAX * 10)
 		return -ERANGE;
-	*s = (QueryRun){ .q = *q, .want_total = want_total };
+	*s = (QueryRun){ .history = h,
+			 .q = *q,
+			 .want_total = want_total,
+			 /* the summaries count per kind and time, not per function or code */
+			 .from_index = want_total && !q->match_fid && !q->match_pec };
 	s->limit = q->limit == 0 || q->limit > HISTORY_QUERY_LIMIT_MAX ? HISTORY_QUERY_LIMIT_MAX : q->limit;
+	return 0;
+}
+
+/* The number of records of file @k of @snap that @s matches, from its
+ * summary; a file whose time range the query cuts is read (with the
+ * summary's reader, not parsed in full). */
+static int file_count(QueryRun *s, const Snapshot *snap, unsigned k, uint64_t *ret)
+{
+	const HistoryQuery *q = &s->q;
+	FileSummary f;
+	uint64_t parsed;
+	int r;
+
+	r = summary_get(s->history, snap->fds[k], snap->devs[k], snap->inos[k], snap->sizes[k],
+			snap->has_live && k == snap->n - 1 ? &snap->live : NULL, s->cancel, &f);
+	if (r < 0)
+		return r;
+	if (!query_filters(q)) {
+		*ret = f.records;
+		return 0;
+	}
+	parsed = q->kind >= 0 ? f.kinds[q->kind] : summary_parsed(&f);
+	if (parsed == 0 || (q->since_usec && f.max_time < q->since_usec) ||
+	    (q->until_usec && f.min_time >= q->until_usec)) {
+		*ret = 0;
+		return 0;
+	}
+	if ((!q->since_usec || f.min_time >= q->since_usec) &&
+	    (!q->until_usec || f.max_time < q->until_usec)) {
+		*ret = parsed;
+		return 0;
+	}
+	{
+		SummaryScan c = { .q = q, .cancel = s->cancel };
+
+		r = scan_forward(snap->fds[k], HEADER_LEN, snap->sizes[k], count_record, &c, NULL, NULL);
+		if (r < 0)
+			return r;
+		*ret = c.count;
+	}
 	return 0;
 }
 
 /* Run @s over the files of @snap; on any thread. Returns 0 or -errno. */
 static int query_run(QueryRun *s, const Snapshot *snap)
 {
+	_cleanup_free_ uint64_t *counts = NULL;
+	uint64_t total = 0;
+	int r;
+
+	if (s->from_index) {
+		/* The total from the summaries; with it, files that hold
+		 * nothing of the page are not read. */
+		counts = calloc(snap->n ? snap->n : 1, sizeof(uint64_t));
+		if (!counts)
+			return -ENOMEM;
+		for (unsigned k = 0; k < snap->n; k++) {
+			r = check_header(snap->fds[k], snap->sizes[k]);
+			if (r == -EPROTO)
+				continue;
+			if (r < 0)
+				return r;
+			r = file_count(s, snap, k, &counts[k]);
+			if (r < 0)
+				return r;
+			total += counts[k];
+		}
+		pthread_mutex_lock(&s->history->index_lock);
+		index_save(s->history);
+		pthread_mutex_unlock(&s->history->index_lock);
+	}
+
 	for (unsigned i = 0; i < snap->n; i++) {
 		unsigned k = s->q.newest_first ? snap->n - 1 - i : i;
-		int r;
 
+		if (counts && (counts[k] == 0 || s->matched + counts[k] <= s->q.offset)) {
+			s->matched += counts[k]; /* all of them before the page */
+			continue;
+		}
+		if (counts && s->n >= s->limit)
+			break;
 		r = check_header(snap->fds[k], snap->sizes[k]);
 		if (r == -EPROTO)
 			continue; /* not a file of this format version */
@@ -960,12 +1559,15 @@ static int query_run(QueryRun *s, const Snapshot *snap)
 		if (s->q.newest_first)
 			r = scan_backward(snap->fds[k], snap->sizes[k], query_record, s, &s->n_bad, NULL);
 		else
-			r = scan_forward(snap->fds[k], snap->sizes[k], query_record, s, &s->n_bad, NULL);
+			r = scan_forward(snap->fds[k], HEADER_LEN, snap->sizes[k], query_record, s,
+					 &s->n_bad, NULL);
 		if (r < 0)
 			return r;
 		if (r > 0)
 			break;
 	}
+	if (s->from_index)
+		s->matched = total;
 	return 0;
 }
 
@@ -975,7 +1577,7 @@ int history_query(History *h, const HistoryQuery *q, ZpciEvent **ret, size_t *re
 	QueryRun s;
 	int r;
 
-	r = query_prepare(&s, q, ret_total != NULL);
+	r = query_prepare(h, &s, q, ret_total != NULL);
 	if (r < 0)
 		return r;
 	r = snapshot_take(h, &snap);
@@ -1046,7 +1648,7 @@ int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done
 	j->history = h;
 	j->done = done;
 	j->userdata = userdata;
-	r = query_prepare(&j->run, q, true);
+	r = query_prepare(h, &j->run, q, true);
 	j->run.cancel = &h->cancel;
 	if (r >= 0)
 		r = snapshot_take(h, &j->snap);

@@ -28,6 +28,13 @@
  * thread, not on the event loop; rotation and history_free() still sync on
  * the caller's thread.
  *
+ * Index: the total a query returns comes from a summary of each file (its
+ * records, per kind, and their time range), read from the file once, kept
+ * in history.index and checked against the file (its length and the frame
+ * of the record it ends with) before use; the summary of the current file
+ * grows with each append. Filters by function or PCI event code still read
+ * every file for the total.
+ *
  * Not done here: sequence numbers are assigned by the caller (the pipeline);
  * the history only remembers the last one it stored (history_last_seq()).
  */
@@ -72,6 +79,7 @@ typedef struct HistoryStats {
 	uint64_t torn_truncated;  /* bytes of a torn tail cut off at open */
 	uint64_t corrupt_skipped; /* records skipped by scans because their frame was bad */
 	uint64_t append_failures; /* appends that could not be written (a full disk) */
+	uint64_t summaries_read;  /* files (or their new part) read to build a summary */
 } HistoryStats;
 
 typedef struct History History;
@@ -129,9 +137,11 @@ typedef struct HistoryQuery {
 #define HISTORY_QUERY_ALL ((HistoryQuery){ .kind = _EVENT_KIND_INVALID })
 
 /* Run @q over all files, on the calling thread. Files are read in pieces,
- * never whole; newest first reads them backwards, and without @ret_total
- * the walk ends as soon as the page is full (the newest record costs one
- * piece of one file, however large the history). Sets *@ret to a
+ * never whole; newest first reads them backwards, and the walk ends as soon
+ * as the page is full (the newest record costs one piece of one file,
+ * however large the history). The total comes from the files' summaries
+ * (see above), which also let the walk skip the files before the page;
+ * with a fid or pec filter the walk counts it and reads every file. Sets *@ret to a
  * malloc()ed array of *@ret_n events (NULL when none) and *@ret_total (may
  * be NULL) to the number of matching records regardless of paging.
  * Returns 0, -ERANGE when @q is newest first with an offset above

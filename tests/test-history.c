@@ -444,6 +444,136 @@ static void on_query_done(int result, ZpciEvent *events, size_t n, uint64_t tota
 /* Files larger than a read piece, several of them: newest first read
  * backwards gives exactly the reverse of oldest first, at any offset, on
  * the calling thread and on the reader thread. */
+/* What a full walk of the files counts for @q: the reference the index must match. */
+static uint64_t expected_total(uint64_t from, uint64_t to, const HistoryQuery *q)
+{
+	uint64_t n = 0;
+
+	for (uint64_t s = from; s <= to; s++) {
+		uint64_t t = 1700000000000000ULL + s * USEC_PER_SEC;
+		EventKind k = s % 5 == 0 ? EVENT_ACTION : EVENT_ERROR;
+
+		if ((q->since_usec && t < q->since_usec) || (q->until_usec && t >= q->until_usec) ||
+		    (q->kind >= 0 && k != q->kind))
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t oldest_seq(History *h)
+{
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	size_t n = 0;
+
+	q.limit = 1;
+	ck_assert_int_eq(history_query(h, &q, &ev, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	return ev[0].seq;
+}
+
+static void check_totals(History *h, uint64_t to)
+{
+	uint64_t from = oldest_seq(h), t0 = 1700000000000000ULL;
+	HistoryQuery qs[6];
+
+	for (unsigned i = 0; i < ELEMENTSOF(qs); i++)
+		qs[i] = HISTORY_QUERY_ALL;
+	qs[1].kind = EVENT_ACTION;
+	qs[2].since_usec = t0 + (from + 37) * USEC_PER_SEC; /* cuts the oldest file */
+	qs[3].until_usec = t0 + (to - 5) * USEC_PER_SEC;
+	qs[3].kind = EVENT_ERROR;
+	qs[4].since_usec = t0 + (to + 1) * USEC_PER_SEC; /* after every record */
+	qs[5].newest_first = true;
+	qs[5].offset = (to - from) / 2; /* a page in the middle: files before it skipped */
+	qs[5].limit = 7;
+	for (unsigned i = 0; i < ELEMENTSOF(qs); i++) {
+		_cleanup_free_ ZpciEvent *ev = NULL;
+		uint64_t total = 0;
+		size_t n = query(h, &qs[i], &ev, &total);
+
+		ck_assert_uint_eq(total, expected_total(from, to, &qs[i]));
+		if (i == 5) {
+			ck_assert_uint_eq(n, 7);
+			for (size_t j = 0; j < n; j++)
+				ck_assert_uint_eq(ev[j].seq, to - qs[5].offset - j);
+		}
+	}
+}
+
+START_TEST(test_total_from_index)
+{
+	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	uint64_t total, reads;
+	struct stat st;
+	size_t n;
+	int fd;
+
+	lim.max_file_size = 20 * 1024;
+	lim.max_files = 4;
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	append_range(h, 1, 500);
+	ck_assert_uint_gt(history_stats(h)->rotations, 3);
+	/* Every file was summarised as it was written: nothing is read for the totals. */
+	check_totals(h, 500);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 0);
+	/* Appends after a query go on counting. */
+	append_range(h, 501, 530);
+	check_totals(h, 530);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 0);
+	h = history_free(h);
+
+	/* Reopened: the saved summaries are checked against their files and used. */
+	ck_assert_int_eq(stat(path_of("history.index"), &st), 0);
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	check_totals(h, 530);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 0);
+	append_range(h, 531, 540);
+	check_totals(h, 540);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 0);
+	h = history_free(h);
+
+	/* Without the index every file is read once, then never again. */
+	ck_assert_int_eq(unlink(path_of("history.index")), 0);
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	check_totals(h, 540);
+	reads = history_stats(h)->summaries_read;
+	ck_assert_uint_eq(reads, 4);
+	append_range(h, 541, 545);
+	check_totals(h, 545);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, reads);
+	h = history_free(h);
+
+	/* A file changed behind the index (its last record replaced, same
+	 * size) is read again, not trusted: the total is the file's. */
+	fd = open(path_of("history.log.1"), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	{
+		char buf[4096];
+		ssize_t got = pread(fd, buf, sizeof(buf), st.st_size - (off_t)sizeof(buf));
+		char *last;
+
+		ck_assert_int_eq(got, (ssize_t)sizeof(buf));
+		buf[sizeof(buf) - 1] = 0;
+		last = strrchr(buf, '\n');
+		ck_assert_ptr_nonnull(last);
+		/* break the last record's CRC: it no longer counts */
+		ck_assert_int_eq(pwrite(fd, "x", 1, st.st_size - (off_t)sizeof(buf) + (last - buf) + 1 + 9),
+				 1);
+	}
+	(void)close(fd);
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	n = query(h, &HISTORY_QUERY_ALL, &ev, &total);
+	ck_assert_uint_eq(total, n);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 1);
+	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 0); /* the bad tail of a rotated file */
+}
+END_TEST
+
 START_TEST(test_large_history_both_directions)
 {
 	HistoryLimits lim = HISTORY_LIMITS_DEFAULT;
@@ -640,6 +770,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_sync_on_the_syncer);
 	tcase_add_test(tc, test_torn_tail_reported_once);
 	tcase_add_test(tc, test_large_history_both_directions);
+	tcase_add_test(tc, test_total_from_index);
 	suite_add_tcase(s, tc);
 	return s;
 }
