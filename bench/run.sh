@@ -141,6 +141,7 @@ for s in "${SUITES[@]}"; do
 		run stall-kmsg-floor stall --source=kmsg --target=floor
 		run stall-kmsg-zpcid stall --source=kmsg --target=zpcid
 		run stall-history-zpcid stall --source=history
+		run stall-history-noindex-zpcid stall --source=history --no-index
 		;;
 	esac
 done

@@ -10,7 +10,7 @@
  *   zpcid-bench bigstorm [--smoke] [--functions=N] [--seconds=S] [--rate=R] [--coalesce] [--target=...]
  *   zpcid-bench scale   [--smoke] [--functions=N]
  *   zpcid-bench idle    [--smoke] [--seconds=S]
- *   zpcid-bench stall   [--smoke] [--source=kmsg|history] [--target=...] [--history-mib=N]
+ *   zpcid-bench stall   [--smoke] [--source=kmsg|history] [--target=...] [--history-mib=N] [--no-index]
  *
  * Results are lines "RESULT <name> <value> <unit>" on stdout; anything
  * else is commentary. The exit status is 0 when the benchmark ran and its
@@ -67,6 +67,7 @@ static const char *arg_logdir;
 static unsigned arg_history_mib;
 static unsigned arg_rate;
 static bool arg_coalesce;
+static bool arg_no_index;
 
 static char *top_builddir(void)
 {
@@ -1346,6 +1347,30 @@ static double pinger_stop(Pinger *pg, const char *name, double idle_us)
 	return stall;
 }
 
+/* Report @name.loop_stall_max: the daemon's own probe, the longest loop
+ * iteration in CPU time of its thread since it was ready (the Manager
+ * property LoopStallMaxUSec): unlike a ping's round trip, waits for a CPU
+ * on a loaded machine are not in it. */
+static int loop_stall_report(const char *name)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *bus = NULL;
+	uint64_t v = 0;
+	int r;
+
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = sd_bus_get_property_trivial(bus, "org.zpcid1", "/org/zpcid1", "org.zpcid1.Manager",
+						"LoopStallMaxUSec", &e, 't', &v);
+	if (r < 0)
+		fprintf(stderr, "zpcid-bench: LoopStallMaxUSec: %s\n", e.message ?: strerror(-r));
+	else
+		resultf(name, ".loop_stall_max", (double)v, "us");
+	sd_bus_error_free(&e);
+	sd_bus_flush_close_unref(bus);
+	return r;
+}
+
 /* A history of about @mib MiB in @dir, in the daemon's own format. */
 static int make_history(const char *dir, unsigned mib, uint64_t *ret_records)
 {
@@ -1500,7 +1525,11 @@ static int stall_kmsg(const char *target)
 				(void)pinger_stop(&pg, n0, 0);
 				if (pg.error < 0)
 					fprintf(stderr, "zpcid-bench: ping: %s\n", strerror(-pg.error));
+				if (zpcid && loop_stall_report(n0) < 0)
+					r = -EIO;
 			}
+			if (r < 0)
+				goto out;
 			r = stop_target(&p, target);
 			bench_proc_done(&p);
 			if (r < 0)
@@ -1567,6 +1596,14 @@ static int stall_history(void)
 		return r;
 	say("%s: a history of %u MiB, %" PRIu64 " records, written in %.1f s", name, mib, records,
 	    (double)(bench_now_ns() - t0) / 1e9);
+	if (arg_no_index) {
+		/* written with the history as the daemon writes it: drop it */
+		g_autofree char *index = g_build_filename(seed, "history.index", NULL);
+
+		if (unlink(index) < 0 && errno != ENOENT)
+			return -errno;
+		name = "stall.history-noindex.zpcid";
+	}
 	resultf(name, ".history_mib", mib, "MiB");
 	resultf(name, ".history_records", (double)records, "records");
 
@@ -1582,7 +1619,11 @@ static int stall_history(void)
 
 	pinger_start(&pg);
 	bench_sleep_us(1000000);
-	(void)pinger_stop(&pg, "stall.history.zpcid.idle", 0);
+	{
+		g_autofree char *ni = g_strdup_printf("%s.idle", name);
+
+		(void)pinger_stop(&pg, ni, 0);
+	}
 
 	pinger_start(&pg);
 	for (unsigned i = 0; i < ELEMENTSOF(askers); i++) {
@@ -1590,6 +1631,8 @@ static int stall_history(void)
 		askers[i].thread = g_thread_new("ask", asker_main, &askers[i]);
 	}
 	bench_sleep_us((uint64_t)secs * 1000000ULL);
+	if (loop_stall_report(name) < 0)
+		r = -EIO;
 	/* SIGTERM with the askers' queries still queued or reading */
 	t_term = bench_now_ns();
 	stop = true;
@@ -1646,25 +1689,20 @@ static void help(void)
 	       "  --source=NAME    stall: kmsg (a 20,000-line kernel log backlog) or history\n"
 	       "                   (10 clients asking GetEvents of a large history)\n"
 	       "  --history-mib=N  stall: size of that history (default 1024)\n"
+	       "  --no-index       stall: start without the history's index (its first query reads it all)\n"
 	       "  --log-dir=DIR    where the programs' output goes (default /tmp)\n");
 }
 
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "smoke", no_argument, NULL, 's' },
-		{ "load", no_argument, NULL, 'l' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "functions", required_argument, NULL, 'f' },
-		{ "seconds", required_argument, NULL, 'S' },
-		{ "target", required_argument, NULL, 't' },
-		{ "log-dir", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "source", required_argument, NULL, 'o' },
-		{ "history-mib", required_argument, NULL, 'H' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "coalesce", no_argument, NULL, 'c' },
-		{},
+		{ "smoke", no_argument, NULL, 's' },         { "load", no_argument, NULL, 'l' },
+		{ "events", required_argument, NULL, 'e' },  { "functions", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 'S' }, { "target", required_argument, NULL, 't' },
+		{ "log-dir", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "source", required_argument, NULL, 'o' },  { "history-mib", required_argument, NULL, 'H' },
+		{ "rate", required_argument, NULL, 'r' },    { "coalesce", no_argument, NULL, 'c' },
+		{ "no-index", no_argument, NULL, 'I' },      {},
 	};
 	const char *pre = getenv("LD_PRELOAD"), *what;
 	BenchSub *sub = NULL;
@@ -1705,6 +1743,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'c':
 			arg_coalesce = true;
+			break;
+		case 'I':
+			arg_no_index = true;
 			break;
 		case 'h':
 			help();

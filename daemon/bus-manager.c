@@ -67,6 +67,15 @@ static int property_dry_run(sd_bus *bus, const char *path, const char *interface
 	return sd_bus_message_append(reply, "b", (int)(b->manager->policy && b->manager->policy->dry_run));
 }
 
+static int property_loop_stall_max(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply, void *userdata,
+				   sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+
+	return sd_bus_message_append(reply, "t", b->manager->loop_stall_max_usec);
+}
+
 static int property_inhibitors(sd_bus *bus, const char *path, const char *interface, const char *property,
 			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -643,6 +652,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("PolicyLoadTime", "t", property_policy_load_time, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("DryRun", "b", property_dry_run, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("LoopStallMaxUSec", "t", property_loop_stall_max, 0, 0),
 	SD_BUS_PROPERTY("Inhibitors", "a(sssuut)", property_inhibitors, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("ListFunctions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ussso)", functions),

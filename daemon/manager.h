@@ -73,6 +73,11 @@ typedef struct Manager {
 	unsigned n_reloads, n_failed_reloads;
 	bool stopping;
 	int exit_code;
+	/* The loop's own work per iteration (thread CPU time of its callbacks,
+	 * waits for a CPU and in epoll not counted), since manager_run(). */
+	uint64_t loop_stall_max_usec;   /* the longest iteration */
+	uint64_t loop_iterations;       /* iterations that ran callbacks */
+	uint64_t loop_stalls_over_10ms; /* iterations longer than 10 ms */
 } Manager;
 
 /* Create a manager: load the configuration (failing on an invalid one) and

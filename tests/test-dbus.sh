@@ -77,6 +77,10 @@ for who in "" "$NOBODY"; do
 	$who busctl --system get-property $M FunctionCount PolicyFile PolicyLoadTime Inhibitors >/dev/null ||
 		fail "${who:-root}: properties"
 	$who busctl --system call $M ListFunctions >/dev/null || fail "${who:-root}: ListFunctions"
+	# the loop's own stall probe: the longest iteration since start-up, in CPU microseconds
+	s=$($who busctl --system get-property $M LoopStallMaxUSec) || fail "${who:-root}: LoopStallMaxUSec"
+	[[ "$s" =~ ^t\ [0-9]+$ ]] && [ "${s#t }" -gt 0 ] && [ "${s#t }" -lt 10000000 ] ||
+		fail "LoopStallMaxUSec is $s"
 	$who busctl --system call org.zpcid1 /org/zpcid1 org.freedesktop.DBus.ObjectManager GetManagedObjects \
 		>/dev/null || fail "${who:-root}: GetManagedObjects"
 	$who busctl --system introspect org.zpcid1 /org/zpcid1 >/dev/null || fail "${who:-root}: introspect"
