@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/messages.h"
+#include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
 #include "daemon/pipeline.h"
@@ -354,6 +355,48 @@ int kmsg_cursor_parse(const char *text, KmsgCursor *ret)
 	return 0;
 }
 
+int kmsg_mark_parse(const char *text, KmsgMark *ret)
+{
+	static const char *const keys[] = { "SEQ=", "PENDING=", "EVENT_SEQ=" };
+	KmsgMark m = {};
+	uint64_t *values[] = { &m.cursor.seq, &m.pending, &m.event_seq };
+	unsigned have = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		bool known = false;
+
+		if (n > 8 && strneq(line, "BOOT_ID=", 8)) {
+			if (n - 8 >= sizeof(m.cursor.boot_id))
+				return -EBADMSG;
+			memcpy(m.cursor.boot_id, line + 8, n - 8);
+			m.cursor.boot_id[n - 8] = '\0';
+			have |= 1u;
+			known = true;
+		}
+		for (unsigned i = 0; i < ELEMENTSOF(keys) && !known; i++) {
+			size_t kl = strlen(keys[i]);
+			const char *p = line + kl;
+
+			if (n <= kl || !strneq(line, keys[i], kl))
+				continue;
+			if (parse_u64(&p, line + n, values[i]) < 0 || p != line + n)
+				return -EBADMSG;
+			have |= 2u << i;
+			known = true;
+		}
+		if (!known && n > 0)
+			return -EBADMSG;
+		line = nl ? nl + 1 : NULL;
+	}
+	if (have != 0xfu)
+		return -EBADMSG;
+	m.cursor.valid = true;
+	*ret = m;
+	return 0;
+}
+
 int kmsg_cursor_format(const KmsgCursor *c, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "BOOT_ID=%s\nSEQ=%" PRIu64 "\n", c->boot_id, c->seq);
@@ -434,6 +477,8 @@ struct KmsgSource {
 	char *path;
 	char *boot_id_path;
 	char *cursor_path; /* NULL: no resume */
+	char *mark_path;   /* kmsg-recorded */
+	int mark_fd;       /* kmsg-recorded, written in place; -EBADF: not kept */
 
 	int fd;
 	int inotify_fd;    /* regular file stand-ins: told about appends */
@@ -448,6 +493,8 @@ struct KmsgSource {
 
 	KmsgSplitter splitter;
 	KmsgCursor cursor;
+	KmsgMark mark;   /* what kmsg-recorded holds */
+	size_t mark_len; /* its length (constant within a boot) */
 	bool cursor_dirty;
 	bool cursor_warned;
 	bool in_backlog; /* reading what was buffered before start */
@@ -466,7 +513,7 @@ int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const c
 	if (!k)
 		return -ENOMEM;
 	k->manager = m;
-	k->fd = k->inotify_fd = -EBADF;
+	k->fd = k->inotify_fd = k->mark_fd = -EBADF;
 	k->path = strdup(kmsg_path ?: KMSG_DEFAULT_PATH);
 	k->boot_id_path = strdup(boot_id_path ?: KMSG_BOOT_ID_PATH);
 	if (!k->path || !k->boot_id_path)
@@ -474,6 +521,10 @@ int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const c
 	if (state_directory &&
 	    asprintf(&k->cursor_path, "%s/%s", state_directory, KMSG_CURSOR_FILENAME) < 0) {
 		k->cursor_path = NULL;
+		return -ENOMEM;
+	}
+	if (state_directory && asprintf(&k->mark_path, "%s/%s", state_directory, KMSG_MARK_FILENAME) < 0) {
+		k->mark_path = NULL;
 		return -ENOMEM;
 	}
 	*ret = TAKE_PTR(k);
@@ -619,6 +670,34 @@ static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)
 	return f;
 }
 
+/* Write kmsg-recorded in place: fixed-width numbers, so the file keeps
+ * its length and a kill leaves the old or the new text (one small
+ * pwrite() into one page). Not flushed: like the cursor, it is only
+ * meaningful within one boot. */
+static void mark_write(KmsgSource *k, uint64_t seq, uint64_t pending, uint64_t event_seq)
+{
+	char text[160];
+	int n;
+
+	if (k->mark_fd < 0)
+		return;
+	k->mark.cursor.seq = seq;
+	k->mark.pending = pending;
+	k->mark.event_seq = event_seq;
+	n = snprintf(text, sizeof(text),
+		     "BOOT_ID=%s\nSEQ=%020" PRIu64 "\nPENDING=%020" PRIu64 "\nEVENT_SEQ=%020" PRIu64 "\n",
+		     k->cursor.boot_id, seq, pending, event_seq);
+	k->mark_len = n > 0 ? (size_t)n : 0;
+	if (n < 0 || (size_t)n >= sizeof(text) || pwrite(k->mark_fd, text, (size_t)n, 0) != n) {
+		/* fall back to the cursor alone, said once */
+		log_warning(k->manager->log,
+			    "Failed to write %s, kernel log records of the last second may be recorded "
+			    "again after a crash.",
+			    k->mark_path);
+		(void)close(TAKE_FD(k->mark_fd));
+	}
+}
+
 static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 {
 	ZpciEvent e = { .sources = EVENT_SOURCE_KMSG };
@@ -685,7 +764,9 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 	 * full record is the one kept and this line its duplicate. */
 	if (f && f->vfio && e.kind == EVENT_ERROR)
 		(void)function_vfio_drain(f);
+	mark_write(k, k->mark.cursor.seq, rec->seq, k->manager->next_seq);
 	(void)pipeline_submit(k->manager, f, &e);
+	mark_write(k, rec->seq, 0, 0);
 }
 
 static void on_line(const char *line, size_t len, void *userdata)
@@ -831,6 +912,82 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 		source_stop(k, r);
 }
 
+/* Whether the history holds event @event_seq from the kernel log: the
+ * event of a record whose submission a kill interrupted. */
+static bool mark_recorded(KmsgSource *k, uint64_t event_seq)
+{
+	History *h = k->manager->history;
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	uint64_t last;
+	size_t n = 0;
+
+	if (!h || event_seq == 0)
+		return false;
+	last = history_last_seq(h);
+	if (last < event_seq || last - event_seq >= HISTORY_QUERY_LIMIT_MAX)
+		return false;
+	q.newest_first = true;
+	q.limit = last - event_seq + 1;
+	if (history_query(h, &q, &ev, &n, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].seq == event_seq)
+			return ev[i].sources & EVENT_SOURCE_KMSG;
+	return false;
+}
+
+/* Take kmsg-recorded into the position to resume from, when it is of this
+ * boot and further than the cursor file. */
+static void mark_resume(KmsgSource *k, KmsgCursor *saved, const char *boot_id)
+{
+	char text[256];
+	KmsgMark mk;
+	uint64_t pos;
+
+	if (!k->mark_path || isempty(boot_id) || read_small_file(k->mark_path, text, sizeof(text)) < 0)
+		return;
+	if (kmsg_mark_parse(text, &mk) < 0) {
+		log_warning(k->manager->log, "Ignoring malformed kernel log position in %s.", k->mark_path);
+		return;
+	}
+	if (!streq(mk.cursor.boot_id, boot_id))
+		return;
+	pos = mk.cursor.seq;
+	if (mk.pending > 0) {
+		bool done = mark_recorded(k, mk.event_seq);
+
+		log_debug(k->manager->log,
+			  "Kernel log record %" PRIu64
+			  " was being handled when zpcid ended; its event is %s.",
+			  mk.pending, done ? "in the history" : "not in the history, reading it again");
+		pos = MAX(pos, done ? mk.pending : mk.pending - 1);
+	}
+	if (!saved->valid || !streq(saved->boot_id, boot_id) || pos > saved->seq) {
+		(void)snprintf(saved->boot_id, sizeof(saved->boot_id), "%s", boot_id);
+		saved->seq = pos;
+		saved->valid = true;
+	}
+}
+
+static void mark_open(KmsgSource *k)
+{
+	if (!k->mark_path)
+		return;
+	k->mark_fd = open(k->mark_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+	if (k->mark_fd < 0) {
+		log_warning_errno(k->manager->log, errno,
+				  "Failed to open %s, kernel log records of the last second may be "
+				  "recorded again after a crash: %m",
+				  k->mark_path);
+		return;
+	}
+	mark_write(k, k->cursor.valid ? k->cursor.seq : 0, 0, 0);
+	/* the text of an earlier boot may have been longer */
+	if (k->mark_fd >= 0)
+		(void)ftruncate(k->mark_fd, (off_t)k->mark_len);
+}
+
 int kmsg_source_start(KmsgSource *k)
 {
 	char boot_id[64] = "", text[256];
@@ -855,7 +1012,9 @@ int kmsg_source_start(KmsgSource *k)
 			log_warning_errno(k->manager->log, r, "Failed to read %s, ignoring: %m",
 					  k->cursor_path);
 	}
+	mark_resume(k, &saved, boot_id);
 	kmsg_cursor_resume(&k->cursor, &saved, boot_id);
+	mark_open(k);
 	if (k->cursor.valid)
 		log_debug(k->manager->log, "Resuming the kernel log after sequence number %" PRIu64 ".",
 			  k->cursor.seq);
@@ -924,7 +1083,10 @@ KmsgSource *kmsg_source_free(KmsgSource *k)
 		(void)close(k->inotify_fd);
 	free(k->path);
 	free(k->boot_id_path);
+	if (k->mark_fd >= 0)
+		(void)close(k->mark_fd);
 	free(k->cursor_path);
+	free(k->mark_path);
 	free(k);
 	return NULL;
 }

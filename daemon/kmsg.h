@@ -27,7 +27,14 @@
  * Resuming: the last processed sequence number is kept with the boot id in
  * the state directory, replaced by the syncer off the loop, at most once a
  * second while records flow and once more when they stop (and at exit).
- * After a crash at most that last second of records is read again. On start every buffered record is read
+ * A zPCI record is the exception: before its event goes to the pipeline,
+ * its sequence number and the sequence number its event is to get are
+ * written in place into kmsg-recorded (one pwrite() of a few bytes, no
+ * rename, no flush), and marked done after. At start the later of the two
+ * files is the position; a record whose submission a kill interrupted is
+ * skipped when the history holds its event, read again when not. So after
+ * a kill no zPCI record is recorded twice nor lost; other records of the
+ * last second are read again, which changes nothing. On start every buffered record is read
  * again and those up to the saved number of the same boot are skipped, so a restart neither repeats nor
  * loses records. Records the kernel overwrote before they were read show up as a jump in the sequence
  * numbers and are reported as a gap with their count.
@@ -46,6 +53,7 @@ typedef struct KmsgSource KmsgSource;
 #define KMSG_DEFAULT_PATH    "/dev/kmsg"
 #define KMSG_BOOT_ID_PATH    "/proc/sys/kernel/random/boot_id"
 #define KMSG_CURSOR_FILENAME "kmsg-cursor"
+#define KMSG_MARK_FILENAME   "kmsg-recorded"
 /* Longest line kept (the kernel's record limit is below this). */
 #define KMSG_LINE_MAX 8192
 
@@ -92,6 +100,18 @@ typedef struct KmsgCursor {
 	bool valid;       /* seq is the last processed record of boot_id */
 	uint64_t seq;
 } KmsgCursor;
+
+/* What kmsg-recorded says: the last zPCI record handed on (seq), and the
+ * one being handed on when the process ended (pending, 0: none), whose
+ * event was to get the history's sequence number event_seq. */
+typedef struct KmsgMark {
+	KmsgCursor cursor;
+	uint64_t pending;
+	uint64_t event_seq;
+} KmsgMark;
+
+/* Parse kmsg-recorded: "BOOT_ID=<id>\nSEQ=<n>\nPENDING=<n>\nEVENT_SEQ=<n>\n". Returns 0 or -EBADMSG. */
+int kmsg_mark_parse(const char *text, KmsgMark *ret);
 
 /* Parse the cursor file text "BOOT_ID=<id>\nSEQ=<n>\n". Returns 0 or -EBADMSG. */
 int kmsg_cursor_parse(const char *text, KmsgCursor *ret);

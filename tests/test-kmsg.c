@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "common/messages.h"
+#include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
 #include "tests/test-util.h"
@@ -207,6 +209,26 @@ START_TEST(test_cursor)
 	kmsg_cursor_resume(&c, &saved, "");
 	ck_assert(!c.valid);
 	kmsg_cursor_resume(&c, NULL, "abc");
+
+	{
+		KmsgMark mk;
+
+		ck_assert_int_eq(
+			kmsg_mark_parse(
+				"BOOT_ID=abc\nSEQ=00000000000000000042\nPENDING=00000000000000000044\n"
+				"EVENT_SEQ=00000000000000000007\n",
+				&mk),
+			0);
+		ck_assert_str_eq(mk.cursor.boot_id, "abc");
+		ck_assert_uint_eq(mk.cursor.seq, 42);
+		ck_assert_uint_eq(mk.pending, 44);
+		ck_assert_uint_eq(mk.event_seq, 7);
+		ck_assert_int_eq(kmsg_mark_parse("BOOT_ID=abc\nSEQ=42\nPENDING=0\n", &mk), -EBADMSG);
+		ck_assert_int_eq(kmsg_mark_parse("BOOT_ID=abc\nSEQ=42\nPENDING=0\nEVENT_SEQ=x\n", &mk),
+				 -EBADMSG);
+		ck_assert_int_eq(kmsg_mark_parse("BOOT_ID=abc\nSEQ=42\nPENDING=0\nEVENT_SEQ=1\nJUNK\n", &mk),
+				 -EBADMSG);
+	}
 	ck_assert(!c.valid);
 }
 END_TEST
@@ -541,6 +563,103 @@ START_TEST(test_source_missing)
 }
 END_TEST
 
+#define KILL_LINES  3000
+#define KILL_ROUNDS 6
+#define KILL_FID    0x1000
+
+static Manager *new_manager_with_history(void)
+{
+	Manager *m = new_manager();
+
+	ck_assert_int_eq(history_open(&m->history, state_dir, NULL, m->log), 0);
+	m->next_seq = history_last_seq(m->history) + 1;
+	return m;
+}
+
+/* SIGKILL at several points while a kernel log backlog of zPCI errors is
+ * handled, then a start that reads the rest: every error is in the history
+ * exactly once, none lost, none recorded twice. Before kmsg-recorded, the
+ * records after the last cursor save were read and recorded again. */
+START_TEST(test_source_kill_no_replay)
+{
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	_cleanup_free_ uint8_t *seen = calloc(KILL_LINES, 1);
+	char path[256];
+	uint64_t total = 0;
+	size_t n = 0;
+	unsigned killed_mid = 0;
+	Manager *m;
+	KmsgSource *k;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(seen);
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	f = fopen(kmsg_path, "we");
+	ck_assert_ptr_nonnull(f);
+	for (unsigned i = 0, seq = 1; i < KILL_LINES; i++) {
+		fprintf(f, "6,%u,%u,-;some other kernel line %u\n", seq, seq * 10, i);
+		seq++;
+		fprintf(f,
+			"3,%u,%u,-;zpci: 0001:00:00.0: Event 0x3a reports an error for PCI function 0x%x\n",
+			seq, seq * 10, KILL_FID + i);
+		seq++;
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	(void)snprintf(path, sizeof(path), "%s/" HISTORY_FILE_NAME, state_dir);
+
+	for (unsigned round = 0; round < KILL_ROUNDS; round++) {
+		/* killed once the history holds about (round + 1) / (KILL_ROUNDS + 1)
+		 * of the records (each is longer than 200 bytes) */
+		off_t threshold = (off_t)(200ULL * KILL_LINES * (round + 1) / (KILL_ROUNDS + 1));
+		struct stat st = {};
+		pid_t pid = fork();
+		int status;
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			m = new_manager_with_history();
+			k = start_source(m);
+			for (;;)
+				pause();
+		}
+		for (unsigned i = 0; i < 120000; i++) {
+			if (stat(path, &st) == 0 && st.st_size >= threshold)
+				break;
+			usleep(1000);
+		}
+		ck_assert_int_ge(st.st_size, threshold);
+		ck_assert_int_eq(kill(pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		(void)stat(path, &st);
+		killed_mid += st.st_size < (off_t)(200ULL * KILL_LINES);
+	}
+
+	m = new_manager_with_history();
+	k = start_source(m);
+	{
+		HistoryQuery q = HISTORY_QUERY_ALL;
+
+		ck_assert_int_eq(history_query(m->history, &q, &ev, &n, &total), 0);
+	}
+	ck_assert_uint_eq(total, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(ev[i].kind, EVENT_ERROR);
+		ck_assert(ev[i].sources & EVENT_SOURCE_KMSG);
+		ck_assert_uint_ge(ev[i].fid, KILL_FID);
+		ck_assert_uint_lt(ev[i].fid, KILL_FID + KILL_LINES);
+		ck_assert_msg(!seen[ev[i].fid - KILL_FID], "error of function 0x%x recorded twice",
+			      ev[i].fid);
+		seen[ev[i].fid - KILL_FID] = 1;
+	}
+	ck_assert_uint_eq(n, KILL_LINES);
+	/* the kills did hit while records were being handled */
+	ck_assert_uint_gt(killed_mid, 0);
+	kmsg_source_free(k);
+	manager_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("kmsg");
@@ -562,6 +681,12 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_source_missing);
 	tcase_add_test(tc, test_source_backlog_sliced);
 	tcase_add_test(tc, test_source_end_no_spin);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kill");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_source_kill_no_replay);
 	suite_add_tcase(s, tc);
 	return s;
 }
