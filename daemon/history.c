@@ -399,6 +399,7 @@ typedef struct FileSummary {
 	uint64_t size;     /* bytes summarised: the end of the last record counted */
 	uint64_t tail_off; /* where that record starts (0: no record) */
 	char tail[FRAME_PREFIX];
+	char head[FRAME_PREFIX];         /* the frame prefix of the first record (when there is one) */
 	uint64_t records;                /* records with a good frame */
 	uint64_t kinds[_EVENT_KIND_MAX]; /* of those whose kind and time were read, per kind */
 	uint64_t first_seq, last_seq;
@@ -550,6 +551,11 @@ static int summary_extend(FileSummary *f, int fd, uint64_t size, const atomic_bo
 	if (r < 0)
 		return r;
 	if (s.last_len > 0) {
+		if (f->tail_off == 0) {
+			r = pread_full(fd, f->head, FRAME_PREFIX, HEADER_LEN);
+			if (r < 0)
+				return r;
+		}
 		f->tail_off = good_end - s.last_len;
 		r = pread_full(fd, f->tail, FRAME_PREFIX, f->tail_off);
 		if (r < 0)
@@ -568,9 +574,11 @@ static bool summary_valid(const FileSummary *f, int fd, uint64_t size)
 		return false;
 	if (f->tail_off == 0)
 		return f->records == 0 && f->size == HEADER_LEN;
-	if (f->tail_off + FRAME_PREFIX > f->size || pread_full(fd, tail, FRAME_PREFIX, f->tail_off) < 0)
+	if (f->tail_off + FRAME_PREFIX > f->size || pread_full(fd, tail, FRAME_PREFIX, f->tail_off) < 0 ||
+	    memcmp(tail, f->tail, FRAME_PREFIX) != 0)
 		return false;
-	return memcmp(tail, f->tail, FRAME_PREFIX) == 0;
+	return pread_full(fd, tail, FRAME_PREFIX, HEADER_LEN) >= 0 &&
+	       memcmp(tail, f->head, FRAME_PREFIX) == 0;
 }
 
 /* The cached summary of (@dev, @ino), under index_lock. */
@@ -606,6 +614,33 @@ static int index_put(History *h, const FileSummary *f, bool force)
 	}
 	h->index[h->n_index++] = *f;
 	h->index_dirty = true;
+	return 0;
+}
+
+/* The frame prefixes in history.index, as hex (a bad first line may hold any bytes). */
+static void hex_encode(const char src[FRAME_PREFIX], char dst[2 * FRAME_PREFIX + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < FRAME_PREFIX; i++) {
+		dst[2 * i] = digits[(uint8_t)src[i] >> 4];
+		dst[2 * i + 1] = digits[(uint8_t)src[i] & 0xf];
+	}
+	dst[2 * FRAME_PREFIX] = 0;
+}
+
+static int hex_decode(const char *src, char dst[FRAME_PREFIX])
+{
+	if (strlen(src) != 2 * FRAME_PREFIX)
+		return -EBADMSG;
+	for (size_t i = 0; i < FRAME_PREFIX; i++) {
+		uint32_t v;
+		char pair[8] = { '0', '0', '0', '0', '0', '0', src[2 * i], src[2 * i + 1] };
+
+		if (parse_hex8(pair, &v) < 0)
+			return -EBADMSG;
+		dst[i] = (char)v;
+	}
 	return 0;
 }
 
@@ -658,12 +693,15 @@ static void index_save(History *h)
 	for (unsigned i = 0; i < h->n_index; i++) {
 		const FileSummary *s = &h->index[i];
 
+		char head[2 * FRAME_PREFIX + 1], tail[2 * FRAME_PREFIX + 1];
+
+		hex_encode(s->head, head);
+		hex_encode(s->tail, tail);
 		fprintf(f,
-			"%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.8s %.8s %" PRIu64 " %" PRIu64
+			"%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %s %" PRIu64 " %" PRIu64
 			" %" PRIu64 " %" PRIu64 " %" PRIu64,
-			s->dev, s->ino, s->size, s->tail_off, s->tail_off ? s->tail : "00000000",
-			s->tail_off ? s->tail + 9 : "00000000", s->records, s->first_seq, s->last_seq,
-			s->min_time, s->max_time);
+			s->dev, s->ino, s->size, s->tail_off, head, tail, s->records, s->first_seq,
+			s->last_seq, s->min_time, s->max_time);
 		for (unsigned k = 0; k < _EVENT_KIND_MAX; k++)
 			fprintf(f, " %" PRIu64, s->kinds[k]);
 		fputc('\n', f);
@@ -699,7 +737,7 @@ static void index_load(History *h)
 		return;
 	while (getline(&line, &alloc, f) > 0) {
 		FileSummary s = {};
-		char len[9], crc[9];
+		char head[2 * FRAME_PREFIX + 1], tail[2 * FRAME_PREFIX + 1];
 		uint64_t k[_EVENT_KIND_MAX];
 		int n;
 
@@ -711,16 +749,14 @@ static void index_load(History *h)
 		}
 		_Static_assert(_EVENT_KIND_MAX == 5, "history.index lists five kinds");
 		n = sscanf(line,
-			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %8s %8s %" SCNu64 " %" SCNu64
+			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %36s %36s %" SCNu64 " %" SCNu64
 			   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
 			   " %" SCNu64 " %" SCNu64,
-			   &s.dev, &s.ino, &s.size, &s.tail_off, len, crc, &s.records, &s.first_seq,
+			   &s.dev, &s.ino, &s.size, &s.tail_off, head, tail, &s.records, &s.first_seq,
 			   &s.last_seq, &s.min_time, &s.max_time, &k[0], &k[1], &k[2], &k[3], &k[4]);
-		if (n != 16 || strlen(len) != 8 || strlen(crc) != 8)
+		if (n != 16 || hex_decode(head, s.head) < 0 || hex_decode(tail, s.tail) < 0)
 			continue;
 		memcpy(s.kinds, k, sizeof(k));
-		(void)snprintf(s.tail, sizeof(s.tail), "%s %s", len, crc);
-		s.tail[FRAME_PREFIX - 1] = ' ';
 		(void)index_put(h, &s, true);
 	}
 	fclose(f);
@@ -812,6 +848,8 @@ static void index_append(History *h, const ZpciEvent *e, const char *line, size_
 	c = index_find(h, h->cur_dev, h->cur_ino);
 	if (c && c->size == h->size) {
 		summary_add(c, true, e->seq, e->kind, e->time_usec);
+		if (c->tail_off == 0)
+			memcpy(c->head, line, FRAME_PREFIX);
 		c->tail_off = h->size;
 		memcpy(c->tail, line, FRAME_PREFIX);
 		c->size += total;

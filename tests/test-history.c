@@ -571,6 +571,20 @@ START_TEST(test_total_from_index)
 	ck_assert_uint_eq(total, n);
 	ck_assert_uint_eq(history_stats(h)->summaries_read, 1);
 	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 0); /* the bad tail of a rotated file */
+	h = history_free(h);
+	free(ev);
+	ev = NULL;
+
+	/* The same for the first record of a file (history.log.2). */
+	fd = open(path_of("history.log.2"), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "x", 1, strlen("ZPCID-HISTORY 1\n") + 9), 1);
+	(void)close(fd);
+	ck_assert_int_eq(history_open(&h, dir, &lim, NULL), 0);
+	n = query(h, &HISTORY_QUERY_ALL, &ev, &total);
+	ck_assert_uint_eq(total, n);
+	ck_assert_uint_eq(history_stats(h)->summaries_read, 1);
+	ck_assert_uint_eq(history_stats(h)->corrupt_skipped, 1);
 }
 END_TEST
 
