@@ -42,6 +42,7 @@ struct History {
 	uint64_t failure_log_usec;  /* CLOCK_MONOTONIC of the last failure logged */
 	uint64_t cur_dev, cur_ino;  /* of history.log */
 	pthread_mutex_t index_lock; /* the summaries: the loop appends, queries read and build */
+	pthread_mutex_t save_lock;  /* one writer of history.index at a time */
 	bool index_lock_init;
 	struct FileSummary *index;
 	unsigned n_index, index_alloc;
@@ -560,8 +561,12 @@ static int summary_extend(FileSummary *f, int fd, uint64_t size, const atomic_bo
 		r = pread_full(fd, f->tail, FRAME_PREFIX, f->tail_off);
 		if (r < 0)
 			return r;
-		f->size = good_end;
 	}
+	/* Bad lines after the last good record add nothing and are not read
+	 * again (the file being written has none: it ends with its last
+	 * record, and a torn one was cut at open). */
+	if (f->tail_off > 0)
+		f->size = size;
 	return 0;
 }
 
@@ -674,21 +679,38 @@ static void index_prune(History *h)
 }
 
 /* Save the summaries in history.index (a new file renamed over the old
- * one; not flushed: it is checked before use, never trusted). Under
- * index_lock. */
+ * one; not flushed: it is checked before use, never trusted). The text
+ * is made under index_lock, the file written outside it: appends on the
+ * loop do not wait for the disk. */
+static void index_save_locked(History *h);
+
 static void index_save(History *h)
+{
+	pthread_mutex_lock(&h->save_lock);
+	index_save_locked(h);
+	pthread_mutex_unlock(&h->save_lock);
+}
+
+static void index_save_locked(History *h)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	size_t size = 0;
 	FILE *f;
 
-	if (!h->index_dirty || h->dir_fd < 0)
+	if (h->dir_fd < 0)
 		return;
+	pthread_mutex_lock(&h->index_lock);
+	if (!h->index_dirty) {
+		pthread_mutex_unlock(&h->index_lock);
+		return;
+	}
 	index_prune(h);
 	f = open_memstream(&text, &size);
-	if (!f)
+	if (!f) {
+		pthread_mutex_unlock(&h->index_lock);
 		return;
+	}
 	fputs(INDEX_HEADER, f);
 	for (unsigned i = 0; i < h->n_index; i++) {
 		const FileSummary *s = &h->index[i];
@@ -706,18 +728,24 @@ static void index_save(History *h)
 			fprintf(f, " %" PRIu64, s->kinds[k]);
 		fputc('\n', f);
 	}
+	h->index_dirty = false;
+	pthread_mutex_unlock(&h->index_lock);
 	if (fclose(f) != 0)
-		return;
+		goto fail;
 	fd = openat(h->dir_fd, INDEX_FILE_NAME ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		    0640);
 	if (fd < 0)
-		return;
+		goto fail;
 	if (loop_write(fd, text, size) < 0 ||
 	    renameat(h->dir_fd, INDEX_FILE_NAME ".new", h->dir_fd, INDEX_FILE_NAME) < 0) {
 		(void)unlinkat(h->dir_fd, INDEX_FILE_NAME ".new", 0);
-		return;
+		goto fail;
 	}
-	h->index_dirty = false;
+	return;
+fail:
+	pthread_mutex_lock(&h->index_lock);
+	h->index_dirty = true; /* the next save tries again */
+	pthread_mutex_unlock(&h->index_lock);
 }
 
 /* Read history.index into the cache; a line that does not parse is left out. */
@@ -768,7 +796,8 @@ static void index_load(History *h)
  * query's thread. @live: the summary of the current file taken with the
  * snapshot (NULL when there was none). */
 static int summary_get(History *h, int fd, uint64_t dev, uint64_t ino, uint64_t size,
-		       const FileSummary *live, const atomic_bool *cancel, FileSummary *ret)
+		       const FileSummary *live, const atomic_bool *cancel, uint64_t *n_read,
+		       FileSummary *ret)
 {
 	FileSummary f, *c;
 	uint64_t cached_size = 0;
@@ -794,9 +823,7 @@ static int summary_get(History *h, int fd, uint64_t dev, uint64_t ino, uint64_t 
 		r = summary_extend(&f, fd, size, cancel);
 		if (r >= 0)
 			*ret = f;
-		pthread_mutex_lock(&h->index_lock);
-		h->stats.summaries_read++;
-		pthread_mutex_unlock(&h->index_lock);
+		(*n_read)++;
 		return r;
 	}
 	if (!have || !summary_valid(&f, fd, size)) {
@@ -804,6 +831,7 @@ static int summary_get(History *h, int fd, uint64_t dev, uint64_t ino, uint64_t 
 		force = have;
 	}
 	read = f.size < size;
+	*n_read += read;
 	if (read) {
 		r = summary_extend(&f, fd, size, cancel);
 		if (r < 0)
@@ -811,7 +839,6 @@ static int summary_get(History *h, int fd, uint64_t dev, uint64_t ino, uint64_t 
 	}
 	if (!have || force || f.size > cached_size) {
 		pthread_mutex_lock(&h->index_lock);
-		h->stats.summaries_read += read;
 		(void)index_put(h, &f, force);
 		pthread_mutex_unlock(&h->index_lock);
 	}
@@ -1021,6 +1048,11 @@ int history_open(History **ret, const char *directory, const HistoryLimits *limi
 		free(TAKE_PTR(h));
 		return -ENOMEM;
 	}
+	if (pthread_mutex_init(&h->save_lock, NULL) != 0) {
+		pthread_mutex_destroy(&h->index_lock);
+		free(TAKE_PTR(h));
+		return -ENOMEM;
+	}
 	h->index_lock_init = true;
 	h->limits = limits ? *limits : HISTORY_LIMITS_DEFAULT;
 	if (h->limits.max_files < 1 || h->limits.max_files > 1000 ||
@@ -1087,6 +1119,7 @@ History *history_free(History *h)
 			index_save(h);
 		free(h->index);
 		pthread_mutex_destroy(&h->index_lock);
+		pthread_mutex_destroy(&h->save_lock);
 	}
 	if (h->fd >= 0)
 		(void)close(h->fd);
@@ -1233,9 +1266,7 @@ static int rotate(History *h)
 	h->size = HEADER_LEN;
 	h->stats.rotations++;
 	index_new_current(h, h->fd);
-	pthread_mutex_lock(&h->index_lock);
 	index_save(h);
-	pthread_mutex_unlock(&h->index_lock);
 	return 0;
 }
 
@@ -1429,8 +1460,9 @@ typedef struct QueryRun {
 	const atomic_bool *cancel; /* NULL: never cancelled */
 	HistoryQuery q;
 	uint64_t limit;
-	bool want_total; /* the total is wanted */
-	bool from_index; /* ... and comes from the files' summaries, not from the walk */
+	bool want_total;         /* the total is wanted */
+	bool from_index;         /* ... and comes from the files' summaries, not from the walk */
+	uint64_t summaries_read; /* files read to build their summary */
 	uint64_t matched;
 	ZpciEvent *events; /* in the order asked for */
 	size_t n, alloc;
@@ -1522,7 +1554,8 @@ static int file_count(QueryRun *s, const Snapshot *snap, unsigned k, uint64_t *r
 	int r;
 
 	r = summary_get(s->history, snap->fds[k], snap->devs[k], snap->inos[k], snap->sizes[k],
-			snap->has_live && k == snap->n - 1 ? &snap->live : NULL, s->cancel, &f);
+			snap->has_live && k == snap->n - 1 ? &snap->live : NULL, s->cancel,
+			&s->summaries_read, &f);
 	if (r < 0)
 		return r;
 	if (!query_filters(q)) {
@@ -1575,9 +1608,9 @@ static int query_run(QueryRun *s, const Snapshot *snap)
 				return r;
 			total += counts[k];
 		}
-		pthread_mutex_lock(&s->history->index_lock);
-		index_save(s->history);
-		pthread_mutex_unlock(&s->history->index_lock);
+		/* what was read to build summaries is not read again after a restart */
+		if (s->summaries_read > 0)
+			index_save(s->history);
 	}
 
 	for (unsigned i = 0; i < snap->n; i++) {
@@ -1624,6 +1657,7 @@ int history_query(History *h, const HistoryQuery *q, ZpciEvent **ret, size_t *re
 	r = query_run(&s, &snap);
 	snapshot_done(&snap);
 	h->stats.corrupt_skipped += s.n_bad;
+	h->stats.summaries_read += s.summaries_read;
 	if (r < 0 || s.n == 0) {
 		free(s.events);
 		s.events = NULL;
@@ -1659,6 +1693,7 @@ static void query_finished(int result, void *userdata)
 
 	j->history->queries--;
 	j->history->stats.corrupt_skipped += j->run.n_bad;
+	j->history->stats.summaries_read += j->run.summaries_read;
 	snapshot_done(&j->snap);
 	if (result < 0 || j->run.n == 0) {
 		free(j->run.events);
