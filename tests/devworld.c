@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
@@ -66,6 +67,7 @@
 #define DW_BASE_V3_LEN_OFFSET 36
 #define DW_BASE_V3_SIZE       40
 #define DW_GROUP_CAP_SIZE     48
+#define DEVWORLD_MACHINE_LOCK "/tmp/zpcid-devworld.lock"
 #define DW_FEATURE_HDR        8 /* argsz + flags of struct vfio_device_feature */
 
 typedef enum NodeKind {
@@ -134,6 +136,7 @@ struct Devworld {
 	bool misc_nodes;
 
 	int kmsg_fd;
+	int machine_lock_fd; /* held while this world exists: one world per machine at a time */
 	uint64_t kmsg_seq;
 	bool kmsg_on_error;
 
@@ -1138,6 +1141,14 @@ int devworld_new(Devworld **ret)
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
 	w->kmsg_fd = w->daemon_out = w->tee_fd = -1;
+	/* One world at a time on this machine: a daemon looks for the holders
+	 * of its functions' vfio nodes in all of /proc, where the processes of
+	 * another world (another test, run in parallel by make -j) hold nodes
+	 * of their own test bed. Worlds wait for each other instead. */
+	w->machine_lock_fd = open(DEVWORLD_MACHINE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (w->machine_lock_fd >= 0)
+		while (flock(w->machine_lock_fd, LOCK_EX) < 0 && errno == EINTR)
+			;
 	w->kmsg_on_error = true;
 	/* Group and cdev numbers of their own per world: a daemon's holder scan
 	 * matches "/dev/vfio/N" at the end of any path, also one in the test bed
@@ -1257,6 +1268,11 @@ Devworld *devworld_free(Devworld *w)
 	g_free(w->state_dir);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
+	if (w->machine_lock_fd >= 0) {
+		/* also for a forked holder that still shares the descriptor */
+		(void)flock(w->machine_lock_fd, LOCK_UN);
+		close(w->machine_lock_fd);
+	}
 	g_free(w);
 	return NULL;
 }
