@@ -295,6 +295,7 @@ head -1 "$T/list.csv" | grep -q '^meta.api_level,' || fail "csv header"
 "$Z" metrics >"$T/metrics" || fail "metrics"
 grep -qx 'zpcid_up 1' "$T/metrics" || fail "metrics: zpcid_up"
 grep -q '^zpcid_functions [0-9]' "$T/metrics" || fail "metrics: zpcid_functions"
+grep -Eq '^zpcid_loop_stall_max_seconds [0-9]+\.[0-9]{6}$' "$T/metrics" || fail "metrics: zpcid_loop_stall_max_seconds"
 "$Z" --json events >"$T/events.json"; rc=$?
 [ $rc -le 2 ] || fail "events: exit $rc: $(cat "$T/events.json")"
 pass "zpcictl list, policy show, metrics, events in every format"

@@ -1144,7 +1144,8 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL;
+	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL,
+		    *stall = NULL;
 	_cleanup_free_ MetricsFunction *fns = NULL;
 	_cleanup_free_ MetricsAction *acts = NULL;
 	MetricsSnapshot snap = { .up = true };
@@ -1158,6 +1159,14 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &inhibitors, &error);
 	if (r >= 0)
 		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Version", &version, &error);
+	if (r >= 0) {
+		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "LoopStallMaxUSec", &stall, &error);
+		/* a zpcid without the probe: the series is left out */
+		if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+			sd_bus_error_free(&error);
+			r = 0;
+		}
+	}
 	if (r >= 0)
 		r = get_events_of_kind(bus, "error", &errors, &error);
 	if (r >= 0)
@@ -1216,6 +1225,8 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 	snap.version = json_object_get_string(version);
 	snap.has_inhibitors = true;
 	snap.n_inhibitors = json_object_array_length(inhibitors);
+	snap.has_loop_stall = stall != NULL;
+	snap.loop_stall_max_usec = json_object_get_uint64(stall);
 	snap.functions = fns;
 	snap.n_functions = json_object_array_length(functions);
 	snap.actions = acts;
@@ -1226,6 +1237,7 @@ finish:
 	json_object_put(functions);
 	json_object_put(inhibitors);
 	json_object_put(version);
+	json_object_put(stall);
 	json_object_put(errors);
 	json_object_put(actions);
 	return r;
