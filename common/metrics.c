@@ -94,6 +94,13 @@ int metrics_render(FILE *f, const MetricsSnapshot *s)
 		       "Kernel log records overwritten before zpcid read them.");
 		fprintf(f, "zpcid_kmsg_missed_records_total %" PRIu64 "\n", s->kmsg_missed);
 	}
+	if (s->has_loop_stall) {
+		family(f, "zpcid_loop_stall_max_seconds", "gauge",
+		       "The longest iteration of zpcid's event loop since it started, CPU seconds.");
+		fprintf(f, "zpcid_loop_stall_max_seconds %" PRIu64 ".%06" PRIu64 "\n",
+			(uint64_t)(s->loop_stall_max_usec / USEC_PER_SEC),
+			(uint64_t)(s->loop_stall_max_usec % USEC_PER_SEC));
+	}
 
 	/* A family without series is left out: the format has no use for it. */
 	if (s->n_functions > 0)

@@ -54,8 +54,10 @@ typedef struct MetricsSnapshot {
 	size_t n_functions;
 	const MetricsAction *actions;
 	size_t n_actions;
-	bool has_kmsg;        /* the kernel log reader runs */
-	uint64_t kmsg_missed; /* kernel log records overwritten before they were read */
+	bool has_kmsg;                /* the kernel log reader runs */
+	uint64_t kmsg_missed;         /* kernel log records overwritten before they were read */
+	bool has_loop_stall;          /* the loop's stall probe is known */
+	uint64_t loop_stall_max_usec; /* its longest iteration so far, CPU time */
 } MetricsSnapshot;
 
 /* Write @s to @f. Returns 0 or -EIO (a write failed). */

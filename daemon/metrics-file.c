@@ -214,6 +214,8 @@ static int render(MetricsFile *mf, bool up, char **ret)
 			s.has_kmsg = true;
 			s.kmsg_missed = kmsg_source_n_missed(m->kmsg);
 		}
+		s.has_loop_stall = true;
+		s.loop_stall_max_usec = m->loop_stall_max_usec;
 	}
 	return metrics_render_string(&s, ret);
 }

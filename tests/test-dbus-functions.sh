@@ -105,6 +105,18 @@ step_error() {
 	n=$(signals 's["member"] == "PropertiesChanged" and s["path"] == "/org/zpcid1/function/00000022" and (set(s["args"][1]) & {"FID", "UID", "Slot", "Driver", "PCHID", "Mode", "VendorName", "LastError"})')
 	[ "$n" = 0 ] || fail "PropertiesChanged carried properties that did not change: $(grep PropertiesChanged "$T/signals" | grep 00000022 | head -3)"
 	pass "ErrorReported, and one batched PropertiesChanged with only what changed, for an injected error"
+	# the monitor started before zpcid: DaemonNotRunning, DaemonStarted, then the error
+	wait_for 'grep -q "\"signal\":\"ErrorReported\".*\"fid\":34" "$T/early-mon"' 10 ||
+		fail "the monitor started before zpcid did not get the error: $(cat "$T/early-mon")"
+	$PY - "$T/early-mon" <<'PY' || fail "the monitor started before zpcid: $(cat "$T/early-mon")"
+import json, sys
+sig = [json.loads(l)["signals"] for l in open(sys.argv[1]) if '"signals"' in l]
+names = [s["signal"] for s in sig]
+assert names[0] == "DaemonNotRunning" and names.count("DaemonNotRunning") == 1, names
+i = names.index("DaemonStarted")
+assert any(s["signal"] == "ErrorReported" and s.get("fid") == 0x22 and s.get("pec") == 0x12 for s in sig[i:]), sig
+PY
+	pass "zpcictl monitor started before zpcid waited for it and got the injected error"
 }
 
 step_storm() {
@@ -368,6 +380,11 @@ $S legacy
 unbind fid=0x22
 $S hand_unbind
 SC
+# a monitor started before zpcid: it says so, waits, and sees zpcid's events (step error)
+"$Z" monitor --format jsonl >"$T/early-mon" 2>&1 &
+SIMBUS_PIDS="${SIMBUS_PIDS:-} $!"
+wait_for 'grep -q "\"signal\":\"DaemonNotRunning\"" "$T/early-mon"' 10 ||
+	fail "monitor started before zpcid: $(cat "$T/early-mon")"
 simbus_sim --quiet --lpar "$SRC/tests/data/lpar/lpar16.lpar" --config "$T/zpcid.json" --scenario "$T/scenario"
 rc=$?
 [ -f "$T/rec.pid" ] && kill "$(cat "$T/rec.pid")" 2>/dev/null

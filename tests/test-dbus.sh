@@ -295,6 +295,7 @@ head -1 "$T/list.csv" | grep -q '^meta.api_level,' || fail "csv header"
 "$Z" metrics >"$T/metrics" || fail "metrics"
 grep -qx 'zpcid_up 1' "$T/metrics" || fail "metrics: zpcid_up"
 grep -q '^zpcid_functions [0-9]' "$T/metrics" || fail "metrics: zpcid_functions"
+grep -Eq '^zpcid_loop_stall_max_seconds [0-9]+\.[0-9]{6}$' "$T/metrics" || fail "metrics: zpcid_loop_stall_max_seconds"
 "$Z" --json events >"$T/events.json"; rc=$?
 [ $rc -le 2 ] || fail "events: exit $rc: $(cat "$T/events.json")"
 pass "zpcictl list, policy show, metrics, events in every format"
@@ -331,4 +332,28 @@ kill $REC 2>/dev/null; wait $REC 2>/dev/null
 kill $ZPID; wait $ZPID; ZPID=
 "$Z" list 2>/dev/null; [ $? -eq 1 ] || fail "zpcictl list without a daemon is not exit 1"
 pass "zpcictl without a daemon fails cleanly"
+
+# -- zpcictl monitor started before zpcid says so once, waits, and goes on --
+MONS=
+for fmt in table json json-seq jsonl pairs csv; do
+	"$Z" monitor --format $fmt >"$T/early.$fmt" 2>&1 &
+	MONS="$MONS $!"
+done
+for fmt in table json json-seq jsonl pairs csv; do
+	wait_for 'grep -q DaemonNotRunning "$T/early.$fmt"' 10 ||
+		fail "monitor --format $fmt without zpcid: $(cat "$T/early.$fmt")"
+done
+for p in $MONS; do kill -0 $p || fail "monitor ended without zpcid"; done
+grep -q '"signal":"DaemonNotRunning".*"message":"zpcid is not on the bus; waiting for it to start"' "$T/early.jsonl" ||
+	fail "monitor jsonl: $(cat "$T/early.jsonl")"
+"$ZPCID" --config "$T/zpcid.json" --config-dropins "$T/conf.d" --log-target=console >>"$T/zpcid.log" 2>&1 &
+ZPID=$!
+for fmt in table json json-seq jsonl pairs csv; do
+	wait_for 'grep -q DaemonStarted "$T/early.$fmt"' 10 ||
+		fail "monitor --format $fmt did not see zpcid come: $(cat "$T/early.$fmt")"
+	[ "$(grep -c DaemonNotRunning "$T/early.$fmt")" = 1 ] || fail "monitor --format $fmt: $(cat "$T/early.$fmt")"
+done
+for p in $MONS; do kill -0 $p || fail "monitor ended when zpcid came"; kill $p; wait $p 2>/dev/null; done
+pass "zpcictl monitor started before zpcid says so once in every format and sees it come"
+kill $ZPID; wait $ZPID; ZPID=
 exit 0

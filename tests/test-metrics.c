@@ -57,7 +57,9 @@ START_TEST(test_render_up)
 			      .actions = actions,
 			      .n_actions = 2,
 			      .has_kmsg = true,
-			      .kmsg_missed = 7 };
+			      .kmsg_missed = 7,
+			      .has_loop_stall = true,
+			      .loop_stall_max_usec = 2012345 };
 	_cleanup_free_ char *t = render(&s);
 
 	ck_assert_ptr_nonnull(strstr(t, "\nzpcid_up 1\n"));
@@ -65,6 +67,9 @@ START_TEST(test_render_up)
 	ck_assert_ptr_nonnull(strstr(t, "zpcid_start_time_seconds 1700000000.123456\n"));
 	ck_assert_ptr_nonnull(strstr(t, "zpcid_inhibitors 2\n"));
 	ck_assert_ptr_nonnull(strstr(t, "zpcid_kmsg_missed_records_total 7\n"));
+	/* the loop's longest iteration, in seconds */
+	ck_assert_ptr_nonnull(strstr(t, "# TYPE zpcid_loop_stall_max_seconds gauge\n"
+					"zpcid_loop_stall_max_seconds 2.012345\n"));
 	/* one gauge per state, 1 for the current one */
 	ck_assert_uint_eq(count_lines(t, "zpcid_function_state{fid=\"0x00000051\""),
 			  METRICS_N_FUNCTION_STATES);
@@ -111,6 +116,12 @@ START_TEST(test_render_down_and_empty)
 	ck_assert_ptr_null(strstr(empty, "zpcid_function_state"));
 	ck_assert_ptr_null(strstr(empty, "zpcid_actions_total"));
 	ck_assert_ptr_null(strstr(empty, "zpcid_inhibitors"));
+	ck_assert_ptr_null(strstr(empty, "zpcid_loop_stall_max_seconds"));
+	/* a probe that saw no iteration yet says 0 */
+	s.has_loop_stall = true;
+	free(empty);
+	empty = render(&s);
+	ck_assert_ptr_nonnull(strstr(empty, "\nzpcid_loop_stall_max_seconds 0.000000\n"));
 }
 END_TEST
 

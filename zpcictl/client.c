@@ -8,16 +8,17 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-int client_connect(sd_bus **ret)
+int client_open(sd_bus **ret)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	return sd_bus_open_system(ret);
+}
+
+int client_daemon_running(sd_bus *bus)
+{
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
 	int r, has = 0;
 
-	r = sd_bus_open_system(&bus);
-	if (r < 0)
-		return r;
 	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
 			       "NameHasOwner", &error, &reply, "s", CLIENT_BUS_NAME);
 	if (r >= 0)
@@ -26,7 +27,21 @@ int client_connect(sd_bus **ret)
 	sd_bus_error_free(&error);
 	if (r < 0)
 		return r;
-	if (!has)
+	return !!has;
+}
+
+int client_connect(sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int r;
+
+	r = client_open(&bus);
+	if (r < 0)
+		return r;
+	r = client_daemon_running(bus);
+	if (r < 0)
+		return r;
+	if (r == 0)
 		return -ESRCH;
 	*ret = TAKE_PTR(bus);
 	return 0;

@@ -36,6 +36,13 @@ enum {
  * of the connection. */
 int client_connect(sd_bus **ret);
 
+/* Connect to the system bus without asking for zpcid (for the commands that
+ * wait for it). Returns 0 or -errno. */
+int client_open(sd_bus **ret);
+
+/* Whether somebody owns org.zpcid1: 1, 0, or -errno. */
+int client_daemon_running(sd_bus *bus);
+
 /* Read the next complete value of @m (any type) as JSON: integers as
  * numbers, booleans, strings, object paths as strings, a{sv}/a{s*} as
  * objects, other arrays and structs as arrays. Returns 0 or -errno. */

@@ -802,32 +802,38 @@ static int object_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error
 	return 0;
 }
 
+/* A record of monitor's own about zpcid on the bus: @signal and @message,
+ * with the time it was seen. */
+static void daemon_record(Stream *s, const char *signal, const char *message)
+{
+	struct timespec ts;
+	json_object *rec;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	rec = json_object_new_object();
+	(void)json_object_object_add(rec, "signal", json_object_new_string(signal));
+	(void)json_object_object_add(rec, "time",
+				     json_object_new_uint64((uint64_t)ts.tv_sec * USEC_PER_SEC +
+							    (uint64_t)ts.tv_nsec / NSEC_PER_USEC));
+	(void)json_object_object_add(rec, "message", json_object_new_string(message));
+	(void)output_add(s->output, rec);
+	json_object_put(rec);
+	s->n++;
+}
+
 /* zpcid left the bus or came (back): say so and go on listening. */
 static int owner_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Stream *s = ASSERT_PTR(userdata);
 	const char *name, *old_owner, *new_owner;
-	struct timespec ts;
-	json_object *rec;
 
 	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
 	    !streq(name, CLIENT_BUS_NAME))
 		return 0;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	rec = json_object_new_object();
-	(void)json_object_object_add(
-		rec, "signal",
-		json_object_new_string(isempty(new_owner) ? "DaemonStopped" : "DaemonStarted"));
-	(void)json_object_object_add(rec, "time",
-				     json_object_new_uint64((uint64_t)ts.tv_sec * USEC_PER_SEC +
-							    (uint64_t)ts.tv_nsec / NSEC_PER_USEC));
-	(void)json_object_object_add(
-		rec, "message",
-		json_object_new_string(isempty(new_owner) ? "zpcid left the bus; waiting for it to come back"
-							  : "zpcid is on the bus"));
-	(void)output_add(s->output, rec);
-	json_object_put(rec);
-	s->n++;
+	if (isempty(new_owner))
+		daemon_record(s, "DaemonStopped", "zpcid left the bus; waiting for it to come back");
+	else
+		daemon_record(s, "DaemonStarted", "zpcid is on the bus");
 	return 0;
 }
 
@@ -863,6 +869,14 @@ static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 		return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
 	/* Tell a watching script (or test) that the subscription is in place. */
 	(void)output_finish(o);
+
+	/* Asked only now that NameOwnerChanged is subscribed to: a zpcid that
+	 * comes after the answer is seen as DaemonStarted. */
+	r = client_daemon_running(bus);
+	if (r < 0)
+		return fail(EXIT_FAIL, NULL, "Failed to ask the bus for zpcid: %s", strerror(-r));
+	if (r == 0)
+		daemon_record(&s, "DaemonNotRunning", "zpcid is not on the bus; waiting for it to start");
 
 	r = follow_bus(bus, &s.n);
 	if (r != EXIT_OK)
@@ -1130,7 +1144,8 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL;
+	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL,
+		    *stall = NULL;
 	_cleanup_free_ MetricsFunction *fns = NULL;
 	_cleanup_free_ MetricsAction *acts = NULL;
 	MetricsSnapshot snap = { .up = true };
@@ -1144,6 +1159,14 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &inhibitors, &error);
 	if (r >= 0)
 		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Version", &version, &error);
+	if (r >= 0) {
+		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "LoopStallMaxUSec", &stall, &error);
+		/* a zpcid without the probe: the series is left out */
+		if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+			sd_bus_error_free(&error);
+			r = 0;
+		}
+	}
 	if (r >= 0)
 		r = get_events_of_kind(bus, "error", &errors, &error);
 	if (r >= 0)
@@ -1202,6 +1225,8 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 	snap.version = json_object_get_string(version);
 	snap.has_inhibitors = true;
 	snap.n_inhibitors = json_object_array_length(inhibitors);
+	snap.has_loop_stall = stall != NULL;
+	snap.loop_stall_max_usec = json_object_get_uint64(stall);
 	snap.functions = fns;
 	snap.n_functions = json_object_array_length(functions);
 	snap.actions = acts;
@@ -1212,6 +1237,7 @@ finish:
 	json_object_put(functions);
 	json_object_put(inhibitors);
 	json_object_put(version);
+	json_object_put(stall);
 	json_object_put(errors);
 	json_object_put(actions);
 	return r;
@@ -1434,9 +1460,11 @@ static int parse_argv(int argc, char **argv, bool permute)
 static const struct {
 	const char *name;
 	int (*fn)(sd_bus *bus, int argc, char **argv);
+	bool waits; /* runs before zpcid is on the bus, and waits for it */
 } commands[] = {
-	{ "list", cmd_list },       { "show", cmd_show },     { "events", cmd_events },
-	{ "monitor", cmd_monitor }, { "policy", cmd_policy }, { "inhibit", cmd_inhibit },
+	{ "list", cmd_list },       { "show", cmd_show },
+	{ "events", cmd_events },   { "monitor", cmd_monitor, true },
+	{ "policy", cmd_policy },   { "inhibit", cmd_inhibit },
 	{ "metrics", cmd_metrics },
 };
 
@@ -1513,9 +1541,16 @@ int main(int argc, char *argv[])
 		r = parse_argv(sub_argc, sub_argv, false);
 		if (r <= 0)
 			return r < 0 ? EXIT_FAIL : EXIT_OK;
-		r = connect_or_fail(&bus);
-		if (r != EXIT_OK)
-			return r;
+		if (commands[i].waits) {
+			r = client_open(&bus);
+			if (r < 0)
+				return fail(EXIT_FAIL, NULL, "Failed to connect to the system bus: %s",
+					    strerror(-r));
+		} else {
+			r = connect_or_fail(&bus);
+			if (r != EXIT_OK)
+				return r;
+		}
 		/* The command's own arguments, with its name first. */
 		sub_argv[optind - 1] = (char *)commands[i].name;
 		return commands[i].fn(bus, sub_argc - optind + 1, sub_argv + optind - 1);
