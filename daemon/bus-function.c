@@ -209,11 +209,14 @@ static int property_string(sd_bus *bus, const char *path, const char *interface,
 		s = f->attrs.slot;
 	else if (streq(property, "PFTName"))
 		s = (f->attrs.has & ZPCI_ATTR_HAS_PFT) ? zpci_pft_to_string(f->attrs.pft) : "";
-	else if (streq(property, "VendorName"))
-		s = f->vendor_name;
-	else if (streq(property, "DeviceName"))
-		s = f->device_name;
-	else if (streq(property, "Driver"))
+	else if (streq(property, "VendorName") || streq(property, "DeviceName")) {
+		/* Looked up on first read: the PCI ID database is not loaded
+		 * before anybody asks for a name. */
+		ZpciFunction *w = (ZpciFunction *)f;
+
+		registry_function_names(w->manager->registry, w);
+		s = streq(property, "VendorName") ? f->vendor_name : f->device_name;
+	} else if (streq(property, "Driver"))
 		s = f->driver;
 	else if (streq(property, "Mode"))
 		s = function_mode_to_string(f->mode);

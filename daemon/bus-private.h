@@ -37,8 +37,6 @@ typedef struct BusFunctionSnapshot {
 	uint32_t fid;
 	ZpciAttrs attrs;
 	char driver[FUNCTION_DRIVER_MAX];
-	char vendor_name[FUNCTION_NAME_MAX];
-	char device_name[FUNCTION_NAME_MAX];
 	FunctionMode mode;
 	FunctionState state;
 	pid_t owner_pid;

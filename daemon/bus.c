@@ -95,8 +95,6 @@ static void snapshot_fill(BusFunctionSnapshot *s, const ZpciFunction *f)
 	s->fid = f->attrs.fid;
 	s->attrs = f->attrs;
 	memcpy(s->driver, f->driver, sizeof(s->driver));
-	memcpy(s->vendor_name, f->vendor_name, sizeof(s->vendor_name));
-	memcpy(s->device_name, f->device_name, sizeof(s->device_name));
 	s->mode = f->mode;
 	s->state = f->state;
 	s->owner_pid = f->owner_pid;
@@ -170,8 +168,12 @@ static void snapshot_diff(const BusFunctionSnapshot *s, const ZpciFunction *f, c
 	DIFF(a->port != n->port, "Port");
 	DIFF(a->fh != n->fh, "FunctionHandle");
 	DIFF(!streq(a->slot, n->slot), "Slot");
-	DIFF(!streq(s->vendor_name, f->vendor_name), "VendorName");
-	DIFF(!streq(s->device_name, f->device_name), "DeviceName");
+	/* The names follow from the ids, and are looked up only when read. */
+	DIFF((a->has & ZPCI_ATTR_HAS_IDS) != (n->has & ZPCI_ATTR_HAS_IDS) || a->vendor != n->vendor,
+	     "VendorName");
+	DIFF((a->has & ZPCI_ATTR_HAS_IDS) != (n->has & ZPCI_ATTR_HAS_IDS) || a->vendor != n->vendor ||
+		     a->device != n->device,
+	     "DeviceName");
 	DIFF(!streq(s->driver, f->driver), "Driver");
 	DIFF(s->mode != f->mode, "Mode");
 	DIFF(s->state != f->state, "State");

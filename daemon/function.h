@@ -118,6 +118,8 @@ typedef struct ZpciFunction {
 	char driver[FUNCTION_DRIVER_MAX]; /* "" when unbound */
 	char vendor_name[FUNCTION_NAME_MAX];
 	char device_name[FUNCTION_NAME_MAX];
+	bool names_known;      /* the two above are looked up on first use */
+	bool appeared_pending; /* found at start-up, its record not yet written */
 
 	FunctionMode mode;
 	FunctionState state;

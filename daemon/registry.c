@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -169,6 +170,14 @@ struct Registry {
 
 	const OwnerTable *start_owners; /* one procfs scan for the whole enumeration */
 	bool owner_scan_warned;
+
+	/* The functions found at start-up are announced after READY=1, in
+	 * slices on the loop, then the summary of the start-up scan. */
+	bool enumerating;
+	size_t n_appeared_pending;
+	struct event *appeared_event;
+	size_t start_n;
+	unsigned start_n_vfio, start_n_held;
 };
 
 static bool uid_indexed(const ZpciFunction *f)
@@ -477,12 +486,15 @@ static void claim_vfio(Registry *r, ZpciFunction *f)
 
 /* ---- reading a function --------------------------------------------------- */
 
-static void lookup_names(Registry *r, ZpciFunction *f)
+void registry_function_names(Registry *r, ZpciFunction *f)
 {
 	char buf[FUNCTION_NAME_MAX];
 
+	if (f->names_known)
+		return;
+	f->names_known = true;
 	f->vendor_name[0] = f->device_name[0] = '\0';
-	if (!r->pci || !(f->attrs.has & ZPCI_ATTR_HAS_IDS))
+	if (!r || !r->pci || !(f->attrs.has & ZPCI_ATTR_HAS_IDS))
 		return;
 	if (pci_lookup_name(r->pci, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
 			    f->attrs.vendor))
@@ -657,8 +669,11 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	return changed;
 }
 
+static void flush_appeared(Registry *r, ZpciFunction *f);
+
 static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 {
+	flush_appeared(r, f);
 	f->claimed = false;
 	f->claim_track = sd_bus_track_unref(f->claim_track);
 	release_vfio(f);
@@ -691,6 +706,7 @@ static void log_appeared(Registry *r, ZpciFunction *f)
 	FunctionFields ff;
 	char ot[64], name[2 * FUNCTION_NAME_MAX + 8] = "";
 
+	registry_function_names(r, f);
 	if (!isempty(f->vendor_name) || !isempty(f->device_name))
 		(void)snprintf(name, sizeof(name), " %s%s%s", f->vendor_name,
 			       !isempty(f->vendor_name) && !isempty(f->device_name) ? " " : "",
@@ -779,7 +795,6 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 		if (q < 0)
 			return log_oom(r->manager->log), NULL;
 		log_problems(r, slot, &problems, &n->attr_problems_logged);
-		lookup_names(r, n);
 		q = update_binding(r, n, dirfd, false);
 		if (q == -ENOENT) {
 			log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
@@ -794,7 +809,11 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 			return NULL;
 		}
 		f = TAKE_PTR(n);
-		log_appeared(r, f);
+		if (r->enumerating) {
+			f->appeared_pending = true;
+			r->n_appeared_pending++;
+		} else
+			log_appeared(r, f);
 		registry_notify(r, REGISTRY_FUNCTION_ADDED, f);
 		return f;
 	}
@@ -804,6 +823,8 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 		ZpciAttrs old = f->attrs;
 		bool changed = false;
 
+		/* Its start-up record first, as it was found. */
+		flush_appeared(r, f);
 		log_problems(r, slot, &problems, &f->attr_problems_logged);
 		if (memcmp(&old, &attrs, sizeof(attrs)) != 0) {
 			f->attrs = attrs;
@@ -812,7 +833,7 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 				log_oom(r->manager->log);
 			if ((old.has & ZPCI_ATTR_HAS_IDS) != (attrs.has & ZPCI_ATTR_HAS_IDS) ||
 			    old.vendor != attrs.vendor || old.device != attrs.device)
-				lookup_names(r, f);
+				f->names_known = false;
 			if (syspath && (!f->syspath || !streq(f->syspath, syspath))) {
 				char *p = strdup(syspath);
 
@@ -1032,6 +1053,41 @@ int registry_new(Registry **ret, Manager *m, const RegistryOptions *options)
 	return 0;
 }
 
+static void log_found(Registry *r)
+{
+	log_info(r->manager->log, "Found %zu zPCI function(s): %u bound to vfio, %u held by a process.",
+		 r->start_n, r->start_n_vfio, r->start_n_held);
+}
+
+/* Write @f's start-up record if it is still to be written; the summary
+ * follows the last one. */
+static void flush_appeared(Registry *r, ZpciFunction *f)
+{
+	if (!f->appeared_pending)
+		return;
+	f->appeared_pending = false;
+	log_appeared(r, f);
+	assert(r->n_appeared_pending > 0);
+	if (--r->n_appeared_pending == 0)
+		log_found(r);
+}
+
+#define APPEARED_SLICE 128
+
+static void on_appeared(evutil_socket_t fd, short what, void *userdata)
+{
+	Registry *r = ASSERT_PTR(userdata);
+	unsigned written = 0;
+
+	for (size_t i = 0; i < r->n && written < APPEARED_SLICE && r->n_appeared_pending > 0; i++)
+		if (r->by_fid[i]->appeared_pending) {
+			flush_appeared(r, r->by_fid[i]);
+			written++;
+		}
+	if (r->n_appeared_pending > 0)
+		event_active(r->appeared_event, EV_TIMEOUT, 0);
+}
+
 static int enumerate_one(const char *syspath, const char *slot, int dirfd, void *userdata)
 {
 	Registry *r = ASSERT_PTR(userdata);
@@ -1063,7 +1119,9 @@ static int enumerate(Registry *r)
 				  "Failed to scan %s for holders of vfio devices, ignoring: %m",
 				  r->proc_root);
 
+	r->enumerating = true;
 	n_pci = sysfs_zpci_enumerate(REGISTRY_SYSFS_ROOT, enumerate_one, r);
+	r->enumerating = false;
 	r->start_owners = NULL;
 	if (n_pci < 0)
 		return n_pci;
@@ -1073,14 +1131,23 @@ static int enumerate(Registry *r)
 		n_vfio += sysfs_driver_is_vfio(f->driver);
 		n_held += f->owner_pid > 0;
 	}
+	r->start_n = r->n;
+	r->start_n_vfio = n_vfio;
+	r->start_n_held = n_held;
 	if (r->n == 0)
 		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_NO_FUNCTIONS, NULL, 0,
 			   "No zPCI functions found (%d PCI device(s) present); watching for hotplug.",
 			   n_pci);
-	else
-		log_info(r->manager->log,
-			 "Found %zu zPCI function(s): %u bound to vfio, %u held by a process.", r->n, n_vfio,
-			 n_held);
+	else if (r->n_appeared_pending == 0)
+		log_found(r);
+	else {
+		/* One record per function costs start-up a datagram each that
+		 * journald must take: they follow READY=1, on the loop. */
+		r->appeared_event = event_new(r->manager->event_base, -1, 0, on_appeared, r);
+		if (!r->appeared_event)
+			return -ENOMEM;
+		event_active(r->appeared_event, EV_TIMEOUT, 0);
+	}
 	return 0;
 }
 
@@ -1128,6 +1195,11 @@ Registry *registry_free(Registry *r)
 		return NULL;
 	if (r->monitor_event)
 		event_free(r->monitor_event);
+	/* Stopped before the start-up records were all written: write them. */
+	for (size_t i = 0; i < r->n && r->n_appeared_pending > 0; i++)
+		flush_appeared(r, r->by_fid[i]);
+	if (r->appeared_event)
+		event_free(r->appeared_event);
 	while (r->n > 0)
 		drop_function(r, r->by_fid[r->n - 1], false);
 	free(r->by_fid);

@@ -78,6 +78,10 @@ ZpciFunction *registry_get_by_slot(Registry *r, const char *slot);
 /* Number of functions. */
 size_t registry_count(const Registry *r);
 
+/* Look up @f's vendor and device names in the PCI ID database unless they
+ * are known already (the database is loaded on the first lookup). */
+void registry_function_names(Registry *r, ZpciFunction *f);
+
 /* Function @i in FID order (0 <= @i < registry_count()), or NULL. */
 ZpciFunction *registry_get_nth(const Registry *r, size_t i);
 

@@ -310,6 +310,8 @@ START_TEST(test_no_feature)
 	E2E_WAIT_LOG(w, 0,
 		     "The kernel offers no zPCI error feature for function 0x00000051; observing it instead "
 		     "of owning it.");
+	/* the start-up records are written after READY=1, the summary last */
+	E2E_WAIT_LOG(w, 0, "Found 1 zPCI function(s)");
 	{
 		g_autoptr(GPtrArray) l = E2E_LINES(w, 0, "Function 0x00000051 at");
 		g_autofree char *mode = NULL;

@@ -63,6 +63,15 @@ static size_t count_records(Manager *m, const char *message_id, const char *key,
 }
 
 /* Run the loop until @counter moves past @before (or give up after 2 s). */
+/* Position of the first record whose message contains @text, or -1. */
+static ssize_t find_message(Manager *m, const char *text)
+{
+	for (size_t i = 0; i < log_memory_count(m->log); i++)
+		if (strstr(log_memory_get(m->log, i)->message, text))
+			return (ssize_t)i;
+	return -1;
+}
+
 static void wait_for(Manager *m, const unsigned *counter, unsigned before)
 {
 	for (int i = 0; i < 200 && *counter == before; i++) {
@@ -171,7 +180,25 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_ptr_null(registry_get_by_fid(r, 0x99));
 	ck_assert_uint_eq(f->attrs.pchid, 0x100);
 	ck_assert_int_eq(f->mode, FUNCTION_MODE_OBSERVE);
+	/* the functions found at start-up are announced on the loop, after
+	 * start-up: none before it runs, each once after */
+	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, NULL, NULL), 0);
+	ck_assert_int_eq(find_message(m, "Found 2 zPCI function(s)"), -1);
+	/* nor were the names looked up: the PCI ID database is not loaded yet */
+	ck_assert(!f->names_known);
+	(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, NULL, NULL), 2);
+	/* the record names the function as the PCI ID database does */
+	ck_assert(f->names_known);
+	if (access("/usr/share/misc/pci.ids", R_OK) == 0) {
+		ck_assert_str_eq(f->vendor_name, "Mellanox Technologies");
+		ck_assert_int_ge(
+			find_message(m, "Function 0x00000021 at 0001:00:00.0 Mellanox Technologies "), 0);
+	} else
+		printf("no /usr/share/misc/pci.ids: the names are not checked\n");
+	/* the summary follows them */
+	ck_assert_int_eq(find_message(m, "Found 2 zPCI function(s): 0 bound to vfio, 0 held by a process."),
+			 (ssize_t)log_memory_count(m->log) - 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "ZPCI_FID", "0x00000021"), 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "ZPCI_PCHID", "0x0100"), 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_APPEARED, "PCI_SLOT_NAME", "0002:00:00.0"),
