@@ -17,6 +17,7 @@
 #include "common/report-error.h"
 #include "daemon/actions.h"
 #include "daemon/state-file.h"
+#include "daemon/syncer.h"
 #include "daemon/sysfs-write.h"
 
 #define ERR_LOG_ID_FILE "report-error-id"
@@ -612,7 +613,8 @@ static int job_start(Actions *a, Job *j)
 	rfd = p[0];
 	wfd = p[1];
 
-	pid = fork();
+	/* Not while a syncer job may hold a lock the helper would need. */
+	pid = syncer_fork();
 	if (pid < 0)
 		return negative_errno();
 	if (pid == 0)

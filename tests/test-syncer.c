@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/macro.h"
@@ -211,6 +214,68 @@ START_TEST(test_drain_and_free_run_every_completion)
 }
 END_TEST
 
+/* A job that says it runs, then waits to be let go. */
+typedef struct Gate {
+	int started[2], release[2];
+	atomic_int done;
+	int done_at_fork;
+} Gate;
+
+static int gated_job(void *userdata)
+{
+	Gate *g = userdata;
+	char c = 'x';
+
+	ck_assert_int_eq(write(g->started[1], &c, 1), 1);
+	ck_assert_int_eq(read(g->release[0], &c, 1), 1);
+	atomic_store(&g->done, 1);
+	return 0;
+}
+
+static void *forker(void *userdata)
+{
+	Gate *g = userdata;
+	int status = -1;
+	pid_t pid = syncer_fork();
+
+	if (pid == 0)
+		_exit(0);
+	g->done_at_fork = atomic_load(&g->done);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return NULL;
+}
+
+/* The process is never copied while a job runs: a forked child would
+ * inherit whatever lock the job holds at that moment. */
+START_TEST(test_fork_waits_for_running_jobs)
+{
+	_cleanup_(syncer_freep) Syncer *s = NULL;
+	Gate g = { .done_at_fork = -1 };
+	pthread_t t;
+	char c = 'x';
+
+	ck_assert_int_eq(pipe(g.started), 0);
+	ck_assert_int_eq(pipe(g.release), 0);
+	ck_assert_int_eq(syncer_new(&s, base), 0);
+	ck_assert_int_eq(syncer_call(s, gated_job, NULL, &g), 0);
+	ck_assert_int_eq(read(g.started[0], &c, 1), 1);
+
+	/* The job runs: a fork from another thread must wait for its end. */
+	ck_assert_int_eq(pthread_create(&t, NULL, forker, &g), 0);
+	(void)usleep(100 * 1000); /* gives the fork a chance to come too early */
+	ck_assert_int_eq(write(g.release[1], &c, 1), 1);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(g.done_at_fork, 1);
+	syncer_drain(s);
+	close(g.started[0]);
+	close(g.started[1]);
+	close(g.release[0]);
+	close(g.release[1]);
+}
+END_TEST
+
 START_TEST(test_needs_a_loop)
 {
 	Syncer *s = NULL;
@@ -232,6 +297,7 @@ static Suite *syncer_suite(void)
 	tcase_add_test(tc, test_failures_are_reported_and_keep_the_old_content);
 	tcase_add_test(tc, test_drain_and_free_run_every_completion);
 	tcase_add_test(tc, test_needs_a_loop);
+	tcase_add_test(tc, test_fork_waits_for_running_jobs);
 	suite_add_tcase(s, tc);
 	return s;
 }
