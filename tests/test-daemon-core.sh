@@ -21,7 +21,8 @@ DPID=$!
 
 wait_for "grep -q '^READY=1' '$T/notify.log'" 10 || fail "no READY=1 (log: $(cat "$T/daemon.log"))"
 pass "READY=1 received"
-grep -q '^STATUS=' "$T/notify.log" || grep -q '|STATUS=' "$T/notify.log" || fail "no STATUS="
+# The listener writes each datagram when it gets to it: wait for the lines.
+wait_for "grep -q -e '^STATUS=' -e '|STATUS=' '$T/notify.log'" 10 || fail "no STATUS="
 pass "STATUS= received: $(grep -o 'STATUS=[^|]*' "$T/notify.log" | head -1)"
 wait_for "test \$(grep -c '^WATCHDOG=1' '$T/notify.log') -ge 3" 5 || fail "fewer than 3 WATCHDOG=1 in 5 s with WATCHDOG_USEC=200ms"
 pass "WATCHDOG=1 pings at half the watchdog interval"
@@ -34,7 +35,7 @@ kill -HUP $DPID
 wait_for "grep -q 'keeping the running one' '$T/daemon.log'" 5 || fail "broken reload not reported: $(cat "$T/daemon.log")"
 grep -q "50-broken.json:1:" "$T/daemon.log" || fail "reload diagnostics lack file:line:column: $(cat "$T/daemon.log")"
 kill -0 $DPID 2>/dev/null || fail "daemon died on a broken reload"
-grep -q 'RELOADING=1' "$T/notify.log" || fail "no RELOADING=1"
+wait_for "grep -q 'RELOADING=1' '$T/notify.log'" 10 || fail "no RELOADING=1"
 pass "SIGHUP with a broken config keeps the running one"
 
 rm -f "$T/conf.d/50-broken.json"
