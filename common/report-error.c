@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,57 +65,56 @@ int report_error_encode(ReportErrorAction action, uint64_t timestamp, uint64_t e
 	return (int)total;
 }
 
-int report_error_write(const char *sysfs_root, const char *slot, ReportErrorAction action,
-		       uint64_t timestamp, uint64_t err_log_id, const char *log_data)
+/* Write the @size bytes of @buf to the function's report_error attribute in
+ * one write(), as the kernel takes a record. */
+static int write_record(const char *sysfs_root, const char *slot, const uint8_t *buf, size_t size)
 {
-	uint8_t buf[REPORT_ERROR_RECORD_MAX];
 	char path[4096];
 	_cleanup_close_ int fd = -EBADF;
-	size_t len = log_data ? strlen(log_data) : 0;
 	ssize_t n;
-	int r;
 
-	if (isempty(slot) || strchr(slot, '/') || streq(slot, ".") || streq(slot, ".."))
-		return -EINVAL;
-	r = report_error_encode(action, timestamp, err_log_id, log_data, len, buf, sizeof(buf));
-	if (r < 0)
-		return r;
 	if (snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/report_error",
 		     sysfs_root ? sysfs_root : "/sys", slot) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
-	n = write(fd, buf, (size_t)r);
+	n = write(fd, buf, size);
 	if (n < 0)
 		return negative_errno();
-	if (n != r)
-		return -EIO;
-	return 0;
+	return n == (ssize_t)size ? 0 : -EIO;
+}
+
+static bool slot_valid(const char *slot)
+{
+	return !isempty(slot) && !strchr(slot, '/') && !streq(slot, ".") && !streq(slot, "..");
+}
+
+int report_error_write(const char *sysfs_root, const char *slot, ReportErrorAction action,
+		       uint64_t timestamp, uint64_t err_log_id, const char *log_data)
+{
+	uint8_t buf[REPORT_ERROR_RECORD_MAX];
+	int r;
+
+	if (!slot_valid(slot))
+		return -EINVAL;
+	r = report_error_encode(action, timestamp, err_log_id, log_data, log_data ? strlen(log_data) : 0,
+				buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	return write_record(sysfs_root, slot, buf, (size_t)r);
 }
 
 int report_error_write_padded(const char *sysfs_root, const char *slot, ReportErrorAction action,
 			      uint64_t timestamp, uint64_t err_log_id, const void *data, size_t len)
 {
 	uint8_t buf[REPORT_ERROR_RECORD_MAX] = {};
-	char path[4096];
-	_cleanup_close_ int fd = -EBADF;
-	ssize_t n;
 	int r;
 
-	if (isempty(slot) || strchr(slot, '/') || streq(slot, ".") || streq(slot, ".."))
+	if (!slot_valid(slot))
 		return -EINVAL;
 	r = report_error_encode(action, timestamp, err_log_id, data, len, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	if (snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/report_error",
-		     sysfs_root ? sysfs_root : "/sys", slot) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return negative_errno();
-	n = write(fd, buf, sizeof(buf));
-	if (n < 0)
-		return negative_errno();
-	return n == (ssize_t)sizeof(buf) ? 0 : -EIO;
+	return write_record(sysfs_root, slot, buf, sizeof(buf));
 }
