@@ -4,6 +4,7 @@ common_libzpcicommon_a_SOURCES += \
 	common/jsonpos.c common/jsonpos.h
 daemon_libzpcid_a_SOURCES += \
 	daemon/config.c daemon/config.h
+daemon_libzpcid_a_SOURCES += daemon/conf-table.c daemon/conf-table.h
 
 check_PROGRAMS += tests/test-jsonpos tests/test-config
 tests_test_jsonpos_SOURCES = tests/test-jsonpos.c
@@ -41,3 +42,11 @@ EXTRA_DIST += \
 	tests/data/config/dropin-order-reversed.d/20-second.json
 
 EXTRA_DIST += docs/configuration.md
+
+# The table-driven validator (daemon/conf-table.*) on its own.
+check_PROGRAMS += tests/test-conf-table
+tests_test_conf_table_SOURCES = tests/test-conf-table.c
+tests_test_conf_table_CFLAGS = $(TEST_CFLAGS)
+tests_test_conf_table_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-conf-table
+UNIT_TESTS += tests/test-conf-table

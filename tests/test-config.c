@@ -320,79 +320,6 @@ START_TEST(test_all_errors_reported)
 }
 END_TEST
 
-/* The framework on its own: a private table with every stock setter. */
-typedef struct Sample {
-	char *name;
-	char *path;
-	bool flag;
-	long long count;
-	int color;
-	struct {
-		long long depth;
-	} inner;
-} Sample;
-
-static const char *const colors[] = { "red", "green", "blue", NULL };
-static const ConfigKey inner_table[] = {
-	{ "depth", CONFIG_INT, config_set_int, offsetof(Sample, inner.depth) - offsetof(Sample, inner),
-	  .min = 1, .max = 9 },
-	{},
-};
-static const ConfigKey sample_table[] = {
-	{ "name", CONFIG_STRING | CONFIG_NULL, config_set_string, offsetof(Sample, name) },
-	{ "path", CONFIG_STRING, config_set_path, offsetof(Sample, path) },
-	{ "flag", CONFIG_BOOL, config_set_bool, offsetof(Sample, flag) },
-	{ "count", CONFIG_INT, config_set_int, offsetof(Sample, count), .min = 0, .max = 100 },
-	{ "color", CONFIG_STRING, config_set_enum, offsetof(Sample, color), .values = colors },
-	{ "inner", CONFIG_OBJECT, NULL, offsetof(Sample, inner), .table = inner_table },
-	{},
-};
-
-START_TEST(test_framework)
-{
-	_cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
-	_cleanup_(json_pos_putp) json_object *o = NULL;
-	ConfigContext ctx = { .diag = &d };
-	Sample s = { .color = -1 };
-	const char *t =
-		"{\"name\": \"n\", \"path\": \"/p\", \"flag\": true, \"count\": 7, \"color\": \"blue\", "
-		"\"inner\": {\"depth\": 3}}";
-
-	ck_assert_int_eq(json_pos_parse(t, strlen(t), "s.json", 0, &o, NULL), 0);
-	ck_assert_int_eq(config_apply_table(&ctx, sample_table, o, "", &s), 0);
-	ck_assert_str_eq(s.name, "n");
-	ck_assert_str_eq(s.path, "/p");
-	ck_assert(s.flag);
-	ck_assert_int_eq(s.count, 7);
-	ck_assert_int_eq(s.color, 2);
-	ck_assert_int_eq(s.inner.depth, 3);
-	json_object_put(TAKE_PTR(o));
-
-	t = "{\"name\": null, \"count\": 101, \"flag\": 1, \"color\": \"bleu\", \"inner\": {\"depth\": 0, "
-	    "\"dept\": 1}, "
-	    "\"count\": 1.5}";
-	ck_assert_int_eq(json_pos_parse(t, strlen(t), "s.json", 0, &o, NULL), -EINVAL); /* duplicate key */
-	t = "{\"name\": null, \"count\": 101, \"flag\": 1, \"color\": \"bleu\", \"inner\": {\"depth\": 0, "
-	    "\"dept\": 1}, "
-	    "\"path\": 1.5}";
-	ck_assert_int_eq(json_pos_parse(t, strlen(t), "s.json", 0, &o, NULL), 0);
-	ck_assert_int_eq(config_apply_table(&ctx, sample_table, o, "", &s), -EINVAL);
-	ck_assert_ptr_null(s.name);
-	ck_assert_uint_eq(ctx.n_errors, 6);
-	ck_assert_str_eq(d.lines[0], "s.json:1:25: count: 101 is out of range (expected 0..100)");
-	ck_assert_str_eq(d.lines[1], "s.json:1:38: flag: expected a boolean, got an integer");
-	ck_assert_str_eq(d.lines[2], "s.json:1:50: color: invalid value \"bleu\" (expected one of red, "
-				     "green, blue; did you mean 'blue'?)");
-	ck_assert_str_eq(d.lines[3], "s.json:1:77: inner.depth: 0 is out of range (expected 1..9)");
-	ck_assert_str_eq(d.lines[4], "s.json:1:80: unknown key 'dept' in 'inner' (did you mean 'depth'?)");
-	ck_assert_str_eq(d.lines[5], "s.json:1:100: path: expected a string, got a number with a fraction");
-	free(s.path);
-
-	ck_assert_str_eq(config_closest("levle", (const char *const[]){ "level", "target", NULL }), "level");
-	ck_assert_ptr_null(config_closest("completely", (const char *const[]){ "level", "target", NULL }));
-}
-END_TEST
-
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -408,7 +335,6 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_missing_files);
 	tcase_add_loop_test(tc, test_invalid, 0, ELEMENTSOF(invalid));
 	tcase_add_test(tc, test_all_errors_reported);
-	tcase_add_test(tc, test_framework);
 	suite_add_tcase(s, tc);
 	return s;
 }
