@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * policy: rules, thresholds, ladders, budget, cooldown and dry-run (see
- * policy.h and docs/configuration.md). Parsing plugs into the table-driven
- * validator of config.h; evaluation is pure and takes the clock as a
- * parameter.
+ * policy: the model (rules, thresholds, ladders, budget, cooldown and
+ * dry-run), matching and evaluation (see policy.h and
+ * docs/configuration.md). Evaluation is pure and takes the clock as a
+ * parameter. Parsing is in policy-parse.c, the state in policy-state.c, the
+ * explanation in policy-explain.c.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -11,14 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/pec.h"
-#include "daemon/policy.h"
+#include "daemon/policy-internal.h"
 
 /* ---- names ---- */
 
-static const char *const action_names[_POLICY_ACTION_MAX + 1] = {
+const char *const policy_action_names[_POLICY_ACTION_MAX + 1] = {
 	[POLICY_ACTION_LOG] = "log",
 	[POLICY_ACTION_ALERT] = "alert",
 	[POLICY_ACTION_REPORT_INFO] = "report-info",
@@ -36,21 +36,21 @@ static const char *const outcome_names[_POLICY_RULE_OUTCOME_MAX] = { "no-match",
 								     "below-threshold", "fired",
 								     "not-reached" };
 /* In the order of the enums they index (FunctionMode, PecClass, EventSource bits, EventKind). */
-static const char *const mode_names[] = { "observe", "own", "delegated", NULL };
-static const char *const pec_class_names[] = { "informational", "recoverable", "permanent", "fw-reset-done",
+const char *const policy_mode_names[] = { "observe", "own", "delegated", NULL };
+const char *const policy_pec_class_names[] = { "informational", "recoverable", "permanent", "fw-reset-done",
 					       NULL };
-static const char *const source_names[] = { "vfio", "delegated", "kmsg", "uevent", "daemon", NULL };
-static const char *const kind_names[] = { "error", "dropped", "recovery", "action", "summary", NULL };
+const char *const policy_source_names[] = { "vfio", "delegated", "kmsg", "uevent", "daemon", NULL };
+const char *const policy_kind_names[] = { "error", "dropped", "recovery", "action", "summary", NULL };
 
 const char *policy_action_to_string(PolicyAction a)
 {
-	return a >= 0 && a < _POLICY_ACTION_MAX ? action_names[a] : "invalid";
+	return a >= 0 && a < _POLICY_ACTION_MAX ? policy_action_names[a] : "invalid";
 }
 
 PolicyAction policy_action_from_string(const char *s)
 {
 	for (int i = 0; s && i < _POLICY_ACTION_MAX; i++)
-		if (streq(action_names[i], s))
+		if (streq(policy_action_names[i], s))
 			return (PolicyAction)i;
 	return _POLICY_ACTION_INVALID;
 }
@@ -78,7 +78,7 @@ const char *policy_rule_outcome_to_string(PolicyRuleOutcome o)
 
 /* ---- life cycle ---- */
 
-static void idset_done(PolicyIdSet *s)
+void policy_idset_done(PolicyIdSet *s)
 {
 	free(s->ranges);
 	*s = (PolicyIdSet){};
@@ -86,18 +86,18 @@ static void idset_done(PolicyIdSet *s)
 
 static void match_done(PolicyMatch *m)
 {
-	idset_done(&m->fid);
-	idset_done(&m->uid);
-	idset_done(&m->pchid);
-	idset_done(&m->pft);
-	idset_done(&m->vendor);
-	idset_done(&m->device);
-	idset_done(&m->pec);
+	policy_idset_done(&m->fid);
+	policy_idset_done(&m->uid);
+	policy_idset_done(&m->pchid);
+	policy_idset_done(&m->pft);
+	policy_idset_done(&m->vendor);
+	policy_idset_done(&m->device);
+	policy_idset_done(&m->pec);
 	m->driver = strv_free(m->driver);
 	m->owner = strv_free(m->owner);
 }
 
-static void rules_free(PolicyRule *rules, size_t n)
+void policy_rules_free(PolicyRule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		match_done(&rules[i].match);
@@ -108,7 +108,7 @@ static Policy *policy_free(Policy *p)
 {
 	if (!p)
 		return NULL;
-	rules_free(p->rules, p->n_rules);
+	policy_rules_free(p->rules, p->n_rules);
 	free(p);
 	return NULL;
 }
@@ -127,7 +127,7 @@ Policy *policy_unref(Policy *p)
 	return NULL;
 }
 
-static void rule_init(PolicyRule *r)
+void policy_rule_init(PolicyRule *r)
 {
 	*r = (PolicyRule){};
 	(void)duration_parse(POLICY_DEFAULT_LADDER_RESET, &r->ladder_reset_usec);
@@ -151,7 +151,7 @@ int policy_new_default(Policy **ret)
 		return -ENOMEM;
 	}
 	p->n_rules = 3;
-	rule_init(&p->rules[0]);
+	policy_rule_init(&p->rules[0]);
 	(void)snprintf(p->rules[0].name, sizeof(p->rules[0].name), "permanent-errors");
 	p->rules[0].match.keys = POLICY_MATCH_PEC_CLASS;
 	p->rules[0].match.pec_classes = 1U << PEC_CLASS_PERMANENT;
@@ -160,7 +160,7 @@ int policy_new_default(Policy **ret)
 	p->rules[0].n_actions = 2;
 	/* With the device open, the kernel leaves recovery to its holder: in
 	 * own mode that is zpcid. */
-	rule_init(&p->rules[1]);
+	policy_rule_init(&p->rules[1]);
 	(void)snprintf(p->rules[1].name, sizeof(p->rules[1].name), "recover-owned");
 	p->rules[1].match.keys = POLICY_MATCH_PEC_CLASS | POLICY_MATCH_MODE;
 	p->rules[1].match.pec_classes = 1U << PEC_CLASS_RECOVERABLE | 1U << PEC_CLASS_FW_RESET_DONE;
@@ -172,537 +172,13 @@ int policy_new_default(Policy **ret)
 	p->rules[1].ladder[2] = POLICY_ACTION_UNBIND;
 	p->rules[1].n_ladder = 3;
 	(void)duration_parse("1h", &p->rules[1].ladder_reset_usec);
-	rule_init(&p->rules[2]);
+	policy_rule_init(&p->rules[2]);
 	(void)snprintf(p->rules[2].name, sizeof(p->rules[2].name), POLICY_DEFAULT_RULE_NAME);
 	p->rules[2].actions[0] = POLICY_ACTION_LOG;
 	p->rules[2].n_actions = 1;
 	*ret = p;
 	return 0;
 }
-
-int policy_new_from_config(const Config *c, Policy **ret)
-{
-	if (!c || !c->policy)
-		return -EINVAL;
-	*ret = policy_ref(c->policy);
-	return 0;
-}
-
-/* ---- parsing ---- */
-
-static bool element_loc(json_object *array, size_t i, const ConfigValue *v, JsonLoc *ret)
-{
-	if (json_pos_get_element(array, i, ret))
-		return true;
-	*ret = v->loc;
-	return false;
-}
-
-/* Parse an unsigned number written in decimal or as 0x-prefixed hex. */
-static int parse_u32(const char *s, size_t len, uint32_t *ret)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int base = 10;
-
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i >= len)
-		return -EINVAL;
-	for (; i < len; i++) {
-		char c = s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = v * (uint64_t)base + (uint64_t)d;
-		if (v > UINT32_MAX)
-			return -ERANGE;
-	}
-	*ret = (uint32_t)v;
-	return 0;
-}
-
-static int pft_from_name(const char *s, uint32_t *ret)
-{
-	for (unsigned i = 0; i < 256; i++) {
-		const char *n = zpci_pft_to_string((uint8_t)i);
-		if (!streq(n, "unknown") && strcasecmp(n, s) == 0) {
-			*ret = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int idset_add_one(ConfigContext *ctx, const ConfigKey *k, json_object *o, const JsonLoc *loc,
-			 const char *path, PolicyIdSet *set)
-{
-	uint32_t max = (uint32_t)k->max, lo, hi;
-	PolicyRange *a;
-
-	if (json_object_is_type(o, json_type_int)) {
-		int64_t v = json_object_get_int64(o);
-		if (v < 0 || v > (int64_t)max)
-			return config_error(ctx, loc, "%s: %lld is out of range (expected 0..0x%x)", path,
-					    (long long)v, max);
-		lo = hi = (uint32_t)v;
-	} else if (json_object_is_type(o, json_type_string)) {
-		const char *s = json_object_get_string(o), *dash = strchr(s, '-');
-		int r;
-
-		if (dash) {
-			r = parse_u32(s, (size_t)(dash - s), &lo);
-			if (r >= 0)
-				r = parse_u32(dash + 1, strlen(dash + 1), &hi);
-		} else {
-			r = parse_u32(s, strlen(s), &lo);
-			hi = lo;
-		}
-		if (r < 0 && streq(k->name, "pft") && pft_from_name(s, &lo) >= 0) {
-			hi = lo;
-			r = 0;
-		}
-		if (r == -ERANGE || (r >= 0 && (lo > max || hi > max)))
-			return config_error(ctx, loc, "%s: \"%s\" is out of range (expected values 0..0x%x)",
-					    path, s, max);
-		if (r < 0)
-			return config_error(
-				ctx, loc,
-				"%s: invalid value \"%s\" (expected %s, a decimal or 0x-hex number, or a "
-				"range \"LOW-HIGH\")",
-				path, s, streq(k->name, "pft") ? "a function type name" : "a number");
-		if (lo > hi)
-			return config_error(ctx, loc, "%s: invalid range \"%s\" (expected LOW <= HIGH)",
-					    path, s);
-	} else
-		return config_error(ctx, loc, "%s: expected a number, a string or a range, got %s", path,
-				    config_type_name(o));
-
-	a = reallocarray(set->ranges, set->n + 1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	set->ranges = a;
-	set->ranges[set->n++] = (PolicyRange){ lo, hi };
-	return 0;
-}
-
-static int set_idset(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	PolicyIdSet *set = field;
-	int ret = 0, r;
-
-	idset_done(set);
-	if (!json_object_is_type(v->value, json_type_array))
-		return idset_add_one(ctx, k, v->value, &v->loc, v->path, set);
-	if (json_object_array_length(v->value) == 0)
-		return config_error(ctx, &v->loc, "%s: expected at least one value, got an empty array",
-				    v->path);
-	for (size_t i = 0; i < json_object_array_length(v->value); i++) {
-		_cleanup_free_ char *p = NULL;
-		JsonLoc loc;
-
-		(void)element_loc(v->value, i, v, &loc);
-		if (asprintf(&p, "%s[%zu]", v->path, i) < 0)
-			return -ENOMEM;
-		r = idset_add_one(ctx, k, json_object_array_get_idx(v->value, i), &loc, p, set);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			ret = r;
-	}
-	return ret;
-}
-
-/* Visit a string or an array of strings; for an array, each element must be a string. */
-typedef int (*StringVisitor)(ConfigContext *ctx, const ConfigKey *k, const char *s, const JsonLoc *loc,
-			     const char *path, void *field);
-
-static int visit_strings(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field,
-			 StringVisitor visit)
-{
-	int ret = 0, r;
-
-	if (json_object_is_type(v->value, json_type_string))
-		return visit(ctx, k, json_object_get_string(v->value), &v->loc, v->path, field);
-	if (json_object_array_length(v->value) == 0)
-		return config_error(ctx, &v->loc, "%s: expected at least one value, got an empty array",
-				    v->path);
-	for (size_t i = 0; i < json_object_array_length(v->value); i++) {
-		json_object *e = json_object_array_get_idx(v->value, i);
-		_cleanup_free_ char *p = NULL;
-		JsonLoc loc;
-
-		(void)element_loc(v->value, i, v, &loc);
-		if (asprintf(&p, "%s[%zu]", v->path, i) < 0)
-			return -ENOMEM;
-		if (!json_object_is_type(e, json_type_string)) {
-			ret = config_error(ctx, &loc, "%s: expected a string, got %s", p,
-					   config_type_name(e));
-			continue;
-		}
-		r = visit(ctx, k, json_object_get_string(e), &loc, p, field);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			ret = r;
-	}
-	return ret;
-}
-
-static int visit_enum_bit(ConfigContext *ctx, const ConfigKey *k, const char *s, const JsonLoc *loc,
-			  const char *path, void *field)
-{
-	char list[256] = "";
-	const char *close;
-
-	for (unsigned i = 0; k->values[i]; i++) {
-		if (streq(k->values[i], s)) {
-			*(unsigned *)field |= 1U << i;
-			return 0;
-		}
-		(void)snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			       k->values[i]);
-	}
-	close = config_closest(s, k->values);
-	if (close)
-		return config_error(ctx, loc,
-				    "%s: invalid value \"%s\" (expected one of %s; did you mean '%s'?)",
-				    path, s, list, close);
-	return config_error(ctx, loc, "%s: invalid value \"%s\" (expected one of %s)", path, s, list);
-}
-
-static int set_enum_bits(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	*(unsigned *)field = 0;
-	return visit_strings(ctx, k, v, field, visit_enum_bit);
-}
-
-static int visit_glob(ConfigContext *ctx, const ConfigKey *k, const char *s, const JsonLoc *loc,
-		      const char *path, void *field)
-{
-	char ***l = field, **a, *d;
-	size_t n = 0;
-
-	if (strlen(s) > 255)
-		return config_error(ctx, loc, "%s: pattern too long (expected at most 255 characters)",
-				    path);
-	while (*l && (*l)[n])
-		n++;
-	d = strdup(s);
-	if (!d)
-		return -ENOMEM;
-	a = reallocarray(*l, n + 2, sizeof(char *));
-	if (!a) {
-		free(d);
-		return -ENOMEM;
-	}
-	a[n] = d;
-	a[n + 1] = NULL;
-	*l = a;
-	return 0;
-}
-
-static int set_globs(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	char ***l = field;
-
-	*l = strv_free(*l);
-	return visit_strings(ctx, k, v, field, visit_glob);
-}
-
-static int set_rate(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	const char *s = json_object_get_string(v->value);
-
-	if (rate_spec_parse(s, field) < 0)
-		return config_error(
-			ctx, &v->loc,
-			"%s: invalid rate \"%s\" (expected \"N / T\": N 1..%u, T a duration of at least "
-			"1s such as 30s, 10m, 1h, 1d)",
-			v->path, s, RATE_N_MAX);
-	return 0;
-}
-
-static int set_duration(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	const char *s = json_object_get_string(v->value);
-
-	if (duration_parse(s, field) < 0)
-		return config_error(
-			ctx, &v->loc,
-			"%s: invalid duration \"%s\" (expected an integer and a unit s, m, h or d, e.g. "
-			"\"30s\", \"10m\", at most 366d)",
-			v->path, s);
-	return 0;
-}
-
-static int set_budget(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	Policy *p = container_of(field, Policy, budget);
-
-	if (!v->value) {
-		p->has_budget = false;
-		return 0;
-	}
-	p->has_budget = true;
-	return set_rate(ctx, k, v, field);
-}
-
-static int set_threshold(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	PolicyRule *r = container_of(field, PolicyRule, threshold);
-
-	r->has_threshold = true;
-	return set_rate(ctx, k, v, field);
-}
-
-static int set_rule_mode(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	PolicyRule *r = container_of(field, PolicyRule, mode);
-
-	r->has_mode = true;
-	return config_set_enum(ctx, k, v, field);
-}
-
-static int set_name(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	const char *s = json_object_get_string(v->value);
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= POLICY_NAME_MAX)
-		return config_error(ctx, &v->loc, "%s: expected a name of 1..%d characters, got %zu",
-				    v->path, POLICY_NAME_MAX - 1, n);
-	for (const char *c = s; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '-' || *c == '_' || *c == '.'))
-			return config_error(
-				ctx, &v->loc,
-				"%s: invalid character in name \"%s\" (expected A-Z a-z 0-9 - _ .)", v->path,
-				s);
-	memcpy(field, s, n + 1);
-	return 0;
-}
-
-typedef struct ActionList {
-	PolicyAction *actions;
-	size_t *n;
-	bool unique;
-} ActionList;
-
-static int visit_action(ConfigContext *ctx, const ConfigKey *k, const char *s, const JsonLoc *loc,
-			const char *path, void *field)
-{
-	ActionList *l = field;
-	PolicyAction a = policy_action_from_string(s);
-	const char *close;
-
-	if (a < 0) {
-		close = config_closest(s, (const char *const *)action_names);
-		if (close)
-			return config_error(
-				ctx, loc,
-				"%s: unknown action \"%s\" (expected log, alert, report-info, reset, "
-				"unbind, recover, report-fw-reset or report-deconfigure; did you mean "
-				"'%s'?)",
-				path, s, close);
-		return config_error(
-			ctx, loc,
-			"%s: unknown action \"%s\" (expected log, alert, report-info, reset, unbind, "
-			"recover, report-fw-reset or report-deconfigure)",
-			path, s);
-	}
-	if (*l->n >= POLICY_RULE_ACTIONS_MAX)
-		return config_error(ctx, loc, "%s: too many actions (expected at most %d)", path,
-				    POLICY_RULE_ACTIONS_MAX);
-	if (l->unique)
-		for (size_t i = 0; i < *l->n; i++)
-			if (l->actions[i] == a)
-				return config_error(ctx, loc,
-						    "%s: action \"%s\" listed twice (expected each once)",
-						    path, s);
-	l->actions[(*l->n)++] = a;
-	return 0;
-}
-
-static int set_actions(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	PolicyRule *r = container_of(field, PolicyRule, actions);
-	ActionList l = { r->actions, &r->n_actions, true };
-
-	r->n_actions = 0;
-	return visit_strings(ctx, k, v, &l, visit_action);
-}
-
-static int set_ladder(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	PolicyRule *r = container_of(field, PolicyRule, ladder);
-	ActionList l = { r->ladder, &r->n_ladder, false };
-
-	r->n_ladder = 0;
-	return visit_strings(ctx, k, v, &l, visit_action);
-}
-
-#define IDSET(n, field, maxv)                                                                          \
-	{                                                                                              \
-		n, CONFIG_INT | CONFIG_STRING | CONFIG_ARRAY, set_idset, offsetof(PolicyMatch, field), \
-			.max = (maxv)                                                                  \
-	}
-#define ENUMS(n, field, names)                                                                \
-	{                                                                                     \
-		n, CONFIG_STRING | CONFIG_ARRAY, set_enum_bits, offsetof(PolicyMatch, field), \
-			.values = (names)                                                     \
-	}
-
-static const ConfigKey match_table[] = {
-	IDSET("fid", fid, UINT32_MAX),
-	IDSET("uid", uid, UINT32_MAX),
-	IDSET("pchid", pchid, UINT16_MAX),
-	IDSET("pft", pft, UINT8_MAX),
-	IDSET("vendor", vendor, UINT16_MAX),
-	IDSET("device", device, UINT16_MAX),
-	{ "driver", CONFIG_STRING | CONFIG_ARRAY, set_globs, offsetof(PolicyMatch, driver) },
-	ENUMS("mode", modes, mode_names),
-	{ "owner", CONFIG_STRING | CONFIG_ARRAY, set_globs, offsetof(PolicyMatch, owner) },
-	IDSET("pec", pec, UINT16_MAX),
-	ENUMS("pec_class", pec_classes, pec_class_names),
-	ENUMS("source", sources, source_names),
-	ENUMS("kind", kinds, kind_names),
-	{},
-};
-
-static const ConfigKey rule_table[] = {
-	{ "name", CONFIG_STRING, set_name, offsetof(PolicyRule, name) },
-	{ "match", CONFIG_OBJECT, NULL, offsetof(PolicyRule, match), .table = match_table },
-	{ "threshold", CONFIG_STRING, set_threshold, offsetof(PolicyRule, threshold),
-	  .expected = "a rate \"N / T\"" },
-	{ "actions", CONFIG_STRING | CONFIG_ARRAY, set_actions, offsetof(PolicyRule, actions) },
-	{ "ladder", CONFIG_ARRAY, set_ladder, offsetof(PolicyRule, ladder),
-	  .expected = "an array of actions" },
-	{ "ladder_reset", CONFIG_STRING, set_duration, offsetof(PolicyRule, ladder_reset_usec),
-	  .expected = "a duration" },
-	{ "continue", CONFIG_BOOL, config_set_bool, offsetof(PolicyRule, cont) },
-	{ "mode", CONFIG_STRING, set_rule_mode, offsetof(PolicyRule, mode), .values = mode_names },
-	{ "disrupt_observed", CONFIG_BOOL, config_set_bool, offsetof(PolicyRule, disrupt_observed) },
-	{},
-};
-
-static void match_compute_keys(PolicyMatch *m)
-{
-	m->keys = (m->fid.n ? POLICY_MATCH_FID : 0) | (m->uid.n ? POLICY_MATCH_UID : 0) |
-		  (m->pchid.n ? POLICY_MATCH_PCHID : 0) | (m->pft.n ? POLICY_MATCH_PFT : 0) |
-		  (m->vendor.n ? POLICY_MATCH_VENDOR : 0) | (m->device.n ? POLICY_MATCH_DEVICE : 0) |
-		  (m->driver ? POLICY_MATCH_DRIVER : 0) | (m->modes ? POLICY_MATCH_MODE : 0) |
-		  (m->owner ? POLICY_MATCH_OWNER : 0) | (m->pec.n ? POLICY_MATCH_PEC : 0) |
-		  (m->pec_classes ? POLICY_MATCH_PEC_CLASS : 0) | (m->sources ? POLICY_MATCH_SOURCE : 0) |
-		  (m->kinds ? POLICY_MATCH_KIND : 0);
-}
-
-static int set_rules(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
-{
-	Policy *p = container_of(field, Policy, rules);
-	size_t n = json_object_array_length(v->value);
-	PolicyRule *rules;
-	int ret = 0, r;
-
-	if (n > POLICY_RULES_MAX)
-		return config_error(ctx, &v->loc, "%s: %zu rules (expected at most %d)", v->path, n,
-				    POLICY_RULES_MAX);
-	rules = calloc(MAX(n, 1U), sizeof(PolicyRule));
-	if (!rules)
-		return -ENOMEM;
-	rules_free(p->rules, p->n_rules);
-	p->rules = rules;
-	p->n_rules = n;
-
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(v->value, i);
-		PolicyRule *rule = &rules[i];
-		_cleanup_free_ char *path = NULL;
-		JsonLoc loc, name_loc;
-
-		rule_init(rule);
-		(void)element_loc(v->value, i, v, &loc);
-		if (asprintf(&path, "%s[%zu]", v->path, i) < 0)
-			return -ENOMEM;
-		if (!json_object_is_type(o, json_type_object)) {
-			ret = config_error(ctx, &loc, "%s: expected a rule object, got %s", path,
-					   config_type_name(o));
-			continue;
-		}
-		r = config_apply_table(ctx, rule_table, o, path, rule);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0) {
-			ret = r;
-			continue;
-		}
-		match_compute_keys(&rule->match);
-		if (!json_pos_get_member(o, "name", NULL, &name_loc))
-			name_loc = loc;
-		if (isempty(rule->name))
-			(void)snprintf(rule->name, sizeof(rule->name), "rule-%zu", i + 1);
-		for (size_t j = 0; j < i; j++)
-			if (streq(rules[j].name, rule->name))
-				ret = config_error(
-					ctx, &name_loc,
-					"%s: duplicate rule name \"%s\" (rule %zu has it; expected unique "
-					"names)",
-					path, rule->name, j + 1);
-		if (rule->n_actions == 0 && rule->n_ladder == 0 && !rule->has_mode)
-			ret = config_error(ctx, &loc,
-					   "%s: rule \"%s\" does nothing (expected \"actions\", "
-					   "\"ladder\" or \"mode\")",
-					   path, rule->name);
-		if (rule->has_mode && (rule->match.keys & (POLICY_MATCH_EVENT_KEYS | POLICY_MATCH_MODE))) {
-			JsonLoc mloc = loc;
-			(void)json_pos_get_member(o, "match", NULL, &mloc);
-			ret = config_error(
-				ctx, &mloc,
-				"%s.match: a rule that sets \"mode\" can only match on function keys "
-				"(expected no pec, pec_class, source, kind or mode)",
-				path);
-		}
-	}
-	return ret;
-}
-
-static const ConfigKey policy_table[] = {
-	{ "dry_run", CONFIG_BOOL, config_set_bool, offsetof(Policy, dry_run) },
-	{ "budget", CONFIG_STRING | CONFIG_NULL, set_budget, offsetof(Policy, budget),
-	  .expected = "a rate \"N / T\" or null" },
-	{ "cooldown", CONFIG_STRING, set_duration, offsetof(Policy, cooldown_usec),
-	  .expected = "a duration" },
-	{ "default_mode", CONFIG_STRING, config_set_enum, offsetof(Policy, default_mode),
-	  .values = mode_names },
-	{ "rules", CONFIG_ARRAY, set_rules, offsetof(Policy, rules), .expected = "an array of rules" },
-	{},
-};
-
-int policy_new_from_json(ConfigContext *ctx, json_object *o, const char *path, Policy **ret)
-{
-	_cleanup_(policy_unrefp) Policy *p = NULL;
-	int r;
-
-	r = policy_new_default(&p);
-	if (r < 0)
-		return r;
-	r = config_apply_table(ctx, policy_table, o, path, p);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(p);
-	return 0;
-}
-
-/* ---- matching ---- */
 
 static bool idset_contains(const PolicyIdSet *s, uint32_t v)
 {
@@ -734,7 +210,7 @@ static bool globs_match(char **globs, const char *s)
 	return false;
 }
 
-static void bits_format(unsigned bits, const char *const *names, char *buf, size_t size)
+void policy_bits_format(unsigned bits, const char *const *names, char *buf, size_t size)
 {
 	buf[0] = 0;
 	for (unsigned i = 0; names[i]; i++)
@@ -809,7 +285,7 @@ static bool match_check(const PolicyMatch *m, const ZpciFunction *f, const ZpciE
 	if ((m->keys & POLICY_MATCH_DRIVER) && !globs_match(m->driver, f->driver))
 		FAIL("driver \"%s\" matches no pattern", f->driver);
 	if ((m->keys & POLICY_MATCH_MODE) && !(f->mode >= 0 && (m->modes & (1U << f->mode)))) {
-		bits_format(m->modes, mode_names, set, sizeof(set));
+		policy_bits_format(m->modes, policy_mode_names, set, sizeof(set));
 		FAIL("mode %s is not in %s", function_mode_to_string(f->mode), set);
 	}
 	if (m->keys & POLICY_MATCH_OWNER) {
@@ -828,18 +304,18 @@ static bool match_check(const PolicyMatch *m, const ZpciFunction *f, const ZpciE
 			FAIL("pec 0x%04x is not in %s", e->pec, set);
 		}
 		if ((m->keys & POLICY_MATCH_PEC_CLASS) && !(m->pec_classes & (1U << pec_class_of(e->pec)))) {
-			bits_format(m->pec_classes, pec_class_names, set, sizeof(set));
+			policy_bits_format(m->pec_classes, policy_pec_class_names, set, sizeof(set));
 			FAIL("pec class %s is not in %s", pec_class_to_string(pec_class_of(e->pec)), set);
 		}
 	}
 	if ((m->keys & POLICY_MATCH_SOURCE) && !(m->sources & e->sources)) {
 		char src[64];
-		bits_format(m->sources, source_names, set, sizeof(set));
-		bits_format(e->sources, source_names, src, sizeof(src));
+		policy_bits_format(m->sources, policy_source_names, set, sizeof(set));
+		policy_bits_format(e->sources, policy_source_names, src, sizeof(src));
 		FAIL("source %s is not in %s", src[0] ? src : "(none)", set);
 	}
 	if ((m->keys & POLICY_MATCH_KIND) && !(e->kind >= 0 && (m->kinds & (1U << e->kind)))) {
-		bits_format(m->kinds, kind_names, set, sizeof(set));
+		policy_bits_format(m->kinds, policy_kind_names, set, sizeof(set));
 		FAIL("kind %s is not in %s", event_kind_to_string(e->kind), set);
 	}
 #undef FAIL
@@ -857,307 +333,6 @@ FunctionMode policy_choose_mode(const Policy *p, const ZpciFunction *f)
 }
 
 /* ---- state ---- */
-
-typedef struct RuleState {
-	char rule[POLICY_NAME_MAX];
-	RateSpec spec; /* the threshold the bucket was filled under */
-	LeakyBucket bucket;
-	unsigned ladder_step;
-	uint64_t last_fired_usec;
-} RuleState;
-
-typedef struct FunctionPolicyState {
-	uint32_t fid;
-	uint64_t last_disruptive_usec; /* 0: never */
-	RuleState *rules;
-	size_t n_rules;
-} FunctionPolicyState;
-
-struct PolicyState {
-	FunctionPolicyState *functions;
-	size_t n_functions;
-	RateWindow budget;
-};
-
-int policy_state_new(PolicyState **ret)
-{
-	PolicyState *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
-}
-
-PolicyState *policy_state_free(PolicyState *s)
-{
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < s->n_functions; i++)
-		free(s->functions[i].rules);
-	free(s->functions);
-	rate_window_done(&s->budget);
-	free(s);
-	return NULL;
-}
-
-static FunctionPolicyState *state_function(PolicyState *s, uint32_t fid, bool create)
-{
-	FunctionPolicyState *a;
-
-	for (size_t i = 0; i < s->n_functions; i++)
-		if (s->functions[i].fid == fid)
-			return &s->functions[i];
-	if (!create)
-		return NULL;
-	a = reallocarray(s->functions, s->n_functions + 1, sizeof(*a));
-	if (!a)
-		return NULL;
-	s->functions = a;
-	a[s->n_functions] = (FunctionPolicyState){ .fid = fid };
-	return &a[s->n_functions++];
-}
-
-static RuleState *state_rule(FunctionPolicyState *fs, const char *rule, bool create)
-{
-	RuleState *a;
-
-	for (size_t i = 0; i < fs->n_rules; i++)
-		if (streq(fs->rules[i].rule, rule))
-			return &fs->rules[i];
-	if (!create)
-		return NULL;
-	a = reallocarray(fs->rules, fs->n_rules + 1, sizeof(*a));
-	if (!a)
-		return NULL;
-	fs->rules = a;
-	a[fs->n_rules] = (RuleState){};
-	(void)snprintf(a[fs->n_rules].rule, sizeof(a[fs->n_rules].rule), "%s", rule);
-	return &a[fs->n_rules++];
-}
-
-void policy_state_forget(PolicyState *s, uint32_t fid)
-{
-	for (size_t i = 0; i < s->n_functions; i++)
-		if (s->functions[i].fid == fid) {
-			free(s->functions[i].rules);
-			s->functions[i] = s->functions[--s->n_functions];
-			return;
-		}
-}
-
-static const PolicyRule *policy_find_rule(const Policy *p, const char *name)
-{
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (streq(p->rules[i].name, name))
-			return &p->rules[i];
-	return NULL;
-}
-
-void policy_state_gc(PolicyState *s, const Policy *p, uint64_t now_usec)
-{
-	for (size_t i = 0; i < s->n_functions;) {
-		FunctionPolicyState *fs = &s->functions[i];
-
-		for (size_t j = 0; j < fs->n_rules;) {
-			RuleState *rs = &fs->rules[j];
-			const PolicyRule *r = policy_find_rule(p, rs->rule);
-			bool keep = false;
-
-			if (r) {
-				bool bucket = r->has_threshold &&
-					      leaky_bucket_level_milli(&rs->bucket, &r->threshold,
-								       now_usec) > 0;
-				bool ladder = rs->ladder_step > 0 &&
-					      now_usec < rs->last_fired_usec + r->ladder_reset_usec;
-				keep = bucket || ladder;
-			}
-			if (keep)
-				j++;
-			else
-				fs->rules[j] = fs->rules[--fs->n_rules];
-		}
-		if (fs->n_rules == 0 && (fs->last_disruptive_usec == 0 ||
-					 now_usec >= fs->last_disruptive_usec + p->cooldown_usec)) {
-			free(fs->rules);
-			s->functions[i] = s->functions[--s->n_functions];
-		} else
-			i++;
-	}
-}
-
-static int json_add_u64(json_object *o, const char *key, uint64_t v)
-{
-	json_object *j = json_object_new_int64((int64_t)v);
-
-	if (!j)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, j) < 0) {
-		json_object_put(j);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int json_add(json_object *o, const char *key, json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int json_append(json_object *a, json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_array_add(a, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int policy_state_to_json(const PolicyState *s, json_object **ret)
-{
-	_cleanup_(json_pos_putp) json_object *o = NULL;
-	json_object *budget, *functions;
-	uint64_t t;
-	int r;
-
-	o = json_object_new_object();
-	budget = json_object_new_array();
-	functions = json_object_new_array();
-	if (!o || json_add(o, "budget", budget) < 0 || json_add(o, "functions", functions) < 0)
-		return -ENOMEM;
-	r = json_add_u64(o, "version", 1);
-	if (r < 0)
-		return r;
-	for (unsigned i = 0; rate_window_get(&s->budget, i, &t); i++)
-		if (json_append(budget, json_object_new_int64((int64_t)t)) < 0)
-			return -ENOMEM;
-	for (size_t i = 0; i < s->n_functions; i++) {
-		const FunctionPolicyState *fs = &s->functions[i];
-		json_object *fo = json_object_new_object(), *rules = json_object_new_array();
-
-		if (json_append(functions, fo) < 0 || json_add(fo, "rules", rules) < 0)
-			return -ENOMEM;
-		if (json_add_u64(fo, "fid", fs->fid) < 0 ||
-		    json_add_u64(fo, "last_disruptive", fs->last_disruptive_usec) < 0)
-			return -ENOMEM;
-		for (size_t j = 0; j < fs->n_rules; j++) {
-			const RuleState *rs = &fs->rules[j];
-			json_object *ro = json_object_new_object();
-
-			if (json_append(rules, ro) < 0 ||
-			    json_add(ro, "rule", json_object_new_string(rs->rule)) < 0 ||
-			    json_add_u64(ro, "threshold_n", rs->spec.n) < 0 ||
-			    json_add_u64(ro, "threshold_usec", rs->spec.interval_usec) < 0 ||
-			    json_add_u64(ro, "level", rs->bucket.level) < 0 ||
-			    json_add_u64(ro, "last_update", rs->bucket.last_usec) < 0 ||
-			    json_add_u64(ro, "ladder_step", rs->ladder_step) < 0 ||
-			    json_add_u64(ro, "last_fired", rs->last_fired_usec) < 0)
-				return -ENOMEM;
-		}
-	}
-	*ret = TAKE_PTR(o);
-	return 0;
-}
-
-static int get_u64(json_object *o, const char *key, uint64_t max, uint64_t *ret)
-{
-	json_object *v;
-	int64_t i;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -EBADMSG;
-	i = json_object_get_int64(v);
-	if (i < 0 || (uint64_t)i > max)
-		return -EBADMSG;
-	*ret = (uint64_t)i;
-	return 0;
-}
-
-int policy_state_from_json(json_object *o, PolicyState **ret)
-{
-	_cleanup_(policy_state_freep) PolicyState *s = NULL;
-	json_object *budget, *functions;
-	uint64_t version;
-	int r;
-
-	if (!json_object_is_type(o, json_type_object) || get_u64(o, "version", UINT64_MAX, &version) < 0 ||
-	    version != 1)
-		return -EBADMSG;
-	if (!json_object_object_get_ex(o, "budget", &budget) ||
-	    !json_object_is_type(budget, json_type_array) ||
-	    !json_object_object_get_ex(o, "functions", &functions) ||
-	    !json_object_is_type(functions, json_type_array))
-		return -EBADMSG;
-	r = policy_state_new(&s);
-	if (r < 0)
-		return r;
-	if (json_object_array_length(budget) > RATE_N_MAX)
-		return -EBADMSG;
-	for (size_t i = 0; i < json_object_array_length(budget); i++) {
-		json_object *t = json_object_array_get_idx(budget, i);
-		RateSpec spec = { .n = (unsigned)json_object_array_length(budget), .interval_usec = 1 };
-
-		if (!json_object_is_type(t, json_type_int) || json_object_get_int64(t) < 0)
-			return -EBADMSG;
-		r = rate_window_record(&s->budget, &spec, (uint64_t)json_object_get_int64(t));
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; i < json_object_array_length(functions); i++) {
-		json_object *fo = json_object_array_get_idx(functions, i), *rules;
-		FunctionPolicyState *fs;
-		uint64_t fid, last;
-
-		if (!json_object_is_type(fo, json_type_object) || get_u64(fo, "fid", UINT32_MAX, &fid) < 0 ||
-		    get_u64(fo, "last_disruptive", UINT64_MAX, &last) < 0 ||
-		    !json_object_object_get_ex(fo, "rules", &rules) ||
-		    !json_object_is_type(rules, json_type_array))
-			return -EBADMSG;
-		if (state_function(s, (uint32_t)fid, false))
-			return -EBADMSG;
-		fs = state_function(s, (uint32_t)fid, true);
-		if (!fs)
-			return -ENOMEM;
-		fs->last_disruptive_usec = last;
-		for (size_t j = 0; j < json_object_array_length(rules); j++) {
-			json_object *ro = json_object_array_get_idx(rules, j), *name;
-			uint64_t n, usec, level, update, step, fired;
-			RuleState *rs;
-
-			if (!json_object_is_type(ro, json_type_object) ||
-			    !json_object_object_get_ex(ro, "rule", &name) ||
-			    !json_object_is_type(name, json_type_string) ||
-			    strlen(json_object_get_string(name)) >= POLICY_NAME_MAX ||
-			    get_u64(ro, "threshold_n", RATE_N_MAX, &n) < 0 ||
-			    get_u64(ro, "threshold_usec", DURATION_MAX_USEC, &usec) < 0 ||
-			    get_u64(ro, "level", (uint64_t)RATE_N_MAX * DURATION_MAX_USEC, &level) < 0 ||
-			    get_u64(ro, "last_update", UINT64_MAX, &update) < 0 ||
-			    get_u64(ro, "ladder_step", POLICY_RULE_ACTIONS_MAX, &step) < 0 ||
-			    get_u64(ro, "last_fired", UINT64_MAX, &fired) < 0)
-				return -EBADMSG;
-			if (state_rule(fs, json_object_get_string(name), false))
-				return -EBADMSG;
-			rs = state_rule(fs, json_object_get_string(name), true);
-			if (!rs)
-				return -ENOMEM;
-			rs->spec = (RateSpec){ (unsigned)n, usec };
-			rs->bucket = (LeakyBucket){ level, update };
-			rs->ladder_step = (unsigned)step;
-			rs->last_fired_usec = fired;
-		}
-	}
-	*ret = TAKE_PTR(s);
-	return 0;
-}
-
 /* ---- evaluation ---- */
 
 typedef struct Evaluation {
@@ -1352,7 +527,7 @@ int policy_evaluate(const Policy *p, PolicyState *s, const ZpciFunction *f, cons
 	ret->has_disruptive = false;
 	ret->n_actions = 0;
 	ret->n_trace = 0;
-	ev.fs = state_function(s, f->attrs.fid, true);
+	ev.fs = policy_state_function(s, f->attrs.fid, true);
 	if (!ev.fs)
 		return -ENOMEM;
 
@@ -1374,7 +549,7 @@ int policy_evaluate(const Policy *p, PolicyState *s, const ZpciFunction *f, cons
 			trace(&ev, rule, POLICY_RULE_NO_MATCH, "%s", why);
 			continue;
 		}
-		rs = state_rule(ev.fs, rule->name, true);
+		rs = policy_state_rule(ev.fs, rule->name, true);
 		if (!rs)
 			return -ENOMEM;
 		if (rule->has_threshold) {
@@ -1468,292 +643,6 @@ int policy_decision_to_json(const PolicyDecision *d, json_object **ret)
 			     json_object_new_string(policy_rule_outcome_to_string(d->trace[i].outcome))) <
 			    0 ||
 		    json_add(to, "detail", json_object_new_string(d->trace[i].detail)) < 0)
-			return -ENOMEM;
-	}
-	*ret = TAKE_PTR(o);
-	return 0;
-}
-
-static int state_copy(const PolicyState *s, PolicyState **ret)
-{
-	_cleanup_(json_pos_putp) json_object *o = NULL;
-	int r;
-
-	if (!s)
-		return policy_state_new(ret);
-	r = policy_state_to_json(s, &o);
-	if (r < 0)
-		return r;
-	r = policy_state_from_json(o, ret);
-	return r == -EBADMSG ? -EIO : r;
-}
-
-static void describe_function(const ZpciFunction *f, char *buf, size_t size)
-{
-	const ZpciAttrs *a = &f->attrs;
-	size_t n;
-
-	(void)snprintf(buf, size, "function 0x%08x", a->fid);
-	n = strlen(buf);
-	if (a->has & ZPCI_ATTR_HAS_PCHID)
-		n += (size_t)snprintf(buf + n, size - MIN(n, size), ", pchid 0x%04x", a->pchid);
-	if (n < size && (a->has & ZPCI_ATTR_HAS_PFT))
-		n += (size_t)snprintf(buf + n, size - n, ", pft 0x%02x (%s)", a->pft,
-				      zpci_pft_to_string(a->pft));
-	if (n < size && (a->has & ZPCI_ATTR_HAS_IDS))
-		n += (size_t)snprintf(buf + n, size - n, ", id %04x:%04x", a->vendor, a->device);
-	if (n < size)
-		n += (size_t)snprintf(buf + n, size - n, ", driver %s, mode %s",
-				      isempty(f->driver) ? "(none)" : f->driver,
-				      function_mode_to_string(f->mode));
-	if (n < size && f->owner_pid > 0)
-		(void)snprintf(buf + n, size - n, ", owner %s[%d]", f->owner_comm, (int)f->owner_pid);
-}
-
-static void describe_event(const ZpciEvent *e, char *buf, size_t size)
-{
-	char src[64];
-
-	bits_format(e->sources, source_names, src, sizeof(src));
-	if (e->has & EVENT_HAS_PEC)
-		(void)snprintf(buf, size, "%s event, PEC 0x%04x (%s, %s), source %s",
-			       event_kind_to_string(e->kind), e->pec, pec_lookup(e->pec)->name,
-			       pec_class_to_string(pec_class_of(e->pec)), src[0] ? src : "(none)");
-	else
-		(void)snprintf(buf, size, "%s event without PEC, source %s", event_kind_to_string(e->kind),
-			       src[0] ? src : "(none)");
-}
-
-int policy_explain(const Policy *p, const PolicyState *s, const ZpciFunction *f, const ZpciEvent *e,
-		   uint64_t now_usec, unsigned flags, char **ret_text, json_object **ret_json)
-{
-	_cleanup_(policy_state_freep) PolicyState *copy = NULL;
-	_cleanup_(json_pos_putp) json_object *dj = NULL;
-	_cleanup_free_ PolicyDecision *d = NULL;
-	char fdesc[256], edesc[160];
-	int r;
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	r = state_copy(s, &copy);
-	if (r < 0)
-		return r;
-	r = policy_evaluate(p, copy, f, e, now_usec, flags, d);
-	if (r < 0)
-		return r;
-	describe_function(f, fdesc, sizeof(fdesc));
-	describe_event(e, edesc, sizeof(edesc));
-
-	if (ret_text) {
-		_cleanup_fclose_ FILE *m = NULL;
-		char *text = NULL;
-		size_t size = 0;
-		char b[RATE_SPEC_STR_MAX];
-
-		m = open_memstream(&text, &size);
-		if (!m)
-			return -ENOMEM;
-		fprintf(m, "Function: %s\n", fdesc);
-		fprintf(m, "Event:    %s\n", edesc);
-		fprintf(m, "Policy:   %zu rule(s), budget %s, cooldown %s%s%s\n", p->n_rules,
-			p->has_budget ? rate_spec_format(&p->budget, b, sizeof(b)) : "none",
-			duration_format(p->cooldown_usec, (char[24]){}, 24), p->dry_run ? ", dry run" : "",
-			(flags & POLICY_EVALUATE_INHIBITED) ? ", inhibited" : "");
-		fprintf(m, "Mode:     %s (policy would choose %s)\n", function_mode_to_string(f->mode),
-			function_mode_to_string(policy_choose_mode(p, f)));
-		fprintf(m, "\nRules:\n");
-		for (size_t i = 0; i < d->n_trace; i++)
-			fprintf(m, "  %zu. %-20s %-16s %s\n", i + 1, d->trace[i].rule,
-				policy_rule_outcome_to_string(d->trace[i].outcome), d->trace[i].detail);
-		if (d->n_trace == 0)
-			fprintf(m, "  (none)\n");
-		fprintf(m, "\nDecision: rule %s\n", d->rule);
-		for (size_t i = 0; i < d->n_actions; i++) {
-			const PolicyDecidedAction *a = &d->actions[i];
-
-			char line[512];
-			size_t n;
-
-			n = (size_t)snprintf(line, sizeof(line), "  %-20s %-12s",
-					     policy_action_to_string(a->action),
-					     policy_verdict_to_string(a->verdict));
-			if (a->ladder_step >= 0 && n < sizeof(line))
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " ladder step %d",
-						      a->ladder_step + 1);
-			if (!isempty(a->detail) && n < sizeof(line))
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " (%s)", a->detail);
-			if (a->retry_usec > 0 && n < sizeof(line))
-				n += (size_t)snprintf(
-					line + n, sizeof(line) - n, " [allowed again in %llus]",
-					(unsigned long long)((a->retry_usec - MIN(a->retry_usec, now_usec)) /
-							     USEC_PER_SEC));
-			n = MIN(n, sizeof(line) - 1);
-			while (n > 0 && line[n - 1] == ' ')
-				line[--n] = 0;
-			fprintf(m, "%s\n", line);
-		}
-		if (fflush(m) != 0 || ferror(m))
-			return -ENOMEM;
-		m = (fclose(m), NULL);
-		*ret_text = text;
-	}
-	if (ret_json) {
-		_cleanup_(json_pos_putp) json_object *o = json_object_new_object();
-
-		r = policy_decision_to_json(d, &dj);
-		if (r < 0)
-			return r;
-		if (!o || json_add(o, "function", json_object_new_string(fdesc)) < 0 ||
-		    json_add(o, "event", json_object_new_string(edesc)) < 0 ||
-		    json_add(o, "mode", json_object_new_string(function_mode_to_string(f->mode))) < 0 ||
-		    json_add(o, "decision", TAKE_PTR(dj)) < 0)
-			return -ENOMEM;
-		*ret_json = TAKE_PTR(o);
-	}
-	return 0;
-}
-
-static int idset_to_json(const PolicyIdSet *s, json_object **ret)
-{
-	json_object *a = json_object_new_array();
-	char b[32];
-
-	if (!a)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->ranges[i].lo == s->ranges[i].hi)
-			(void)snprintf(b, sizeof(b), "0x%x", s->ranges[i].lo);
-		else
-			(void)snprintf(b, sizeof(b), "0x%x-0x%x", s->ranges[i].lo, s->ranges[i].hi);
-		if (json_append(a, json_object_new_string(b)) < 0) {
-			json_object_put(a);
-			return -ENOMEM;
-		}
-	}
-	*ret = a;
-	return 0;
-}
-
-static json_object *bits_to_json(unsigned bits, const char *const *names)
-{
-	json_object *a = json_object_new_array();
-
-	for (unsigned i = 0; a && names[i]; i++)
-		if ((bits & (1U << i)) && json_append(a, json_object_new_string(names[i])) < 0) {
-			json_object_put(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_object *strv_to_json(char **l)
-{
-	json_object *a = json_object_new_array();
-
-	for (char **i = l; a && i && *i; i++)
-		if (json_append(a, json_object_new_string(*i)) < 0) {
-			json_object_put(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_object *actions_to_json(const PolicyAction *actions, size_t n)
-{
-	json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		if (json_append(a, json_object_new_string(policy_action_to_string(actions[i]))) < 0) {
-			json_object_put(a);
-			return NULL;
-		}
-	return a;
-}
-
-int policy_to_json(const Policy *p, json_object **ret)
-{
-	_cleanup_(json_pos_putp) json_object *o = NULL;
-	json_object *rules;
-	char b[RATE_SPEC_STR_MAX];
-
-	o = json_object_new_object();
-	if (!o || json_add(o, "dry_run", json_object_new_boolean(p->dry_run)) < 0)
-		return -ENOMEM;
-	if (p->has_budget ? json_add(o, "budget",
-				     json_object_new_string(rate_spec_format(&p->budget, b, sizeof(b)))) < 0
-			  : json_object_object_add(o, "budget", NULL) < 0)
-		return -ENOMEM;
-	if (json_add(o, "cooldown",
-		     json_object_new_string(duration_format(p->cooldown_usec, b, sizeof(b)))) < 0 ||
-	    json_add(o, "default_mode", json_object_new_string(function_mode_to_string(p->default_mode))) <
-		    0)
-		return -ENOMEM;
-	rules = json_object_new_array();
-	if (json_add(o, "rules", rules) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const PolicyRule *r = &p->rules[i];
-		const PolicyMatch *m = &r->match;
-		json_object *ro = json_object_new_object(), *mo = json_object_new_object(), *v;
-		static const struct {
-			unsigned bit;
-			const char *key;
-			size_t offset;
-		} idsets[] = {
-			{ POLICY_MATCH_FID, "fid", offsetof(PolicyMatch, fid) },
-			{ POLICY_MATCH_UID, "uid", offsetof(PolicyMatch, uid) },
-			{ POLICY_MATCH_PCHID, "pchid", offsetof(PolicyMatch, pchid) },
-			{ POLICY_MATCH_PFT, "pft", offsetof(PolicyMatch, pft) },
-			{ POLICY_MATCH_VENDOR, "vendor", offsetof(PolicyMatch, vendor) },
-			{ POLICY_MATCH_DEVICE, "device", offsetof(PolicyMatch, device) },
-			{ POLICY_MATCH_PEC, "pec", offsetof(PolicyMatch, pec) },
-		};
-
-		if (json_append(rules, ro) < 0 ||
-		    json_add(ro, "name", json_object_new_string(r->name)) < 0 ||
-		    json_add(ro, "match", mo) < 0)
-			return -ENOMEM;
-		for (size_t k = 0; k < ELEMENTSOF(idsets); k++)
-			if (m->keys & idsets[k].bit) {
-				if (idset_to_json(
-					    (const PolicyIdSet *)((const uint8_t *)m + idsets[k].offset),
-					    &v) < 0 ||
-				    json_add(mo, idsets[k].key, v) < 0)
-					return -ENOMEM;
-			}
-		if (((m->keys & POLICY_MATCH_DRIVER) &&
-		     json_add(mo, "driver", strv_to_json(m->driver)) < 0) ||
-		    ((m->keys & POLICY_MATCH_MODE) &&
-		     json_add(mo, "mode", bits_to_json(m->modes, mode_names)) < 0) ||
-		    ((m->keys & POLICY_MATCH_OWNER) && json_add(mo, "owner", strv_to_json(m->owner)) < 0) ||
-		    ((m->keys & POLICY_MATCH_PEC_CLASS) &&
-		     json_add(mo, "pec_class", bits_to_json(m->pec_classes, pec_class_names)) < 0) ||
-		    ((m->keys & POLICY_MATCH_SOURCE) &&
-		     json_add(mo, "source", bits_to_json(m->sources, source_names)) < 0) ||
-		    ((m->keys & POLICY_MATCH_KIND) &&
-		     json_add(mo, "kind", bits_to_json(m->kinds, kind_names)) < 0))
-			return -ENOMEM;
-		if (r->has_threshold &&
-		    json_add(ro, "threshold",
-			     json_object_new_string(rate_spec_format(&r->threshold, b, sizeof(b)))) < 0)
-			return -ENOMEM;
-		if (r->n_actions > 0 &&
-		    json_add(ro, "actions", actions_to_json(r->actions, r->n_actions)) < 0)
-			return -ENOMEM;
-		if (r->n_ladder > 0 &&
-		    (json_add(ro, "ladder", actions_to_json(r->ladder, r->n_ladder)) < 0 ||
-		     json_add(ro, "ladder_reset",
-			      json_object_new_string(duration_format(r->ladder_reset_usec, b, sizeof(b)))) <
-			     0))
-			return -ENOMEM;
-		if (json_add(ro, "continue", json_object_new_boolean(r->cont)) < 0)
-			return -ENOMEM;
-		if (r->has_mode &&
-		    json_add(ro, "mode", json_object_new_string(function_mode_to_string(r->mode))) < 0)
-			return -ENOMEM;
-		if (r->disrupt_observed &&
-		    json_add(ro, "disrupt_observed", json_object_new_boolean(true)) < 0)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(o);

@@ -30,7 +30,9 @@
  *
  * This module does not perform actions, log, or read files: the caller
  * does what the decision says. The full semantics are in
- * docs/configuration.md.
+ * docs/configuration.md. It is built of policy.c (model, matching,
+ * evaluation), policy-parse.c, policy-state.c and policy-explain.c; the
+ * state file is policy-store.c's.
  */
 
 #include <stdbool.h>
@@ -40,7 +42,7 @@
 #include <json-c/json.h>
 
 #include "common/event.h"
-#include "daemon/config.h"
+#include "daemon/conf-table.h"
 #include "daemon/function.h"
 #include "daemon/ratelimit.h"
 
@@ -215,12 +217,9 @@ const char *policy_rule_outcome_to_string(PolicyRuleOutcome o);
 int policy_new_default(Policy **ret);
 
 /* Build a policy from the "policy" object @o (at dotted @path), reporting
- * every problem through @ctx (see config.h). Returns 0, -EINVAL when
+ * every problem through @ctx (see conf-table.h). Returns 0, -EINVAL when
  * something was reported, or -ENOMEM. Normally called by config_load(). */
 int policy_new_from_json(ConfigContext *ctx, json_object *o, const char *path, Policy **ret);
-
-/* The policy of a loaded configuration, with a new reference. Returns 0 or -EINVAL when @c has none. */
-int policy_new_from_config(const Config *c, Policy **ret);
 
 /* Reference counting; unref accepts NULL and returns NULL. */
 Policy *policy_ref(Policy *p);

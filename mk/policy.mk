@@ -1,6 +1,7 @@
 # The policy engine (daemon/policy.*) and its rate limits (daemon/ratelimit.*).
 daemon_libzpcid_a_SOURCES += \
-	daemon/policy.c daemon/policy.h \
+	daemon/policy.c daemon/policy.h daemon/policy-internal.h \
+	daemon/policy-parse.c daemon/policy-state.c daemon/policy-explain.c \
 	daemon/ratelimit.c daemon/ratelimit.h
 
 check_PROGRAMS += tests/test-ratelimit
