@@ -14,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "common/action.h"
 #include "common/event.h"
 #include "common/macro.h"
 #include "common/pec.h"
@@ -257,9 +258,15 @@ int event_priority(const ZpciEvent *e)
 	case EVENT_RECOVERY:
 		return e->recovery == RECOVERY_FAILED ? LOG_ERR : LOG_NOTICE;
 	case EVENT_ACTION:
-		if (streq(e->result, "failed") || streq(e->result, "timeout"))
+		switch (action_result_from_string(e->result)) {
+		case ACTION_RESULT_FAILED:
+		case ACTION_RESULT_TIMEOUT:
 			return LOG_ERR;
-		return streq(e->result, "done") ? LOG_NOTICE : LOG_INFO;
+		case ACTION_RESULT_DONE:
+			return LOG_NOTICE;
+		default:
+			return LOG_INFO;
+		}
 	case EVENT_SUMMARY:
 		return LOG_NOTICE;
 	default:

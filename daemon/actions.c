@@ -83,36 +83,6 @@ struct Actions {
 	bool freeing;
 };
 
-static const char *const type_names[_ACTION_TYPE_MAX] = {
-	[ACTION_LOG] = "log",
-	[ACTION_ALERT] = "alert",
-	[ACTION_REPORT_INFO] = "report-info",
-	[ACTION_RESET] = "reset",
-	[ACTION_UNBIND] = "unbind",
-	[ACTION_RECOVER] = "recover",
-	[ACTION_REPORT_FW_RESET] = "report-fw-reset",
-	[ACTION_REPORT_DECONFIGURE] = "report-deconfigure",
-};
-
-const char *action_type_to_string(ActionType t)
-{
-	return t >= 0 && t < _ACTION_TYPE_MAX ? type_names[t] : "invalid";
-}
-
-ActionType action_type_from_string(const char *s)
-{
-	for (int i = 0; s && i < _ACTION_TYPE_MAX; i++)
-		if (streq(s, type_names[i]))
-			return (ActionType)i;
-	return _ACTION_TYPE_INVALID;
-}
-
-bool action_type_is_disruptive(ActionType t)
-{
-	return t == ACTION_RESET || t == ACTION_UNBIND || t == ACTION_RECOVER ||
-	       t == ACTION_REPORT_FW_RESET || t == ACTION_REPORT_DECONFIGURE;
-}
-
 static unsigned inhibit_bit(ActionType t)
 {
 	switch (t) {
@@ -176,33 +146,6 @@ static uint64_t realtime_usec(void)
 }
 
 /* ---- result events ---------------------------------------------------- */
-
-static const char *const result_names[_ACTION_RESULT_MAX] = {
-	[ACTION_RESULT_DONE] = "done",
-	[ACTION_RESULT_FAILED] = "failed",
-	[ACTION_RESULT_TIMEOUT] = "timeout",
-	[ACTION_RESULT_POSTPONED] = "postponed",
-	[ACTION_RESULT_DRY_RUN] = "dry-run",
-	[ACTION_RESULT_NOT_SUPPORTED] = "not-supported",
-	[ACTION_RESULT_DROPPED] = "dropped",
-	[ACTION_RESULT_CONFIRMED] = "confirmed",
-	[ACTION_RESULT_UNCONFIRMED] = "unconfirmed",
-	[ACTION_RESULT_NO_CONFIRMATION] = "no-confirmation",
-	[ACTION_RESULT_CANCELLED] = "cancelled",
-};
-
-const char *action_result_to_string(ActionResult r)
-{
-	return r >= 0 && r < _ACTION_RESULT_MAX ? result_names[r] : "invalid";
-}
-
-ActionResult action_result_from_string(const char *s)
-{
-	for (int i = 0; s && i < _ACTION_RESULT_MAX; i++)
-		if (streq(s, result_names[i]))
-			return (ActionResult)i;
-	return _ACTION_RESULT_INVALID;
-}
 
 static void count_result(Actions *a, const char *result)
 {

@@ -75,6 +75,7 @@
 
 #include <event2/event.h>
 
+#include "common/action.h"
 #include "common/event.h"
 #include "common/log.h"
 #include "common/macro.h"
@@ -84,20 +85,6 @@
 #include "daemon/spawn.h"
 
 typedef struct Actions Actions;
-
-/* The same names as the policy's actions (policy_action_to_string()). */
-typedef enum ActionType {
-	ACTION_LOG,
-	ACTION_ALERT,
-	ACTION_REPORT_INFO,
-	ACTION_RESET,
-	ACTION_UNBIND,
-	ACTION_RECOVER,
-	ACTION_REPORT_FW_RESET,
-	ACTION_REPORT_DECONFIGURE,
-	_ACTION_TYPE_MAX,
-	_ACTION_TYPE_INVALID = -22,
-} ActionType;
 
 #define ACTIONS_RULE_MAX EVENT_RULE_MAX
 
@@ -164,41 +151,12 @@ typedef struct ActionsConfig {
 			  .confirm_timeout_usec = 60 * USEC_PER_SEC, \
 			  .alert_limits = SPAWN_LIMITS_DEFAULT })
 
-typedef enum ActionResult {
-	ACTION_RESULT_DONE,
-	ACTION_RESULT_FAILED,
-	ACTION_RESULT_TIMEOUT,
-	ACTION_RESULT_POSTPONED,
-	ACTION_RESULT_DRY_RUN,
-	ACTION_RESULT_NOT_SUPPORTED,
-	ACTION_RESULT_DROPPED,
-	ACTION_RESULT_CONFIRMED,
-	ACTION_RESULT_UNCONFIRMED,
-	ACTION_RESULT_NO_CONFIRMATION,
-	ACTION_RESULT_CANCELLED,
-	_ACTION_RESULT_MAX,
-	_ACTION_RESULT_INVALID = -22,
-} ActionResult;
-
-/* "done", "failed", "timeout", "postponed", "dry-run", "not-supported",
- * "dropped", "confirmed", "unconfirmed", "no-confirmation", "cancelled": the one list of
- * results, for the code, the counters, the docs and --explain. */
-const char *action_result_to_string(ActionResult r);
-ActionResult action_result_from_string(const char *s);
-
 typedef struct ActionsStats {
 	uint64_t submitted;
 	uint64_t done, failed, timeouts, postponed, dry_runs, not_supported, dropped;
 	uint64_t confirmed, unconfirmed, no_confirmation, cancelled;
 	uint64_t alert_overflows;
 } ActionsStats;
-
-/* "log", "alert", "report-info", "reset", "unbind", "recover", "report-fw-reset", "report-deconfigure". */
-const char *action_type_to_string(ActionType t);
-ActionType action_type_from_string(const char *s);
-
-/* Whether @t disrupts whoever uses the function (subject to inhibitors and dry-run). */
-bool action_type_is_disruptive(ActionType t);
 
 /* Fill @req for @type on @f (identity and mode; @f may be NULL) caused by
  * @trigger (may be NULL), decided by @rule (may be NULL). */

@@ -403,7 +403,7 @@ int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e)
 	if (!b || b->broken)
 		return 0;
 	if (e->kind == EVENT_ACTION)
-		member = streq(e->action, "alert") ? "Alert" : "ActionTaken";
+		member = action_type_from_string(e->action) == ACTION_ALERT ? "Alert" : "ActionTaken";
 	else if (e->kind == EVENT_RECOVERY)
 		member = "RecoveryReported";
 	else

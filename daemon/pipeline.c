@@ -70,7 +70,7 @@ static void record_held_action(Manager *m, ZpciFunction *f, const ZpciEvent *tri
 {
 	ZpciEvent e = { .kind = EVENT_ACTION, .sources = EVENT_SOURCE_DAEMON };
 
-	(void)snprintf(e.action, sizeof(e.action), "%s", policy_action_to_string(a->action));
+	(void)snprintf(e.action, sizeof(e.action), "%s", action_type_to_string(a->action));
 	(void)snprintf(e.result, sizeof(e.result), "%s",
 		       a->verdict == POLICY_VERDICT_POSTPONED ? "postponed" : "not-supported");
 	(void)snprintf(e.rule, sizeof(e.rule), "%s", a->rule);
@@ -100,7 +100,7 @@ static void apply_policy(Manager *m, ZpciFunction *f, const ZpciEvent *e)
 		const PolicyDecidedAction *a = &d.actions[i];
 		ActionRequest req;
 
-		if (a->action == POLICY_ACTION_LOG)
+		if (a->action == ACTION_LOG)
 			continue; /* the journal record was written already */
 		if (a->verdict == POLICY_VERDICT_POSTPONED || a->verdict == POLICY_VERDICT_UNAVAILABLE) {
 			record_held_action(m, f, e, a);
@@ -108,13 +108,12 @@ static void apply_policy(Manager *m, ZpciFunction *f, const ZpciEvent *e)
 		}
 		if (!m->actions)
 			continue;
-		action_request_init(&req, action_type_from_string(policy_action_to_string(a->action)), f, e,
-				    a->rule);
+		action_request_init(&req, a->action, f, e, a->rule);
 		req.dry_run = a->verdict == POLICY_VERDICT_DRY_RUN;
 		r = actions_submit(m->actions, &req);
 		if (r < 0)
 			log_warning_errno(m->log, r, "PCI function 0x%08x: failed to start action %s: %m",
-					  f->attrs.fid, policy_action_to_string(a->action));
+					  f->attrs.fid, action_type_to_string(a->action));
 	}
 }
 

@@ -114,7 +114,7 @@ int policy_explain(const Policy *p, const PolicyState *s, const ZpciFunction *f,
 			size_t n;
 
 			n = (size_t)snprintf(line, sizeof(line), "  %-20s %-12s",
-					     policy_action_to_string(a->action),
+					     action_type_to_string(a->action),
 					     policy_verdict_to_string(a->verdict));
 			if (a->ladder_step >= 0 && n < sizeof(line))
 				n += (size_t)snprintf(line + n, sizeof(line) - n, " ladder step %d",

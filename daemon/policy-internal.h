@@ -13,7 +13,6 @@
 #include "daemon/policy.h"
 
 /* NULL-terminated, in the order of the enums or bits they name. */
-extern const char *const policy_action_names[];    /* PolicyAction */
 extern const char *const policy_mode_names[];      /* FunctionMode */
 extern const char *const policy_pec_class_names[]; /* PecClass */
 extern const char *const policy_source_names[];    /* EventSource bits */

@@ -5,7 +5,6 @@
  * syntax (policy_to_json()).
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +319,7 @@ static int set_name(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v
 }
 
 typedef struct ActionList {
-	PolicyAction *actions;
+	ActionType *actions;
 	size_t *n;
 	bool unique;
 } ActionList;
@@ -329,11 +328,11 @@ static int visit_action(ConfigContext *ctx, const ConfigKey *k, const char *s, c
 			const char *path, void *field)
 {
 	ActionList *l = field;
-	PolicyAction a = policy_action_from_string(s);
+	ActionType a = action_type_from_string(s);
 	const char *close;
 
 	if (a < 0) {
-		close = config_closest(s, (const char *const *)policy_action_names);
+		close = config_closest(s, (const char *const *)action_type_names);
 		if (close)
 			return config_error(
 				ctx, loc,
@@ -578,12 +577,12 @@ static json_object *strv_to_json(char **l)
 	return a;
 }
 
-static json_object *actions_to_json(const PolicyAction *actions, size_t n)
+static json_object *actions_to_json(const ActionType *actions, size_t n)
 {
 	json_object *a = json_object_new_array();
 
 	for (size_t i = 0; a && i < n; i++)
-		if (json_append(a, json_object_new_string(policy_action_to_string(actions[i]))) < 0) {
+		if (json_append(a, json_object_new_string(action_type_to_string(actions[i]))) < 0) {
 			json_object_put(a);
 			return NULL;
 		}

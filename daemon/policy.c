@@ -18,16 +18,6 @@
 
 /* ---- names ---- */
 
-const char *const policy_action_names[_POLICY_ACTION_MAX + 1] = {
-	[POLICY_ACTION_LOG] = "log",
-	[POLICY_ACTION_ALERT] = "alert",
-	[POLICY_ACTION_REPORT_INFO] = "report-info",
-	[POLICY_ACTION_RESET] = "reset",
-	[POLICY_ACTION_UNBIND] = "unbind",
-	[POLICY_ACTION_RECOVER] = "recover",
-	[POLICY_ACTION_REPORT_FW_RESET] = "report-fw-reset",
-	[POLICY_ACTION_REPORT_DECONFIGURE] = "report-deconfigure",
-};
 static const char *const verdict_names[_POLICY_VERDICT_MAX] = { "run", "dry-run", "postponed",
 								"unavailable" };
 static const char *const hold_names[_POLICY_HOLD_MAX] = { "none", "mode", "inhibited", "cooldown",
@@ -41,25 +31,6 @@ const char *const policy_pec_class_names[] = { "informational", "recoverable", "
 					       NULL };
 const char *const policy_source_names[] = { "vfio", "delegated", "kmsg", "uevent", "daemon", NULL };
 const char *const policy_kind_names[] = { "error", "dropped", "recovery", "action", "summary", NULL };
-
-const char *policy_action_to_string(PolicyAction a)
-{
-	return a >= 0 && a < _POLICY_ACTION_MAX ? policy_action_names[a] : "invalid";
-}
-
-PolicyAction policy_action_from_string(const char *s)
-{
-	for (int i = 0; s && i < _POLICY_ACTION_MAX; i++)
-		if (streq(policy_action_names[i], s))
-			return (PolicyAction)i;
-	return _POLICY_ACTION_INVALID;
-}
-
-bool policy_action_is_disruptive(PolicyAction a)
-{
-	return a == POLICY_ACTION_RESET || a == POLICY_ACTION_UNBIND || a == POLICY_ACTION_RECOVER ||
-	       a == POLICY_ACTION_REPORT_FW_RESET || a == POLICY_ACTION_REPORT_DECONFIGURE;
-}
 
 const char *policy_verdict_to_string(PolicyVerdict v)
 {
@@ -155,8 +126,8 @@ int policy_new_default(Policy **ret)
 	(void)snprintf(p->rules[0].name, sizeof(p->rules[0].name), "permanent-errors");
 	p->rules[0].match.keys = POLICY_MATCH_PEC_CLASS;
 	p->rules[0].match.pec_classes = 1U << PEC_CLASS_PERMANENT;
-	p->rules[0].actions[0] = POLICY_ACTION_LOG;
-	p->rules[0].actions[1] = POLICY_ACTION_ALERT;
+	p->rules[0].actions[0] = ACTION_LOG;
+	p->rules[0].actions[1] = ACTION_ALERT;
 	p->rules[0].n_actions = 2;
 	/* With the device open, the kernel leaves recovery to its holder: in
 	 * own mode that is zpcid. */
@@ -165,16 +136,16 @@ int policy_new_default(Policy **ret)
 	p->rules[1].match.keys = POLICY_MATCH_PEC_CLASS | POLICY_MATCH_MODE;
 	p->rules[1].match.pec_classes = 1U << PEC_CLASS_RECOVERABLE | 1U << PEC_CLASS_FW_RESET_DONE;
 	p->rules[1].match.modes = 1U << FUNCTION_MODE_OWN;
-	p->rules[1].actions[0] = POLICY_ACTION_LOG;
+	p->rules[1].actions[0] = ACTION_LOG;
 	p->rules[1].n_actions = 1;
-	p->rules[1].ladder[0] = POLICY_ACTION_RESET;
-	p->rules[1].ladder[1] = POLICY_ACTION_RESET;
-	p->rules[1].ladder[2] = POLICY_ACTION_UNBIND;
+	p->rules[1].ladder[0] = ACTION_RESET;
+	p->rules[1].ladder[1] = ACTION_RESET;
+	p->rules[1].ladder[2] = ACTION_UNBIND;
 	p->rules[1].n_ladder = 3;
 	(void)duration_parse("1h", &p->rules[1].ladder_reset_usec);
 	policy_rule_init(&p->rules[2]);
 	(void)snprintf(p->rules[2].name, sizeof(p->rules[2].name), POLICY_DEFAULT_RULE_NAME);
-	p->rules[2].actions[0] = POLICY_ACTION_LOG;
+	p->rules[2].actions[0] = ACTION_LOG;
 	p->rules[2].n_actions = 1;
 	*ret = p;
 	return 0;
@@ -369,18 +340,18 @@ static void trace(Evaluation *ev, const PolicyRule *r, PolicyRuleOutcome o, cons
 }
 
 /* Whether the function's mode can do @a at all (DESIGN §3). */
-static bool mode_allows(const PolicyRule *r, FunctionMode mode, PolicyAction a, char *why, size_t size)
+static bool mode_allows(const PolicyRule *r, FunctionMode mode, ActionType a, char *why, size_t size)
 {
 	if (mode != FUNCTION_MODE_OBSERVE)
 		return true;
-	if (a == POLICY_ACTION_RESET) {
+	if (a == ACTION_RESET) {
 		(void)snprintf(why, size, "reset needs the device, and the function is only observed");
 		return false;
 	}
-	if ((a == POLICY_ACTION_UNBIND || a == POLICY_ACTION_RECOVER) && !r->disrupt_observed) {
+	if ((a == ACTION_UNBIND || a == ACTION_RECOVER) && !r->disrupt_observed) {
 		(void)snprintf(why, size,
 			       "%s of an observed function needs \"disrupt_observed\": true in rule %s",
-			       policy_action_to_string(a), r->name);
+			       action_type_to_string(a), r->name);
 		return false;
 	}
 	return true;
@@ -430,14 +401,14 @@ static void decide_disruption(Evaluation *ev)
 }
 
 /* Add @a from rule @r to the decision. Returns the verdict, or -ENOMEM. */
-static int add_action(Evaluation *ev, const PolicyRule *r, PolicyAction a, int ladder_step)
+static int add_action(Evaluation *ev, const PolicyRule *r, ActionType a, int ladder_step)
 {
 	PolicyDecision *d = ev->d;
 	PolicyDecidedAction *da;
 	char why[POLICY_DETAIL_MAX] = "";
 
 	/* Non-disruptive actions are taken once per decision. */
-	if (!policy_action_is_disruptive(a))
+	if (!action_type_is_disruptive(a))
 		for (size_t i = 0; i < d->n_actions; i++)
 			if (d->actions[i].action == a)
 				return d->actions[i].verdict;
@@ -448,7 +419,7 @@ static int add_action(Evaluation *ev, const PolicyRule *r, PolicyAction a, int l
 				     .verdict = POLICY_VERDICT_RUN,
 				     .ladder_step = ladder_step };
 	(void)snprintf(da->rule, sizeof(da->rule), "%s", r->name);
-	if (!policy_action_is_disruptive(a))
+	if (!action_type_is_disruptive(a))
 		return da->verdict;
 
 	d->has_disruptive = true;
@@ -504,7 +475,7 @@ static int fire_rule(Evaluation *ev, const PolicyRule *r, RuleState *rs, char *n
 	if (v < 0)
 		return v;
 	(void)snprintf(note, size, "; ladder step %u/%zu: %s (%s)", rs->ladder_step + 1, r->n_ladder,
-		       policy_action_to_string(r->ladder[rs->ladder_step]),
+		       action_type_to_string(r->ladder[rs->ladder_step]),
 		       policy_verdict_to_string((PolicyVerdict)v));
 	/* A postponed step is tried again at the next firing; any other outcome moves on. */
 	if (v != POLICY_VERDICT_POSTPONED)
@@ -590,7 +561,7 @@ int policy_evaluate(const Policy *p, PolicyState *s, const ZpciFunction *f, cons
 		static const PolicyRule implicit = { .name = POLICY_DEFAULT_RULE_NAME };
 
 		(void)snprintf(ret->rule, sizeof(ret->rule), "%s", POLICY_DEFAULT_RULE_NAME);
-		r = add_action(&ev, &implicit, POLICY_ACTION_LOG, -1);
+		r = add_action(&ev, &implicit, ACTION_LOG, -1);
 		if (r < 0)
 			return r;
 	}
@@ -616,13 +587,13 @@ int policy_decision_to_json(const PolicyDecision *d, json_object **ret)
 		json_object *ao = json_object_new_object();
 
 		if (json_append(actions, ao) < 0 ||
-		    json_add(ao, "action", json_object_new_string(policy_action_to_string(a->action))) < 0 ||
+		    json_add(ao, "action", json_object_new_string(action_type_to_string(a->action))) < 0 ||
 		    json_add(ao, "verdict", json_object_new_string(policy_verdict_to_string(a->verdict))) <
 			    0 ||
 		    json_add(ao, "hold", json_object_new_string(policy_hold_to_string(a->hold))) < 0 ||
 		    json_add(ao, "rule", json_object_new_string(a->rule)) < 0 ||
 		    json_add(ao, "disruptive",
-			     json_object_new_boolean(policy_action_is_disruptive(a->action))) < 0)
+			     json_object_new_boolean(action_type_is_disruptive(a->action))) < 0)
 			return -ENOMEM;
 		if (a->ladder_step >= 0 && json_add_u64(ao, "ladder_step", (uint64_t)a->ladder_step) < 0)
 			return -ENOMEM;

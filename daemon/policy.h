@@ -41,6 +41,7 @@
 
 #include <json-c/json.h>
 
+#include "common/action.h"
 #include "common/event.h"
 #include "daemon/conf-table.h"
 #include "daemon/function.h"
@@ -56,19 +57,6 @@
 #define POLICY_DEFAULT_COOLDOWN     "10m"
 #define POLICY_DEFAULT_LADDER_RESET "24h"
 #define POLICY_DEFAULT_RULE_NAME    "default"
-
-typedef enum PolicyAction {
-	POLICY_ACTION_LOG,
-	POLICY_ACTION_ALERT,
-	POLICY_ACTION_REPORT_INFO,
-	POLICY_ACTION_RESET,
-	POLICY_ACTION_UNBIND,
-	POLICY_ACTION_RECOVER,
-	POLICY_ACTION_REPORT_FW_RESET,
-	POLICY_ACTION_REPORT_DECONFIGURE,
-	_POLICY_ACTION_MAX,
-	_POLICY_ACTION_INVALID = -22,
-} PolicyAction;
 
 typedef enum PolicyVerdict {
 	POLICY_VERDICT_RUN,         /* do it now */
@@ -141,9 +129,9 @@ typedef struct PolicyRule {
 	PolicyMatch match;
 	bool has_threshold;
 	RateSpec threshold;
-	PolicyAction actions[POLICY_RULE_ACTIONS_MAX];
+	ActionType actions[POLICY_RULE_ACTIONS_MAX];
 	size_t n_actions;
-	PolicyAction ladder[POLICY_RULE_ACTIONS_MAX];
+	ActionType ladder[POLICY_RULE_ACTIONS_MAX];
 	size_t n_ladder;
 	uint64_t ladder_reset_usec;
 	bool cont;
@@ -164,7 +152,7 @@ typedef struct Policy {
 } Policy;
 
 typedef struct PolicyDecidedAction {
-	PolicyAction action;
+	ActionType action;
 	PolicyVerdict verdict;
 	PolicyHold hold;     /* why postponed/unavailable */
 	uint64_t retry_usec; /* postponed by cooldown/budget: when it would be allowed; else 0 */
@@ -196,11 +184,6 @@ enum {
 	POLICY_EVALUATE_INHIBITED = 1 << 0, /* an inhibitor is active: postpone every disruptive action */
 };
 
-/* "log", "alert", "report-info", "reset", "unbind", "recover", "report-fw-reset", "report-deconfigure". */
-const char *policy_action_to_string(PolicyAction a);
-PolicyAction policy_action_from_string(const char *s);
-/* Whether @a disrupts whoever uses the function (and so obeys budget, cooldown, dry-run). */
-bool policy_action_is_disruptive(PolicyAction a);
 /* "run", "dry-run", "postponed", "unavailable". */
 const char *policy_verdict_to_string(PolicyVerdict v);
 /* "none", "mode", "inhibited", "cooldown", "budget". */

@@ -7,3 +7,12 @@ common_libzpcicommon_a_SOURCES = \
 	common/event.h common/ccdf.h common/pec.h
 common_libzpcicommon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 COMMON_LIBS = common/libzpcicommon.a $(SYSTEMD_LIBS) $(JSONC_LIBS)
+
+# The action types and results (common/action.*), and their round trip.
+common_libzpcicommon_a_SOURCES += common/action.c common/action.h
+check_PROGRAMS += tests/test-action
+tests_test_action_SOURCES = tests/test-action.c
+tests_test_action_CFLAGS = $(TEST_CFLAGS)
+tests_test_action_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-action
+UNIT_TESTS += tests/test-action

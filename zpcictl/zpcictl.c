@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/action.h"
 #include "common/macro.h"
 #include "common/metrics.h"
 #include "common/output.h"
@@ -206,8 +207,7 @@ typedef struct LegacyWait {
  * no-confirmation and cancelled follow an earlier "done". */
 static bool legacy_result_is_first(const char *result)
 {
-	return !streq(result, "confirmed") && !streq(result, "unconfirmed") &&
-	       !streq(result, "no-confirmation") && !streq(result, "cancelled");
+	return !action_result_is_confirmation(action_result_from_string(result));
 }
 
 static void legacy_match(LegacyWait *w, json_object *e)
@@ -288,7 +288,7 @@ static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const ch
 		if (r < 0 && r != -EINTR)
 			return fail(EXIT_FAIL, NULL, "%s: failed to wait for zpcid: %s", slot, strerror(-r));
 	}
-	if (streq(w.result, "done"))
+	if (action_result_from_string(w.result) == ACTION_RESULT_DONE)
 		return EXIT_OK;
 	return fail(EXIT_FAIL, NULL, "%s: %s %s through zpcid: %s", slot, action, w.result,
 		    isempty(w.detail) ? "no detail" : w.detail);
