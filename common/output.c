@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/output.h"
+#include "common/time-util.h"
 
 struct Output {
 	FILE *f;
@@ -73,19 +74,11 @@ const char *output_format_time(uint64_t usec, bool with_zone, char *buf, size_t 
 	return buf;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 int output_meta_to_json(const OutputMeta *meta, json_object **ret)
 {
 	json_object *o;
 	char host[256] = {}, tbuf[64];
-	uint64_t t = meta->time_usec ? meta->time_usec : now_usec();
+	uint64_t t = meta->time_usec ? meta->time_usec : now_usec(CLOCK_REALTIME);
 	const char *h = meta->host;
 
 	if (!h) {

@@ -15,6 +15,7 @@
 
 #include "common/pec.h"
 #include "common/report-error.h"
+#include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/state-file.h"
 #include "daemon/syncer.h"
@@ -135,14 +136,6 @@ static struct timeval usec_to_tv(uint64_t usec)
 {
 	return (struct timeval){ .tv_sec = (time_t)(usec / USEC_PER_SEC),
 				 .tv_usec = (suseconds_t)(usec % USEC_PER_SEC) };
-}
-
-static uint64_t realtime_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
 /* ---- result events ---------------------------------------------------- */
@@ -439,16 +432,18 @@ static int helper_run(Actions *a, Job *j, char *detail, size_t size)
 
 			return report_error_write_padded(
 				a->sysfs_root, req->slot, report_action_of(req->type),
-				realtime_usec() / USEC_PER_SEC, j->err_log_id, req->log_data, len);
+				now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id, req->log_data, len);
 		}
 		build_log_data(req, log_data, sizeof(log_data));
 		if (a->ops.report_write)
 			r = a->ops.report_write(a->userdata, a->sysfs_root, req->slot,
-						report_action_of(req->type), realtime_usec() / USEC_PER_SEC,
-						j->err_log_id, req->has_log_data ? req->log_data : log_data);
+						report_action_of(req->type),
+						now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id,
+						req->has_log_data ? req->log_data : log_data);
 		else
 			r = report_error_write(a->sysfs_root, req->slot, report_action_of(req->type),
-					       realtime_usec() / USEC_PER_SEC, j->err_log_id, log_data);
+					       now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id,
+					       log_data);
 		return r;
 	default:
 		return -EINVAL;
@@ -966,7 +961,7 @@ int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsC
 		r = state_file_read_u64(a->err_log_id_path, 0, &a->last_err_log_id);
 		if (r < 0) {
 			/* Never reuse an id: continue above anything a counter could have reached. */
-			a->last_err_log_id = realtime_usec();
+			a->last_err_log_id = now_usec(CLOCK_REALTIME);
 			(void)log_warning_errno(a->log, r,
 						"Failed to read %s, continuing with log id %" PRIu64 ": %m",
 						a->err_log_id_path, a->last_err_log_id);

@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/bus-private.h"
 #include "daemon/history.h"
@@ -602,7 +603,7 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	i->who = strdup(who);
 	i->why = strdup(why);
 	i->what = strdup(what);
-	i->since_usec = bus_now_usec();
+	i->since_usec = now_usec(CLOCK_REALTIME);
 	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID, &creds) >= 0) {
 		(void)sd_bus_creds_get_uid(creds, &i->uid);
 		(void)sd_bus_creds_get_pid(creds, &i->pid);

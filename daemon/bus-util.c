@@ -10,14 +10,6 @@
 #include "common/macro.h"
 #include "daemon/bus-util.h"
 
-uint64_t bus_now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static int resolve_group(const char *name, gid_t *ret)
 {
 	struct group grp, *result = NULL;

@@ -89,6 +89,3 @@ int bus_read_options(sd_bus_message *m, const BusOption *table, sd_bus_error *er
 /* Set @error from a -errno of a lower layer with a suitable org.zpcid1.Error
  * name and @what as the message prefix. Returns @r. */
 int bus_error_from_errno(sd_bus_error *error, int r, const char *what);
-
-/* Realtime now in µs. */
-uint64_t bus_now_usec(void);

@@ -5,19 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/time-util.h"
 #include "daemon/bus-private.h"
 #include "daemon/policy.h"
 #include "daemon/registry.h"
 
 static void on_bus_io(evutil_socket_t fd, short what, void *userdata);
-
-static uint64_t now_monotonic_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
 
 static void bus_break(Bus *b, int r)
 {
@@ -50,7 +43,7 @@ void bus_rearm(Bus *b)
 	(void)event_add(b->io_event, NULL);
 
 	if (sd_bus_get_timeout(b->bus, &usec) >= 0 && usec != UINT64_MAX) {
-		uint64_t now = now_monotonic_usec(), rel = usec > now ? usec - now : 0;
+		uint64_t now = now_usec(CLOCK_MONOTONIC), rel = usec > now ? usec - now : 0;
 		struct timeval tv = { .tv_sec = (time_t)(rel / USEC_PER_SEC),
 				      .tv_usec = (suseconds_t)(rel % USEC_PER_SEC) };
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/time-util.h"
 #include "daemon/conf-table.h"
 #include "daemon/config.h"
 #include "daemon/policy.h"
@@ -412,14 +413,6 @@ static int apply(ConfigContext *ctx, json_object *merged, Config *c)
 	return ctx->n_errors > 0 ? -EINVAL : 0;
 }
 
-static unsigned long long now_realtime_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (unsigned long long)ts.tv_sec * USEC_PER_SEC + (unsigned long long)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 int config_load(Config **ret, const char *path, const char *dropin_dir, bool path_explicit,
 		ConfigDiagnostics *diag)
 {
@@ -489,7 +482,7 @@ int config_load(Config **ret, const char *path, const char *dropin_dir, bool pat
 			config_diagnostics_done(&local);
 		return -EINVAL;
 	}
-	c->loaded_usec = now_realtime_usec();
+	c->loaded_usec = now_usec(CLOCK_REALTIME);
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -523,7 +516,7 @@ int config_load_string(Config **ret, const char *text, size_t size, const char *
 			config_diagnostics_done(&local);
 		return -EINVAL;
 	}
-	c->loaded_usec = now_realtime_usec();
+	c->loaded_usec = now_usec(CLOCK_REALTIME);
 	*ret = TAKE_PTR(c);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/event.h"
+#include "common/time-util.h"
 #include "daemon/explain.h"
 #include "daemon/owner.h"
 #include "daemon/policy-store.h"
@@ -93,7 +94,6 @@ int explain_run(const Config *c, const ExplainRequest *req, FILE *out, FILE *err
 	json_object *explanation = NULL;
 	ZpciFunction f = { .iommu_group = -1 };
 	ZpciEvent e = { .kind = EVENT_ERROR, .has = EVENT_HAS_PEC };
-	struct timespec ts;
 	uint64_t now;
 	int r;
 
@@ -121,8 +121,7 @@ int explain_run(const Config *c, const ExplainRequest *req, FILE *out, FILE *err
 			"one\n",
 			req->state_directory, strerror(-r));
 
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	now = now_usec(CLOCK_REALTIME);
 	e.pec = req->pec;
 	e.sources = req->sources                      ? req->sources
 		    : f.mode == FUNCTION_MODE_OBSERVE ? EVENT_SOURCE_KMSG

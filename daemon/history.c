@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/io-util.h"
+#include "common/time-util.h"
 #include "daemon/history.h"
 
 #define HEADER       "ZPCID-HISTORY 1\n"
@@ -1276,11 +1277,8 @@ static int rotate(History *h)
 #define HISTORY_FAILURE_LOG_USEC (60 * USEC_PER_SEC)
 static int append_failed(History *h, int r)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 	h->stats.append_failures++;
 	h->failing++;
 	if (h->log && (h->failure_log_usec == 0 || now - h->failure_log_usec >= HISTORY_FAILURE_LOG_USEC)) {

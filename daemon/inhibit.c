@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/time-util.h"
 #include "daemon/inhibit.h"
 
 struct Inhibitors {
@@ -104,7 +105,6 @@ static bool text_ok(const char *s)
 
 int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char *what, uint64_t *ret_handle)
 {
-	struct timespec ts;
 	Inhibitor *it;
 	int bits;
 
@@ -120,8 +120,7 @@ int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char 
 	*it = (Inhibitor){ .handle = i->next_handle++, .what = (unsigned)bits };
 	(void)snprintf(it->who, sizeof(it->who), "%s", who);
 	(void)snprintf(it->why, sizeof(it->why), "%s", why);
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	it->since_usec = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	it->since_usec = now_usec(CLOCK_REALTIME);
 	*ret_handle = it->handle;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/messages.h"
+#include "common/time-util.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
@@ -553,8 +554,6 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static uint64_t now_usec(clockid_t clock);
-
 static void on_cursor_saved(int result, void *userdata)
 {
 	KmsgSource *k = ASSERT_PTR(userdata);
@@ -646,14 +645,6 @@ static void request_cursor_save(KmsgSource *k)
 static void on_cursor_timer(evutil_socket_t fd, short what, void *userdata)
 {
 	request_cursor_save(ASSERT_PTR(userdata));
-}
-
-static uint64_t now_usec(clockid_t clock)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
 static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)

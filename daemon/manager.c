@@ -12,6 +12,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/bus.h"
 #include "daemon/dedup.h"
@@ -276,14 +277,6 @@ static void on_policy_state_written(int result, void *userdata)
 	policy_state_saved(ASSERT_PTR(userdata), result);
 }
 
-static uint64_t realtime_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* The state is serialised here, on the loop; the write and its fsync()s
  * run on the syncer. */
 static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata)
@@ -294,7 +287,7 @@ static void on_policy_state_timer(evutil_socket_t fd, short what, void *userdata
 	/* What no longer matters (empty buckets, ladders reset, cooldowns
 	 * past) is dropped before each save: the state stays as large as
 	 * the functions with something going on. */
-	policy_state_gc(m->policy_state, m->policy, realtime_usec());
+	policy_state_gc(m->policy_state, m->policy, now_usec(CLOCK_REALTIME));
 	r = policy_store_save_async(m->state_directory, m->policy_state, m->syncer, &m->policy_state_hash,
 				    on_policy_state_written, m);
 	if (r < 0)
@@ -382,7 +375,7 @@ static int manager_setup_core(Manager *m)
 	if (r < 0)
 		log_warning_errno(m->log, r, "Failed to read the saved policy state, starting afresh: %m");
 	if (m->policy_state)
-		policy_state_gc(m->policy_state, m->policy, realtime_usec());
+		policy_state_gc(m->policy_state, m->policy, now_usec(CLOCK_REALTIME));
 	m->policy_state_timer = evtimer_new(m->event_base, on_policy_state_timer, m);
 	if (!m->policy_state_timer)
 		return log_oom(m->log);
@@ -470,15 +463,6 @@ int manager_start(Manager *m)
 	return 0;
 }
 
-static uint64_t thread_cpu_usec(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* The loop, one iteration at a time, to probe its stalls: the CPU time the
  * thread spends in one iteration is what its callbacks worked while every
  * other source waited (sleeping in epoll costs none, nor does waiting for a
@@ -486,12 +470,12 @@ static uint64_t thread_cpu_usec(void)
 int manager_run(Manager *m)
 {
 	for (;;) {
-		uint64_t c0 = thread_cpu_usec(), d;
+		uint64_t c0 = now_usec(CLOCK_THREAD_CPUTIME_ID), d;
 		int r = event_base_loop(m->event_base, EVLOOP_ONCE);
 
 		if (r < 0)
 			return log_error_errno(m->log, -EIO, "Event loop failed."), 1;
-		d = thread_cpu_usec() - c0;
+		d = now_usec(CLOCK_THREAD_CPUTIME_ID) - c0;
 		m->loop_iterations++;
 		if (d > m->loop_stall_max_usec)
 			m->loop_stall_max_usec = d;
@@ -522,12 +506,8 @@ int manager_reload(Manager *m)
 	_cleanup_(config_freep) Config *c = NULL;
 	int r;
 
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	(void)sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%llu",
-			 (unsigned long long)ts.tv_sec * USEC_PER_SEC +
-				 (unsigned long long)ts.tv_nsec / NSEC_PER_USEC);
+	(void)sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%" PRIu64,
+			 now_usec(CLOCK_MONOTONIC));
 	r = config_load(&c, m->options.config_file, m->options.dropin_dir, m->options.config_file != NULL,
 			&diag);
 	if (r < 0) {

@@ -10,6 +10,7 @@
 
 #include "common/io-util.h"
 #include "common/pec.h"
+#include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/function.h"
 #include "daemon/kmsg.h"
@@ -47,14 +48,6 @@ struct MetricsFile {
 	ActionCount *actions;
 	size_t n_actions, allocated_actions;
 };
-
-static uint64_t now_usec(clockid_t clock)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
 
 int metrics_file_replace(const char *directory, const char *name, const char *text)
 {

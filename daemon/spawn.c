@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/time-util.h"
 #include "daemon/spawn.h"
 
 typedef struct SpawnJob {
@@ -60,14 +61,6 @@ static const char *const result_names[_SPAWN_RESULT_MAX] = {
 const char *spawn_result_to_string(SpawnResult r)
 {
 	return r >= 0 && r < _SPAWN_RESULT_MAX ? result_names[r] : "invalid";
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
 static struct timeval usec_to_tv(uint64_t usec)
@@ -171,7 +164,7 @@ static void on_child_exit(evutil_socket_t fd, short what, void *userdata)
 	if (p == 0)
 		return;
 
-	o.duration_usec = now_usec() - j->start_usec;
+	o.duration_usec = now_usec(CLOCK_MONOTONIC) - j->start_usec;
 	if (p < 0) {
 		o.result = SPAWN_FAILED;
 		o.error = negative_errno();
@@ -250,7 +243,7 @@ static int job_spawn(SpawnJob *j)
 	if (r != 0)
 		return -r;
 
-	j->start_usec = now_usec();
+	j->start_usec = now_usec(CLOCK_MONOTONIC);
 	s->stats.started++;
 	r = spawn_watch_child(s->base, j->pid, on_child_exit, j, &j->pidfd, &j->exit_event);
 	if (r < 0) {

@@ -16,3 +16,6 @@ tests_test_action_CFLAGS = $(TEST_CFLAGS)
 tests_test_action_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-action
 UNIT_TESTS += tests/test-action
+
+# The clock in µs (common/time-util.*).
+common_libzpcicommon_a_SOURCES += common/time-util.c common/time-util.h

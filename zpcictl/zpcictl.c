@@ -28,6 +28,7 @@
 #include "common/metrics.h"
 #include "common/output.h"
 #include "common/report-error.h"
+#include "common/time-util.h"
 #include "zpcictl/client.h"
 #include "zpcictl/device.h"
 
@@ -185,14 +186,6 @@ static int legacy_direct(const char *device, const char *slot)
  * action timeout (30 s unless configured otherwise). */
 #define LEGACY_WAIT_SEC_DEFAULT 120
 
-static uint64_t now_usec_monotonic(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* The result of one action zpcictl asked zpcid for: the first ActionTaken
  * record of the function, the action and this caller after the call. */
 typedef struct LegacyWait {
@@ -271,9 +264,9 @@ static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const ch
 		(void)bus_fail(&error, r, slot);
 		return EXIT_FAIL; /* s390-tools: 1 for every failure */
 	}
-	deadline = now_usec_monotonic() + wait_sec * USEC_PER_SEC;
+	deadline = now_usec(CLOCK_MONOTONIC) + wait_sec * USEC_PER_SEC;
 	while (!w.got) {
-		uint64_t now = now_usec_monotonic();
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
 		if (now >= deadline)
 			return fail(EXIT_FAIL, NULL, "%s: no result of %s from zpcid within %" PRIu64 " s.",
@@ -806,15 +799,11 @@ static int object_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error
  * with the time it was seen. */
 static void daemon_record(Stream *s, const char *signal, const char *message)
 {
-	struct timespec ts;
 	json_object *rec;
 
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	rec = json_object_new_object();
 	(void)json_object_object_add(rec, "signal", json_object_new_string(signal));
-	(void)json_object_object_add(rec, "time",
-				     json_object_new_uint64((uint64_t)ts.tv_sec * USEC_PER_SEC +
-							    (uint64_t)ts.tv_nsec / NSEC_PER_USEC));
+	(void)json_object_object_add(rec, "time", json_object_new_uint64(now_usec(CLOCK_REALTIME)));
 	(void)json_object_object_add(rec, "message", json_object_new_string(message));
 	(void)output_add(s->output, rec);
 	json_object_put(rec);
