@@ -18,23 +18,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "common/bus-names.h"
 #include "common/event.h"
-
-#define BUS_NAME               "org.zpcid1"
-#define BUS_PATH               "/org/zpcid1"
-#define BUS_FUNCTION_PREFIX    "/org/zpcid1/function"
-#define BUS_MANAGER_INTERFACE  "org.zpcid1.Manager"
-#define BUS_FUNCTION_INTERFACE "org.zpcid1.Function"
-
-#define BUS_ERROR_NO_SUCH_FUNCTION  "org.zpcid1.Error.NoSuchFunction"
-#define BUS_ERROR_INVALID_ARGUMENT  "org.zpcid1.Error.InvalidArgument"
-#define BUS_ERROR_ACCESS_DENIED     "org.zpcid1.Error.AccessDenied"
-#define BUS_ERROR_BUSY              "org.zpcid1.Error.Busy"
-#define BUS_ERROR_NOT_SUPPORTED     "org.zpcid1.Error.NotSupported"
-#define BUS_ERROR_INHIBITED         "org.zpcid1.Error.Inhibited"
-#define BUS_ERROR_FAILED            "org.zpcid1.Error.Failed"
-#define BUS_ERROR_LIMIT_EXCEEDED    "org.zpcid1.Error.LimitExceeded"
-#define BUS_ERROR_NOT_BOUND_TO_VFIO "org.zpcid1.Error.NotBoundToVfio"
 
 /* Upper bounds of what a caller may send. */
 #define BUS_STRING_MAX       4096         /* bytes of any string argument */

@@ -19,3 +19,6 @@ UNIT_TESTS += tests/test-action
 
 # The clock in µs (common/time-util.*).
 common_libzpcicommon_a_SOURCES += common/time-util.c common/time-util.h
+
+# The names of the D-Bus API, for the daemon and zpcictl.
+common_libzpcicommon_a_SOURCES += common/bus-names.h

@@ -20,7 +20,7 @@ int client_daemon_running(sd_bus *bus)
 	int r, has = 0;
 
 	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-			       "NameHasOwner", &error, &reply, "s", CLIENT_BUS_NAME);
+			       "NameHasOwner", &error, &reply, "s", BUS_NAME);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
 	sd_bus_message_unref(reply);
@@ -303,7 +303,7 @@ static int compare_fid(const void *a, const void *b)
  * the Function interface go to @list, everything else is skipped. */
 static int read_object(sd_bus_message *m, const char *path, json_object *list)
 {
-	bool function = strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS));
+	bool function = strneq(path, BUS_FUNCTION_PREFIX "/", strlen(BUS_FUNCTION_PREFIX "/"));
 	int r;
 
 	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
@@ -314,7 +314,7 @@ static int read_object(sd_bus_message *m, const char *path, json_object *list)
 		r = sd_bus_message_read_basic(m, 's', &iface);
 		if (r < 0)
 			break;
-		if (function && streq(iface, CLIENT_FUNCTION)) {
+		if (function && streq(iface, BUS_FUNCTION_INTERFACE)) {
 			r = function_record(m, path, &record);
 			if (r >= 0 && json_object_array_add(list, record) < 0) {
 				json_object_put(record);
@@ -338,7 +338,7 @@ int client_get_functions(sd_bus *bus, json_object **ret, sd_bus_error *error)
 	_cleanup_(json_object_putp) json_object *list = NULL;
 	int r;
 
-	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, "org.freedesktop.DBus.ObjectManager",
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.ObjectManager",
 			       "GetManagedObjects", error, &reply, NULL);
 	if (r < 0)
 		return r;
@@ -452,7 +452,7 @@ const char *client_error_hint(const sd_bus_error *error)
 
 int client_exit_code(const sd_bus_error *error)
 {
-	if (sd_bus_error_has_names(error, "org.zpcid1.Error.NoSuchFunction",
+	if (sd_bus_error_has_names(error, BUS_ERROR_NO_SUCH_FUNCTION,
 				   "org.freedesktop.DBus.Error.UnknownObject"))
 		return EXIT_NOT_FOUND;
 	return EXIT_FAIL;

@@ -17,11 +17,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
-#define CLIENT_BUS_NAME       "org.zpcid1"
-#define CLIENT_PATH           "/org/zpcid1"
-#define CLIENT_MANAGER        "org.zpcid1.Manager"
-#define CLIENT_FUNCTION       "org.zpcid1.Function"
-#define CLIENT_FUNCTION_PATHS "/org/zpcid1/function/"
+#include "common/bus-names.h"
 
 /* zpcictl's exit codes. */
 enum {

@@ -253,7 +253,7 @@ static int legacy_call(sd_bus *bus, sd_bus_message *call, uint32_t fid, const ch
 	if (!isempty(e) && (parse_u64(e, &wait_sec) < 0 || wait_sec == 0))
 		return fail(EXIT_FAIL, NULL, "Invalid $ZPCICTL_WAIT_SEC '%s'.", e);
 	/* subscribed before the call, so the result cannot pass unseen */
-	r = sd_bus_match_signal(bus, &match, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "ActionTaken",
+	r = sd_bus_match_signal(bus, &match, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, "ActionTaken",
 				legacy_action_taken, &w);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "%s: failed to watch for the result: %s", slot, strerror(-r));
@@ -319,10 +319,10 @@ static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint
 		(void)snprintf(message, sizeof(message), "%s", arg_message);
 		cut_utf8(message, sizeof(message) - 1); /* the whole text is in the log data */
 	}
-	(void)snprintf(path, sizeof(path), CLIENT_FUNCTION_PATHS "%08" PRIx32, fid);
+	(void)snprintf(path, sizeof(path), BUS_FUNCTION_PREFIX "/%08" PRIx32, fid);
 	(void)snprintf(action, sizeof(action), "report-%s", report_error_action_to_string(ra));
 
-	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Report");
+	r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, path, BUS_FUNCTION_INTERFACE, "Report");
 	if (r >= 0)
 		r = sd_bus_message_append(call, "ss", report_error_action_to_string(ra), message);
 	if (r >= 0)
@@ -341,7 +341,7 @@ static int legacy_daemon(sd_bus *bus, const char *device, const char *slot, uint
 
 	/* --reset: after the report, the kernel's recovery (write 1 to recover) */
 	call = sd_bus_message_unref(call);
-	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, path, CLIENT_FUNCTION, "Reset");
+	r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, path, BUS_FUNCTION_INTERFACE, "Reset");
 	if (r >= 0)
 		r = sd_bus_message_append(call, "a{sv}", 2, "message", "s", message, "recover", "b", 1);
 	if (r < 0)
@@ -464,7 +464,7 @@ static int cmd_show(sd_bus *bus, int argc, char **argv)
 	}
 	f = client_find_function(functions, argv[1]);
 	if (!f)
-		r = fail(EXIT_NOT_FOUND, "org.zpcid1.Error.NoSuchFunction", "No function '%s'.", argv[1]);
+		r = fail(EXIT_NOT_FOUND, BUS_ERROR_NO_SUCH_FUNCTION, "No function '%s'.", argv[1]);
 	else
 		r = emit("function", false, show_columns, f);
 	json_object_put(functions);
@@ -649,7 +649,7 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --until.", arg_until);
 	if (arg_function) {
 		if (resolve_function_fid(bus, arg_function, &flt.fid) < 0)
-			return fail(EXIT_NOT_FOUND, "org.zpcid1.Error.NoSuchFunction", "No function '%s'.",
+			return fail(EXIT_NOT_FOUND, BUS_ERROR_NO_SUCH_FUNCTION, "No function '%s'.",
 				    arg_function);
 		flt.has_fid = true;
 	}
@@ -674,13 +674,13 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 
 	if (arg_follow) {
 		/* Subscribe first, so nothing falls between the query and the signals. */
-		r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, NULL,
+		r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, NULL,
 					event_signal_handler, &s);
 		if (r < 0)
 			return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
 	}
 
-	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+	r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE,
 					   "GetEvents");
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
@@ -779,14 +779,14 @@ static int object_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error
 	unsigned fid = 0;
 
 	if (sd_bus_message_read(m, "o", &path) < 0 ||
-	    !strneq(path, CLIENT_FUNCTION_PATHS, strlen(CLIENT_FUNCTION_PATHS)))
+	    !strneq(path, BUS_FUNCTION_PREFIX "/", strlen(BUS_FUNCTION_PREFIX "/")))
 		return 0;
 	rec = json_object_new_object();
 	(void)json_object_object_add(rec, "signal",
 				     json_object_new_string(streq(member, "InterfacesAdded")
 								    ? "FunctionAdded"
 								    : "FunctionRemoved"));
-	if (sscanf(path + strlen(CLIENT_FUNCTION_PATHS), "%x", &fid) == 1)
+	if (sscanf(path + strlen(BUS_FUNCTION_PREFIX "/"), "%x", &fid) == 1)
 		(void)json_object_object_add(rec, "fid", json_object_new_int64(fid));
 	(void)json_object_object_add(rec, "object", json_object_new_string(path));
 	(void)output_add(s->output, rec);
@@ -816,8 +816,7 @@ static int owner_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error 
 	Stream *s = ASSERT_PTR(userdata);
 	const char *name, *old_owner, *new_owner;
 
-	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
-	    !streq(name, CLIENT_BUS_NAME))
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !streq(name, BUS_NAME))
 		return 0;
 	if (isempty(new_owner))
 		daemon_record(s, "DaemonStopped", "zpcid left the bus; waiting for it to come back");
@@ -841,18 +840,17 @@ static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 	output_set_no_header(o, arg_no_header);
 	s.output = o;
 
-	r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, NULL,
+	r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, NULL,
 				event_signal_handler, &s);
 	if (r >= 0)
-		r = sd_bus_match_signal(bus, NULL, CLIENT_BUS_NAME, CLIENT_PATH,
-					"org.freedesktop.DBus.ObjectManager", NULL, object_signal_handler,
-					&s);
+		r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.ObjectManager",
+					NULL, object_signal_handler, &s);
 	if (r >= 0)
 		r = sd_bus_add_match(
 			bus, NULL,
 			"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
 			"interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-			"arg0='" CLIENT_BUS_NAME "'",
+			"arg0='" BUS_NAME "'",
 			owner_signal_handler, &s);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
@@ -881,8 +879,8 @@ static int get_property_json(sd_bus *bus, const char *path, const char *iface, c
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r;
 
-	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get", error,
-			       &reply, "ss", iface, name);
+	r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get", error, &reply,
+			       "ss", iface, name);
 	if (r < 0)
 		return r;
 	return client_read_json(reply, ret);
@@ -959,7 +957,7 @@ static int cmd_policy(sd_bus *bus, int argc, char **argv)
 			return fail(EXIT_FAIL, NULL, "%s: %s", argv[2], strerror(-r));
 		if (!realpath(argv[2], abs))
 			(void)snprintf(abs, sizeof(abs), "%s", argv[2]);
-		r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+		r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE,
 						   "CheckPolicy");
 		if (r >= 0)
 			r = sd_bus_message_append_array(call, 'y', text, size);
@@ -989,7 +987,7 @@ static int cmd_policy(sd_bus *bus, int argc, char **argv)
 		return r != EXIT_OK ? r : valid ? EXIT_OK : EXIT_FAIL;
 	}
 	if (streq(argv[1], "reload")) {
-		r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Reload", &error,
+		r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, "Reload", &error,
 				       NULL, "a{sv}", 0);
 		if (r < 0) {
 			r = bus_fail(&error, r, "Failed to reload");
@@ -1000,15 +998,16 @@ static int cmd_policy(sd_bus *bus, int argc, char **argv)
 	}
 	if (streq(argv[1], "show")) {
 		rec = json_object_new_object();
-		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "PolicyFile", &v, &error);
+		r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "PolicyFile", &v, &error);
 		if (r >= 0) {
 			(void)json_object_object_add(rec, "file", v);
-			r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "PolicyLoadTime", &v,
+			r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "PolicyLoadTime", &v,
 					      &error);
 		}
 		if (r >= 0) {
 			(void)json_object_object_add(rec, "load_time", v);
-			r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &v, &error);
+			r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "Inhibitors", &v,
+					      &error);
 		}
 		if (r >= 0) {
 			json_object *list = json_object_new_array();
@@ -1056,7 +1055,7 @@ static int cmd_inhibit(sd_bus *bus, int argc, char **argv)
 	if (argc < 2)
 		return fail(EXIT_FAIL, NULL, "inhibit needs a COMMAND to run while the inhibitor is held.");
 	(void)snprintf(who, sizeof(who), "%s", arg_who ? arg_who : argv[1]);
-	r = sd_bus_call_method(bus, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER, "Inhibit", &error, &reply,
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, "Inhibit", &error, &reply,
 			       "sssa{sv}", who, arg_why ? arg_why : "zpcictl inhibit", arg_what, 0);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "h", &fd);
@@ -1108,7 +1107,7 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+	r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE,
 					   "GetEvents");
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
@@ -1120,7 +1119,7 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 		r = sd_bus_call(bus, call, 0, error, &reply);
 	if (r >= 0)
 		return client_read_json(reply, ret);
-	if (sd_bus_error_has_name(error, "org.zpcid1.Error.NotSupported")) {
+	if (sd_bus_error_has_name(error, BUS_ERROR_NOT_SUPPORTED)) {
 		sd_bus_error_free(error);
 		return -ENOTSUP;
 	}
@@ -1145,11 +1144,13 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 		return fail(EXIT_FAIL, NULL, "metrics takes no arguments.");
 	r = client_get_functions(bus, &functions, &error);
 	if (r >= 0)
-		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Inhibitors", &inhibitors, &error);
+		r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "Inhibitors", &inhibitors,
+				      &error);
 	if (r >= 0)
-		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "Version", &version, &error);
+		r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "Version", &version, &error);
 	if (r >= 0) {
-		r = get_property_json(bus, CLIENT_PATH, CLIENT_MANAGER, "LoopStallMaxUSec", &stall, &error);
+		r = get_property_json(bus, BUS_PATH, BUS_MANAGER_INTERFACE, "LoopStallMaxUSec", &stall,
+				      &error);
 		/* a zpcid without the probe: the series is left out */
 		if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
 			sd_bus_error_free(&error);
