@@ -81,12 +81,17 @@ static int property_inhibitors(sd_bus *bus, const char *path, const char *interf
 			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Bus *b = ASSERT_PTR(userdata);
+	Inhibitors *set = b->manager->actions ? actions_inhibitors(b->manager->actions) : NULL;
 	int r;
 
+	/* The newest first. */
 	r = sd_bus_message_open_container(reply, 'a', "(sssuut)");
-	for (BusInhibitor *i = b->inhibitors; r >= 0 && i; i = i->next)
-		r = sd_bus_message_append(reply, "(sssuut)", i->who, i->why, i->what, (uint32_t)i->uid,
+	for (size_t k = set ? inhibit_count(set) : 0; r >= 0 && k > 0; k--) {
+		const Inhibitor *i = inhibit_get(set, k - 1);
+
+		r = sd_bus_message_append(reply, "(sssuut)", i->who, i->why, i->what_text, (uint32_t)i->uid,
 					  (uint32_t)i->pid, i->since_usec);
+	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	return r;
@@ -466,60 +471,67 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 /* --- Inhibit ------------------------------------------------------------- */
 
-static BusInhibitor *inhibitor_free(BusInhibitor *i)
+static BusInhibitGuard *guard_free(BusInhibitGuard *g)
 {
-	if (!i)
+	if (!g)
 		return NULL;
-	if (i->event)
-		event_free(i->event);
-	if (i->fd >= 0)
-		(void)close(i->fd);
-	free(i->who);
-	free(i->why);
-	free(i->what);
-	free(i);
+	if (g->event)
+		event_free(g->event);
+	if (g->fd >= 0)
+		(void)close(g->fd);
+	free(g);
 	return NULL;
 }
 
-static void inhibitor_remove(BusInhibitor *i)
+/* The caller closed its end: release the inhibitor. */
+static void guard_closed(BusInhibitGuard *g)
 {
-	Bus *b = i->bus;
+	Bus *b = g->bus;
+	Inhibitors *set = actions_inhibitors(b->manager->actions);
 
-	for (BusInhibitor **p = &b->inhibitors; *p; p = &(*p)->next)
-		if (*p == i) {
-			*p = i->next;
+	for (BusInhibitGuard **p = &b->inhibit_guards; *p; p = &(*p)->next)
+		if (*p == g) {
+			*p = g->next;
 			break;
 		}
-	b->n_inhibitors--;
 	b->inhibitors_generation++;
-	if (i->handle != 0 && b->manager->actions)
-		(void)inhibit_release(actions_inhibitors(b->manager->actions), i->handle);
-	log_info(b->manager->log, "Inhibitor of '%s' by %s released.", i->what, i->who);
-	inhibitor_free(i);
+	for (size_t k = 0; k < inhibit_count(set); k++) {
+		const Inhibitor *i = inhibit_get(set, k);
+		_cleanup_free_ char *what = NULL, *who = NULL;
+
+		if (i->handle != g->handle)
+			continue;
+		/* Released first: postponed actions start before the record says so. */
+		what = strdup(i->what_text);
+		who = strdup(i->who);
+		(void)inhibit_release(set, g->handle);
+		log_info(b->manager->log, "Inhibitor of '%s' by %s released.", what ?: "?", who ?: "?");
+		break;
+	}
+	guard_free(g);
 	bus_manager_changed(b);
 }
 
-static void on_inhibitor_fd(evutil_socket_t fd, short what, void *userdata)
+static void on_guard_fd(evutil_socket_t fd, short what, void *userdata)
 {
-	BusInhibitor *i = ASSERT_PTR(userdata);
+	BusInhibitGuard *g = ASSERT_PTR(userdata);
 	char buf[64];
 	ssize_t n;
 
 	n = read(fd, buf, sizeof(buf));
 	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return; /* somebody wrote into the guard: ignore it */
-	inhibitor_remove(i);
+	guard_closed(g);
 }
 
 void bus_inhibitors_free(Bus *b)
 {
-	while (b->inhibitors) {
-		BusInhibitor *i = b->inhibitors;
+	while (b->inhibit_guards) {
+		BusInhibitGuard *g = b->inhibit_guards;
 
-		b->inhibitors = i->next;
-		inhibitor_free(i);
+		b->inhibit_guards = g->next;
+		guard_free(g);
 	}
-	b->n_inhibitors = 0;
 }
 
 static int check_inhibit_what(const char *what, sd_bus_error *error)
@@ -550,8 +562,11 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	Bus *b = ASSERT_PTR(userdata);
 	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
 	_cleanup_close_ int guard = -EBADF;
-	BusInhibitor *i;
 	const char *who, *why, *what;
+	BusInhibitGuard *g;
+	Inhibitors *set;
+	uid_t uid = 0;
+	pid_t pid = 0;
 	uint64_t handle = 0;
 	int pipefd[2], r;
 
@@ -573,65 +588,55 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	r = bus_check_admin(m, b->manager->config->admin_group, error);
 	if (r < 0)
 		return r;
-	if (b->n_inhibitors >= BUS_INHIBITORS_MAX)
-		return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-					 "Too many inhibitors (at most %d).", BUS_INHIBITORS_MAX);
+	if (!b->manager->actions)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
+					"No action runner: nothing to inhibit.");
+	set = actions_inhibitors(b->manager->actions);
 
-	if (b->manager->actions) {
-		r = inhibit_acquire(actions_inhibitors(b->manager->actions), who, why, what, &handle);
-		if (r == -EUSERS)
-			return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-						 "Too many inhibitors (at most %d).", INHIBIT_MAX);
-		if (r < 0)
-			return bus_error_from_errno(error, r, "Failed to take the inhibitor");
+	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID, &creds) >= 0) {
+		(void)sd_bus_creds_get_uid(creds, &uid);
+		(void)sd_bus_creds_get_pid(creds, &pid);
 	}
+	r = inhibit_acquire_as(set, who, why, what, uid, pid, &handle);
+	if (r == -EUSERS)
+		return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+					 "Too many inhibitors (at most %d).", INHIBIT_MAX);
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to take the inhibitor");
 
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
-		return bus_error_from_errno(error, negative_errno(), "Failed to create the guard pipe");
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = negative_errno();
+		(void)inhibit_release(set, handle);
+		return bus_error_from_errno(error, r, "Failed to create the guard pipe");
+	}
 	guard = pipefd[1];
 
-	i = calloc(1, sizeof(*i));
-	if (!i) {
+	g = calloc(1, sizeof(*g));
+	if (!g) {
 		(void)close(pipefd[0]);
-		if (handle != 0)
-			(void)inhibit_release(actions_inhibitors(b->manager->actions), handle);
+		(void)inhibit_release(set, handle);
 		return -ENOMEM;
 	}
-	i->bus = b;
-	i->handle = handle;
-	i->fd = pipefd[0];
-	i->who = strdup(who);
-	i->why = strdup(why);
-	i->what = strdup(what);
-	i->since_usec = now_usec(CLOCK_REALTIME);
-	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID, &creds) >= 0) {
-		(void)sd_bus_creds_get_uid(creds, &i->uid);
-		(void)sd_bus_creds_get_pid(creds, &i->pid);
-	}
-	i->event = event_new(b->manager->event_base, i->fd, EV_READ | EV_PERSIST, on_inhibitor_fd, i);
-	r = !i->who || !i->why || !i->what || !i->event || event_add(i->event, NULL) < 0 ? -ENOMEM : 0;
+	g->bus = b;
+	g->handle = handle;
+	g->fd = pipefd[0];
+	g->event = event_new(b->manager->event_base, g->fd, EV_READ | EV_PERSIST, on_guard_fd, g);
+	r = !g->event || event_add(g->event, NULL) < 0 ? -ENOMEM : 0;
 	if (r >= 0)
 		r = sd_bus_reply_method_return(m, "h", guard);
 	if (r < 0) {
-		if (handle != 0)
-			(void)inhibit_release(actions_inhibitors(b->manager->actions), handle);
-		inhibitor_free(i);
+		(void)inhibit_release(set, handle);
+		guard_free(g);
 		return r;
 	}
 	/* sd-bus duplicated the fd into the message; ours closes on return. */
-	i->next = b->inhibitors;
-	b->inhibitors = i;
-	b->n_inhibitors++;
+	g->next = b->inhibit_guards;
+	b->inhibit_guards = g;
 	b->inhibitors_generation++;
-	log_info(b->manager->log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", i->what, i->who,
-		 (unsigned)i->uid, (unsigned)i->pid, i->why);
+	log_info(b->manager->log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", what, who,
+		 (unsigned)uid, (unsigned)pid, why);
 	bus_manager_changed(b);
 	return 1;
-}
-
-unsigned bus_n_inhibitors(const Bus *b)
-{
-	return b ? b->n_inhibitors : 0;
 }
 
 /* --- vtable -------------------------------------------------------------- */

@@ -17,18 +17,17 @@
 #include "daemon/bus.h"
 #include "daemon/manager.h"
 
-typedef struct BusInhibitor BusInhibitor;
+typedef struct BusInhibitGuard BusInhibitGuard;
 
-struct BusInhibitor {
+/* The guard of an inhibitor taken over the bus: our end of the pipe whose
+ * other end the caller holds. The inhibitor itself is the action runner's
+ * record (daemon/inhibit.h). */
+struct BusInhibitGuard {
 	Bus *bus;
-	char *who, *why, *what; /* what: comma list of action names, or "all" */
-	uid_t uid;
-	pid_t pid;
-	uint64_t since_usec;
-	uint64_t handle; /* in the action runner's Inhibitors; 0 when there is no runner */
-	int fd;          /* our end of the guard pipe */
+	uint64_t handle; /* in the action runner's Inhibitors */
+	int fd;
 	struct event *event;
-	BusInhibitor *next;
+	BusInhibitGuard *next;
 };
 
 /* The values of a function's properties as last announced: PropertiesChanged
@@ -74,8 +73,7 @@ struct Bus {
 	ZpciFunction *removing; /* set while InterfacesRemoved is composed */
 	bool subscribed;        /* to the registry's changes */
 
-	BusInhibitor *inhibitors;
-	unsigned n_inhibitors;
+	BusInhibitGuard *inhibit_guards;
 	bool broken; /* the connection failed; the daemon goes on without the bus */
 };
 

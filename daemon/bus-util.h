@@ -24,7 +24,6 @@
 /* Upper bounds of what a caller may send. */
 #define BUS_STRING_MAX       4096         /* bytes of any string argument */
 #define BUS_EVENTS_LIMIT_MAX 10000        /* events per GetEvents call */
-#define BUS_INHIBITORS_MAX   64           /* inhibitors held at once */
 #define BUS_OPTIONS_MAX      16           /* entries of an a{sv} options argument */
 #define BUS_POLICY_TEXT_MAX  (256 * 1024) /* bytes of a configuration text to check */
 

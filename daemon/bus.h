@@ -55,6 +55,3 @@ void bus_function_removed(Bus *b, ZpciFunction *f);
 /* The Manager's properties changed (policy reloaded, budget, ...): emit
  * PropertiesChanged in this loop iteration. @b may be NULL. */
 void bus_manager_changed(Bus *b);
-
-/* Number of inhibitors held through the bus. */
-unsigned bus_n_inhibitors(const Bus *b);

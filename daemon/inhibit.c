@@ -37,8 +37,20 @@ int inhibitors_new(Inhibitors **ret, inhibit_released_fn released, void *userdat
 	return 0;
 }
 
+static void inhibitor_done(Inhibitor *it)
+{
+	free(it->who);
+	free(it->why);
+	free(it->what_text);
+	*it = (Inhibitor){};
+}
+
 Inhibitors *inhibitors_free(Inhibitors *i)
 {
+	if (!i)
+		return NULL;
+	for (size_t k = 0; k < i->n; k++)
+		inhibitor_done(&i->items[k]);
 	free(i);
 	return NULL;
 }
@@ -103,9 +115,10 @@ static bool text_ok(const char *s)
 	return true;
 }
 
-int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char *what, uint64_t *ret_handle)
+int inhibit_acquire_as(Inhibitors *i, const char *who, const char *why, const char *what, uid_t uid,
+		       pid_t pid, uint64_t *ret_handle)
 {
-	Inhibitor *it;
+	Inhibitor it;
 	int bits;
 
 	if (isempty(who) || !why || !text_ok(who) || !text_ok(why))
@@ -116,13 +129,29 @@ int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char 
 	if (i->n >= INHIBIT_MAX)
 		return -EUSERS;
 
-	it = &i->items[i->n++];
-	*it = (Inhibitor){ .handle = i->next_handle++, .what = (unsigned)bits };
-	(void)snprintf(it->who, sizeof(it->who), "%s", who);
-	(void)snprintf(it->why, sizeof(it->why), "%s", why);
-	it->since_usec = now_usec(CLOCK_REALTIME);
-	*ret_handle = it->handle;
+	it = (Inhibitor){
+		.handle = i->next_handle,
+		.who = strdup(who),
+		.why = strdup(why),
+		.what_text = strdup(what),
+		.what = (unsigned)bits,
+		.uid = uid,
+		.pid = pid,
+		.since_usec = now_usec(CLOCK_REALTIME),
+	};
+	if (!it.who || !it.why || !it.what_text) {
+		inhibitor_done(&it);
+		return -ENOMEM;
+	}
+	i->next_handle++;
+	i->items[i->n++] = it;
+	*ret_handle = it.handle;
 	return 0;
+}
+
+int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char *what, uint64_t *ret_handle)
+{
+	return inhibit_acquire_as(i, who, why, what, 0, 0, ret_handle);
 }
 
 int inhibit_release(Inhibitors *i, uint64_t handle)
@@ -130,6 +159,7 @@ int inhibit_release(Inhibitors *i, uint64_t handle)
 	for (size_t k = 0; k < i->n; k++) {
 		if (i->items[k].handle != handle)
 			continue;
+		inhibitor_done(&i->items[k]);
 		memmove(&i->items[k], &i->items[k + 1], (i->n - k - 1) * sizeof(Inhibitor));
 		i->n--;
 		if (i->n == 0 && i->released)

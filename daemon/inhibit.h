@@ -12,13 +12,15 @@
  * (actions.h). Informational work (log, alert, informational reports) is
  * never inhibited.
  *
- * This module is only the bookkeeping; the D-Bus methods and the release of
- * an inhibitor when its D-Bus client goes away live with the bus.
+ * This module is the bookkeeping, and the only record of an inhibitor; the
+ * D-Bus method and the guard whose closing releases an inhibitor when its
+ * D-Bus client goes away live with the bus (bus-manager.c).
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/macro.h"
 
@@ -32,14 +34,18 @@ enum {
 	INHIBIT_ALL = INHIBIT_RESET | INHIBIT_UNBIND | INHIBIT_REPORT,
 };
 
-#define INHIBIT_TEXT_MAX 256
-#define INHIBIT_MAX      64
+#define INHIBIT_MAX 64
 
+/* The one record of an inhibitor: the D-Bus Inhibitors property, the
+ * journal and the "postponed" results all read it from here. */
 typedef struct Inhibitor {
 	uint64_t handle;
-	char who[INHIBIT_TEXT_MAX];
-	char why[INHIBIT_TEXT_MAX];
+	char *who;
+	char *why;
+	char *what_text;     /* @what as the caller wrote it, e.g. "unbind,reset" */
 	unsigned what;       /* INHIBIT_* bits */
+	uid_t uid;           /* of the caller, 0 when not known */
+	pid_t pid;           /* of the caller, 0 when not known */
 	uint64_t since_usec; /* CLOCK_REALTIME */
 } Inhibitor;
 
@@ -60,10 +66,14 @@ int inhibit_what_from_string(const char *s);
 /* Write the comma list of @what into @buf. Returns @buf. */
 const char *inhibit_what_to_string(unsigned what, char *buf, size_t size);
 
-/* Take an inhibitor. @who and @why are free text (truncated to
- * INHIBIT_TEXT_MAX - 1, control characters rejected), @what as for
- * inhibit_what_from_string(). Returns 0 and sets *@ret_handle (never 0);
- * -EINVAL for bad arguments, -EUSERS when INHIBIT_MAX are held. */
+/* Take an inhibitor. @who and @why are free text (control characters
+ * rejected, @who not empty), @what as for inhibit_what_from_string(); @uid
+ * and @pid name the caller (0: not known). Returns 0 and sets *@ret_handle
+ * (never 0); -EINVAL for bad arguments, -EUSERS when INHIBIT_MAX are held,
+ * -ENOMEM. */
+int inhibit_acquire_as(Inhibitors *i, const char *who, const char *why, const char *what, uid_t uid,
+		       pid_t pid, uint64_t *ret_handle);
+/* The same for a caller not known. */
 int inhibit_acquire(Inhibitors *i, const char *who, const char *why, const char *what, uint64_t *ret_handle);
 
 /* Release by handle. Returns 0 or -ENOENT. The released callback runs

@@ -61,6 +61,27 @@ START_TEST(test_acquire_release)
 	ck_assert_uint_eq(calls, 1);
 	ck_assert_uint_eq(inhibit_active(i), 0);
 
+	/* The one record: the caller, the text as given, no truncation. */
+	{
+		char longwhy[1000];
+		const Inhibitor *it;
+
+		memset(longwhy, 'w', sizeof(longwhy) - 1);
+		longwhy[sizeof(longwhy) - 1] = 0;
+		ck_assert_int_eq(inhibit_acquire_as(i, "vmm", longwhy, "unbind,reset", 1000, 4242, &h), 0);
+		it = inhibit_get(i, 0);
+		ck_assert_uint_eq(it->handle, h);
+		ck_assert_str_eq(it->who, "vmm");
+		ck_assert_str_eq(it->why, longwhy);
+		ck_assert_str_eq(it->what_text, "unbind,reset");
+		ck_assert_uint_eq(it->what, INHIBIT_RESET | INHIBIT_UNBIND);
+		ck_assert_uint_eq(it->uid, 1000);
+		ck_assert_int_eq(it->pid, 4242);
+		ck_assert_uint_gt(it->since_usec, 0);
+		ck_assert_int_eq(inhibit_release(i, h), 0);
+		ck_assert_uint_eq(calls, 2);
+	}
+
 	/* Bounded. */
 	for (unsigned k = 0; k < INHIBIT_MAX; k++)
 		ck_assert_int_eq(inhibit_acquire(i, "w", "", "all", &h), 0);
