@@ -36,8 +36,7 @@ static int foreach_function(Bus *b, int (*fn)(ZpciFunction *f, void *userdata), 
 
 	if (!b->manager->registry)
 		return 0;
-	REGISTRY_FOREACH(f, b->manager->registry)
-	{
+	REGISTRY_FOREACH (f, b->manager->registry) {
 		r = fn(f, userdata);
 		if (r < 0)
 			return r;

@@ -279,8 +279,7 @@ static int foreach_function_snapshot(Bus *b)
 
 	if (!b->manager->registry)
 		return 0;
-	REGISTRY_FOREACH(f, b->manager->registry)
-	{
+	REGISTRY_FOREACH (f, b->manager->registry) {
 		r = snapshot_take(b, f);
 		if (r < 0)
 			return r;

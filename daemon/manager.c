@@ -533,8 +533,8 @@ int manager_reload(Manager *m)
 			m->policy = policy_ref(m->config->policy);
 			/* The ownership mode of every function may have changed. */
 			if (m->registry)
-				REGISTRY_FOREACH(f, m->registry)
-			(void)registry_refresh(m->registry, f);
+				REGISTRY_FOREACH (f, m->registry)
+					(void)registry_refresh(m->registry, f);
 		}
 		bus_manager_changed(m->bus);
 		if (m->metrics && metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,

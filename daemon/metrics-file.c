@@ -164,8 +164,7 @@ static int render(MetricsFile *mf, bool up, char **ret)
 		fns = calloc(registry_count(m->registry) + 1, sizeof(*fns));
 		if (!fns)
 			return -ENOMEM;
-		REGISTRY_FOREACH(f, m->registry)
-		{
+		REGISTRY_FOREACH (f, m->registry) {
 			MetricsFunction *x = &fns[n++];
 			const FidCounts *c = fid_counts(mf, f->attrs.fid, false);
 

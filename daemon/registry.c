@@ -1126,8 +1126,7 @@ static int enumerate(Registry *r)
 	if (n_pci < 0)
 		return n_pci;
 
-	REGISTRY_FOREACH(f, r)
-	{
+	REGISTRY_FOREACH (f, r) {
 		n_vfio += sysfs_driver_is_vfio(f->driver);
 		n_held += f->owner_pid > 0;
 	}
