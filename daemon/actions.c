@@ -140,7 +140,7 @@ static struct timeval usec_to_tv(uint64_t usec)
 
 /* ---- result events ---------------------------------------------------- */
 
-static void count_result(Actions *a, const char *result)
+static void count_result(Actions *a, ActionResult r)
 {
 	uint64_t *counter[_ACTION_RESULT_MAX] = {
 		[ACTION_RESULT_DONE] = &a->stats.done,
@@ -155,10 +155,8 @@ static void count_result(Actions *a, const char *result)
 		[ACTION_RESULT_NO_CONFIRMATION] = &a->stats.no_confirmation,
 		[ACTION_RESULT_CANCELLED] = &a->stats.cancelled,
 	};
-	ActionResult r = action_result_from_string(result);
-
-	assert(r >= 0); /* every result emitted is in the list */
-	if (r >= 0)
+	assert(r >= 0 && r < _ACTION_RESULT_MAX);
+	if (r >= 0 && r < _ACTION_RESULT_MAX)
 		(*counter[r])++;
 }
 
@@ -168,7 +166,7 @@ void actions_set_dry_run(Actions *a, bool dry_run)
 }
 
 /* Queue the result event of @req; it is handed to ops->emit() from the loop. */
-_printf_(4, 5) static void emit_result(Actions *a, const ActionRequest *req, const char *result,
+_printf_(4, 5) static void emit_result(Actions *a, const ActionRequest *req, ActionResult result,
 				       const char *format, ...)
 {
 	Emit *m;
@@ -180,7 +178,7 @@ _printf_(4, 5) static void emit_result(Actions *a, const ActionRequest *req, con
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		(void)log_error(a->log, "Out of memory, result %s of action %s on function 0x%08x lost.",
-				result, action_type_to_string(req->type), req->fid);
+				action_result_to_string(result), action_type_to_string(req->type), req->fid);
 		return;
 	}
 	m->fid = req->fid;
@@ -189,7 +187,7 @@ _printf_(4, 5) static void emit_result(Actions *a, const ActionRequest *req, con
 	m->e.fid = req->fid;
 	(void)snprintf(m->e.slot, sizeof(m->e.slot), "%s", req->slot);
 	(void)snprintf(m->e.action, sizeof(m->e.action), "%s", action_type_to_string(req->type));
-	(void)snprintf(m->e.result, sizeof(m->e.result), "%s", result);
+	(void)snprintf(m->e.result, sizeof(m->e.result), "%s", action_result_to_string(result));
 	if (req->has_trigger && (req->trigger.has & EVENT_HAS_PEC)) {
 		m->e.pec = req->trigger.pec;
 		m->e.has |= EVENT_HAS_PEC;
@@ -265,9 +263,11 @@ static void on_confirm_timeout(evutil_socket_t fd, short what, void *userdata)
 	unsigned long long sec = (unsigned long long)(a->cfg.confirm_timeout_usec / USEC_PER_SEC);
 
 	if (c->req.type == ACTION_RESET)
-		emit_result(a, &c->req, "confirmed", "no error within %llu s after the reset", sec);
+		emit_result(a, &c->req, ACTION_RESULT_CONFIRMED, "no error within %llu s after the reset",
+			    sec);
 	else
-		emit_result(a, &c->req, "no-confirmation", "no recovery reported within %llu s", sec);
+		emit_result(a, &c->req, ACTION_RESULT_NO_CONFIRMATION, "no recovery reported within %llu s",
+			    sec);
 	confirm_remove(a, c);
 }
 
@@ -306,13 +306,14 @@ void actions_observe_event(Actions *a, ZpciFunction *f, const ZpciEvent *e)
 		return;
 
 	if (e->kind == EVENT_RECOVERY && e->recovery == RECOVERY_SUCCESSFUL)
-		emit_result(a, &c->req, "confirmed", "the kernel reports a successful recovery");
+		emit_result(a, &c->req, ACTION_RESULT_CONFIRMED, "the kernel reports a successful recovery");
 	else if (e->kind == EVENT_RECOVERY && e->recovery == RECOVERY_FAILED)
-		emit_result(a, &c->req, "unconfirmed", "the kernel reports a failed recovery");
+		emit_result(a, &c->req, ACTION_RESULT_UNCONFIRMED, "the kernel reports a failed recovery");
 	else if (c->req.type == ACTION_RESET && e->kind == EVENT_ERROR && (e->has & EVENT_HAS_PEC) &&
 		 (pec_class_of(e->pec) == PEC_CLASS_RECOVERABLE ||
 		  pec_class_of(e->pec) == PEC_CLASS_PERMANENT))
-		emit_result(a, &c->req, "unconfirmed", "error 0x%04x again after the reset", e->pec);
+		emit_result(a, &c->req, ACTION_RESULT_UNCONFIRMED, "error 0x%04x again after the reset",
+			    e->pec);
 	else
 		return;
 	confirm_remove(a, c);
@@ -324,7 +325,8 @@ void actions_confirm(Actions *a, uint32_t fid, bool ok, const char *detail)
 
 	if (!c)
 		return;
-	emit_result(a, &c->req, ok ? "confirmed" : "unconfirmed", "%s", strempty(detail));
+	emit_result(a, &c->req, ok ? ACTION_RESULT_CONFIRMED : ACTION_RESULT_UNCONFIRMED, "%s",
+		    strempty(detail));
 	confirm_remove(a, c);
 }
 
@@ -337,7 +339,7 @@ void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail)
 	c = confirm_find(a, fid);
 	if (!c)
 		return;
-	emit_result(a, &c->req, "cancelled", "%s", strempty(detail));
+	emit_result(a, &c->req, ACTION_RESULT_CANCELLED, "%s", strempty(detail));
 	confirm_remove(a, c);
 }
 
@@ -480,14 +482,15 @@ static void job_result(Actions *a, Job *j, const HelperResult *res)
 		/* An unbound function will not tell whether an earlier reset helped. */
 		if (j->req.type == ACTION_UNBIND)
 			actions_cancel_confirmation(a, j->req.fid, "the function was unbound");
-		emit_result(a, &j->req, "done", "%s", res->detail);
+		emit_result(a, &j->req, ACTION_RESULT_DONE, "%s", res->detail);
 		if (j->req.type == ACTION_RESET || j->req.type == ACTION_RECOVER)
 			confirm_add(a, &j->req);
 	} else if (res->r == -EOPNOTSUPP)
-		emit_result(a, &j->req, "not-supported", "%s: not supported on this system", res->detail);
+		emit_result(a, &j->req, ACTION_RESULT_NOT_SUPPORTED, "%s: not supported on this system",
+			    res->detail);
 	else
-		emit_result(a, &j->req, "failed", "%s failed: %s", res->detail[0] ? res->detail : what,
-			    strerror(-res->r));
+		emit_result(a, &j->req, ACTION_RESULT_FAILED, "%s failed: %s",
+			    res->detail[0] ? res->detail : what, strerror(-res->r));
 }
 
 static void on_helper_exit(evutil_socket_t fd, short what, void *userdata)
@@ -515,10 +518,11 @@ static void on_helper_exit(evutil_socket_t fd, short what, void *userdata)
 			       action_type_to_string(j->req.type), j->req.fid);
 	else if (n != (ssize_t)sizeof(res)) {
 		if (WIFSIGNALED(status))
-			emit_result(a, &j->req, "failed", "helper process killed by signal %d",
+			emit_result(a, &j->req, ACTION_RESULT_FAILED, "helper process killed by signal %d",
 				    WTERMSIG(status));
 		else
-			emit_result(a, &j->req, "failed", "helper process ended without a result");
+			emit_result(a, &j->req, ACTION_RESULT_FAILED,
+				    "helper process ended without a result");
 	} else {
 		res.detail[sizeof(res.detail) - 1] = 0;
 		job_result(a, j, &res);
@@ -535,7 +539,7 @@ static void on_helper_timeout(evutil_socket_t fd, short what, void *userdata)
 	/* The result is due now, even if the kernel holds the helper a while longer. */
 	(void)kill(j->pid, SIGKILL);
 	j->timed_out = true;
-	emit_result(a, &j->req, "timeout", "no result after %llu ms, helper killed",
+	emit_result(a, &j->req, ACTION_RESULT_TIMEOUT, "no result after %llu ms, helper killed",
 		    (unsigned long long)(a->cfg.timeout_usec / USEC_PER_MSEC));
 }
 
@@ -596,7 +600,7 @@ static void start_jobs(Actions *a)
 
 		r = job_start(a, j);
 		if (r < 0) {
-			emit_result(a, &j->req, "failed", "could not start a helper process: %s",
+			emit_result(a, &j->req, ACTION_RESULT_FAILED, "could not start a helper process: %s",
 				    strerror(-r));
 			job_free(j);
 		}
@@ -629,7 +633,7 @@ static int job_enqueue(Actions *a, const ActionRequest *req, int fd)
 			(void)close(fd);
 		(void)log_warning(a->log, "Too many actions waiting, dropping %s on function 0x%08x.",
 				  action_type_to_string(req->type), req->fid);
-		emit_result(a, req, "dropped", "%u actions already waiting", a->n_queued);
+		emit_result(a, req, ACTION_RESULT_DROPPED, "%u actions already waiting", a->n_queued);
 		return 0;
 	}
 	j = calloc(1, sizeof(*j));
@@ -665,20 +669,21 @@ static void on_alert_done(const SpawnOutcome *o, void *userdata)
 
 	switch (o->result) {
 	case SPAWN_DONE:
-		emit_result(a, &c->req, "done", "alert command exited with status 0");
+		emit_result(a, &c->req, ACTION_RESULT_DONE, "alert command exited with status 0");
 		break;
 	case SPAWN_TIMEOUT:
-		emit_result(a, &c->req, "timeout", "alert command killed after %llu ms",
+		emit_result(a, &c->req, ACTION_RESULT_TIMEOUT, "alert command killed after %llu ms",
 			    (unsigned long long)(a->cfg.alert_limits.timeout_usec / USEC_PER_MSEC));
 		break;
 	case SPAWN_FAILED:
 		if (o->error < 0)
-			emit_result(a, &c->req, "failed", "alert command could not be started: %s",
-				    strerror(-o->error));
+			emit_result(a, &c->req, ACTION_RESULT_FAILED,
+				    "alert command could not be started: %s", strerror(-o->error));
 		else if (o->signal > 0)
-			emit_result(a, &c->req, "failed", "alert command killed by signal %d", o->signal);
+			emit_result(a, &c->req, ACTION_RESULT_FAILED, "alert command killed by signal %d",
+				    o->signal);
 		else
-			emit_result(a, &c->req, "failed", "alert command exited with status %d",
+			emit_result(a, &c->req, ACTION_RESULT_FAILED, "alert command exited with status %d",
 				    o->exit_status);
 		break;
 	default:
@@ -700,7 +705,8 @@ static int run_alert(Actions *a, const ActionRequest *req)
 
 	if (!a->alert_command) {
 		/* The Alert signal on D-Bus (sent for this result) is the alert. */
-		emit_result(a, req, "done", "signalled on D-Bus; no alert command is configured");
+		emit_result(a, req, ACTION_RESULT_DONE,
+			    "signalled on D-Bus; no alert command is configured");
 		return 0;
 	}
 
@@ -738,13 +744,14 @@ static int run_alert(Actions *a, const ActionRequest *req)
 				  "Alert queue full, alert for function 0x%08x dropped (%" PRIu64
 				  " dropped so far).",
 				  req->fid, a->stats.alert_overflows);
-		emit_result(a, req, "dropped", "alert queue full (%" PRIu64 " dropped so far)",
+		emit_result(a, req, ACTION_RESULT_DROPPED, "alert queue full (%" PRIu64 " dropped so far)",
 			    a->stats.alert_overflows);
 		return 0;
 	}
 	if (r < 0) {
 		free(c);
-		emit_result(a, req, "failed", "alert command could not be queued: %s", strerror(-r));
+		emit_result(a, req, ACTION_RESULT_FAILED, "alert command could not be queued: %s",
+			    strerror(-r));
 	}
 	return 0;
 }
@@ -770,7 +777,7 @@ static void postpone(Actions *a, const ActionRequest *req)
 		if (a->postponed[i].fid == req->fid && a->postponed[i].type == req->type)
 			break;
 	if (i == a->n_postponed && a->n_postponed >= a->cfg.max_postponed) {
-		emit_result(a, &a->postponed[0], "dropped",
+		emit_result(a, &a->postponed[0], ACTION_RESULT_DROPPED,
 			    "too many postponed actions, the oldest is dropped");
 		memmove(&a->postponed[0], &a->postponed[1], (a->n_postponed - 1) * sizeof(ActionRequest));
 		i = --a->n_postponed;
@@ -779,7 +786,7 @@ static void postpone(Actions *a, const ActionRequest *req)
 		a->n_postponed++;
 	a->postponed[i] = *req;
 
-	emit_result(a, req, "postponed", "inhibited by %s: %s", first ? first->who : "?",
+	emit_result(a, req, ACTION_RESULT_POSTPONED, "inhibited by %s: %s", first ? first->who : "?",
 		    first ? first->why : "?");
 }
 
@@ -842,7 +849,7 @@ static int submit(Actions *a, const ActionRequest *req)
 
 	if (action_type_is_disruptive(req->type) && (req->dry_run || a->cfg.dry_run)) {
 		describe(a, req, buf, sizeof(buf));
-		emit_result(a, req, "dry-run", "%s", buf);
+		emit_result(a, req, ACTION_RESULT_DRY_RUN, "%s", buf);
 		return 0;
 	}
 	if (inhibit_active(a->inhibitors) & inhibit_bit(req->type)) {
@@ -857,18 +864,19 @@ static int submit(Actions *a, const ActionRequest *req)
 		return run_alert(a, req);
 	case ACTION_RESET:
 		if (req->mode == FUNCTION_MODE_OBSERVE || !a->ops.vfio_reset_prepare) {
-			emit_result(a, req, "not-supported",
+			emit_result(a, req, ACTION_RESULT_NOT_SUPPORTED,
 				    "zpcid does not hold the vfio device of this function");
 			return 0;
 		}
 		fd = a->ops.vfio_reset_prepare(a->userdata, req->fid);
 		if (fd == -ENODEV) {
-			emit_result(a, req, "not-supported",
+			emit_result(a, req, ACTION_RESULT_NOT_SUPPORTED,
 				    "the function has no vfio device open in zpcid");
 			return 0;
 		}
 		if (fd < 0) {
-			emit_result(a, req, "failed", "preparing the reset failed: %s", strerror(-fd));
+			emit_result(a, req, ACTION_RESULT_FAILED, "preparing the reset failed: %s",
+				    strerror(-fd));
 			return 0;
 		}
 		break;
@@ -878,7 +886,7 @@ static int submit(Actions *a, const ActionRequest *req)
 	case ACTION_REPORT_FW_RESET:
 	case ACTION_REPORT_DECONFIGURE:
 		if (!sysfs_slot_is_valid(req->slot)) {
-			emit_result(a, req, "failed", "the function has no usable PCI address");
+			emit_result(a, req, ACTION_RESULT_FAILED, "the function has no usable PCI address");
 			return 0;
 		}
 		break;
