@@ -3,14 +3,70 @@
 
 /*
  * policy-internal: what the parts of the policy module share, and nothing
- * else may use: the names the configuration gives to enum values, the rule
- * and state records, and small JSON helpers. The parts are policy.c (the
+ * else may use (apart from white-box tests): the rules and their match
+ * keys, the names the configuration gives to enum values, the state
+ * records, and small JSON helpers. The parts are policy.c (the
  * model, matching and evaluation), policy-parse.c (the "policy" object of
  * the configuration, both ways), policy-state.c (what the decisions
  * remember) and policy-explain.c (the explanation of a decision).
  */
 
 #include "daemon/policy.h"
+
+/* Which match keys a rule uses (PolicyMatch.keys). */
+enum {
+	POLICY_MATCH_FID = 1 << 0,
+	POLICY_MATCH_UID = 1 << 1,
+	POLICY_MATCH_PCHID = 1 << 2,
+	POLICY_MATCH_PFT = 1 << 3,
+	POLICY_MATCH_VENDOR = 1 << 4,
+	POLICY_MATCH_DEVICE = 1 << 5,
+	POLICY_MATCH_DRIVER = 1 << 6,
+	POLICY_MATCH_MODE = 1 << 7,
+	POLICY_MATCH_OWNER = 1 << 8,
+	POLICY_MATCH_PEC = 1 << 9,
+	POLICY_MATCH_PEC_CLASS = 1 << 10,
+	POLICY_MATCH_SOURCE = 1 << 11,
+	POLICY_MATCH_KIND = 1 << 12,
+};
+#define POLICY_MATCH_EVENT_KEYS \
+	(POLICY_MATCH_PEC | POLICY_MATCH_PEC_CLASS | POLICY_MATCH_SOURCE | POLICY_MATCH_KIND)
+
+typedef struct PolicyRange {
+	uint32_t lo, hi; /* inclusive */
+} PolicyRange;
+
+typedef struct PolicyIdSet {
+	PolicyRange *ranges;
+	size_t n;
+} PolicyIdSet;
+
+typedef struct PolicyMatch {
+	unsigned keys; /* POLICY_MATCH_* present */
+	PolicyIdSet fid, uid, pchid, pft, vendor, device, pec;
+	char **driver;        /* shell globs, NULL-terminated */
+	char **owner;         /* shell globs on the owner's command name */
+	unsigned modes;       /* 1 << FunctionMode */
+	unsigned pec_classes; /* 1 << PecClass */
+	unsigned sources;     /* EventSource bits: any in common */
+	unsigned kinds;       /* 1 << EventKind */
+} PolicyMatch;
+
+struct PolicyRule {
+	char name[POLICY_NAME_MAX];
+	PolicyMatch match;
+	bool has_threshold;
+	RateSpec threshold;
+	ActionType actions[POLICY_RULE_ACTIONS_MAX];
+	size_t n_actions;
+	ActionType ladder[POLICY_RULE_ACTIONS_MAX];
+	size_t n_ladder;
+	uint64_t ladder_reset_usec;
+	bool cont;
+	bool has_mode;
+	FunctionMode mode;
+	bool disrupt_observed; /* unbind/recover allowed on an observed function */
+};
 
 /* NULL-terminated, in the order of the enums or bits they name. */
 extern const char *const policy_mode_names[];      /* FunctionMode */

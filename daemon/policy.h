@@ -85,60 +85,8 @@ typedef enum PolicyRuleOutcome {
 	_POLICY_RULE_OUTCOME_MAX,
 } PolicyRuleOutcome;
 
-/* Which match keys a rule uses (PolicyMatch.keys). */
-enum {
-	POLICY_MATCH_FID = 1 << 0,
-	POLICY_MATCH_UID = 1 << 1,
-	POLICY_MATCH_PCHID = 1 << 2,
-	POLICY_MATCH_PFT = 1 << 3,
-	POLICY_MATCH_VENDOR = 1 << 4,
-	POLICY_MATCH_DEVICE = 1 << 5,
-	POLICY_MATCH_DRIVER = 1 << 6,
-	POLICY_MATCH_MODE = 1 << 7,
-	POLICY_MATCH_OWNER = 1 << 8,
-	POLICY_MATCH_PEC = 1 << 9,
-	POLICY_MATCH_PEC_CLASS = 1 << 10,
-	POLICY_MATCH_SOURCE = 1 << 11,
-	POLICY_MATCH_KIND = 1 << 12,
-};
-#define POLICY_MATCH_EVENT_KEYS \
-	(POLICY_MATCH_PEC | POLICY_MATCH_PEC_CLASS | POLICY_MATCH_SOURCE | POLICY_MATCH_KIND)
-
-typedef struct PolicyRange {
-	uint32_t lo, hi; /* inclusive */
-} PolicyRange;
-
-typedef struct PolicyIdSet {
-	PolicyRange *ranges;
-	size_t n;
-} PolicyIdSet;
-
-typedef struct PolicyMatch {
-	unsigned keys; /* POLICY_MATCH_* present */
-	PolicyIdSet fid, uid, pchid, pft, vendor, device, pec;
-	char **driver;        /* shell globs, NULL-terminated */
-	char **owner;         /* shell globs on the owner's command name */
-	unsigned modes;       /* 1 << FunctionMode */
-	unsigned pec_classes; /* 1 << PecClass */
-	unsigned sources;     /* EventSource bits: any in common */
-	unsigned kinds;       /* 1 << EventKind */
-} PolicyMatch;
-
-typedef struct PolicyRule {
-	char name[POLICY_NAME_MAX];
-	PolicyMatch match;
-	bool has_threshold;
-	RateSpec threshold;
-	ActionType actions[POLICY_RULE_ACTIONS_MAX];
-	size_t n_actions;
-	ActionType ladder[POLICY_RULE_ACTIONS_MAX];
-	size_t n_ladder;
-	uint64_t ladder_reset_usec;
-	bool cont;
-	bool has_mode;
-	FunctionMode mode;
-	bool disrupt_observed; /* unbind/recover allowed on an observed function */
-} PolicyRule;
+/* A rule of the policy; its contents are the policy module's own (policy-internal.h). */
+typedef struct PolicyRule PolicyRule;
 
 typedef struct Policy {
 	unsigned n_ref;

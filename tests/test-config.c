@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "daemon/policy-internal.h"
 #include "daemon/policy.h"
 
 static char tmpdir[64];

@@ -7,6 +7,7 @@
 
 #include "common/pec.h"
 #include "daemon/config.h"
+#include "daemon/policy-internal.h"
 #include "daemon/policy.h"
 
 #define SEC    (1000000ULL)
