@@ -1881,7 +1881,8 @@ static void walk_finished(int result, void *userdata)
 	free(j);
 }
 
-int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done)
+int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done,
+		       void *done_userdata)
 {
 	WalkJob *j;
 	int r;
@@ -1896,7 +1897,7 @@ int history_walk_async(History *h, const HistoryWalk *w, void *userdata, History
 	*j = (WalkJob){ .history = h,
 			.run = { .history = h, .cancel = &h->cancel, .w = w, .userdata = userdata },
 			.done = done,
-			.userdata = userdata };
+			.userdata = done_userdata };
 	r = snapshot_take(h, &j->snap);
 	if (r < 0) {
 		free(j);

@@ -203,9 +203,11 @@ int history_walk(History *h, const HistoryWalk *w, void *userdata, HistoryWalkSt
 typedef void (*HistoryWalkDone)(int result, const HistoryWalkStats *stats, void *userdata);
 
 /* history_walk() on the history's reader thread (the callbacks of @w run
- * there, @done on the loop), over the files as they were at this call;
- * inline when no loop is attached. @w must stay valid until @done. Returns
+ * there with @userdata, @done on the loop with @done_userdata), over the
+ * files as they were at this call; inline when no loop is attached. @w
+ * and @userdata must stay valid until @done. Returns
  * 0 (then @done is called exactly once, with -ECANCELED when
  * history_free() stopped the walk), -EBUSY when HISTORY_QUERIES_MAX
  * queries and walks wait, or another -errno. */
-int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done);
+int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done,
+		       void *done_userdata);

@@ -59,3 +59,12 @@ TESTS += tests/test-actions
 UNIT_TESTS += tests/test-actions
 
 EXTRA_DIST += docs/history.md
+
+# Summaries of a time window (zpcictl events top/rate/decisions).
+daemon_libzpcid_a_SOURCES += daemon/history-summary.c daemon/history-summary.h
+check_PROGRAMS += tests/test-history-summary
+tests_test_history_summary_SOURCES = tests/test-history-summary.c
+tests_test_history_summary_CFLAGS = $(TEST_CFLAGS)
+tests_test_history_summary_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-history-summary
+UNIT_TESTS += tests/test-history-summary
