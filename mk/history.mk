@@ -68,3 +68,10 @@ tests_test_history_summary_CFLAGS = $(TEST_CFLAGS)
 tests_test_history_summary_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-history-summary
 UNIT_TESTS += tests/test-history-summary
+check_PROGRAMS += tests/history-write
+tests_history_write_SOURCES = tests/history-write.c
+tests_history_write_CFLAGS = $(TEST_CFLAGS)
+tests_history_write_LDADD = $(DAEMON_LIBS)
+# zpcictl events top|rate|decisions and GetEventSummary on a known history.
+TESTS += tests/test-events-summary.sh
+EXTRA_DIST += tests/test-events-summary.sh
