@@ -18,7 +18,9 @@ ZPCID=${ZPCID_TEST_ZPCID:-$BUILD/zpcid}
 Z=$BUILD/zpcictl/zpcictl
 W=$BUILD/tests/history-write
 POLICY=$BUILD/dbus/org.zpcid1.conf
-[ -x "$ZPCID" ] && [ -x "$Z" ] && [ -x "$W" ] && [ -f "$POLICY" ] || fail "build zpcid, zpcictl, $W and $POLICY first"
+if ! [ -x "$ZPCID" ] || ! [ -x "$Z" ] || ! [ -x "$W" ] || ! [ -f "$POLICY" ]; then
+	fail "build zpcid, zpcictl, $W and $POLICY first"
+fi
 PY=/usr/bin/python3
 
 T=$(mktemp -d /tmp/test-events-summary.XXXXXX)
@@ -71,7 +73,8 @@ cp "$POLICY" "$T/org.zpcid1.conf"
 dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile --print-address=3 3>"$T/addr" 2>"$T/dbus.log" &
 BPID=$!
 wait_for '[ -s "$T/addr" ]' 5 || fail "dbus-daemon did not start: $(cat "$T/dbus.log")"
-export DBUS_SYSTEM_BUS_ADDRESS=$(head -1 "$T/addr")
+DBUS_SYSTEM_BUS_ADDRESS=$(head -1 "$T/addr")
+export DBUS_SYSTEM_BUS_ADDRESS
 printf '{ "schema": 1, "directories": { "state": "%s/state", "runtime": "%s/run" } }\n' "$T" "$T" >"$T/zpcid.json"
 mkdir -p "$T/conf.d"
 "$ZPCID" --config "$T/zpcid.json" --config-dropins "$T/conf.d" --log-target=console >"$T/zpcid.log" 2>&1 &
@@ -95,7 +98,9 @@ pass "events top: functions ranked by errors, then dropped"
 
 # shellcheck disable=SC2086
 "$Z" events top $WIN --top=2 --no-header >"$T/top2" || fail "events top --top=2"
-[ "$(wc -l <"$T/top2")" = 2 ] && head -1 "$T/top2" | grep -q '^0x00000010 ' || fail "--top=2: $(cat "$T/top2")"
+if [ "$(wc -l <"$T/top2")" != 2 ] || ! head -1 "$T/top2" | grep -q '^0x00000010 '; then
+	fail "--top=2: $(cat "$T/top2")"
+fi
 
 # shellcheck disable=SC2086
 "$Z" events top --by=adapter $WIN >"$T/adapters" || fail "events top --by=adapter"
