@@ -75,3 +75,7 @@ tests_history_write_LDADD = $(DAEMON_LIBS)
 # zpcictl events top|rate|decisions and GetEventSummary on a known history.
 TESTS += tests/test-events-summary.sh
 EXTRA_DIST += tests/test-events-summary.sh
+# ... and on the simulated LPAR, after the other simulated LPARs (see mk/demo.mk).
+TESTS += tests/test-events-summary-lpar.sh
+EXTRA_DIST += tests/test-events-summary-lpar.sh
+tests/test-events-summary-lpar.log: tests/test-state-machine.log
