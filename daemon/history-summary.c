@@ -318,8 +318,8 @@ static int rank_adapters(HistorySummary *s, const HistorySummaryFunction *all, s
 	for (size_t i = 0; i < n; i++) {
 		HistorySummaryAdapter *a = NULL;
 
-		if (!all[i].has_pchid)
-			continue;
+		if (!all[i].has_pchid || all[i].pchid == 0)
+			continue; /* PCHID 0: a virtual function (ISM), of no adapter */
 		for (size_t k = 0; k < n_adapters && !a; k++)
 			if (s->adapters[k].pchid == all[i].pchid)
 				a = &s->adapters[k];

@@ -22,6 +22,9 @@
  * walk's callbacks run on the history's reader thread; the rest on the
  * caller's.
  *
+ * An adapter is a PCHID other than 0x0000 (which virtual functions such as
+ * ISM report); a function without a PCHID belongs to none.
+ *
  * Not done here: grouping by port (an adapter is its PCHID) and any
  * filter but one function.
  */

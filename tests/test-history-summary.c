@@ -113,6 +113,7 @@ static History *write_scenario(void)
 	error_at(h, 300, 0x10, 0x1a0);
 	error_at(h, 400, 0x30, -1); /* its PCHID only the registry knows */
 	action_at(h, 401, 0x30, "manual", "recover", "failed");
+	error_at(h, 450, 0x41, 0x0000); /* a virtual function: of no adapter */
 	error_at(h, 599, 0x11, 0x1a0);
 	add(h, EVENT_ERROR, T0 + 600 * S, 0x40, 0x3c0, NULL, NULL, NULL, 0); /* at until: out */
 	action_at(h, 700, 0x10, "storm-reset", "reset", "done");
@@ -138,7 +139,7 @@ static const HistorySummaryQuery window = {
 
 static void check_scenario(const HistorySummaryResult *r, unsigned registry_calls)
 {
-	static const uint64_t total[10] = { 2, 5, 4, 0, 0, 1, 1, 0, 0, 1 };
+	static const uint64_t total[10] = { 2, 5, 4, 0, 0, 1, 1, 1, 0, 1 };
 	static const uint64_t f10[10] = { 1, 3, 0, 0, 0, 1, 0, 0, 0, 0 };
 	static const uint64_t f11[10] = { 0, 2, 0, 0, 0, 0, 0, 0, 0, 1 };
 	static const uint64_t f20[10] = { 0, 0, 4, 0, 0, 0, 0, 0, 0, 0 };
@@ -154,17 +155,17 @@ static void check_scenario(const HistorySummaryResult *r, unsigned registry_call
 	ck_assert_uint_eq(r->until_usec, T0 + 600 * S);
 	ck_assert_uint_eq(r->bucket_usec, 60 * S);
 	ck_assert_uint_eq(r->n_buckets, 10);
-	/* 14 errors, 1 dropped, 1 recovery, 1 summary, 7 actions */
-	ck_assert_uint_eq(r->records, 24);
-	ck_assert_uint_eq(r->errors, 14);
+	/* 15 errors, 1 dropped, 1 recovery, 1 summary, 7 actions */
+	ck_assert_uint_eq(r->records, 25);
+	ck_assert_uint_eq(r->errors, 15);
 	ck_assert_uint_eq(r->dropped, 7);
 	ck_assert_uint_eq(r->decisions, 7);
 	for (unsigned b = 0; b < 10; b++)
 		ck_assert_uint_eq(r->series[b], total[b]);
 
-	/* top 4 of 5: 0x10 (5), 0x20 (4), 0x11 (3 + 7 dropped), then 0x30 and
-	 * 0x40 with 1 each: the lower FID first */
-	ck_assert_uint_eq(r->functions_total, 5);
+	/* top 4 of 6: 0x10 (5), 0x20 (4), 0x11 (3 + 7 dropped), then 0x30,
+	 * 0x40 and 0x41 with 1 each: the lower FID first */
+	ck_assert_uint_eq(r->functions_total, 6);
 	ck_assert_uint_eq(r->n_functions, 4);
 	ck_assert_uint_eq(r->functions[0].fid, 0x10);
 	ck_assert_uint_eq(r->functions[0].errors, 5);
@@ -188,7 +189,7 @@ static void check_scenario(const HistorySummaryResult *r, unsigned registry_call
 	}
 
 	/* adapters: 0x1a0 (0x10, 0x11: 8 + 7 dropped), 0x2b0 (0x20 and, from
-	 * the registry, 0x30: 5), 0x3c0 (0x40: 1) */
+	 * the registry, 0x30: 5), 0x3c0 (0x40: 1); 0x41 (PCHID 0) in none */
 	ck_assert_uint_eq(r->adapters_total, 3);
 	ck_assert_uint_eq(r->adapters[0].pchid, 0x1a0);
 	ck_assert_uint_eq(r->adapters[0].functions, 2);
@@ -235,7 +236,7 @@ START_TEST(test_known_scenario)
 	/* the files of the older and the newer records are not read */
 	ck_assert_uint_ge(r->walk.files, 6);
 	ck_assert_uint_le(r->walk.files_read, 2);
-	ck_assert_uint_eq(r->walk.records, 24);
+	ck_assert_uint_eq(r->walk.records, 25);
 
 	/* without the registry: 0x30 has no adapter */
 	s = history_summary_free(s);
@@ -295,10 +296,10 @@ START_TEST(test_one_function_and_open_window)
 	ck_assert_uint_eq(r->since_usec, T0 - 10000 * S);
 	ck_assert_uint_eq(r->bucket_usec, 442 * S); /* 10600 s / 24 = 441.67 s */
 	ck_assert_uint_eq(r->n_buckets, 24);
-	ck_assert_uint_eq(r->errors, 14 + 150 + 1); /* and the one 1 µs before T0 */
+	ck_assert_uint_eq(r->errors, 15 + 150 + 1); /* and the one 1 µs before T0 */
 	ck_assert_uint_eq(r->functions[0].fid, 0x50);
 	ck_assert_uint_eq(r->functions[0].errors, 150);
-	ck_assert_uint_eq(r->n_functions, 6);
+	ck_assert_uint_eq(r->n_functions, 7);
 	s = history_summary_free(s);
 
 	/* an empty window */
@@ -371,7 +372,7 @@ START_TEST(test_on_the_reader)
 	ck_assert_int_eq(d.result, 0);
 	ck_assert_int_eq(history_summary_finish(s, registry_pchid, &calls, &r), 0);
 	check_scenario(r, calls);
-	ck_assert_uint_eq(d.stats.records, 24);
+	ck_assert_uint_eq(d.stats.records, 25);
 	ck_assert_int_eq(history_attach_event(h, NULL, NULL), 0);
 	event_base_free(base);
 }
