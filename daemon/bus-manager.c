@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The org.zpcid1.Manager object at /org/zpcid1: daemon-wide properties,
- * queries (ListFunctions, GetEvents), and the daemon-wide state changes
+ * queries (ListFunctions, GetEvents, GetEventSummary), and the daemon-wide state changes
  * (Reload, CheckPolicy, Delegate, Inhibit). An inhibitor taken over the bus
  * is a pipe whose other end the caller holds; when every copy of that end
  * is closed, libevent sees EOF and the inhibitor is released in the action
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,11 @@
 #include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/bus-private.h"
+#include "daemon/history-summary.h"
 #include "daemon/history.h"
 #include "daemon/inhibit.h"
 #include "daemon/policy.h"
+#include "daemon/registry.h"
 #include "daemon/vfio-function.h"
 
 static const char *const inhibit_actions[] = { "reset", "unbind", "report", "all" };
@@ -238,6 +241,340 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
 		sd_bus_message_unref(m);
 		return bus_error_from_errno(error, r, "Failed to query the history");
 	}
+	return 1;
+}
+
+/* --- GetEventSummary ----------------------------------------------------- */
+
+typedef struct SummaryCall {
+	sd_bus_message *call;
+	Manager *manager;
+	HistorySummary *summary;
+} SummaryCall;
+
+static SummaryCall *summary_call_free(SummaryCall *c)
+{
+	if (!c)
+		return NULL;
+	sd_bus_message_unref(c->call);
+	history_summary_free(c->summary);
+	free(c);
+	return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(SummaryCall *, summary_call_free);
+
+static int parse_summary_options(sd_bus_message *m, HistorySummaryQuery *q, sd_bus_error *error)
+{
+	unsigned seen = 0;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		static const char *const keys[] = { "since", "until", "bucket", "top", "fid" };
+		const char *key;
+		unsigned bit = 0;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		for (unsigned i = 0; i < ELEMENTSOF(keys); i++)
+			if (streq(key, keys[i]))
+				bit = 1u << i;
+		if (bit == 0)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.",
+						 key);
+		if (seen & bit)
+			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+						 "Option '%s' given twice.", key);
+		seen |= bit;
+		if (streq(key, "since"))
+			r = read_filter_value(m, "t", &q->since_usec, key, error);
+		else if (streq(key, "until"))
+			r = read_filter_value(m, "t", &q->until_usec, key, error);
+		else if (streq(key, "bucket"))
+			r = read_filter_value(m, "t", &q->bucket_usec, key, error);
+		else if (streq(key, "top")) {
+			uint32_t top = 0;
+
+			r = read_filter_value(m, "u", &top, key, error);
+			if (r >= 0 && top > HISTORY_SUMMARY_TOP_MAX)
+				return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+							 "Top %u is larger than %u.", top,
+							 HISTORY_SUMMARY_TOP_MAX);
+			q->top = top;
+		} else {
+			r = read_filter_value(m, "u", &q->fid, key, error);
+			q->match_fid = true;
+		}
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	if (q->since_usec && q->until_usec && q->until_usec <= q->since_usec)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+					"'until' must be later than 'since'.");
+	if (q->bucket_usec && q->bucket_usec < USEC_PER_SEC)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+					"'bucket' must be at least one second.");
+	return 0;
+}
+
+/* One "{sv}" entry of a dictionary: @key, then a variant of @sig with the value(s). */
+static int append_entry(sd_bus_message *m, const char *key, const char *sig, ...)
+{
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', sig);
+	if (r >= 0) {
+		va_start(ap, sig);
+		r = sd_bus_message_appendv(m, sig, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+static int append_series(sd_bus_message *m, const char *key, const uint64_t *series, unsigned n)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "at");
+	if (r >= 0)
+		r = sd_bus_message_append_array(m, 't', series, n * sizeof(uint64_t));
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+/* Open "{sv}" entry @key holding an aa{sv}. */
+static int open_list(sd_bus_message *m, const char *key)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "aa{sv}");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "a{sv}");
+	return r;
+}
+
+static int close_list(sd_bus_message *m)
+{
+	int r;
+
+	r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r >= 0)
+		r = append_entry(m, "since", "t", s->since_usec);
+	if (r >= 0)
+		r = append_entry(m, "until", "t", s->until_usec);
+	if (r >= 0)
+		r = append_entry(m, "bucket", "t", s->bucket_usec);
+	if (r >= 0)
+		r = append_entry(m, "records", "t", s->records);
+	if (r >= 0)
+		r = append_entry(m, "errors", "t", s->errors);
+	if (r >= 0)
+		r = append_entry(m, "dropped", "t", s->dropped);
+	if (r >= 0)
+		r = append_entry(m, "actions", "t", s->decisions);
+	if (r >= 0)
+		r = append_series(m, "series", s->series, s->n_buckets);
+	if (r >= 0)
+		r = append_entry(m, "functions_total", "u", (uint32_t)s->functions_total);
+	if (r >= 0)
+		r = open_list(m, "functions");
+	for (size_t i = 0; r >= 0 && i < s->n_functions; i++) {
+		const HistorySummaryFunction *f = &s->functions[i];
+
+		r = sd_bus_message_open_container(m, 'a', "{sv}");
+		if (r >= 0)
+			r = append_entry(m, "fid", "u", f->fid);
+		if (r >= 0 && f->has_pchid)
+			r = append_entry(m, "pchid", "q", f->pchid);
+		if (r >= 0 && f->slot[0])
+			r = append_entry(m, "slot", "s", f->slot);
+		if (r >= 0)
+			r = append_entry(m, "errors", "t", f->errors);
+		if (r >= 0)
+			r = append_entry(m, "dropped", "t", f->dropped);
+		if (r >= 0)
+			r = append_entry(m, "last", "t", f->last_usec);
+		if (r >= 0)
+			r = append_entry(m, "peak", "t", f->peak);
+		if (r >= 0)
+			r = append_series(m, "series", f->series, s->n_buckets);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	if (r >= 0)
+		r = close_list(m);
+	if (r >= 0)
+		r = append_entry(m, "adapters_total", "u", (uint32_t)s->adapters_total);
+	if (r >= 0)
+		r = open_list(m, "adapters");
+	for (size_t i = 0; r >= 0 && i < s->n_adapters; i++) {
+		const HistorySummaryAdapter *a = &s->adapters[i];
+
+		r = sd_bus_message_open_container(m, 'a', "{sv}");
+		if (r >= 0)
+			r = append_entry(m, "pchid", "q", a->pchid);
+		if (r >= 0)
+			r = append_entry(m, "functions", "u", a->functions);
+		if (r >= 0)
+			r = append_entry(m, "errors", "t", a->errors);
+		if (r >= 0)
+			r = append_entry(m, "dropped", "t", a->dropped);
+		if (r >= 0)
+			r = append_entry(m, "last", "t", a->last_usec);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	if (r >= 0)
+		r = close_list(m);
+	if (r >= 0)
+		r = open_list(m, "decisions");
+	for (size_t i = 0; r >= 0 && i < s->n_decisions; i++) {
+		const HistorySummaryDecision *d = &s->decisions_list[i];
+
+		r = sd_bus_message_open_container(m, 'a', "{sv}");
+		if (r >= 0)
+			r = append_entry(m, "rule", "s", d->rule);
+		if (r >= 0)
+			r = append_entry(m, "action", "s", d->action);
+		if (r >= 0)
+			r = append_entry(m, "result", "s", d->result);
+		if (r >= 0)
+			r = append_entry(m, "count", "t", d->count);
+		if (r >= 0)
+			r = append_entry(m, "last", "t", d->last_usec);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	if (r >= 0)
+		r = close_list(m);
+	if (r >= 0)
+		r = append_entry(m, "files", "u", s->walk.files);
+	if (r >= 0)
+		r = append_entry(m, "files_read", "u", s->walk.files_read);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+/* Functions whose records carry no PCHID: the registry may know it. */
+static bool registry_pchid(uint32_t fid, uint16_t *ret, void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+	ZpciFunction *f = m->registry ? registry_get_by_fid(m->registry, fid) : NULL;
+
+	if (!f || !(f->attrs.has & ZPCI_ATTR_HAS_PCHID))
+		return false;
+	*ret = f->attrs.pchid;
+	return true;
+}
+
+/* The reply to GetEventSummary, once the reader thread has walked the window. */
+static void on_summary_walked(int result, const HistoryWalkStats *stats, void *userdata)
+{
+	_cleanup_(summary_call_freep) SummaryCall *c = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	HistorySummaryResult *s = NULL;
+	int r;
+
+	if (result >= 0)
+		result = history_summary_finish(c->summary, registry_pchid, c->manager, &s);
+	if (result < 0) {
+		if (result == -ERANGE)
+			(void)sd_bus_error_setf(
+				&error, BUS_ERROR_INVALID_ARGUMENT,
+				"The window holds more than %u buckets; give a larger bucket.",
+				HISTORY_SUMMARY_BUCKETS_MAX);
+		else
+			(void)bus_error_from_errno(&error, result, "Failed to summarise the history");
+		(void)sd_bus_reply_method_error(c->call, &error);
+		return;
+	}
+	s->walk = *stats;
+	r = sd_bus_message_new_method_return(c->call, &reply);
+	if (r >= 0)
+		r = append_summary(reply, s);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	if (r < 0)
+		(void)sd_bus_reply_method_errno(c->call, r, NULL);
+}
+
+static int method_get_event_summary(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(summary_call_freep) SummaryCall *c = NULL;
+	HistorySummaryQuery q = {};
+	int r;
+
+	r = parse_summary_options(m, &q, error);
+	if (r < 0)
+		return r;
+	if (!b->manager->history)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
+					"The event history is not available.");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->manager = b->manager;
+	r = history_summary_new(&c->summary, &q, bus_now_usec());
+	if (r == -ERANGE)
+		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+					 "The window holds more than %u buckets; give a larger bucket.",
+					 HISTORY_SUMMARY_BUCKETS_MAX);
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to summarise the history");
+	c->call = sd_bus_message_ref(m);
+
+	/* Walked on the history's own thread: a long window never stalls the loop. */
+	r = history_walk_async(b->manager->history, history_summary_walk(c->summary), c->summary,
+			       on_summary_walked, c);
+	if (r < 0)
+		return bus_error_from_errno(error, r, "Failed to summarise the history");
+	TAKE_PTR(c);
 	return 1;
 }
 
@@ -675,6 +1012,9 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_RESULT("o", function), method_delegate, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Inhibit", SD_BUS_ARGS("s", who, "s", why, "s", what, "a{sv}", options),
 				SD_BUS_RESULT("h", guard), method_inhibit, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetEventSummary", SD_BUS_ARGS("a{sv}", options),
+				SD_BUS_RESULT("a{sv}", summary), method_get_event_summary,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("ErrorReported", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("RecoveryReported", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("ActionTaken", SD_BUS_ARGS("a{sv}", event), 0),

@@ -1741,3 +1741,177 @@ int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done
 	}
 	return 0;
 }
+
+/* --- Walking a time window ------------------------------------------------ */
+
+typedef struct WalkRun {
+	History *history;
+	const atomic_bool *cancel; /* NULL: never cancelled */
+	const HistoryWalk *w;
+	void *userdata;
+	HistoryWalkStats stats;
+	uint64_t summaries_read;
+	uint64_t n_bad;
+} WalkRun;
+
+/* The time is read from the frame's text first: only the records inside
+ * the window are parsed in full. */
+static int walk_record(const char *json, size_t len, void *userdata)
+{
+	WalkRun *s = userdata;
+	const HistoryWalk *w = s->w;
+	json_object *o = NULL;
+	uint64_t seq, time;
+	EventKind kind;
+	ZpciEvent e;
+	int r;
+
+	if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
+		return -ECANCELED;
+	if (record_brief(json, len, &seq, &kind, &time) < 0)
+		return 0;
+	if ((w->since_usec && time < w->since_usec) || (w->until_usec && time >= w->until_usec))
+		return 0;
+	if (json_parse_len(json, len, &o) < 0)
+		return 0;
+	r = event_from_json(o, &e);
+	json_object_put(o);
+	if (r < 0)
+		return 0;
+	s->stats.records++;
+	r = w->record(&e, s->userdata);
+	return r < 0 ? r : 0;
+}
+
+/* Run @s over the files of @snap; on any thread. Returns 0 or -errno. */
+static int walk_run(WalkRun *s, const Snapshot *snap)
+{
+	const HistoryWalk *w = s->w;
+	_cleanup_free_ bool *overlaps = NULL;
+	uint64_t oldest = UINT64_MAX;
+	int r;
+
+	overlaps = calloc(snap->n ? snap->n : 1, sizeof(bool));
+	if (!overlaps)
+		return -ENOMEM;
+	s->stats.files = snap->n;
+	for (unsigned k = 0; k < snap->n; k++) {
+		FileSummary f;
+
+		r = check_header(snap->fds[k], snap->sizes[k]);
+		if (r == -EPROTO)
+			continue;
+		if (r < 0)
+			return r;
+		r = summary_get(s->history, snap->fds[k], snap->devs[k], snap->inos[k], snap->sizes[k],
+				snap->has_live && k == snap->n - 1 ? &snap->live : NULL, s->cancel,
+				&s->summaries_read, &f);
+		if (r < 0)
+			return r;
+		if (summary_parsed(&f) == 0 || (w->since_usec && f.max_time < w->since_usec) ||
+		    (w->until_usec && f.min_time >= w->until_usec))
+			continue; /* nothing of the window: not read */
+		overlaps[k] = true;
+		s->stats.files_read++;
+		oldest = MIN(oldest, MAX(f.min_time, w->since_usec));
+	}
+	if (s->summaries_read > 0)
+		index_save(s->history);
+	if (w->begin) {
+		r = w->begin(oldest == UINT64_MAX ? 0 : oldest, s->userdata);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned k = 0; k < snap->n; k++) {
+		if (!overlaps[k])
+			continue;
+		r = scan_forward(snap->fds[k], HEADER_LEN, snap->sizes[k], walk_record, s, &s->n_bad, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int history_walk(History *h, const HistoryWalk *w, void *userdata, HistoryWalkStats *ret_stats)
+{
+	WalkRun s = { .history = h, .w = w, .userdata = userdata };
+	Snapshot snap = {};
+	int r;
+
+	if (!w || !w->record)
+		return -EINVAL;
+	r = snapshot_take(h, &snap);
+	if (r < 0)
+		return r;
+	r = walk_run(&s, &snap);
+	snapshot_done(&snap);
+	h->stats.corrupt_skipped += s.n_bad;
+	h->stats.summaries_read += s.summaries_read;
+	if (ret_stats)
+		*ret_stats = s.stats;
+	return r;
+}
+
+typedef struct WalkJob {
+	History *history;
+	WalkRun run;
+	Snapshot snap;
+	HistoryWalkDone done;
+	void *userdata;
+} WalkJob;
+
+static int walk_work(void *userdata)
+{
+	WalkJob *j = userdata;
+
+	return walk_run(&j->run, &j->snap);
+}
+
+static void walk_finished(int result, void *userdata)
+{
+	WalkJob *j = ASSERT_PTR(userdata);
+
+	j->history->queries--;
+	j->history->stats.corrupt_skipped += j->run.n_bad;
+	j->history->stats.summaries_read += j->run.summaries_read;
+	snapshot_done(&j->snap);
+	j->done(result, &j->run.stats, j->userdata);
+	free(j);
+}
+
+int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done,
+		       void *done_userdata)
+{
+	WalkJob *j;
+	int r;
+
+	if (!w || !w->record || !done)
+		return -EINVAL;
+	if (h->queries >= HISTORY_QUERIES_MAX)
+		return -EBUSY;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	*j = (WalkJob){ .history = h,
+			.run = { .history = h, .cancel = &h->cancel, .w = w, .userdata = userdata },
+			.done = done,
+			.userdata = done_userdata };
+	r = snapshot_take(h, &j->snap);
+	if (r < 0) {
+		free(j);
+		return r;
+	}
+	h->queries++;
+	if (!h->reader) {
+		walk_finished(walk_run(&j->run, &j->snap), j);
+		return 0;
+	}
+	r = syncer_call(h->reader, walk_work, walk_finished, j);
+	if (r < 0) {
+		h->queries--;
+		snapshot_done(&j->snap);
+		free(j);
+		return r;
+	}
+	return 0;
+}

@@ -168,3 +168,46 @@ int history_query_async(History *h, const HistoryQuery *q, HistoryQueryDone done
 
 /* CRC-32 (IEEE 802.3, reflected, as used by the record frame) of @size bytes. */
 uint32_t history_crc32(const void *data, size_t size);
+
+/* --- Walking a time window ------------------------------------------------ */
+
+/* What a walk read: @files in the history, @files_read of them read because
+ * their time range (from the index) overlaps the window, @records passed to
+ * the callback. */
+typedef struct HistoryWalkStats {
+	unsigned files;
+	unsigned files_read;
+	uint64_t records;
+} HistoryWalkStats;
+
+typedef struct HistoryWalk {
+	uint64_t since_usec; /* time >= since (0: no bound) */
+	uint64_t until_usec; /* time < until (0: no bound) */
+	/* Called once before any record, with the oldest time of a record in
+	 * the window as the index knows it (a lower bound; 0 when the window
+	 * holds nothing). May be NULL. Returns 0 or -errno (ends the walk). */
+	int (*begin)(uint64_t oldest_usec, void *userdata);
+	/* Called with each record whose time is in the window, oldest file
+	 * first. Returns 0 or -errno (ends the walk). */
+	int (*record)(const ZpciEvent *e, void *userdata);
+} HistoryWalk;
+
+/* Pass the records of the window [since, until) to @w's callbacks, on the
+ * calling thread. Only the files whose time range (from their summary in
+ * the index, built first where missing) overlaps the window are read; of
+ * their records only those inside it are parsed in full. Sets *@ret_stats
+ * (may be NULL). Returns 0, a callback's -errno, or another -errno. */
+int history_walk(History *h, const HistoryWalk *w, void *userdata, HistoryWalkStats *ret_stats);
+
+/* Called on the loop when history_walk_async() ended: @result 0 or -errno. */
+typedef void (*HistoryWalkDone)(int result, const HistoryWalkStats *stats, void *userdata);
+
+/* history_walk() on the history's reader thread (the callbacks of @w run
+ * there with @userdata, @done on the loop with @done_userdata), over the
+ * files as they were at this call; inline when no loop is attached. @w
+ * and @userdata must stay valid until @done. Returns
+ * 0 (then @done is called exactly once, with -ECANCELED when
+ * history_free() stopped the walk), -EBUSY when HISTORY_QUERIES_MAX
+ * queries and walks wait, or another -errno. */
+int history_walk_async(History *h, const HistoryWalk *w, void *userdata, HistoryWalkDone done,
+		       void *done_userdata);

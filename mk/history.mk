@@ -59,3 +59,23 @@ TESTS += tests/test-actions
 UNIT_TESTS += tests/test-actions
 
 EXTRA_DIST += docs/history.md
+
+# Summaries of a time window (zpcictl events top/rate/decisions).
+daemon_libzpcid_a_SOURCES += daemon/history-summary.c daemon/history-summary.h
+check_PROGRAMS += tests/test-history-summary
+tests_test_history_summary_SOURCES = tests/test-history-summary.c
+tests_test_history_summary_CFLAGS = $(TEST_CFLAGS)
+tests_test_history_summary_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-history-summary
+UNIT_TESTS += tests/test-history-summary
+check_PROGRAMS += tests/history-write
+tests_history_write_SOURCES = tests/history-write.c
+tests_history_write_CFLAGS = $(TEST_CFLAGS)
+tests_history_write_LDADD = $(DAEMON_LIBS)
+# zpcictl events top|rate|decisions and GetEventSummary on a known history.
+TESTS += tests/test-events-summary.sh
+EXTRA_DIST += tests/test-events-summary.sh
+# ... and on the simulated LPAR, after the other simulated LPARs (see mk/demo.mk).
+TESTS += tests/test-events-summary-lpar.sh
+EXTRA_DIST += tests/test-events-summary-lpar.sh
+tests/test-events-summary-lpar.log: tests/test-state-machine.log

@@ -21,7 +21,8 @@ sbin_PROGRAMS += zpcictl/zpcictl
 zpcictl_zpcictl_SOURCES = \
 	zpcictl/zpcictl.c \
 	zpcictl/client.c zpcictl/client.h \
-	zpcictl/device.c zpcictl/device.h
+	zpcictl/device.c zpcictl/device.h \
+	zpcictl/events-summary.c zpcictl/events-summary.h
 zpcictl_zpcictl_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 zpcictl_zpcictl_LDADD = $(COMMON_LIBS)
 

@@ -31,6 +31,7 @@
 #include "common/time-util.h"
 #include "zpcictl/client.h"
 #include "zpcictl/device.h"
+#include "zpcictl/events-summary.h"
 
 typedef enum LegacyAction {
 	LEGACY_NONE,
@@ -52,6 +53,8 @@ static uint64_t arg_limit = 0, arg_offset = 0;
 static bool arg_follow = false;
 static uint64_t arg_count = 0;
 static const char *arg_who = NULL, *arg_why = NULL, *arg_what = "all";
+static uint64_t arg_top = 0, arg_bucket = 0;
+static const char *arg_by = NULL;
 
 static const OutputMeta meta = { .api_level = ZPCID_API_LEVEL, .version = PACKAGE_VERSION };
 
@@ -630,6 +633,47 @@ static int follow_bus(sd_bus *bus, const uint64_t *n)
 	}
 }
 
+/* events top|rate|decisions: what the history says about a window. */
+static int cmd_events_summary(sd_bus *bus, const char *what)
+{
+	EventsSummaryArgs a = { .top = (unsigned)arg_top,
+				.bucket_usec = arg_bucket,
+				.format = arg_format,
+				.meta = &meta,
+				.no_header = arg_no_header };
+
+	if (streq(what, "top")) {
+		if (!arg_by || streq(arg_by, "function"))
+			a.view = EVENTS_SUMMARY_TOP_FUNCTIONS;
+		else if (streq(arg_by, "adapter"))
+			a.view = EVENTS_SUMMARY_TOP_ADAPTERS;
+		else
+			return fail(EXIT_FAIL, NULL, "Invalid --by '%s' (function or adapter).", arg_by);
+	} else if (streq(what, "rate"))
+		a.view = EVENTS_SUMMARY_RATE;
+	else if (streq(what, "decisions"))
+		a.view = EVENTS_SUMMARY_DECISIONS;
+	else
+		return fail(EXIT_FAIL, NULL, "Unknown events summary '%s' (top, rate or decisions).", what);
+	if (arg_by && a.view != EVENTS_SUMMARY_TOP_FUNCTIONS && a.view != EVENTS_SUMMARY_TOP_ADAPTERS)
+		return fail(EXIT_FAIL, NULL, "--by goes with events top.");
+	if (arg_follow || arg_pec || arg_kind || arg_limit || arg_offset || arg_count)
+		return fail(EXIT_FAIL, NULL,
+			    "events %s takes --since, --until, --function, --top, --bucket and --by only.",
+			    what);
+	if (arg_since && parse_time(arg_since, &a.since_usec) < 0)
+		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --since.", arg_since);
+	if (arg_until && parse_time(arg_until, &a.until_usec) < 0)
+		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --until.", arg_until);
+	if (arg_function) {
+		if (resolve_function_fid(bus, arg_function, &a.fid) < 0)
+			return fail(EXIT_NOT_FOUND, "org.zpcid1.Error.NoSuchFunction", "No function '%s'.",
+				    arg_function);
+		a.has_fid = true;
+	}
+	return events_summary_run(bus, &a, stdout);
+}
+
 static int cmd_events(sd_bus *bus, int argc, char **argv)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
@@ -641,8 +685,14 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 	Stream s = {};
 	int r;
 
+	if (argc == 2)
+		return cmd_events_summary(bus, argv[1]);
 	if (argc != 1)
-		return fail(EXIT_FAIL, NULL, "events takes no arguments (see --help).");
+		return fail(EXIT_FAIL, NULL,
+			    "events takes at most one argument: top, rate or decisions (see --help).");
+	if (arg_top || arg_bucket || arg_by)
+		return fail(EXIT_FAIL, NULL,
+			    "--top, --bucket and --by go with events top, rate or decisions.");
 	if (arg_since && parse_time(arg_since, &flt.since) < 0)
 		return fail(EXIT_FAIL, NULL, "Invalid time '%s' for --since.", arg_since);
 	if (arg_until && parse_time(arg_until, &flt.until) < 0)
@@ -1257,6 +1307,9 @@ static void help(void)
 	       "  show FUNCTION          One function (FID, uid:UID or PCI address)\n"
 	       "  events                 Recorded events (--since, --until, --function, --pec,\n"
 	       "                         --kind, --limit, --offset, --follow)\n"
+	       "  events top|rate|decisions\n"
+	       "                         What the history says about a window (--since, --until,\n"
+	       "                         --function, --top=N, --bucket=DURATION, --by=adapter)\n"
 	       "  monitor                Live events and functions coming and going\n"
 	       "  policy check FILE|show|reload\n"
 	       "  inhibit [--who= --why= --what=] COMMAND [ARGS...]\n"
@@ -1295,6 +1348,9 @@ enum {
 	ARG_WHO,
 	ARG_WHY,
 	ARG_WHAT,
+	ARG_TOP,
+	ARG_BUCKET,
+	ARG_BY,
 };
 
 static int parse_u64(const char *s, uint64_t *ret)
@@ -1340,6 +1396,9 @@ static int parse_argv(int argc, char **argv, bool permute)
 						 { "who", required_argument, NULL, ARG_WHO },
 						 { "why", required_argument, NULL, ARG_WHY },
 						 { "what", required_argument, NULL, ARG_WHAT },
+						 { "top", required_argument, NULL, ARG_TOP },
+						 { "bucket", required_argument, NULL, ARG_BUCKET },
+						 { "by", required_argument, NULL, ARG_BY },
 						 {} };
 	const char *e = getenv("ZPCICTL_SYSFS_ROOT");
 	int c;
@@ -1438,6 +1497,20 @@ static int parse_argv(int argc, char **argv, bool permute)
 		case ARG_WHAT:
 			arg_what = optarg;
 			break;
+		case ARG_TOP:
+			if (parse_u64(optarg, &arg_top) < 0 || arg_top < 1 || arg_top > 1000)
+				return fail(EXIT_FAIL, NULL, "--top must be a number from 1 to 1000."),
+				       -EINVAL;
+			break;
+		case ARG_BUCKET:
+			if (events_parse_duration(optarg, &arg_bucket) < 0)
+				return fail(EXIT_FAIL, NULL, "Invalid --bucket '%s' (e.g. 30s, 5m, 1h).",
+					    optarg),
+				       -EINVAL;
+			break;
+		case ARG_BY:
+			arg_by = optarg;
+			break;
 		case '?':
 			return -EINVAL;
 		default:
@@ -1526,9 +1599,9 @@ int main(int argc, char *argv[])
 
 		if (!streq(argv[optind], commands[i].name))
 			continue;
-		/* Options may follow the command too. */
+		/* Options may follow the command too (and the summary: "events top --top=3"). */
 		optind = 0;
-		r = parse_argv(sub_argc, sub_argv, false);
+		r = parse_argv(sub_argc, sub_argv, streq(commands[i].name, "events"));
 		if (r <= 0)
 			return r < 0 ? EXIT_FAIL : EXIT_OK;
 		if (commands[i].waits) {
