@@ -560,7 +560,7 @@ static int method_get_event_summary(sd_bus_message *m, void *userdata, sd_bus_er
 	if (!c)
 		return -ENOMEM;
 	c->manager = b->manager;
-	r = history_summary_new(&c->summary, &q, bus_now_usec());
+	r = history_summary_new(&c->summary, &q, now_usec(CLOCK_REALTIME));
 	if (r == -ERANGE)
 		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
 					 "The window holds more than %u buckets; give a larger bucket.",
