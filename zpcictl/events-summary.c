@@ -118,7 +118,7 @@ static int query(sd_bus *bus, const EventsSummaryArgs *a, json_object **ret)
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &call, CLIENT_BUS_NAME, CLIENT_PATH, CLIENT_MANAGER,
+	r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE,
 					   "GetEventSummary");
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
