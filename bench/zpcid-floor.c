@@ -326,8 +326,11 @@ static unsigned drain(sd_bus *bus, FloorDevice *d)
 			.argsz = sizeof(f), .flags = VFIO_DEVICE_FEATURE_ZPCI_ERROR | VFIO_DEVICE_FEATURE_GET
 		};
 		f.p.data = (uintptr_t)buf;
-		if (ioctl(d->device_fd, VFIO_DEVICE_FEATURE, &f) < 0)
-			break; /* ENOMSG: empty */
+		if (ioctl(d->device_fd, VFIO_DEVICE_FEATURE, &f) < 0) {
+			if (errno != ENOMSG) /* ENOMSG: empty */
+				fprintf(stderr, "floor: GET zPCI error: %m\n");
+			break;
+		}
 		emit(bus, buf);
 		n++;
 	}

@@ -172,6 +172,8 @@ def main():
     ap.add_argument("--features", help="NAME=0|1 lines: daemon parts zpcid links")
     ap.add_argument("--bench-fids", type=int, default=0,
                     help="functions of the side-by-side run of zpcid and its floor (0: none)")
+    ap.add_argument("--bench-results", metavar="FILE",
+                    help="write the side-by-side run's numbers there as bench/run.sh RESULT lines")
     a = ap.parse_args()
     R = Results()
     feat = {}
@@ -327,6 +329,9 @@ def main():
         check_latency(R, blocks, rcs, facts)
     if a.bench_fids > 0 and not absent("bench", "bus", "vfio-function"):
         check_bench(R, blocks, rcs, facts, a.bench_fids)
+        if a.bench_results:
+            with open(a.bench_results, "w") as f:
+                f.write(bench_results(blocks, a.bench_fids))
     emit(R)
     if any(v == "FAIL" for v, _, _ in R.lines):
         return 1
@@ -538,6 +543,23 @@ def check_delegated(R, events, blocks, rcs, facts):
 
 def parse_kv(line):
     return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
+
+
+def bench_results(blocks, n_fids):
+    """The numbers of the side-by-side run, one "RESULT guest.NAME VALUE" line each."""
+    out = ["RESULT guest.functions %d" % n_fids]
+    for who in ("floor", "zpcid"):
+        text = blocks.get("bench-latency-" + who) or ""
+        for side, rest in re.findall(r"^latency (journal|bus) (n=.*)$", text, re.M):
+            for k, v in parse_kv(rest).items():
+                out.append("RESULT guest.latency.%s.%s.%s %s" % (who, side, k, v))
+    for mode in ("paced", "flat"):
+        for who in ("floor", "zpcid-coalesce-off", "zpcid-coalesce-on"):
+            text = blocks.get("bench-storm-%s-%s" % (mode, who)) or ""
+            for line in re.findall(r"^storm (.*)$", text, re.M):
+                for k, v in parse_kv(line).items():
+                    out.append("RESULT guest.storm.%s.%s.%s %s" % (mode, who, k, v))
+    return "\n".join(out) + "\n"
 
 
 def check_bench(R, blocks, rcs, facts, n_fids):

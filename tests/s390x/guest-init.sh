@@ -258,18 +258,21 @@ bench_side_by_side() {
 	# the kernel log so far is judged at the end: keep it from being
 	# overwritten by the storms' lines, and keep those off the console
 	dmesg >/tmp/dmesg.pre
+	mkdir -p /var/lib/zpcid-bench
 	dmesg -n 1
 	S21=$(slot_of 0x21)
 	N=$(echo $BENCH_SLOTS | wc -w)
 	# latency: the floor on 0x21, then zpcid (coalescing off)
 	zpcid-floor $S21 2>/tmp/floor-latency.log &
 	P=$!
-	await_name $P && await_holder $P 1 && block bench-latency-floor zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
+	await_name $P && await_holder $P 1 && zpcid-test-storm --pid $P --idle &&
+		block bench-latency-floor zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
 	bench_stop $P floor_latency
-	zpcid --log-target=journal --log-level=debug --config /etc/zpcid/latency.json --config-dropins /etc/zpcid/latency.d \
+	STATE_DIRECTORY=/var/lib/zpcid-bench zpcid --log-target=journal --config /etc/zpcid/latency.json --config-dropins /etc/zpcid/latency.d \
 		>/tmp/zpcid-bench-latency.log 2>&1 &
 	P=$!
-	await_name $P && await_holder $P 1 && block bench-latency-zpcid zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
+	await_name $P && await_holder $P 1 && zpcid-test-storm --pid $P --idle &&
+		block bench-latency-zpcid zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
 	bench_stop $P zpcid_latency
 	# storms over every bench function: paced (the drain rate) and flat out
 	for mode in paced flat; do
@@ -281,7 +284,7 @@ bench_side_by_side() {
 			block bench-storm-$mode-floor zpcid-test-storm $opt --expect-journal --pid $P --total $BENCH_STORM $BENCH_SLOTS
 		bench_stop $P floor_$mode
 		for c in off on; do
-			zpcid --log-target=journal --config /etc/zpcid/bench-coalesce-$c.json \
+			STATE_DIRECTORY=/var/lib/zpcid-bench zpcid --log-target=journal --config /etc/zpcid/bench-coalesce-$c.json \
 				--config-dropins /etc/zpcid/latency.d >/tmp/zpcid-bench-$mode-$c.log 2>&1 &
 			P=$!
 			e=--expect-journal
@@ -327,7 +330,6 @@ if [ "$BUS" = 1 ] && [ -x /lib/systemd/systemd-journald ] && [ -x /usr/bin/zpcid
 	[ -n "$BENCH_FIDS" ] && bench_side_by_side
 	kill $JPID 2>/dev/null
 	block zpcid-latency-log cat /tmp/zpcid-latency.log
-	[ -n "$BENCH_FIDS" ] && block zpcid-bench-latency-log cat /tmp/zpcid-bench-latency.log
 	block journald-log cat /tmp/journald.log
 	block journal-files ls -laR /run/log /run/systemd/journal /etc/machine-id
 fi

@@ -179,7 +179,8 @@ say "guest finished (qemu status $brc)"
 
 # --- 5. verdict ---------------------------------------------------------------
 python3 "$HERE/check-guest.py" --console "$W/console.log" --build "$BUILD" \
-	--check-config "$W/check-config.out" --features "$W/features.txt" --bench-fids "$BENCH_FIDS" >"$W/results.txt"
+	--check-config "$W/check-config.out" --features "$W/features.txt" --bench-fids "$BENCH_FIDS" \
+	--bench-results "$W/bench-results.txt" >"$W/results.txt"
 crc=$?
 cat "$W/results.txt"
 if [ $crc != 0 ] && [ $crc != 77 ]; then
