@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh — run zpcid's benchmarks (docs/benchmarks.md).
 #
-#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|bigstorm|scale|idle|stall ...]
+#   bench/run.sh [--smoke] [--build DIR] [--out FILE] [latency|storm|bigstorm|scale|idle|stall|guest ...]
 #
 # Sets up what the benchmarks measure against: a private systemd-journald
 # (volatile storage, no rate limit) and a private dbus-daemon loading the
@@ -9,6 +9,12 @@
 # of the host is touched and nothing else running on it is seen. Then runs bench/zpcid-bench for zpcid and for the floor
 # program (bench/zpcid-floor) and writes the machine, the date, every raw
 # number and the ratios against the floor to the results file.
+#
+# "guest" (not run unless named) boots the s390x test guest
+# (tests/s390x/guest.sh, the cross build in build-s390x/ beside the
+# source) and runs zpcid beside the floor there, on the real kernel and
+# kmod/module: GUEST_BENCH_FIDS functions (24), GUEST_BENCH_LATENCY
+# injections (2000), GUEST_BENCH_STORM errors per storm (4000).
 #
 # --smoke runs everything briefly to check that it works: exit 0 when every
 # benchmark ran and its correctness checks held, whatever the timings.
@@ -27,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--out=*) OUT=${1#--out=} ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	latency | storm | bigstorm | scale | idle | stall) SUITES+=("$1") ;;
+	latency | storm | bigstorm | scale | idle | stall | guest) SUITES+=("$1") ;;
 	*) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -137,6 +143,25 @@ for s in "${SUITES[@]}"; do
 		;;
 	scale) run scale scale ;;
 	idle) run idle idle ;;
+	guest)
+		echo "== guest" >&2
+		gb=${S390X_BUILD:-$SRC/build-s390x}
+		if [ -n "$SMOKE" ]; then
+			set -- 8 100 400
+		else
+			set -- "${GUEST_BENCH_FIDS:-24}" "${GUEST_BENCH_LATENCY:-2000}" "${GUEST_BENCH_STORM:-4000}"
+		fi
+		ZPCID_GUEST_BENCH_FIDS=$1 ZPCID_GUEST_BENCH_LATENCY=$2 ZPCID_GUEST_BENCH_STORM=$3 \
+			ZPCID_GUEST_TIMEOUT=${ZPCID_GUEST_TIMEOUT:-1800} "$SRC/tests/s390x/guest.sh" "$gb" \
+			>"$LOGS/guest.out" 2>"$LOGS/guest.err"
+		grc=$?
+		grep '^[A-Z]* bench/' "$gb/guest/results.txt" >&2
+		if [ $grc != 0 ] || ! grep -q '^PASS bench/storm-paced-floor' "$gb/guest/results.txt"; then
+			echo "FAIL: guest (status $grc; see $gb/guest/results.txt, $LOGS/guest.err)" >&2
+			FAILED=1
+		fi
+		cat "$gb/guest/bench-results.txt" >>"$RAW" 2>/dev/null
+		;;
 	stall)
 		run stall-kmsg-floor stall --source=kmsg --target=floor
 		run stall-kmsg-zpcid stall --source=kmsg --target=zpcid
@@ -188,6 +213,25 @@ verdict() { # value op limit
 		f=$(val storm.$src.floor.cpu_per_event)
 		[ -n "$z" ] && echo "storm.$src.cpu_per_event zpcid/floor $(ratio "$z" "$f")  ($z us / $f us)"
 	done
+	if [ -n "$(val guest.functions)" ]; then
+		for side in journal bus; do
+			for q in p50 p99 max; do
+				z=$(val guest.latency.zpcid.$side.$q)
+				f=$(val guest.latency.floor.$side.$q)
+				echo "guest.latency.$side.$q zpcid/floor $(ratio "$z" "$f")  ($z us / $f us, s390x guest under TCG)"
+			done
+		done
+		for mode in paced flat; do
+			f=$(val guest.storm.$mode.floor.per_second)
+			for c in off on; do
+				z=$(val guest.storm.$mode.zpcid-coalesce-$c.per_second)
+				echo "guest.storm.$mode.coalesce-$c.events_per_second zpcid/floor $(ratio "$z" "$f")  ($z / $f events/s over $(val guest.functions) functions)"
+				z=$(val guest.storm.$mode.zpcid-coalesce-$c.cpu_us_per_record)
+				echo "guest.storm.$mode.coalesce-$c.cpu_per_event zpcid/floor $(ratio "$z" "$(val guest.storm.$mode.floor.cpu_us_per_record)")  ($z us / $(val guest.storm.$mode.floor.cpu_us_per_record) us)"
+				echo "guest.storm.$mode.coalesce-$c.kernel_dropped zpcid $(val guest.storm.$mode.zpcid-coalesce-$c.dropped), floor $(val guest.storm.$mode.floor.dropped) of $(val guest.storm.$mode.floor.injected)"
+			done
+		done
+	fi
 	for mode in every coalesce; do
 		f=$(val bigstorm.every.floor.events_per_second)
 		z=$(val bigstorm.$mode.zpcid.events_per_second)
@@ -247,6 +291,14 @@ verdict() { # value op limit
 			echo "start-up with $n functions under 16 MiB RSS (under umockdev): $u KiB (peak) -> $(verdict "$u" "<=" 16384)"
 			echo "start-up with $n functions under 16 MiB RSS (native): $v KiB (peak) -> $(verdict "$v" "<=" 16384)"
 		done
+		for side in journal bus; do
+			for q in p50 p99; do
+				r=$(ratio "$(val guest.latency.zpcid.$side.$q)" "$(val guest.latency.floor.$side.$q)")
+				[ -n "$r" ] && echo "$q error -> $side in the s390x guest within 1.2x the floor: $r -> $(verdict "$r" "<=" 1.2)"
+			done
+		done
+		r=$(ratio "$(val guest.storm.paced.zpcid-coalesce-off.per_second)" "$(val guest.storm.paced.floor.per_second)")
+		[ -n "$r" ] && echo "storm in the s390x guest, coalescing off, at least 0.8x the floor's throughput: $r -> $(verdict "$r" ">=" 0.8)"
 		r=$(ratio "$(val bigstorm.every.zpcid.events_per_second)" "$(val bigstorm.every.floor.events_per_second)")
 		[ -n "$r" ] && echo "storm of $(val bigstorm.every.zpcid.functions) owned functions, coalescing off, at least 0.8x the floor's throughput: $r -> $(verdict "$r" ">=" 0.8)"
 		f=$(val bigstorm.every.floor.kernel_dropped)

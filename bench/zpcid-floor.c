@@ -13,8 +13,13 @@
  * coalescing or event library.
  *
  *   zpcid-floor [--no-bus] CDEV...
+ *   zpcid-floor [--no-bus] SLOT...
  *   zpcid-floor [--no-bus] --kmsg
  *   zpcid-floor [--no-bus] --sysfs
+ *
+ * A CDEV is a vfio device node (/dev/vfio/devices/vfioN), bound to an
+ * iommufd; a SLOT is a PCI address (0000:00:00.0), opened through its vfio
+ * group and a type1 container as on kernels without vfio cdevs.
  *
  * With --sysfs it is the floor of the start-up: read what zpcid reads of
  * every function under /sys/bus/pci/devices (the attributes, the driver
@@ -31,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +77,44 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
+/* Open the device of PCI function @slot through its group and a container;
+ * both stay open for the life of the program. */
+static int device_open_group(const char *slot, FloorDevice *d)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[PATH_MAX], link[128];
+	const char *g;
+	ssize_t len;
+	int container, group;
+
+	(void)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", slot);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -errno;
+	link[len] = 0;
+	g = strrchr(link, '/');
+	g = g ? g + 1 : link;
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0)
+		return -errno;
+	(void)snprintf(path, sizeof(path), "/dev/vfio/%s", g);
+	group = open(path, O_RDWR | O_CLOEXEC);
+	if (group < 0)
+		return -errno;
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, &status) < 0)
+		return -errno;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) < 0)
+		return -errno;
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0 &&
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) < 0)
+		return -errno;
+	d->iommufd = container;
+	d->device_fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, slot);
+	return d->device_fd < 0 ? -errno : 0;
+}
+
 static int device_open(const char *cdev, FloorDevice *d)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
@@ -82,21 +126,27 @@ static int device_open(const char *cdev, FloorDevice *d)
 	} __attribute__((packed)) irq = {};
 	int r;
 
-	d->device_fd = open(cdev, O_RDWR | O_CLOEXEC);
-	if (d->device_fd < 0)
-		return -errno;
-	d->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (d->iommufd < 0)
-		return -errno;
-	bind.iommufd = d->iommufd;
-	r = xioctl(d->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
-	if (r >= 0)
-		r = xioctl(d->iommufd, IOMMU_IOAS_ALLOC, &ioas);
-	attach.pt_id = ioas.out_ioas_id;
-	if (r >= 0)
-		r = xioctl(d->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
-	if (r < 0)
-		return r;
+	if (cdev[0] != '/') {
+		r = device_open_group(cdev, d);
+		if (r < 0)
+			return r;
+	} else {
+		d->device_fd = open(cdev, O_RDWR | O_CLOEXEC);
+		if (d->device_fd < 0)
+			return -errno;
+		d->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		if (d->iommufd < 0)
+			return -errno;
+		bind.iommufd = d->iommufd;
+		r = xioctl(d->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+		if (r >= 0)
+			r = xioctl(d->iommufd, IOMMU_IOAS_ALLOC, &ioas);
+		attach.pt_id = ioas.out_ioas_id;
+		if (r >= 0)
+			r = xioctl(d->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+		if (r < 0)
+			return r;
+	}
 	d->err_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->err_fd < 0)
 		return -errno;
@@ -276,8 +326,11 @@ static unsigned drain(sd_bus *bus, FloorDevice *d)
 			.argsz = sizeof(f), .flags = VFIO_DEVICE_FEATURE_ZPCI_ERROR | VFIO_DEVICE_FEATURE_GET
 		};
 		f.p.data = (uintptr_t)buf;
-		if (ioctl(d->device_fd, VFIO_DEVICE_FEATURE, &f) < 0)
-			break; /* ENOMSG: empty */
+		if (ioctl(d->device_fd, VFIO_DEVICE_FEATURE, &f) < 0) {
+			if (errno != ENOMSG) /* ENOMSG: empty */
+				fprintf(stderr, "floor: GET zPCI error: %m\n");
+			break;
+		}
 		emit(bus, buf);
 		n++;
 	}
@@ -311,7 +364,7 @@ int main(int argc, char *argv[])
 	}
 	n = argc - first;
 	if (n <= 0 && !kmsg && !sysfs) {
-		fprintf(stderr, "usage: zpcid-floor [--no-bus] [--kmsg|--sysfs] CDEV...\n");
+		fprintf(stderr, "usage: zpcid-floor [--no-bus] [--kmsg|--sysfs] CDEV|SLOT...\n");
 		return EXIT_FAILURE;
 	}
 	devs = calloc((size_t)n + 1, sizeof(*devs));

@@ -170,6 +170,10 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--check-config")
     ap.add_argument("--features", help="NAME=0|1 lines: daemon parts zpcid links")
+    ap.add_argument("--bench-fids", type=int, default=0,
+                    help="functions of the side-by-side run of zpcid and its floor (0: none)")
+    ap.add_argument("--bench-results", metavar="FILE",
+                    help="write the side-by-side run's numbers there as bench/run.sh RESULT lines")
     a = ap.parse_args()
     R = Results()
     feat = {}
@@ -323,6 +327,11 @@ def main():
         check_delegated(R, events, blocks, rcs, facts)
     if not absent("latency", "bus", "vfio-function"):
         check_latency(R, blocks, rcs, facts)
+    if a.bench_fids > 0 and not absent("bench", "bus", "vfio-function"):
+        check_bench(R, blocks, rcs, facts, a.bench_fids)
+        if a.bench_results:
+            with open(a.bench_results, "w") as f:
+                f.write(bench_results(blocks, a.bench_fids))
     emit(R)
     if any(v == "FAIL" for v, _, _ in R.lines):
         return 1
@@ -530,6 +539,68 @@ def check_delegated(R, events, blocks, rcs, facts):
             "the owner received an ErrorReported signal for each drained PEC (%d signals)" % len(sig),
             "owner: no ErrorReported signal for PEC %s, exit status %s; its output: %s" % (
                 ", ".join("0x%x" % p for p in miss), facts.get("delegate_exit"), log[-400:]))
+
+
+def parse_kv(line):
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
+
+
+def bench_results(blocks, n_fids):
+    """The numbers of the side-by-side run, one "RESULT guest.NAME VALUE" line each."""
+    out = ["RESULT guest.functions %d" % n_fids]
+    for who in ("floor", "zpcid"):
+        text = blocks.get("bench-latency-" + who) or ""
+        for side, rest in re.findall(r"^latency (journal|bus) (n=.*)$", text, re.M):
+            for k, v in parse_kv(rest).items():
+                out.append("RESULT guest.latency.%s.%s.%s %s" % (who, side, k, v))
+    for mode in ("paced", "flat"):
+        for who in ("floor", "zpcid-coalesce-off", "zpcid-coalesce-on"):
+            text = blocks.get("bench-storm-%s-%s" % (mode, who)) or ""
+            for line in re.findall(r"^storm (.*)$", text, re.M):
+                for k, v in parse_kv(line).items():
+                    out.append("RESULT guest.storm.%s.%s.%s %s" % (mode, who, k, v))
+    return "\n".join(out) + "\n"
+
+
+def check_bench(R, blocks, rcs, facts, n_fids):
+    """zpcid beside its floor: every run worked and lost nothing it must not lose.
+
+    Timings are reported, never judged (docs/benchmarks.md); a run fails
+    when a program did not start, a delivered error is missing from the
+    journal or the bus, or a paced storm (injecting only into queues with
+    room) saw the kernel drop a record."""
+    R.check("bench/functions", facts.get("bench_slots") == str(n_fids),
+            "%d functions held by vfio-zpci-err" % n_fids,
+            "%s of %d bench functions bound to vfio-zpci-err" % (facts.get("bench_slots"), n_fids))
+    for who in ("floor", "zpcid"):
+        name = "bench-latency-" + who
+        out = blocks.get(name)
+        if out is None:
+            R.fail("bench/latency-" + who, "%s did not start (see the console log)" % who)
+            continue
+        lines = {m.group(1): m.group(2) for m in re.finditer(r"^latency (journal|bus|lost) (.*)$", out, re.M)}
+        lost = parse_kv(lines.get("lost", ""))
+        R.check("bench/latency-" + who, rcs.get(name) == 0 and lost.get("journal") == "0" and lost.get("bus") == "0",
+                "journal %s; bus %s" % (lines.get("journal"), lines.get("bus")),
+                "rc %s; %s" % (rcs.get(name), out[-400:]))
+    for mode in ("paced", "flat"):
+        for who in ("floor", "zpcid-coalesce-off", "zpcid-coalesce-on"):
+            name = "bench-storm-%s-%s" % (mode, who)
+            out = blocks.get(name)
+            if out is None:
+                R.fail("bench/storm-%s-%s" % (mode, who), "the drainer did not start (see the console log)")
+                continue
+            kv = {}
+            for line in re.findall(r"^storm (.*)$", out, re.M):
+                kv.update(parse_kv(line))
+            ok = rcs.get(name) == 0 and "per_second" in kv
+            if mode == "paced":
+                ok = ok and kv.get("dropped") == "0"
+            R.check("bench/storm-%s-%s" % (mode, who), ok,
+                    " ".join("%s=%s" % (k, kv[k]) for k in ("injected", "dropped", "journal", "signals",
+                                                          "elapsed_us", "per_second", "cpu_us_per_record")
+                             if k in kv),
+                    "rc %s; %s" % (rcs.get(name), out[-400:]))
 
 
 def check_latency(R, blocks, rcs, facts):

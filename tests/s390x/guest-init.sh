@@ -221,6 +221,84 @@ done
 wait $ZPID
 echo "=== ZT FACT zpcid_exit=$?"
 
+# --- zpcid beside its floor (bench/zpcid-floor), when the host asks for it ---
+# zt.bench_fids=N functions 0x40.. held by vfio-zpci-err, zt.bench_latency
+# injections one at a time, zt.bench_storm errors per storm; the journal and
+# the bus are the ones of the latency check below (docs/benchmarks.md).
+BENCH_FIDS=$(arg zt.bench_fids)
+BENCH_LAT=$(arg zt.bench_latency)
+BENCH_STORM=$(arg zt.bench_storm)
+BENCH_SLOTS=
+if [ -n "$BENCH_FIDS" ]; then
+	i=0
+	while [ $i -lt $BENCH_FIDS ]; do
+		f=$(printf '0x%x' $((0x40 + i)))
+		bind $f vfio-zpci-err && BENCH_SLOTS="$BENCH_SLOTS $(slot_of $f)"
+		i=$((i + 1))
+	done
+	echo "=== ZT FACT bench_slots=$(echo $BENCH_SLOTS | wc -w)"
+fi
+
+await_holder() { # await_holder PID N: 0 once PID holds N vfio group nodes
+	deadline=$(($(up) + 60))
+	while [ $(up) -lt $deadline ] && kill -0 $1 2>/dev/null; do
+		[ $(ls -l /proc/$1/fd 2>/dev/null | grep -c '/dev/vfio/[0-9]') -ge $2 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+bench_stop() { # bench_stop PID NAME
+	kill -TERM $1 2>/dev/null
+	wait $1
+	echo "=== ZT FACT bench_${2}_exit=$?"
+}
+
+bench_side_by_side() {
+	# the kernel log so far is judged at the end: keep it from being
+	# overwritten by the storms' lines, and keep those off the console
+	dmesg >/tmp/dmesg.pre
+	mkdir -p /var/lib/zpcid-bench
+	dmesg -n 1
+	S21=$(slot_of 0x21)
+	N=$(echo $BENCH_SLOTS | wc -w)
+	# latency: the floor on 0x21, then zpcid (coalescing off)
+	zpcid-floor $S21 2>/tmp/floor-latency.log &
+	P=$!
+	await_name $P && await_holder $P 1 && zpcid-test-storm --pid $P --idle &&
+		block bench-latency-floor zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
+	bench_stop $P floor_latency
+	STATE_DIRECTORY=/var/lib/zpcid-bench zpcid --log-target=journal --config /etc/zpcid/latency.json --config-dropins /etc/zpcid/latency.d \
+		>/tmp/zpcid-bench-latency.log 2>&1 &
+	P=$!
+	await_name $P && await_holder $P 1 && zpcid-test-storm --pid $P --idle &&
+		block bench-latency-zpcid zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
+	bench_stop $P zpcid_latency
+	# storms over every bench function: paced (the drain rate) and flat out
+	for mode in paced flat; do
+		opt=
+		[ $mode = paced ] && opt=--paced
+		zpcid-floor $BENCH_SLOTS 2>/tmp/floor-storm.log &
+		P=$!
+		await_name $P && await_holder $P $N &&
+			block bench-storm-$mode-floor zpcid-test-storm $opt --expect-journal --pid $P --total $BENCH_STORM $BENCH_SLOTS
+		bench_stop $P floor_$mode
+		for c in off on; do
+			STATE_DIRECTORY=/var/lib/zpcid-bench zpcid --log-target=journal --config /etc/zpcid/bench-coalesce-$c.json \
+				--config-dropins /etc/zpcid/latency.d >/tmp/zpcid-bench-$mode-$c.log 2>&1 &
+			P=$!
+			e=--expect-journal
+			[ $c = on ] && e=
+			await_name $P && await_holder $P $N &&
+				block bench-storm-$mode-zpcid-coalesce-$c zpcid-test-storm $opt $e --pid $P --total $BENCH_STORM $BENCH_SLOTS
+			bench_stop $P zpcid_${mode}_$c
+		done
+	done
+	block bench-floor-log cat /tmp/floor-latency.log /tmp/floor-storm.log
+	block bench-zpcid-log tail -50 /tmp/zpcid-bench-paced-off.log
+	dmesg -n 7
+}
+
 # --- latency, coarse: injected error -> journal record and -> D-Bus signal ----
 # A zpcid of its own for it, logging to a systemd-journald, owning 0x21 with
 # a policy that only logs and coalesces nothing (docs/benchmarks.md).
@@ -249,6 +327,7 @@ if [ "$BUS" = 1 ] && [ -x /lib/systemd/systemd-journald ] && [ -x /usr/bin/zpcid
 	kill -TERM $LPID 2>/dev/null
 	wait $LPID
 	echo "=== ZT FACT latency_zpcid_exit=$?"
+	[ -n "$BENCH_FIDS" ] && bench_side_by_side
 	kill $JPID 2>/dev/null
 	block zpcid-latency-log cat /tmp/zpcid-latency.log
 	block journald-log cat /tmp/journald.log
@@ -259,7 +338,7 @@ block zpcid-log cat /tmp/zpcid.log
 block uevents cat /tmp/uevents.log
 block udevd-log cat /tmp/udevd.log
 block dbus-log cat /tmp/dbus.log
-block dmesg dmesg
+block dmesg sh -c 'cat /tmp/dmesg.pre 2>/dev/null || dmesg'
 echo "=== ZT FACT init_end=$(cut -d' ' -f1 /proc/uptime)"
 echo "=== ZT DONE"
 poweroff -f

@@ -15,7 +15,10 @@
 #
 # Environment: ZPCID_GUEST_TIMEOUT (seconds for the boot, default 300),
 # ZPCID_GUEST_STEP (seconds the guest waits after each step, default 3),
-# GL_TEE=1 (show the console while it runs).
+# GL_TEE=1 (show the console while it runs); ZPCID_GUEST_BENCH_FIDS,
+# ZPCID_GUEST_BENCH_LATENCY, ZPCID_GUEST_BENCH_STORM: zpcid beside its floor
+# on that many extra functions, injections and storm errors (default 8, 100,
+# 400: a smoke run; bench/run.sh guest asks for more; 0 functions: none).
 set -uo pipefail
 S390X_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$S390X_TOP/build-s390x}
@@ -72,6 +75,13 @@ s390x-linux-gnu-gcc -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror --sysroot
 	"${sd_cflags[@]}" -o "$W/zpcid-test-latency" "$HERE/latency.c" "${sd_libs[@]}" >>"$W/make.out" 2>&1 ||
 	{ tail -30 "$W/make.out" >&2; harness_fail "tests/s390x/latency.c does not cross-build"; }
 
+# zpcid's floor, and the storm beside it (tests/s390x/storm.c)
+BENCH_FIDS=${ZPCID_GUEST_BENCH_FIDS:-8}
+make -C "$BUILD" -s bench/zpcid-floor >>"$W/make.out" 2>&1 || harness_fail "bench/zpcid-floor does not cross-build"
+s390x-linux-gnu-gcc -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror --sysroot="$S390X_SYSROOT" \
+	"${sd_cflags[@]}" -o "$W/zpcid-test-storm" "$HERE/storm.c" "${sd_libs[@]}" >>"$W/make.out" 2>&1 ||
+	{ tail -30 "$W/make.out" >&2; harness_fail "tests/s390x/storm.c does not cross-build"; }
+
 # Which parts of the daemon this zpcid links: a check whose feature is not
 # linked yet is skipped, one whose feature is linked must pass.
 for f in bus registry vfio-function kmsg policy actions; do
@@ -124,6 +134,8 @@ s390x_install_elf "$R" "$W/zpcid-test-delegate" usr/bin/zpcid-test-delegate ||
 	harness_fail "cannot install zpcid-test-delegate"
 s390x_install_elf "$R" "$W/zpcid-test-latency" usr/bin/zpcid-test-latency ||
 	harness_fail "cannot install zpcid-test-latency"
+s390x_install_elf "$R" "$BUILD/bench/zpcid-floor" usr/bin/zpcid-floor || harness_fail "cannot install zpcid-floor"
+s390x_install_elf "$R" "$W/zpcid-test-storm" usr/bin/zpcid-test-storm || harness_fail "cannot install zpcid-test-storm"
 s390x_install_elf "$R" "$S390X_SYSROOT/lib/systemd/systemd-journald" lib/systemd/systemd-journald ||
 	harness_fail "cannot install systemd-journald"
 s390x_install_elf "$R" "$S390X_SYSROOT/bin/udevadm" bin/udevadm || harness_fail "cannot install udevadm"
@@ -132,7 +144,7 @@ s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-daemon" usr/bin/dbus-daemon 
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-send" usr/bin/dbus-send || harness_fail "cannot install dbus-send"
 cp "$S390X_TOP/conf/zpcid.json" "$R/etc/zpcid/zpcid.json"
 cp "$HERE"/guest-etc/zpcid/zpcid.d/*.json "$R/etc/zpcid/zpcid.d/"
-cp "$HERE/guest-etc/zpcid/latency.json" "$R/etc/zpcid/"
+cp "$HERE/guest-etc/zpcid/latency.json" "$HERE"/guest-etc/zpcid/bench-coalesce-*.json "$R/etc/zpcid/"
 cp "$HERE/guest-etc/dbus-1/zpcid-test-bus.conf" "$R/etc/dbus-1/"
 cp "$HERE/guest-etc/passwd" "$HERE/guest-etc/group" "$R/etc/"
 [ -f "$BUILD/dbus/org.zpcid1.conf" ] && cp "$BUILD/dbus/org.zpcid1.conf" "$R/usr/share/dbus-1/system.d/"
@@ -144,21 +156,31 @@ say "initramfs $(stat -c %s "$W/initrd.gz") bytes"
 # --- 4. boot --------------------------------------------------------------------
 # A zpci device comes before the device it names as its target.
 say "booting"
+# the bench functions: e1000e like 0x21, on the root bus beside the six
+bench_devices=()
+for ((i = 0; i < BENCH_FIDS; i++)); do
+	f=$(printf '0x%x' $((0x40 + i)))
+	bench_devices+=(-device "zpci,uid=$f,fid=$f,target=bench$i" -device "e1000e,id=bench$i,romfile=")
+done
+bench_args=
+[ "$BENCH_FIDS" -gt 0 ] && bench_args="zt.bench_fids=$BENCH_FIDS zt.bench_latency=${ZPCID_GUEST_BENCH_LATENCY:-100} zt.bench_storm=${ZPCID_GUEST_BENCH_STORM:-400}"
 gl_boot "$W/console.log" "$W/initrd.gz" \
-	"console=ttysclp0 panic=-1 quiet zt.step=${ZPCID_GUEST_STEP:-3} zt.bus=$(sed -n 's/^bus=//p' "$W/features.txt")" \
+	"console=ttysclp0 panic=-1 quiet zt.step=${ZPCID_GUEST_STEP:-3} zt.bus=$(sed -n 's/^bus=//p' "$W/features.txt") $bench_args" \
 	"${ZPCID_GUEST_TIMEOUT:-300}" \
 	-device zpci,uid=0x20,fid=0x21,target=nic21 -device e1000e,id=nic21,romfile= \
 	-device zpci,uid=0x22,fid=0x22,target=nic22 -device e1000e,id=nic22,romfile= \
 	-device zpci,uid=0x23,fid=0x23,target=nic23 -device e1000e,id=nic23,romfile= \
 	-device zpci,uid=0x24,fid=0x24,target=nic24 -device e1000e,id=nic24,romfile= \
 	-device zpci,uid=0x10,fid=0x10,target=rng10 -device virtio-rng-pci,id=rng10 \
-	-device zpci,uid=0x12,fid=0x12,target=rng12 -device virtio-rng-pci,id=rng12
+	-device zpci,uid=0x12,fid=0x12,target=rng12 -device virtio-rng-pci,id=rng12 \
+	"${bench_devices[@]}"
 brc=$?
 say "guest finished (qemu status $brc)"
 
 # --- 5. verdict ---------------------------------------------------------------
 python3 "$HERE/check-guest.py" --console "$W/console.log" --build "$BUILD" \
-	--check-config "$W/check-config.out" --features "$W/features.txt" >"$W/results.txt"
+	--check-config "$W/check-config.out" --features "$W/features.txt" --bench-fids "$BENCH_FIDS" \
+	--bench-results "$W/bench-results.txt" >"$W/results.txt"
 crc=$?
 cat "$W/results.txt"
 if [ $crc != 0 ] && [ $crc != 77 ]; then
