@@ -46,7 +46,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
-#define MAX_SLOTS 64
+#define MAX_SLOTS   64
 #define QUEUE_DEPTH 4
 #define SETTLE_USEC (30 * 1000000ULL)
 
@@ -193,7 +193,8 @@ static uint64_t cpu_usec(pid_t pid)
 		return 0;
 	buf[n] = 0;
 	p = strrchr(buf, ')'); /* the command name may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
 		return 0;
 	return (utime + stime) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
 }
@@ -235,7 +236,8 @@ static void pump(sd_bus *bus, uint64_t timeout_usec)
 
 int main(int argc, char *argv[])
 {
-	uint64_t total = 0, injected = 0, dropped = 0, pending, t0, t_end, cpu0, cpu1, journal = 0, jlast = 0;
+	uint64_t total = 0, injected = 0, dropped = 0, pending, t0, t_end, cpu0, cpu1, journal = 0,
+		 jlast = 0;
 	uint64_t deadline, last_change;
 	bool paced = false, expect_journal = false, idle_only = false;
 	pid_t pid = 0;
@@ -256,7 +258,8 @@ int main(int argc, char *argv[])
 		else if (argv[i][0] != '-' && n_slots < MAX_SLOTS)
 			slots[n_slots++].name = argv[i];
 		else {
-			fprintf(stderr, "usage: %s [--paced] --pid PID --total N [--expect-journal] SLOT...\n",
+			fprintf(stderr,
+				"usage: %s [--paced] --pid PID --total N [--expect-journal] SLOT...\n",
 				argv[0]);
 			return 2;
 		}
@@ -278,11 +281,13 @@ int main(int argc, char *argv[])
 
 		if (read_attr(slots[i].name, "function_id", &fid) < 0 ||
 		    read_attr(slots[i].name, "zpci_err_dropped", &slots[i].dropped0) < 0) {
-			fprintf(stderr, "zpcid-test-storm: %s is not held by vfio-zpci-err\n", slots[i].name);
+			fprintf(stderr, "zpcid-test-storm: %s is not held by vfio-zpci-err\n",
+				slots[i].name);
 			return 1;
 		}
 		slots[i].fid = (uint32_t)fid;
-		(void)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/zpci_err_inject_pec", slots[i].name);
+		(void)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/zpci_err_inject_pec",
+			       slots[i].name);
 		slots[i].inject_fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (slots[i].inject_fd < 0) {
 			fprintf(stderr, "zpcid-test-storm: %s: %m\n", path);
@@ -372,12 +377,12 @@ int main(int argc, char *argv[])
 	cpu1 = cpu_usec(pid);
 
 	if (expect_journal)
-		printf("storm injected=%" PRIu64 " dropped=%" PRIu64 " delivered=%" PRIu64 " journal=%" PRIu64
-		       " signals=%" PRIu64 "\n",
+		printf("storm injected=%" PRIu64 " dropped=%" PRIu64 " delivered=%" PRIu64
+		       " journal=%" PRIu64 " signals=%" PRIu64 "\n",
 		       injected, dropped, injected - dropped, journal, signals);
 	else /* coalesced: the journal and the bus hold summaries */
-		printf("storm injected=%" PRIu64 " dropped=%" PRIu64 " delivered=%" PRIu64 "\n", injected, dropped,
-		       injected - dropped);
+		printf("storm injected=%" PRIu64 " dropped=%" PRIu64 " delivered=%" PRIu64 "\n", injected,
+		       dropped, injected - dropped);
 	printf("storm elapsed_us=%" PRIu64 " per_second=%.0f cpu_us=%" PRIu64 " cpu_us_per_record=%.1f\n",
 	       t_end - t0, (double)(injected - dropped) * 1e6 / (double)(t_end - t0 ? t_end - t0 : 1),
 	       cpu1 - cpu0, (double)(cpu1 - cpu0) / (double)(injected - dropped ? injected - dropped : 1));
