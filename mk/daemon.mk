@@ -23,3 +23,12 @@ tests_test_function_CFLAGS = $(TEST_CFLAGS)
 tests_test_function_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-function
 EXTRA_DIST += docs/state-machine.md
+
+# The holder as the operator names it: its machine (systemd-machined) and unit.
+daemon_libzpcid_a_SOURCES += daemon/machine.c daemon/machine.h
+check_PROGRAMS += tests/test-machine
+tests_test_machine_SOURCES = tests/test-machine.c
+tests_test_machine_CFLAGS = $(TEST_CFLAGS)
+tests_test_machine_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-machine
+UNIT_TESTS += tests/test-machine
