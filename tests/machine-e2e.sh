@@ -259,7 +259,12 @@ cg_enter() {
 
 simbus_enter_ns "$@"
 simbus_start
-trap 'cg_leave; simbus_cleanup' EXIT
+MADE_MACHINES_DIR=
+machines_dir_leave() {
+	umount /run/systemd/machines 2>/dev/null
+	[ -n "$MADE_MACHINES_DIR" ] && rmdir /run/systemd/machines 2>/dev/null
+}
+trap 'cg_leave; simbus_cleanup; machines_dir_leave' EXIT
 
 case "$MACHINE_MODE" in
 machined | standin)
@@ -273,8 +278,11 @@ case "$MACHINE_MODE" in
 machined)
 	# machined keeps its machines in /run/systemd/machines: a private one,
 	# in this mount namespace, so the host's machined (if any) is untouched.
-	mkdir -p /run/systemd/machines && mount -t tmpfs tmpfs /run/systemd/machines ||
-		skip "cannot give machined a private /run/systemd/machines"
+	if [ ! -d /run/systemd/machines ]; then
+		mkdir -p /run/systemd/machines || skip "cannot make /run/systemd/machines for machined"
+		MADE_MACHINES_DIR=1
+	fi
+	mount -t tmpfs tmpfs /run/systemd/machines || skip "cannot give machined a private /run/systemd/machines"
 	SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug "$MACHINED" >"$T/machined.log" 2>&1 &
 	SIMBUS_PIDS="${SIMBUS_PIDS:-} $!"
 	wait_for 'busctl --system status org.freedesktop.machine1 >/dev/null 2>&1' 10 ||
