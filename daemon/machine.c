@@ -207,21 +207,28 @@ static void log_holder(MachineResolver *r, const ZpciFunction *f)
 			 isempty(f->owner_unit) ? "unknown" : f->owner_unit);
 }
 
-/* machined answered for @e: update, announce and log every function it holds. */
+/* machined answered for @e (or will not be asked): update and announce
+ * every function it holds; log the first answer and every change. */
 static void entry_publish(MachineEntry *e)
 {
 	MachineResolver *r = e->resolver;
+	bool first = !e->answered;
 	ZpciFunction *f;
 
+	e->answered = true;
 	if (!r->manager->registry)
 		return;
 	REGISTRY_FOREACH(f, r->manager->registry)
 	{
+		bool changed;
+
 		if (f->owner_resolved_pid != e->pid)
 			continue;
-		if (entry_apply(e, f))
+		changed = entry_apply(e, f);
+		if (changed)
 			registry_notify(r->manager->registry, REGISTRY_FUNCTION_CHANGED, f);
-		log_holder(r, f);
+		if (changed || first)
+			log_holder(r, f);
 	}
 }
 
@@ -262,7 +269,6 @@ static int on_machine_properties(sd_bus_message *m, void *userdata, sd_bus_error
 	int q;
 
 	e->call = sd_bus_slot_unref(e->call);
-	e->answered = true;
 	e->machine[0] = e->machine_class[0] = e->machine_unit[0] = '\0';
 	if (error) {
 		/* The machine went between the two calls: no machine. */
@@ -310,7 +316,6 @@ static int on_machine_path(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
 	e->call = sd_bus_slot_unref(e->call);
 	if (error) {
-		e->answered = true;
 		e->machine[0] = e->machine_class[0] = e->machine_unit[0] = '\0';
 		if (!sd_bus_error_has_name(error, MACHINED_NO_MACHINE))
 			machined_unavailable(r, error);
@@ -326,14 +331,13 @@ static int on_machine_path(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	if (q < 0) {
 		log_debug_errno(r->manager->log, q, "Failed to ask for the machine of pid %d, ignoring: %m",
 				(int)e->pid);
-		e->answered = true;
 		entry_publish(e);
 	}
 	return 0;
 }
 
-/* Ask machined for the machine of @e's pid (again). Without a bus the
- * fallback is all there is. */
+/* Read the holder's unit and ask machined for its machine (again). Without
+ * a bus the fallback is all there is. */
 static void entry_query(MachineEntry *e)
 {
 	MachineResolver *r = e->resolver;
@@ -342,9 +346,16 @@ static void entry_query(MachineEntry *e)
 	int q;
 
 	e->call = sd_bus_slot_unref(e->call);
+	q = machine_unit_of_pid(r->proc_root, e->pid, e->cgroup_unit, sizeof(e->cgroup_unit));
+	if (q < 0) {
+		if (q != -ENXIO)
+			log_debug_errno(r->manager->log, q,
+					"Failed to read the cgroup of pid %d, ignoring: %m", (int)e->pid);
+		e->cgroup_unit[0] = '\0';
+	}
 	if (!bus) {
-		e->answered = true;
 		machined_unavailable(r, NULL);
+		entry_publish(e);
 		return;
 	}
 	q = sd_bus_message_new_method_call(bus, &m, MACHINED_NAME, MACHINED_PATH, MACHINED_MANAGER,
@@ -359,7 +370,7 @@ static void entry_query(MachineEntry *e)
 	if (q < 0) {
 		log_debug_errno(r->manager->log, q,
 				"Failed to ask systemd-machined about pid %d, ignoring: %m", (int)e->pid);
-		e->answered = true;
+		entry_publish(e);
 		return;
 	}
 	bus_kick(r->manager->bus);
@@ -368,7 +379,6 @@ static void entry_query(MachineEntry *e)
 static MachineEntry *entry_get(MachineResolver *r, pid_t pid)
 {
 	MachineEntry *e = entry_find(r, pid);
-	int q;
 
 	if (e)
 		return e;
@@ -386,10 +396,6 @@ static MachineEntry *entry_get(MachineResolver *r, pid_t pid)
 		return NULL;
 	e->resolver = r;
 	e->pid = pid;
-	q = machine_unit_of_pid(r->proc_root, pid, e->cgroup_unit, sizeof(e->cgroup_unit));
-	if (q < 0 && q != -ENXIO)
-		log_debug_errno(r->manager->log, q, "Failed to read the cgroup of pid %d, ignoring: %m",
-				(int)pid);
 	r->entries[r->n_entries++] = e;
 	entry_query(e);
 	return e;
@@ -416,13 +422,18 @@ static void on_registry_change(Registry *reg, RegistryChange change, ZpciFunctio
 		f->owner_machine[0] = f->owner_machine_class[0] = f->owner_unit[0] = '\0';
 		registry_notify(reg, REGISTRY_FUNCTION_CHANGED, f);
 	} else {
-		e = entry_get(r, f->owner_pid);
+		/* A holder known already: its answer now. A new one: its unit
+		 * now, the machine when machined answers (entry_publish()). */
+		bool known = (e = entry_find(r, f->owner_pid)) && e->answered;
+
+		if (!e)
+			e = entry_get(r, f->owner_pid);
 		if (!e)
 			log_oom(r->manager->log);
 		else {
 			(void)entry_apply(e, f);
 			registry_notify(reg, REGISTRY_FUNCTION_CHANGED, f);
-			if (e->answered && !e->call)
+			if (known)
 				log_holder(r, f);
 		}
 	}
@@ -440,6 +451,20 @@ static int on_machines_changed(sd_bus_message *m, void *userdata, sd_bus_error *
 	for (size_t i = 0; i < r->n_entries; i++)
 		entry_query(r->entries[i]);
 	return 0;
+}
+
+static int on_machined_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	MachineResolver *r = ASSERT_PTR(userdata);
+	const char *name, *old_owner, *new_owner;
+
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+		return 0;
+	if (!isempty(new_owner)) {
+		log_info(r->manager->log, "systemd-machined is on the bus, asking it about the holders.");
+		r->unavailable_said = false;
+	}
+	return on_machines_changed(m, userdata, ret_error);
 }
 
 static int watch_machined(MachineResolver *r)
@@ -460,7 +485,7 @@ static int watch_machined(MachineResolver *r)
 					   "type='signal',sender='org.freedesktop.DBus',"
 					   "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
 					   "member='NameOwnerChanged',arg0='" MACHINED_NAME "'",
-					   on_machines_changed, NULL, r);
+					   on_machined_owner, NULL, r);
 	bus_kick(r->manager->bus);
 	return q;
 }

@@ -13,7 +13,8 @@
 #
 # Sourced by the three tests, with MACHINE_MODE set:
 #   machined  the real systemd-machined (systemd-container) on the test bus
-#   standin   tests/machined-standin.py behind org.freedesktop.machine1
+#   standin   tests/machined-standin.py behind org.freedesktop.machine1,
+#             coming onto the bus after zpcid took its holder
 #   fallback  nothing behind org.freedesktop.machine1: unit from the cgroup, comm
 # The script is also its own scenario step: zpci-sim runs
 # "machine-e2e.sh --step NAME" while the daemon is up.
@@ -191,6 +192,16 @@ step_released() {
 	pass "released: no holder, no unit, no owner_info"
 }
 
+# The stand-in comes onto the bus after zpcid: zpcid notices and asks again.
+step_standin_arrives() {
+	grep -q "systemd-machined cannot be asked" "$T/zpcid.log" || fail "zpcid did not say machined is missing"
+	setsid $PY "$SRC/tests/machined-standin.py" >"$T/standin.out" 2>&1 </dev/null &
+	echo $! >"$T/standin.pid"
+	wait_for 'grep -q ready "$T/standin.out"' 10 || fail "the machined stand-in did not start: $(cat "$T/standin.out")"
+	wait_for 'grep -q "systemd-machined is on the bus" "$T/zpcid.log"' 10 || fail "zpcid did not see machined come"
+	pass "machined came onto the bus after zpcid: noticed"
+}
+
 # Fallback: nothing behind org.freedesktop.machine1; zpcid said so once.
 step_no_machined() {
 	grep -q "systemd-machined cannot be asked" "$T/zpcid.log" || fail "zpcid did not say machined is missing"
@@ -233,7 +244,12 @@ CG_DIR=
 cg_leave() {
 	[ -n "$CG_DIR" ] || return 0
 	echo $$ >"$CG_ORIG/cgroup.procs" 2>/dev/null
-	rmdir "$CG_DIR" "$(dirname "$CG_DIR")" 2>/dev/null
+	# left in the scope: what this test started (the signal recorder, the stand-in)
+	for p in $(cat "$CG_DIR/cgroup.procs" 2>/dev/null); do
+		kill "$p" 2>/dev/null
+	done
+	wait_for '[ -z "$(cat "$CG_DIR/cgroup.procs" 2>/dev/null)" ]' 5
+	rmdir "$CG_DIR" "$(dirname "$CG_DIR")" 2>/dev/null || echo "could not remove $CG_DIR" >&2
 	CG_DIR=
 }
 cg_enter() {
@@ -264,7 +280,10 @@ machines_dir_leave() {
 	umount /run/systemd/machines 2>/dev/null
 	[ -n "$MADE_MACHINES_DIR" ] && rmdir /run/systemd/machines 2>/dev/null
 }
-trap 'cg_leave; simbus_cleanup; machines_dir_leave' EXIT
+standin_leave() {
+	[ -f "$T/standin.pid" ] && kill "$(cat "$T/standin.pid")" 2>/dev/null
+}
+trap 'standin_leave; cg_leave; simbus_cleanup; machines_dir_leave' EXIT
 
 case "$MACHINE_MODE" in
 machined | standin)
@@ -289,12 +308,7 @@ machined)
 		skip "systemd-machined does not run on the test bus: $(tail -3 "$T/machined.log")"
 	echo "systemd-machined runs on the test bus (pid 1 is $(cat /proc/1/comm))"
 	;;
-standin)
-	$PY "$SRC/tests/machined-standin.py" >"$T/standin.out" 2>&1 &
-	SIMBUS_PIDS="${SIMBUS_PIDS:-} $!"
-	wait_for 'grep -q ready "$T/standin.out"' 10 || fail "the machined stand-in did not start: $(cat "$T/standin.out")"
-	;;
-fallback)
+fallback | standin)
 	busctl --system status org.freedesktop.machine1 >/dev/null 2>&1 && fail "something owns org.freedesktop.machine1"
 	;;
 esac
@@ -323,6 +337,7 @@ S="run bash $SELF --step"
 	if [ "$MACHINE_MODE" = fallback ]; then
 		echo "$S no_machined"
 	else
+		[ "$MACHINE_MODE" = standin ] && echo "$S standin_arrives"
 		echo "$S register"
 		echo "$S shown"
 		echo "inject fid=0x21 pec=0x3a"
