@@ -173,9 +173,9 @@ static bool pid_still_held(MachineResolver *r, pid_t pid, const ZpciFunction *ex
 
 	if (!r->manager->registry)
 		return false;
-	REGISTRY_FOREACH(f, r->manager->registry)
-	if (f != except && f->owner_resolved_pid == pid)
-		return true;
+	REGISTRY_FOREACH (f, r->manager->registry)
+		if (f != except && f->owner_resolved_pid == pid)
+			return true;
 	return false;
 }
 
@@ -218,8 +218,7 @@ static void entry_publish(MachineEntry *e)
 	e->answered = true;
 	if (!r->manager->registry)
 		return;
-	REGISTRY_FOREACH(f, r->manager->registry)
-	{
+	REGISTRY_FOREACH (f, r->manager->registry) {
 		bool changed;
 
 		if (f->owner_resolved_pid != e->pid)
@@ -516,9 +515,9 @@ int machine_resolver_new(MachineResolver **ret, Manager *m, const char *proc_roo
 		return q;
 	r->subscribed = true;
 	/* The holders found before: as if each had just appeared. */
-	REGISTRY_FOREACH(f, m->registry)
-	if (f->owner_pid > 0)
-		on_registry_change(m->registry, REGISTRY_FUNCTION_CHANGED, f, r);
+	REGISTRY_FOREACH (f, m->registry)
+		if (f->owner_pid > 0)
+			on_registry_change(m->registry, REGISTRY_FUNCTION_CHANGED, f, r);
 done:
 	*ret = TAKE_PTR(r);
 	return 0;
