@@ -7,9 +7,10 @@
 # registered for it and unregistered again. Checked at each point: the
 # function's OwnerMachine/OwnerMachineClass/OwnerUnit/OwnerCommand
 # properties and their PropertiesChanged, zpcictl list/show (table and
-# JSON), the records of an error (history through zpcictl events, the
-# ErrorReported a{sv}) and zpcid_function_owner_info in the metrics file
-# (promtool check metrics when installed).
+# JSON), the records of an error (journal fields, history through zpcictl
+# events, the ErrorReported a{sv}, the alert command's environment) and
+# zpcid_function_owner_info in the metrics file (promtool check metrics when
+# installed).
 #
 # Sourced by the three tests, with MACHINE_MODE set:
 #   machined  the real systemd-machined (systemd-container) on the test bus
@@ -157,7 +158,12 @@ for k, v in want.items():
 		"ZPCID_OWNER_MACHINE_CLASS=vm " "ZPCID_OWNER_UNIT=$UNIT]"; do
 		[[ "$line" == *"$f"* ]] || fail "the journal record lacks $f: $line"
 	done
-	pass "the error record names the guest: journal fields, ErrorReported a{sv}, the history (zpcictl events)"
+	# the alert command gets the record in its environment
+	wait_for '[ -f "$T/alert.env" ]' 10 || fail "the alert command did not run"
+	for f in "ZPCID_OWNER_MACHINE=$GUEST" "ZPCID_OWNER_UNIT=$UNIT" "ZPCID_OWNER_COMMAND=qemu-system-s39"; do
+		grep -qxF "$f" "$T/alert.env" || fail "the alert command's environment lacks $f: $(grep OWNER "$T/alert.env")"
+	done
+	pass "the error record names the guest: journal fields, ErrorReported a{sv}, the history, the alert command"
 }
 
 step_metrics() {
@@ -324,7 +330,10 @@ LPAR
 cat >"$T/zpcid.json" <<JSON
 { "schema": 1,
   "metrics": { "textfile_directory": "$T/textfile", "interval": "1s" },
-  "policy": { "rules": [ { "name": "default", "actions": [ "log" ] } ] } }
+  "actions": { "alert_command": [ "/bin/sh", "-c", "env >$T/alert.env.tmp && mv $T/alert.env.tmp $T/alert.env" ] },
+  "policy": { "cooldown": "0s", "budget": null,
+              "rules": [ { "name": "alert", "match": { "pec": [ "0x3a" ] }, "actions": [ "log", "alert" ] },
+                         { "name": "default", "actions": [ "log" ] } ] } }
 JSON
 S="run bash $SELF --step"
 {
