@@ -94,6 +94,14 @@ static const EventKey event_keys[] = {
 	  PRESENT_NONZERO, 0 },
 	{ "count", "u", "ZPCID_COUNT", NULL, KEY_U32, FIELD(count), PRESENT_HAS_BIT, EVENT_HAS_COUNT },
 	{ "message", "s", NULL, NULL, KEY_STRING, FIELD(message), PRESENT_NONZERO, 0 },
+	{ "owner_pid", "u", "ZPCID_OWNER_PID", NULL, KEY_U32, FIELD(owner_pid), PRESENT_NONZERO, 0 },
+	{ "owner_command", "s", "ZPCID_OWNER_COMMAND", NULL, KEY_STRING, FIELD(owner_command),
+	  PRESENT_NONZERO, 0 },
+	{ "owner_machine", "s", "ZPCID_OWNER_MACHINE", NULL, KEY_STRING, FIELD(owner_machine),
+	  PRESENT_NONZERO, 0 },
+	{ "owner_machine_class", "s", "ZPCID_OWNER_MACHINE_CLASS", NULL, KEY_STRING,
+	  FIELD(owner_machine_class), PRESENT_NONZERO, 0 },
+	{ "owner_unit", "s", "ZPCID_OWNER_UNIT", NULL, KEY_STRING, FIELD(owner_unit), PRESENT_NONZERO, 0 },
 };
 
 static const char *const kind_names[_EVENT_KIND_MAX] = {

@@ -39,6 +39,12 @@
  *   caller_message string / s        ZPCID_CALLER_MESSAGE  ... and the text they gave (--message)
  *   count          number / u        ZPCID_COUNT       dropped/summary: how many
  *   message        string / s        MESSAGE           the human-readable line
+ *   owner_pid      number / u        ZPCID_OWNER_PID   the process holding the function's vfio device
+ *   owner_command  string / s        ZPCID_OWNER_COMMAND  ... its command name (comm)
+ *   owner_machine  string / s        ZPCID_OWNER_MACHINE  ... the machine (guest) it runs, from
+ * systemd-machined owner_machine_class string / s   ZPCID_OWNER_MACHINE_CLASS  ... "vm" or "container"
+ *   owner_unit     string / s        ZPCID_OWNER_UNIT  ... its systemd unit (the machine's, or from its
+ * cgroup)
  *
  * A field that is not set is absent from every output (never 0 or "").
  * seq, time, monotonic, slot, recovery and the strings count as set when not
@@ -100,6 +106,10 @@ enum {
 #define EVENT_MESSAGE_MAX        256
 #define EVENT_RULE_MAX           48
 #define EVENT_CALLER_MESSAGE_MAX 128
+#define EVENT_COMMAND_MAX        16 /* TASK_COMM_LEN */
+#define EVENT_MACHINE_MAX        65 /* a host name: 64 characters */
+#define EVENT_MACHINE_CLASS_MAX  16
+#define EVENT_UNIT_MAX           256 /* a unit name: 255 characters */
 
 /* Fixed size, no pointers: copied freely, cheap under a storm. */
 typedef struct ZpciEvent {
@@ -136,6 +146,13 @@ typedef struct ZpciEvent {
 	char caller_message[EVENT_CALLER_MESSAGE_MAX];
 	uint32_t count;
 	char message[EVENT_MESSAGE_MAX];
+
+	/* Who held the function when the event was recorded (daemon/machine.h). */
+	uint32_t owner_pid;
+	char owner_command[EVENT_COMMAND_MAX];
+	char owner_machine[EVENT_MACHINE_MAX];
+	char owner_machine_class[EVENT_MACHINE_CLASS_MAX];
+	char owner_unit[EVENT_UNIT_MAX];
 } ZpciEvent;
 
 /* Fill the CCDF fields (fh, pec, faddr, ett, mvn, dmaas, q, rw) from @c and set their EVENT_HAS_ bits. */
@@ -175,11 +192,11 @@ int event_to_json(const ZpciEvent *e, json_object **ret);
 int event_from_json(json_object *o, ZpciEvent *ret);
 
 /* Journal fields of a record: "KEY=value" strings pointing into @storage. */
-#define EVENT_JOURNAL_FIELDS_MAX 40
+#define EVENT_JOURNAL_FIELDS_MAX 48
 typedef struct EventJournalFields {
 	const char *fields[EVENT_JOURNAL_FIELDS_MAX];
 	size_t n;
-	char storage[2560];
+	char storage[3072];
 } EventJournalFields;
 
 /* Fill @f with the journal fields of @e (MESSAGE and MESSAGE_ID not included). */

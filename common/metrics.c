@@ -116,6 +116,25 @@ int metrics_render(FILE *f, const MetricsSnapshot *s)
 			fprintf(f, "} %d\n", streq(fn->state ?: "", metrics_function_states[st]));
 		}
 
+	/* An info metric: joined on fid, it names the guest of any series. */
+	for (size_t i = 0, n = 0; i < s->n_functions; i++) {
+		const MetricsFunction *fn = &s->functions[i];
+
+		if (!fn->has_owner)
+			continue;
+		if (n++ == 0)
+			family(f, "zpcid_function_owner_info", "gauge",
+			       "The process holding the function: its machine (systemd-machined), machine "
+			       "class, unit and command, in the labels; always 1.");
+		fputs("zpcid_function_owner_info{", f);
+		function_labels(f, fn);
+		label(f, "machine", fn->owner_machine, false);
+		label(f, "machine_class", fn->owner_machine_class, false);
+		label(f, "unit", fn->owner_unit, false);
+		label(f, "command", fn->owner_command, false);
+		fputs("} 1\n", f);
+	}
+
 	per_function(f, s, "zpcid_function_errors_total", "counter",
 		     "PCI error events recorded for the function.", offsetof(MetricsFunction, errors));
 	per_function(f, s, "zpcid_function_dropped_errors_total", "counter",

@@ -35,6 +35,9 @@ typedef struct MetricsFunction {
 	const char *state; /* one of metrics_function_states */
 	uint64_t errors, dropped, recoveries, actions, resets;
 	uint64_t errors_by_class[_PEC_CLASS_MAX];
+	/* Its holder, when a process holds it (zpcid_function_owner_info). */
+	bool has_owner;
+	const char *owner_command, *owner_machine, *owner_machine_class, *owner_unit; /* "" when unknown */
 } MetricsFunction;
 
 /* Actions on one function that ended with one result, counted. */

@@ -223,6 +223,12 @@ static int property_string(sd_bus *bus, const char *path, const char *interface,
 		s = function_state_to_string(f->state);
 	else if (streq(property, "OwnerCommand"))
 		s = f->owner_comm;
+	else if (streq(property, "OwnerMachine"))
+		s = f->owner_machine;
+	else if (streq(property, "OwnerMachineClass"))
+		s = f->owner_machine_class;
+	else if (streq(property, "OwnerUnit"))
+		s = f->owner_unit;
 	return sd_bus_message_append(reply, "s", s);
 }
 
@@ -510,6 +516,10 @@ static const sd_bus_vtable function_vtable[] = {
 	PROP("Resets", "t", property_counter, CHANGES), PROP("Coalesced", "t", property_counter, CHANGES),
 	/* Built from the whole record: announced as invalidated, read on demand. */
 	PROP("LastError", "a{sv}", property_last_error, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+	/* The holder as the operator names it (daemon/machine.h). */
+	PROP("OwnerMachine", "s", property_string, CHANGES),
+	PROP("OwnerMachineClass", "s", property_string, CHANGES),
+	PROP("OwnerUnit", "s", property_string, CHANGES),
 	SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_reset,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_unbind,

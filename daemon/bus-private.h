@@ -43,6 +43,9 @@ typedef struct BusFunctionSnapshot {
 	FunctionCounters counters;
 	bool has_last_error;
 	uint64_t last_error_seq, last_error_time;
+	char owner_machine[EVENT_MACHINE_MAX];
+	char owner_machine_class[EVENT_MACHINE_CLASS_MAX];
+	char owner_unit[EVENT_UNIT_MAX];
 } BusFunctionSnapshot;
 
 /* The same for the Manager's properties. */

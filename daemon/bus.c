@@ -96,6 +96,9 @@ static void snapshot_fill(BusFunctionSnapshot *s, const ZpciFunction *f)
 	s->has_last_error = f->has_last_error;
 	s->last_error_seq = f->has_last_error ? f->last_error.seq : 0;
 	s->last_error_time = f->has_last_error ? f->last_error.time_usec : 0;
+	memcpy(s->owner_machine, f->owner_machine, sizeof(s->owner_machine));
+	memcpy(s->owner_machine_class, f->owner_machine_class, sizeof(s->owner_machine_class));
+	memcpy(s->owner_unit, f->owner_unit, sizeof(s->owner_unit));
 }
 
 /* Record @f's values as announced (inserting its snapshot if new). Returns
@@ -182,6 +185,9 @@ static void snapshot_diff(const BusFunctionSnapshot *s, const ZpciFunction *f, c
 		     (f->has_last_error && (s->last_error_seq != f->last_error.seq ||
 					    s->last_error_time != f->last_error.time_usec)),
 	     "LastError");
+	DIFF(!streq(s->owner_machine, f->owner_machine), "OwnerMachine");
+	DIFF(!streq(s->owner_machine_class, f->owner_machine_class), "OwnerMachineClass");
+	DIFF(!streq(s->owner_unit, f->owner_unit), "OwnerUnit");
 #undef DIFF
 	names[k] = NULL;
 }
@@ -514,4 +520,14 @@ Bus *bus_free(Bus *b)
 	free(b->manager_snapshot.policy_file);
 	free(b);
 	return NULL;
+}
+
+struct sd_bus *bus_connection(Bus *b)
+{
+	return b && !b->broken ? b->bus : NULL;
+}
+
+void bus_kick(Bus *b)
+{
+	bus_rearm(b);
 }

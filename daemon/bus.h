@@ -55,3 +55,9 @@ void bus_function_removed(Bus *b, ZpciFunction *f);
 /* The Manager's properties changed (policy reloaded, budget, ...): emit
  * PropertiesChanged in this loop iteration. @b may be NULL. */
 void bus_manager_changed(Bus *b);
+
+/* The connection to the system bus, for calls of other modules to other
+ * services (daemon/machine.c), or NULL when there is none or it broke.
+ * After queuing a message on it, call bus_kick() so the loop sends it. */
+struct sd_bus *bus_connection(Bus *b);
+void bus_kick(Bus *b);

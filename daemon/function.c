@@ -237,6 +237,16 @@ void function_fill_event(const ZpciFunction *f, ZpciEvent *e)
 	}
 	if (isempty(e->slot))
 		(void)snprintf(e->slot, sizeof(e->slot), "%s", a->slot);
+
+	/* Its holder as known now (daemon/machine.h); a record that names one wins. */
+	if (e->owner_pid == 0 && f->owner_pid > 0) {
+		e->owner_pid = (uint32_t)f->owner_pid;
+		(void)snprintf(e->owner_command, sizeof(e->owner_command), "%s", f->owner_comm);
+		(void)snprintf(e->owner_machine, sizeof(e->owner_machine), "%s", f->owner_machine);
+		(void)snprintf(e->owner_machine_class, sizeof(e->owner_machine_class), "%s",
+			       f->owner_machine_class);
+		(void)snprintf(e->owner_unit, sizeof(e->owner_unit), "%s", f->owner_unit);
+	}
 }
 
 int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const char *syspath)

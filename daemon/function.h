@@ -154,6 +154,14 @@ typedef struct ZpciFunction {
 	int iommu_group;               /* /dev/vfio/<group>; -1 when none */
 	char vfio_cdev[32];            /* /dev/vfio/devices/<cdev>, e.g. "vfio3"; "" when none */
 	uint64_t attr_problems_logged; /* signature of the sysfs problems already logged */
+
+	/* The holder as the operator names it (daemon/machine.c), for owner_pid:
+	 * the machine systemd-machined knows it by, its class, and the unit (the
+	 * machine's, or the holder's own from its cgroup). "" when not known. */
+	pid_t owner_resolved_pid; /* the owner_pid these are for; 0: none yet */
+	char owner_machine[EVENT_MACHINE_MAX];
+	char owner_machine_class[EVENT_MACHINE_CLASS_MAX];
+	char owner_unit[EVENT_UNIT_MAX];
 } ZpciFunction;
 
 /* "observe", "own", "delegated". */
@@ -190,7 +198,8 @@ int function_input(ZpciFunction *f, FunctionInput i);
  */
 const char *zpci_pft_to_string(uint8_t pft);
 
-/* Fill the identity fields of @e (fid, uid, pchid, pft, slot, fh) from @f. */
+/* Fill the identity fields of @e (fid, uid, pchid, pft, slot, fh) and its
+ * holder (owner_*) from @f. */
 void function_fill_event(const ZpciFunction *f, ZpciEvent *e);
 
 /* Create a function for @attrs found at @syspath (may be NULL), with one

@@ -18,6 +18,7 @@
 #include "daemon/dedup.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
+#include "daemon/machine.h"
 #include "daemon/manager.h"
 #include "daemon/metrics-file.h"
 #include "daemon/pipeline.h"
@@ -450,6 +451,11 @@ int manager_start(Manager *m)
 	if (r < 0)
 		log_warning_errno(m->log, r, "Failed to set up the D-Bus API, continuing without it: %m");
 
+	/* The holders' machines, asked on the bus just set up (daemon/machine.h). */
+	r = machine_resolver_new(&m->machine, m, NULL);
+	if (r < 0)
+		return log_oom(m->log);
+
 	/* The metrics textfile, once the functions are known (daemon/metrics-file.h). */
 	r = metrics_file_new(&m->metrics, m);
 	if (r >= 0)
@@ -562,7 +568,8 @@ Manager *manager_free(Manager *m)
 	m->metrics = metrics_file_free(m->metrics); /* writes zpcid_up 0 */
 	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
-	m->bus = bus_free(m->bus); /* unsubscribes from the registry */
+	m->machine = machine_resolver_free(m->machine); /* its calls and matches are on the bus */
+	m->bus = bus_free(m->bus);                      /* unsubscribes from the registry */
 	m->registry = registry_free(m->registry);
 	m->history = history_free(m->history);
 	/* the saves queued before this last one, then this one here */

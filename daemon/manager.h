@@ -39,6 +39,7 @@ struct History;
 struct Actions;
 struct Dedup;
 struct MetricsFile;
+struct MachineResolver;
 
 typedef struct Manager {
 	struct event_base *event_base;
@@ -61,6 +62,7 @@ typedef struct Manager {
 	uint64_t policy_state_hash;       /* of the state last queued for saving (0: none) */
 	struct Syncer *syncer;            /* fsync()s and state file writes, off the loop */
 	struct MetricsFile *metrics;      /* the node_exporter textfile, when configured */
+	struct MachineResolver *machine;  /* holders' machines and units (systemd-machined) */
 
 	char *state_directory;
 	char *runtime_directory;

@@ -180,6 +180,11 @@ static int render(MetricsFile *mf, bool up, char **ret)
 				.recoveries = f->counters.recoveries,
 				.actions = f->counters.actions,
 				.resets = f->counters.resets,
+				.has_owner = f->owner_pid > 0,
+				.owner_command = f->owner_comm,
+				.owner_machine = f->owner_machine,
+				.owner_machine_class = f->owner_machine_class,
+				.owner_unit = f->owner_unit,
 			};
 			if (c)
 				memcpy(x->errors_by_class, c->by_class, sizeof(x->errors_by_class));

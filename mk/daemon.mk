@@ -23,3 +23,19 @@ tests_test_function_CFLAGS = $(TEST_CFLAGS)
 tests_test_function_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-function
 EXTRA_DIST += docs/state-machine.md
+
+# The holder as the operator names it: its machine (systemd-machined) and unit.
+daemon_libzpcid_a_SOURCES += daemon/machine.c daemon/machine.h
+check_PROGRAMS += tests/test-machine
+tests_test_machine_SOURCES = tests/test-machine.c
+tests_test_machine_CFLAGS = $(TEST_CFLAGS)
+tests_test_machine_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-machine
+UNIT_TESTS += tests/test-machine
+# ... end to end on the simulated LPAR and a private bus: with the real
+# systemd-machined, with a stand-in behind its name, and without it.
+TESTS += tests/test-machine-machined.sh tests/test-machine-standin.sh tests/test-machine-fallback.sh
+EXTRA_DIST += tests/machine-e2e.sh tests/machined-standin.py \
+	tests/test-machine-machined.sh tests/test-machine-standin.sh tests/test-machine-fallback.sh
+tests/test-machine-standin.log: tests/test-machine-machined.log
+tests/test-machine-fallback.log: tests/test-machine-standin.log

@@ -365,6 +365,106 @@ START_TEST(test_key_table)
 }
 END_TEST
 
+/* The holder of the function: the same five keys in the JSON, the journal
+ * and (through the key table) the D-Bus a{sv}, appended after the others. */
+START_TEST(test_owner_fields)
+{
+	ZpciEvent e = error_event(0x3a), back;
+	EventJournalFields f;
+	json_object *o, *v;
+	const char *key, *sig;
+	unsigned n;
+
+	e.owner_pid = 4242;
+	snprintf(e.owner_command, sizeof(e.owner_command), "qemu-system-s39");
+	snprintf(e.owner_machine, sizeof(e.owner_machine), "guest-7");
+	snprintf(e.owner_machine_class, sizeof(e.owner_machine_class), "vm");
+	snprintf(e.owner_unit, sizeof(e.owner_unit), "machine-qemu\\x2d1\\x2dguest\\x2d7.scope");
+
+	event_journal_fields(&e, &f);
+	ck_assert_str_eq(field(&f, "ZPCID_OWNER_PID"), "4242");
+	ck_assert_str_eq(field(&f, "ZPCID_OWNER_COMMAND"), "qemu-system-s39");
+	ck_assert_str_eq(field(&f, "ZPCID_OWNER_MACHINE"), "guest-7");
+	ck_assert_str_eq(field(&f, "ZPCID_OWNER_MACHINE_CLASS"), "vm");
+	ck_assert_str_eq(field(&f, "ZPCID_OWNER_UNIT"), "machine-qemu\\x2d1\\x2dguest\\x2d7.scope");
+
+	/* the longest values all fit beside every other field */
+	memset(e.owner_unit, 'u', sizeof(e.owner_unit) - 1);
+	memset(e.owner_machine, 'm', sizeof(e.owner_machine) - 1);
+	memset(e.detail, 'd', sizeof(e.detail) - 1);
+	memset(e.caller_message, 'c', sizeof(e.caller_message) - 1);
+	memset(e.rule, 'r', sizeof(e.rule) - 1);
+	event_journal_fields(&e, &f);
+	ck_assert_uint_eq(strlen(field(&f, "ZPCID_OWNER_UNIT")), sizeof(e.owner_unit) - 1);
+	ck_assert_uint_eq(strlen(field(&f, "ZPCID_OWNER_MACHINE")), sizeof(e.owner_machine) - 1);
+	e.detail[0] = e.caller_message[0] = e.rule[0] = '\0';
+	snprintf(e.owner_unit, sizeof(e.owner_unit), "libvirtd.service");
+	snprintf(e.owner_machine, sizeof(e.owner_machine), "guest-7");
+
+	ck_assert_int_eq(event_to_json(&e, &o), 0);
+	ck_assert(json_object_object_get_ex(o, "owner_machine", &v));
+	ck_assert_str_eq(json_object_get_string(v), "guest-7");
+	ck_assert(json_object_object_get_ex(o, "owner_pid", &v));
+	ck_assert_int_eq(json_object_get_int(v), 4242);
+	ck_assert_int_eq(event_from_json(o, &back), 0);
+	ck_assert_uint_eq(back.owner_pid, 4242);
+	ck_assert_str_eq(back.owner_command, "qemu-system-s39");
+	ck_assert_str_eq(back.owner_machine, "guest-7");
+	ck_assert_str_eq(back.owner_machine_class, "vm");
+	ck_assert_str_eq(back.owner_unit, "libvirtd.service");
+	json_object_put(o);
+
+	/* the keys come after "message": records written before read the same */
+	for (n = 0; event_key_get(n, &key, &sig) && !streq(key, "message"); n++)
+		;
+	ck_assert(event_key_get(n + 1, &key, &sig));
+	ck_assert_str_eq(key, "owner_pid");
+
+	/* nobody holds it: no owner key anywhere */
+	e.owner_pid = 0;
+	e.owner_command[0] = e.owner_machine[0] = e.owner_machine_class[0] = e.owner_unit[0] = '\0';
+	event_journal_fields(&e, &f);
+	ck_assert_ptr_null(field(&f, "ZPCID_OWNER_PID"));
+	ck_assert_ptr_null(field(&f, "ZPCID_OWNER_MACHINE"));
+	ck_assert_ptr_null(field(&f, "ZPCID_OWNER_UNIT"));
+	ck_assert_int_eq(event_to_json(&e, &o), 0);
+	ck_assert(!json_object_object_get_ex(o, "owner_pid", &v));
+	ck_assert(!json_object_object_get_ex(o, "owner_machine", &v));
+	json_object_put(o);
+}
+END_TEST
+
+/* A record of the history written before the owner keys existed (a line of
+ * history.log of that version, its JSON part) reads back whole, owner unset. */
+START_TEST(test_old_record_reads)
+{
+	static const char old[] =
+		"{\"seq\":12,\"kind\":\"error\",\"source\":\"vfio,kmsg\",\"time\":1764880000000000,"
+		"\"monotonic\":5000000,\"fid\":33,\"pchid\":320,\"pft\":10,\"pft_name\":\"RoCE Express2\","
+		"\"slot\":\"0021:00:00.0\",\"fh\":2147483681,\"pec\":58,\"pec_name\":\"fw-reset-done\","
+		"\"pec_class\":\"fw-reset-done\",\"message\":\"PCI function 0x00000021 (0021:00:00.0) "
+		"reported "
+		"error 0x003a fw-reset-done\"}";
+	json_object *o = json_tokener_parse(old), *again;
+	ZpciEvent e;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(event_from_json(o, &e), 0);
+	ck_assert_uint_eq(e.seq, 12);
+	ck_assert_uint_eq(e.fid, 0x21);
+	ck_assert_uint_eq(e.pec, 0x3a);
+	ck_assert_uint_eq(e.owner_pid, 0);
+	ck_assert_str_eq(e.owner_machine, "");
+	ck_assert_str_eq(e.owner_unit, "");
+	/* and is written the same way again */
+	ck_assert_int_eq(event_to_json(&e, &again), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(again, JSON_C_TO_STRING_PLAIN),
+			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(again);
+	json_object_put(o);
+}
+END_TEST
+
 static Suite *event_suite(void)
 {
 	Suite *s = suite_create("event");
@@ -378,6 +478,8 @@ static Suite *event_suite(void)
 	tcase_add_test(tc, test_json_round_trip);
 	tcase_add_test(tc, test_json_rejects_bad_types);
 	tcase_add_test(tc, test_key_table);
+	tcase_add_test(tc, test_owner_fields);
+	tcase_add_test(tc, test_old_record_reads);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,8 @@
 # The metrics as Prometheus meets them: the real zpcid on the simulated LPAR
 # (16 functions, a private bus) writes its textfile; the real node_exporter
 # (Debian's prometheus-node-exporter) exports it without a scrape error, with
-# the states, the counts by PEC class and by action and result; `promtool
+# the states, the counts by PEC class and by action and result, the owner_info
+# of a function a VMM holds; `promtool
 # check metrics` finds nothing to say about the daemon's file nor about
 # `zpcictl metrics`; after the stop the file says zpcid_up 0. As a control,
 # the same node_exporter refuses an OpenMetrics stateset.
@@ -25,6 +26,13 @@ promtool_clean() { # what < text
 
 step_wait_bus() {
 	wait_for 'busctl --system status org.zpcid1 >/dev/null 2>&1' 10 || fail "zpcid did not take org.zpcid1"
+}
+
+# A VMM holds 0x21: zpcid finds it at the reload and writes its owner_info.
+step_find_holder() {
+	kill -HUP "$ZPCI_SIM_DAEMON_PID" || fail "cannot send SIGHUP to zpcid"
+	wait_for "grep -q '^zpcid_function_owner_info{fid=\"0x00000021\".*command=\"qemu-system-s39\"} 1\$' $T/textfile/zpcid.prom" 30 ||
+		fail "the textfile never named the holder of 0x21: $(grep owner_info "$T/textfile/zpcid.prom")"
 }
 
 step_scrape() {
@@ -93,6 +101,9 @@ states = {k: v for k, v in scrape.items() if k.startswith("zpcid_function_state{
 if len(states) != 6 or sum(states.values()) != 1 or states.get(S("zpcid_function_state", state="failed", **f51)) != 1:
     die(f"states of 0x51: {states}")
 if scrape.get(S("zpcid_errors_total", pec_class="permanent", **f51)) != 1: die("errors by class of 0x51")
+owners = [k for k in scrape if k.startswith("zpcid_function_owner_info{")]
+if len(owners) != 1 or 'fid="0x00000021"' not in owners[0] or 'command="qemu-system-s39"' not in owners[0] or scrape[owners[0]] != 1:
+    die(f"owner_info: {owners}")
 if scrape.get(S("zpcid_actions_total", action="alert", result="done", **f51)) != 1: die("alert action of 0x51")
 f22 = [k for k in scrape if k.startswith("zpcid_errors_total{") and 'fid="0x00000022"' in k and 'pec_class="recoverable"' in k]
 if len(f22) != 1 or scrape[f22[0]] != 1: die(f"recoverable error of 0x22: {f22}")
@@ -133,6 +144,8 @@ cat >"$T/zpcid.json" <<JSON
 JSON
 cat >"$T/scenario" <<SC
 run bash $SELF --step wait_bus
+hold fid=0x21
+run bash $SELF --step find_holder
 inject fid=0x51 pec=0x40
 inject fid=0x22 pec=0x12
 run bash $SELF --step scrape

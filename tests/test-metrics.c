@@ -19,7 +19,12 @@ static const MetricsFunction functions[] = {
 	  .type = "NVMe",
 	  .state = "failed",
 	  .errors = 3,
-	  .errors_by_class = { [PEC_CLASS_PERMANENT] = 1, [PEC_CLASS_RECOVERABLE] = 2 } },
+	  .errors_by_class = { [PEC_CLASS_PERMANENT] = 1, [PEC_CLASS_RECOVERABLE] = 2 },
+	  .has_owner = true,
+	  .owner_command = "qemu-system-s39",
+	  .owner_machine = "guest-7",
+	  .owner_machine_class = "vm",
+	  .owner_unit = "machine-qemu\\x2d1\\x2dguest\\x2d7.scope" },
 	{ .fid = 0x22, .slot = "a\"b\\c\nd", .type = "RoCE Express", .state = "ok" },
 };
 
@@ -85,6 +90,13 @@ START_TEST(test_render_up)
 					"type=\"NVMe\",action=\"reset\",result=\"failed\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(t, "zpcid_actions_total{fid=\"0x00000099\",slot=\"\",type=\"\","
 					"action=\"alert\",result=\"done\"} 1\n"));
+	/* the holder's names, for functions someone holds only (unit escaped: \x2d) */
+	ck_assert_ptr_nonnull(strstr(t, "# TYPE zpcid_function_owner_info gauge\n"
+					"zpcid_function_owner_info{fid=\"0x00000051\",slot=\"0051:00:00.0\","
+					"type=\"NVMe\",machine=\"guest-7\",machine_class=\"vm\","
+					"unit=\"machine-qemu\\\\x2d1\\\\x2dguest\\\\x2d7.scope\","
+					"command=\"qemu-system-s39\"} 1\n"));
+	ck_assert_uint_eq(count_lines(t, "zpcid_function_owner_info{"), 1);
 	/* every family once, only types the 0.0.4 format knows, counters end in _total */
 	ck_assert_uint_eq(count_lines(t, "# TYPE zpcid_function_state gauge"), 1);
 	ck_assert_ptr_null(strstr(t, "stateset"));

@@ -207,6 +207,9 @@ static const struct {
 	{ "Resets", "resets" },
 	{ "Coalesced", "coalesced" },
 	{ "LastError", "last_error" },
+	{ "OwnerMachine", "owner_machine" },
+	{ "OwnerMachineClass", "owner_machine_class" },
+	{ "OwnerUnit", "owner_unit" },
 };
 
 /* The index of a Function property in property_keys, or

@@ -392,6 +392,7 @@ static const OutputColumn function_columns[] = { { "fid", "FID", OUTPUT_CELL_HEX
 						 { "state", "STATE", OUTPUT_CELL_TEXT },
 						 { "errors", "ERRORS", OUTPUT_CELL_TEXT },
 						 { "last_error.pec", "LAST-PEC", OUTPUT_CELL_HEX4 },
+						 { "owner_machine", "MACHINE", OUTPUT_CELL_MINUS },
 						 {} };
 
 static const OutputColumn show_columns[] = { { "fid", "FID", OUTPUT_CELL_HEX8 },
@@ -403,6 +404,10 @@ static const OutputColumn show_columns[] = { { "fid", "FID", OUTPUT_CELL_HEX8 },
 					     { "mode", "MODE", OUTPUT_CELL_TEXT },
 					     { "state", "STATE", OUTPUT_CELL_TEXT },
 					     { "owner_command", "OWNER", OUTPUT_CELL_MINUS },
+					     { "owner_pid", "OWNER-PID", OUTPUT_CELL_MINUS },
+					     { "owner_machine", "MACHINE", OUTPUT_CELL_MINUS },
+					     { "owner_machine_class", "MACHINE-CLASS", OUTPUT_CELL_MINUS },
+					     { "owner_unit", "UNIT", OUTPUT_CELL_MINUS },
 					     { "errors", "ERRORS", OUTPUT_CELL_TEXT },
 					     { "actions", "ACTIONS", OUTPUT_CELL_TEXT },
 					     {} };
@@ -1237,6 +1242,11 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 			.recoveries = rec_u64(fn, "recoveries"),
 			.actions = rec_u64(fn, "actions"),
 			.resets = rec_u64(fn, "resets"),
+			.has_owner = rec_u64(fn, "owner_pid") > 0,
+			.owner_command = rec_str(fn, "owner_command"),
+			.owner_machine = rec_str(fn, "owner_machine"),
+			.owner_machine_class = rec_str(fn, "owner_machine_class"),
+			.owner_unit = rec_str(fn, "owner_unit"),
 		};
 	}
 	for (size_t e = 0; e < json_object_array_length(errors); e++) {
