@@ -28,6 +28,13 @@ typedef struct SpawnJob {
 	bool term_sent, kill_sent;
 	int error; /* could not be started: reported from the loop */
 	uint64_t start_usec;
+
+	SpawnOptions opts;       /* opts.fd3: owned until the command started */
+	int out_fd;              /* capture_stdout: the read end of its stdout */
+	struct event *out_event; /* ... watched while open */
+	char *out;               /* SPAWN_OUTPUT_MAX + 1 bytes */
+	size_t out_size;
+	bool reported; /* done() ran already (kill_at_timeout): only reaping is left */
 } SpawnJob;
 
 struct Spawner {
@@ -99,6 +106,13 @@ static SpawnJob *job_free(SpawnJob *j)
 		event_free(j->timer_event);
 	if (j->pidfd >= 0)
 		(void)close(j->pidfd);
+	if (j->out_event)
+		event_free(j->out_event);
+	if (j->out_fd >= 0)
+		(void)close(j->out_fd);
+	if (j->opts.fd3 >= 0)
+		(void)close(j->opts.fd3);
+	free(j->out);
 	strv_free(j->argv);
 	strv_free(j->envp);
 	free(j);
@@ -117,11 +131,14 @@ static void running_remove(Spawner *s, SpawnJob *j)
 
 static void start_queued(Spawner *s);
 
-/* Report @j as finished, free it, and start the next waiting command. */
-static void job_finish(SpawnJob *j, const SpawnOutcome *o)
+/* Report @j as finished (once). */
+static void job_report(SpawnJob *j, const SpawnOutcome *o)
 {
 	Spawner *s = j->spawner;
 
+	if (j->reported)
+		return;
+	j->reported = true;
 	switch (o->result) {
 	case SPAWN_DONE:
 		s->stats.done++;
@@ -137,7 +154,47 @@ static void job_finish(SpawnJob *j, const SpawnOutcome *o)
 	}
 	if (j->done)
 		j->done(o, j->userdata);
+}
+
+/* Report @j as finished unless it was already, and free it. */
+static void job_finish(SpawnJob *j, const SpawnOutcome *o)
+{
+	job_report(j, o);
 	job_free(j);
+}
+
+/* Read what the command wrote to its stdout; returns false at its end. */
+static bool read_output(SpawnJob *j)
+{
+	char discard[512];
+	ssize_t n;
+
+	for (;;) {
+		if (j->out_size < SPAWN_OUTPUT_MAX)
+			n = read(j->out_fd, j->out + j->out_size, SPAWN_OUTPUT_MAX - j->out_size);
+		else
+			n = read(j->out_fd, discard, sizeof(discard));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN;
+		if (n == 0)
+			return false;
+		if (j->out_size < SPAWN_OUTPUT_MAX)
+			j->out_size += (size_t)n;
+	}
+}
+
+static void on_output(evutil_socket_t fd, short what, void *userdata)
+{
+	SpawnJob *j = ASSERT_PTR(userdata);
+
+	if (!read_output(j)) {
+		event_free(j->out_event);
+		j->out_event = NULL;
+		(void)close(j->out_fd);
+		j->out_fd = -EBADF;
+	}
 }
 
 static void on_child_exit(evutil_socket_t fd, short what, void *userdata)
@@ -165,6 +222,13 @@ static void on_child_exit(evutil_socket_t fd, short what, void *userdata)
 		return;
 
 	o.duration_usec = now_usec(CLOCK_MONOTONIC) - j->start_usec;
+	if (j->out_fd >= 0)
+		(void)read_output(j); /* what it wrote before it ended is in the pipe */
+	if (j->out) {
+		j->out[j->out_size] = 0;
+		o.output = j->out;
+		o.output_size = j->out_size;
+	}
 	if (p < 0) {
 		o.result = SPAWN_FAILED;
 		o.error = negative_errno();
@@ -189,6 +253,16 @@ static void on_timer(evutil_socket_t fd, short what, void *userdata)
 	SpawnJob *j = ASSERT_PTR(userdata);
 	struct timeval tv;
 
+	if (j->opts.kill_at_timeout) {
+		SpawnOutcome o = { .result = SPAWN_TIMEOUT, .pid = j->pid };
+
+		/* The result is due now, even if the kernel holds the process a while longer. */
+		job_signal(j, SIGKILL);
+		j->term_sent = j->kill_sent = true;
+		o.duration_usec = now_usec(CLOCK_MONOTONIC) - j->start_usec;
+		job_report(j, &o);
+		return;
+	}
 	if (!j->term_sent) {
 		/* The whole group: a shell script's children go too. */
 		job_signal(j, SIGTERM);
@@ -204,12 +278,27 @@ static void on_timer(evutil_socket_t fd, short what, void *userdata)
 static int job_spawn(SpawnJob *j)
 {
 	Spawner *s = j->spawner;
+	_cleanup_close_ int out_r = -EBADF, out_w = -EBADF;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
 	struct timeval tv;
 	int r;
 
+	if (j->opts.capture_stdout) {
+		int p[2];
+
+		/* blocking for the command, non-blocking for the loop */
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return negative_errno();
+		out_r = p[0];
+		out_w = p[1];
+		if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
+			return negative_errno();
+		j->out = calloc(1, SPAWN_OUTPUT_MAX + 1);
+		if (!j->out)
+			return -ENOMEM;
+	}
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -ENOMEM;
 	if (posix_spawnattr_init(&attr) != 0) {
@@ -220,9 +309,12 @@ static int job_spawn(SpawnJob *j)
 	sigemptyset(&none);
 	r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+		r = posix_spawn_file_actions_adddup2(&fa, out_w >= 0 ? out_w : STDERR_FILENO, STDOUT_FILENO);
+	/* dup2() onto itself clears FD_CLOEXEC (POSIX, glibc >= 2.29). */
+	if (r == 0 && j->opts.fd3 >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, j->opts.fd3, 3);
 	if (r == 0)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, j->opts.fd3 >= 0 ? 4 : STDERR_FILENO + 1);
 	if (r == 0)
 		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 							    POSIX_SPAWN_SETSIGDEF);
@@ -242,6 +334,17 @@ static int job_spawn(SpawnJob *j)
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		return -r;
+	if (j->opts.fd3 >= 0)
+		(void)close(TAKE_FD(j->opts.fd3)); /* the command has it */
+	if (out_r >= 0) {
+		j->out_fd = TAKE_FD(out_r);
+		j->out_event = event_new(s->base, j->out_fd, EV_READ | EV_PERSIST, on_output, j);
+		if (!j->out_event || event_add(j->out_event, NULL) < 0) {
+			job_signal(j, SIGKILL);
+			(void)waitpid(j->pid, NULL, 0);
+			return -ENOMEM;
+		}
+	}
 
 	j->start_usec = now_usec(CLOCK_MONOTONIC);
 	s->stats.started++;
@@ -394,22 +497,30 @@ Spawner *spawner_free(Spawner *s)
 	return NULL;
 }
 
-int spawner_submit(Spawner *s, const char *const *argv, const char *const *envp, spawn_done_fn done,
-		   void *userdata)
+int spawner_submit_full(Spawner *s, const char *const *argv, const char *const *envp,
+			const SpawnOptions *opts, spawn_done_fn done, void *userdata)
 {
+	SpawnOptions o = opts ? *opts : SPAWN_OPTIONS_DEFAULT;
 	SpawnJob *j;
 
-	if (!argv || isempty(argv[0]))
+	if (!argv || isempty(argv[0])) {
+		closep(&o.fd3);
 		return -EINVAL;
+	}
 	if (s->n_running >= s->limits.max_running && s->n_queued >= s->limits.max_queued) {
+		closep(&o.fd3);
 		s->stats.overflows++;
 		return -ENOBUFS;
 	}
 
 	j = calloc(1, sizeof(*j));
-	if (!j)
+	if (!j) {
+		closep(&o.fd3);
 		return -ENOMEM;
+	}
 	j->spawner = s;
+	j->opts = o;
+	j->out_fd = -EBADF;
 	j->pidfd = -EBADF;
 	j->done = done;
 	j->userdata = userdata;
@@ -428,6 +539,12 @@ int spawner_submit(Spawner *s, const char *const *argv, const char *const *envp,
 	s->n_queued++;
 	start_queued(s);
 	return 0;
+}
+
+int spawner_submit(Spawner *s, const char *const *argv, const char *const *envp, spawn_done_fn done,
+		   void *userdata)
+{
+	return spawner_submit_full(s, argv, envp, NULL, done, userdata);
 }
 
 unsigned spawner_running(const Spawner *s)

@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * spawn: runs external commands (the alert hook) without ever blocking the
- * event loop.
+ * spawn: runs external commands (the alert hook, the action helper) without
+ * ever blocking the event loop.
  *
  * A command is started with posix_spawn() in a process group of its own,
  * with stdin from /dev/null, stdout sent to stderr (the daemon's journal
@@ -19,8 +19,16 @@
  * outlives it (a process that leaves the group on purpose, setsid(), is
  * the service manager's to end, KillMode=control-group). Exits are noticed
  * through a pidfd watched by the loop; no work happens in signal context.
+ *
+ * spawner_submit_full() adds what a helper of the daemon needs: a
+ * descriptor handed to the command as its fd 3 (the vfio device of a
+ * reset), its stdout read back into the outcome (its result), and a hard
+ * timeout: SIGKILL to the group at once and the timeout reported then, not
+ * when the kernel lets the process go (a write or ioctl it is blocked in
+ * may hold it); such a process keeps its slot until it is reaped.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +54,8 @@ typedef struct SpawnOutcome {
 	int signal;      /* when it was killed by a signal (0 otherwise) */
 	pid_t pid;       /* 0 when never started */
 	uint64_t duration_usec;
+	const char *output; /* SpawnOptions.capture_stdout: what it wrote (NUL-terminated), else NULL */
+	size_t output_size; /* bytes in output (at most SPAWN_OUTPUT_MAX; more is discarded) */
 } SpawnOutcome;
 
 /* Called on the loop when a command finished; also with SPAWN_CANCELLED for
@@ -69,6 +79,18 @@ typedef struct SpawnStats {
 	uint64_t started, done, failed, timeouts, overflows;
 } SpawnStats;
 
+#define SPAWN_OUTPUT_MAX 4096
+
+typedef struct SpawnOptions {
+	int fd3;              /* given to the command as fd 3 (the spawner owns it from the
+			       * call on and closes it once the command started); -EBADF: none */
+	bool capture_stdout;  /* its stdout is a pipe read into SpawnOutcome.output */
+	bool kill_at_timeout; /* at the timeout: SIGKILL (whole group) and SPAWN_TIMEOUT reported
+			       * at once; the process keeps its slot until it is reaped */
+} SpawnOptions;
+
+#define SPAWN_OPTIONS_DEFAULT ((SpawnOptions){ .fd3 = -EBADF })
+
 /* Name of a result: "done", "failed", "timeout", "cancelled". */
 const char *spawn_result_to_string(SpawnResult r);
 
@@ -87,6 +109,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Spawner *, spawner_free);
  * overflows; @done is not called), -EINVAL or -ENOMEM. */
 int spawner_submit(Spawner *s, const char *const *argv, const char *const *envp, spawn_done_fn done,
 		   void *userdata);
+
+/* spawner_submit() with @opts (NULL: SPAWN_OPTIONS_DEFAULT). @opts->fd3 is
+ * the spawner's from this call on, whatever it returns. */
+int spawner_submit_full(Spawner *s, const char *const *argv, const char *const *envp,
+			const SpawnOptions *opts, spawn_done_fn done, void *userdata);
 
 /* Watch child @pid of this process on @base: @cb runs (on the loop) when it
  * may have exited — the callback reaps it with waitpid(WNOHANG) and ignores

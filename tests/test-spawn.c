@@ -2,12 +2,14 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,9 @@ typedef struct Ctx {
 	unsigned max_seen_running;
 	unsigned results[_SPAWN_RESULT_MAX];
 	SpawnOutcome last;
+	char output[SPAWN_OUTPUT_MAX + 1]; /* last.output, copied (NULL in last) */
+	size_t output_size;
+	const char *output_p; /* output, or NULL when the outcome had none */
 	unsigned ticks;
 } Ctx;
 
@@ -40,6 +45,13 @@ static void on_done(const SpawnOutcome *o, void *userdata)
 
 	c->results[o->result]++;
 	c->last = *o;
+	c->last.output = NULL;
+	c->output_p = NULL;
+	c->output_size = o->output_size;
+	if (o->output) {
+		memcpy(c->output, o->output, o->output_size + 1);
+		c->output_p = c->output;
+	}
 	if (c->spawner && spawner_running(c->spawner) + 1 > c->max_seen_running)
 		c->max_seen_running = spawner_running(c->spawner) + 1;
 	if (++c->finished == c->expected)
@@ -372,6 +384,116 @@ START_TEST(test_flooding_command)
 }
 END_TEST
 
+/* Dispatch until the spawner has reaped every command (at most @max_sec). */
+static void run_until_idle(Ctx *c, int max_sec)
+{
+	struct timeval tv = { .tv_sec = under_valgrind() ? max_sec * 10 : max_sec };
+	struct timeval poll = { .tv_usec = 10000 };
+	struct event *safety = evtimer_new(c->base, on_safety, c);
+
+	evtimer_add(safety, &tv);
+	while (spawner_running(c->spawner) > 0)
+		ck_assert_int_eq(event_base_loopexit(c->base, &poll) || event_base_dispatch(c->base), 0);
+	event_free(safety);
+}
+
+/* A descriptor handed over as fd 3 (and nothing else above stderr), the
+ * command's stdout read back; the spawner's copy is closed once it started. */
+START_TEST(test_fd3_and_output)
+{
+	char path[] = "/tmp/test-spawn-fd3.XXXXXX", expected[256];
+	const char *show[] = { "/bin/sh", "-c", "readlink /proc/$$/fd/3; ls /proc/$$/fd", NULL };
+	const char *quiet[] = { "/bin/sh", "-c", "echo to the journal", NULL };
+	SpawnOptions opts = { .capture_stdout = true };
+	struct stat before, after;
+	Ctx *c = ctx_new(NULL);
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &before), 0);
+	opts.fd3 = fd;
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit_full(c->spawner, show, NULL, &opts, on_done, c), 0);
+	/* given away: the number is closed, or reused for another file */
+	ck_assert(fstat(fd, &after) < 0 || after.st_ino != before.st_ino || after.st_dev != before.st_dev);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_DONE);
+	(void)snprintf(expected, sizeof(expected), "%s\n0\n1\n2\n3\n", path);
+	ck_assert_ptr_nonnull(c->output_p);
+	ck_assert_str_eq(c->output, expected);
+	ck_assert_uint_eq(c->output_size, strlen(expected));
+	ck_assert_int_eq(unlink(path), 0);
+
+	/* Without the options: stdout goes to stderr, nothing is read back, no fd 3. */
+	c->expected = 2;
+	ck_assert_int_eq(spawner_submit_full(c->spawner, quiet, NULL, NULL, on_done, c), 0);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_DONE);
+	ck_assert_ptr_null(c->output_p);
+
+	/* Refused submissions close the descriptor too. */
+	opts.fd3 = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(opts.fd3, 0);
+	ck_assert_int_eq(spawner_submit_full(c->spawner, (const char *[]){ NULL }, NULL, &opts, on_done, c),
+			 -EINVAL);
+	ck_assert_int_eq(fcntl(opts.fd3, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ctx_free(c);
+}
+END_TEST
+
+/* kill_at_timeout: the timeout is reported at once, the whole group is
+ * killed (a background child too), the slot is free once it is reaped. */
+START_TEST(test_kill_at_timeout_ends_group)
+{
+	SpawnLimits lim = SPAWN_LIMITS_DEFAULT;
+	SpawnOptions opts = { .fd3 = -EBADF, .capture_stdout = true, .kill_at_timeout = true };
+	/* TERM is ignored: only SIGKILL ends these */
+	const char *hang[] = { "/bin/sh", "-c", "trap '' TERM; sleep 305 & echo started; wait", NULL };
+	unsigned killed;
+	Ctx *c;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 && getenv("ZPCID_TEST_EMULATOR")) {
+		fprintf(stderr, "skipped: no PR_SET_CHILD_SUBREAPER under %s\n",
+			getenv("ZPCID_TEST_EMULATOR"));
+		return;
+	}
+	lim.timeout_usec = (under_valgrind() ? 5000 : 300) * USEC_PER_MSEC;
+	c = ctx_new(&lim);
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit_full(c->spawner, hang, NULL, &opts, on_done, c), 0);
+	run_loop(c, 30);
+	ck_assert_int_eq(c->last.result, SPAWN_TIMEOUT);
+	ck_assert_uint_eq(spawner_stats(c->spawner)->timeouts, 1);
+	/* reported, not yet necessarily reaped: the slot is held until then */
+	run_until_idle(c, 30);
+	ck_assert_uint_eq(c->finished, 1); /* reported once */
+	/* the sleep of the group died of SIGKILL as well */
+	ck_assert_uint_eq(reap_orphans(&killed), 1);
+	ck_assert_uint_eq(killed, 1);
+	ctx_free(c);
+}
+END_TEST
+
+/* A command that dies of a signal is "failed" with the signal. */
+START_TEST(test_killed_by_signal)
+{
+	const char *die[] = { "/bin/sh", "-c", "echo partial; kill -SEGV $$", NULL };
+	SpawnOptions opts = { .fd3 = -EBADF, .capture_stdout = true, .kill_at_timeout = true };
+	Ctx *c = ctx_new(NULL);
+
+	c->expected = 1;
+	ck_assert_int_eq(spawner_submit_full(c->spawner, die, NULL, &opts, on_done, c), 0);
+	run_loop(c, 10);
+	ck_assert_int_eq(c->last.result, SPAWN_FAILED);
+	ck_assert_int_eq(c->last.signal, SIGSEGV);
+	ck_assert_int_eq(c->last.error, 0);
+	ck_assert_str_eq(c->output, "partial\n");
+	ctx_free(c);
+}
+END_TEST
+
 static Suite *spawn_suite(void)
 {
 	Suite *s = suite_create("spawn");
@@ -385,6 +507,9 @@ static Suite *spawn_suite(void)
 	tcase_add_test(tc, test_free_cancels_and_kills);
 	tcase_add_test(tc, test_background_children_ended);
 	tcase_add_test(tc, test_flooding_command);
+	tcase_add_test(tc, test_fd3_and_output);
+	tcase_add_test(tc, test_kill_at_timeout_ends_group);
+	tcase_add_test(tc, test_killed_by_signal);
 	suite_add_tcase(s, tc);
 	return s;
 }
