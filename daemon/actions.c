@@ -3,13 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/vfio.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,28 +16,15 @@
 #include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/state-file.h"
-#include "daemon/syncer.h"
 #include "daemon/sysfs-write.h"
 
 #define ERR_LOG_ID_FILE "report-error-id"
 #define ALERT_PATH      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* What a helper process sends back before it exits. */
-typedef struct HelperResult {
-	int r;
-	char detail[EVENT_DETAIL_MAX];
-} HelperResult;
-
+/* A disruptive action run by the helper program. */
 typedef struct Job {
 	Actions *a;
-	struct Job *next;
 	ActionRequest req;
-	int fd; /* reset: the duplicate of the vfio device fd, until the helper has it */
-	uint64_t err_log_id;
-	pid_t pid;
-	int pidfd, pipe_fd;
-	struct event *exit_event, *timer_event;
-	bool timed_out;
 } Job;
 
 typedef struct Emit {
@@ -66,15 +51,14 @@ struct Actions {
 	ActionsOps ops;
 	void *userdata;
 	ActionsConfig cfg;
-	char *sysfs_root, *state_directory, *unbind_override, *unbind_expected_driver;
+	char *sysfs_root, *state_directory, *unbind_override, *unbind_expected_driver, *helper;
 	char **alert_command;
 	char *err_log_id_path;
 	uint64_t last_err_log_id;
 
 	Inhibitors *inhibitors;
-	Spawner *spawner;
-	Job *queue_head, *queue_tail, *running;
-	unsigned n_queued, n_running;
+	Spawner *spawner; /* alert commands */
+	Spawner *helpers; /* the helper program, one per disruptive action */
 	ActionRequest *postponed;
 	unsigned n_postponed;
 	Confirm *confirms;
@@ -98,11 +82,6 @@ static unsigned inhibit_bit(ActionType t)
 	default:
 		return 0;
 	}
-}
-
-static bool is_report(ActionType t)
-{
-	return t == ACTION_REPORT_INFO || t == ACTION_REPORT_FW_RESET || t == ACTION_REPORT_DECONFIGURE;
 }
 
 static ReportErrorAction report_action_of(ActionType t)
@@ -345,41 +324,6 @@ void actions_cancel_confirmation(Actions *a, uint32_t fid, const char *detail)
 
 /* ---- helper processes for disruptive work ----------------------------- */
 
-static Job *job_free(Job *j)
-{
-	if (!j)
-		return NULL;
-	if (j->exit_event)
-		event_free(j->exit_event);
-	if (j->timer_event)
-		event_free(j->timer_event);
-	if (j->pidfd >= 0)
-		(void)close(j->pidfd);
-	if (j->pipe_fd >= 0)
-		(void)close(j->pipe_fd);
-	if (j->fd >= 0)
-		(void)close(j->fd);
-	free(j);
-	return NULL;
-}
-
-static void running_remove(Actions *a, Job *j)
-{
-	for (Job **p = &a->running; *p; p = &(*p)->next)
-		if (*p == j) {
-			*p = j->next;
-			a->n_running--;
-			return;
-		}
-}
-
-static int default_vfio_reset(int fd)
-{
-	if (ioctl(fd, VFIO_DEVICE_RESET) < 0)
-		return negative_errno();
-	return 0;
-}
-
 static void build_log_data(const ActionRequest *req, char *buf, size_t size)
 {
 	ZpciEvent t = req->trigger;
@@ -400,211 +344,68 @@ static void build_log_data(const ActionRequest *req, char *buf, size_t size)
 		(void)snprintf(buf + n, size - (size_t)n, ", rule %s", req->rule);
 }
 
-/* Runs in the helper process: the blocking part of one action. */
-static int helper_run(Actions *a, Job *j, char *detail, size_t size)
+/* Parse the helper's result line ("result=<r> detail=<text>\n", see
+ * action-helper.c). Returns false when there is none. */
+static bool parse_helper_output(const SpawnOutcome *o, int *ret_r, char *detail, size_t size)
 {
-	const ActionRequest *req = &j->req;
-	const char *root = a->sysfs_root ? a->sysfs_root : "/sys";
-	char log_data[512];
+	const char *s = o->output, *nl;
+	int r, at = -1;
+
+	if (!s || sscanf(s, "result=%d detail=%n", &r, &at) != 1 || at < 0 || r > 0)
+		return false;
+	nl = strchr(s + at, '\n');
+	if (!nl || nl[1])
+		return false; /* not exactly one whole line */
+	(void)snprintf(detail, size, "%.*s", (int)(nl - (s + at)), s + at);
+	*ret_r = r;
+	return true;
+}
+
+static void job_result(Actions *a, const ActionRequest *req, int r, const char *detail)
+{
+	const char *what = action_type_to_string(req->type);
+
+	if (r >= 0) {
+		/* An unbound function will not tell whether an earlier reset helped. */
+		if (req->type == ACTION_UNBIND)
+			actions_cancel_confirmation(a, req->fid, "the function was unbound");
+		emit_result(a, req, ACTION_RESULT_DONE, "%s", detail);
+		if (req->type == ACTION_RESET || req->type == ACTION_RECOVER)
+			confirm_add(a, req);
+	} else if (r == -EOPNOTSUPP)
+		emit_result(a, req, ACTION_RESULT_NOT_SUPPORTED, "%s: not supported on this system", detail);
+	else
+		emit_result(a, req, ACTION_RESULT_FAILED, "%s failed: %s", detail[0] ? detail : what,
+			    strerror(-r));
+}
+
+static void on_helper_done(const SpawnOutcome *o, void *userdata)
+{
+	_cleanup_free_ Job *j = userdata;
+	Actions *a = j->a;
+	char detail[EVENT_DETAIL_MAX];
 	int r;
 
-	switch (req->type) {
-	case ACTION_RESET:
-		(void)snprintf(detail, size, "VFIO_DEVICE_RESET");
-		return a->ops.vfio_reset ? a->ops.vfio_reset(a->userdata, j->fd) : default_vfio_reset(j->fd);
-	case ACTION_RECOVER:
-		(void)snprintf(detail, size, "wrote 1 to %s/bus/pci/devices/%s/recover", root, req->slot);
-		return sysfs_write_recover(a->sysfs_root, req->slot);
-	case ACTION_UNBIND:
-		(void)snprintf(detail, size, "driver_override set to \"%s\", unbound from %s",
-			       a->unbind_override ? a->unbind_override : SYSFS_OVERRIDE_NONE,
-			       a->unbind_expected_driver ? a->unbind_expected_driver : "vfio-pci");
-		return sysfs_unbind(a->sysfs_root, req->slot,
-				    a->unbind_expected_driver ? a->unbind_expected_driver : "vfio-pci",
-				    a->unbind_override);
-	case ACTION_REPORT_INFO:
-	case ACTION_REPORT_FW_RESET:
-	case ACTION_REPORT_DECONFIGURE:
-		(void)snprintf(detail, size, "report_error %s, err_log_id 0x%" PRIx64,
-			       report_error_action_to_string(report_action_of(req->type)), j->err_log_id);
-		if (req->has_log_data && !a->ops.report_write) {
-			/* the caller's record, as s390-tools writes it */
-			size_t len = req->log_data[0] ? strnlen(req->log_data, sizeof(req->log_data) - 1) + 1
-						      : 0;
-
-			return report_error_write_padded(
-				a->sysfs_root, req->slot, report_action_of(req->type),
-				now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id, req->log_data, len);
-		}
-		build_log_data(req, log_data, sizeof(log_data));
-		if (a->ops.report_write)
-			r = a->ops.report_write(a->userdata, a->sysfs_root, req->slot,
-						report_action_of(req->type),
-						now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id,
-						req->has_log_data ? req->log_data : log_data);
-		else
-			r = report_error_write(a->sysfs_root, req->slot, report_action_of(req->type),
-					       now_usec(CLOCK_REALTIME) / USEC_PER_SEC, j->err_log_id,
-					       log_data);
-		return r;
-	default:
-		return -EINVAL;
-	}
-}
-
-static _noreturn_ void helper_main(Actions *a, Job *j, int wfd)
-{
-	HelperResult res = {};
-	sigset_t none;
-	ssize_t n;
-
-	/* The loop's signal handlers must not run here. */
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			(void)signal(s, SIG_DFL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-
-	res.r = helper_run(a, j, res.detail, sizeof(res.detail));
-	do
-		n = write(wfd, &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-	_exit(n == (ssize_t)sizeof(res) ? 0 : 1);
-}
-
-static void start_jobs(Actions *a);
-
-static void job_result(Actions *a, Job *j, const HelperResult *res)
-{
-	const char *what = action_type_to_string(j->req.type);
-
-	if (res->r >= 0) {
-		/* An unbound function will not tell whether an earlier reset helped. */
-		if (j->req.type == ACTION_UNBIND)
-			actions_cancel_confirmation(a, j->req.fid, "the function was unbound");
-		emit_result(a, &j->req, ACTION_RESULT_DONE, "%s", res->detail);
-		if (j->req.type == ACTION_RESET || j->req.type == ACTION_RECOVER)
-			confirm_add(a, &j->req);
-	} else if (res->r == -EOPNOTSUPP)
-		emit_result(a, &j->req, ACTION_RESULT_NOT_SUPPORTED, "%s: not supported on this system",
-			    res->detail);
-	else
-		emit_result(a, &j->req, ACTION_RESULT_FAILED, "%s failed: %s",
-			    res->detail[0] ? res->detail : what, strerror(-res->r));
-}
-
-static void on_helper_exit(evutil_socket_t fd, short what, void *userdata)
-{
-	Job *j = ASSERT_PTR(userdata);
-	Actions *a = j->a;
-	HelperResult res = {};
-	int status = 0;
-	ssize_t n;
-	pid_t p;
-
-	do
-		p = waitpid(j->pid, &status, WNOHANG);
-	while (p < 0 && errno == EINTR);
-	if (p == 0)
+	switch (o->result) {
+	case SPAWN_CANCELLED:
 		return;
-
-	do
-		n = read(j->pipe_fd, &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-
-	running_remove(a, j);
-	if (j->timed_out)
-		(void)log_info(a->log, "Helper of action %s on function 0x%08x ended after its timeout.",
-			       action_type_to_string(j->req.type), j->req.fid);
-	else if (n != (ssize_t)sizeof(res)) {
-		if (WIFSIGNALED(status))
-			emit_result(a, &j->req, ACTION_RESULT_FAILED, "helper process killed by signal %d",
-				    WTERMSIG(status));
-		else
-			emit_result(a, &j->req, ACTION_RESULT_FAILED,
-				    "helper process ended without a result");
-	} else {
-		res.detail[sizeof(res.detail) - 1] = 0;
-		job_result(a, j, &res);
+	case SPAWN_TIMEOUT:
+		emit_result(a, &j->req, ACTION_RESULT_TIMEOUT, "no result after %llu ms, helper killed",
+			    (unsigned long long)(a->cfg.timeout_usec / USEC_PER_MSEC));
+		return;
+	default:
+		break;
 	}
-	job_free(j);
-	start_jobs(a);
-}
-
-static void on_helper_timeout(evutil_socket_t fd, short what, void *userdata)
-{
-	Job *j = ASSERT_PTR(userdata);
-	Actions *a = j->a;
-
-	/* The result is due now, even if the kernel holds the helper a while longer. */
-	(void)kill(j->pid, SIGKILL);
-	j->timed_out = true;
-	emit_result(a, &j->req, ACTION_RESULT_TIMEOUT, "no result after %llu ms, helper killed",
-		    (unsigned long long)(a->cfg.timeout_usec / USEC_PER_MSEC));
-}
-
-static int job_start(Actions *a, Job *j)
-{
-	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
-	struct timeval tv = usec_to_tv(a->cfg.timeout_usec);
-	int p[2], r;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return negative_errno();
-	rfd = p[0];
-	wfd = p[1];
-
-	/* Not while a syncer job may hold a lock the helper would need. */
-	pid = syncer_fork();
-	if (pid < 0)
-		return negative_errno();
-	if (pid == 0)
-		helper_main(a, j, wfd);
-
-	j->pid = pid;
-	j->pipe_fd = TAKE_FD(rfd);
-	if (j->fd >= 0)
-		(void)close(TAKE_FD(j->fd)); /* the helper has its copy */
-
-	r = spawn_watch_child(a->base, pid, on_helper_exit, j, &j->pidfd, &j->exit_event);
-	if (r >= 0) {
-		j->timer_event = evtimer_new(a->base, on_helper_timeout, j);
-		if (!j->timer_event)
-			r = -ENOMEM;
-		else if (evtimer_add(j->timer_event, &tv) < 0)
-			r = -EIO;
-	}
-	if (r < 0) {
-		(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, NULL, 0);
-		return r;
-	}
-	j->next = a->running;
-	a->running = j;
-	a->n_running++;
-	return 0;
-}
-
-static void start_jobs(Actions *a)
-{
-	while (a->queue_head && a->n_running < a->cfg.max_running) {
-		Job *j = a->queue_head;
-		int r;
-
-		a->queue_head = j->next;
-		if (!a->queue_head)
-			a->queue_tail = NULL;
-		a->n_queued--;
-		j->next = NULL;
-
-		r = job_start(a, j);
-		if (r < 0) {
-			emit_result(a, &j->req, ACTION_RESULT_FAILED, "could not start a helper process: %s",
-				    strerror(-r));
-			job_free(j);
-		}
-	}
+	if (parse_helper_output(o, &r, detail, sizeof(detail)))
+		job_result(a, &j->req, r, detail);
+	else if (o->error < 0)
+		emit_result(a, &j->req, ACTION_RESULT_FAILED, "could not start a helper process: %s",
+			    strerror(-o->error));
+	else if (o->signal > 0)
+		emit_result(a, &j->req, ACTION_RESULT_FAILED, "helper process killed by signal %d",
+			    o->signal);
+	else
+		emit_result(a, &j->req, ACTION_RESULT_FAILED, "helper process ended without a result");
 }
 
 static uint64_t next_err_log_id(Actions *a)
@@ -624,39 +425,86 @@ static uint64_t next_err_log_id(Actions *a)
 	return id;
 }
 
+/* Run the helper program for @req; @fd (reset: the vfio device) becomes its fd 3. */
 static int job_enqueue(Actions *a, const ActionRequest *req, int fd)
 {
+	SpawnOptions opts = { .fd3 = fd, .capture_stdout = true, .kill_at_timeout = true };
+	char root[PATH_MAX + 16], driver[128], override[128], id[64], log_data[512],
+		data_arg[REPORT_ERROR_LOG_DATA_MAX + 16];
+	const char *argv[16];
+	size_t n = 0;
 	Job *j;
+	int r;
 
-	if (a->n_queued >= a->cfg.max_queued) {
-		if (fd >= 0)
-			(void)close(fd);
+	if (spawner_running(a->helpers) >= a->cfg.max_running &&
+	    spawner_queued(a->helpers) >= a->cfg.max_queued) {
+		closep(&fd);
 		(void)log_warning(a->log, "Too many actions waiting, dropping %s on function 0x%08x.",
 				  action_type_to_string(req->type), req->fid);
-		emit_result(a, req, ACTION_RESULT_DROPPED, "%u actions already waiting", a->n_queued);
+		emit_result(a, req, ACTION_RESULT_DROPPED, "%u actions already waiting",
+			    spawner_queued(a->helpers));
 		return 0;
 	}
+
+	argv[n++] = a->helper;
+	if (a->sysfs_root) {
+		(void)snprintf(root, sizeof(root), "--sysfs-root=%s", a->sysfs_root);
+		argv[n++] = root;
+	}
+	switch (req->type) {
+	case ACTION_RESET:
+		argv[n++] = "reset";
+		break;
+	case ACTION_RECOVER:
+		argv[n++] = "recover";
+		argv[n++] = req->slot;
+		break;
+	case ACTION_UNBIND:
+		(void)snprintf(driver, sizeof(driver), "--driver=%s",
+			       a->unbind_expected_driver ? a->unbind_expected_driver : "vfio-pci");
+		argv[n++] = driver;
+		if (a->unbind_override) {
+			(void)snprintf(override, sizeof(override), "--override=%s", a->unbind_override);
+			argv[n++] = override;
+		}
+		argv[n++] = "unbind";
+		argv[n++] = req->slot;
+		break;
+	default:
+		(void)snprintf(id, sizeof(id), "--err-log-id=%" PRIu64,
+			       req->has_err_log_id ? req->err_log_id : next_err_log_id(a));
+		argv[n++] = id;
+		if (req->has_log_data) {
+			/* the caller's record, as s390-tools writes it */
+			(void)snprintf(data_arg, sizeof(data_arg), "--log-data=%s", req->log_data);
+			argv[n++] = data_arg;
+			argv[n++] = "--padded";
+		} else {
+			build_log_data(req, log_data, sizeof(log_data));
+			(void)snprintf(data_arg, sizeof(data_arg), "--log-data=%s", log_data);
+			argv[n++] = data_arg;
+		}
+		argv[n++] = "report";
+		argv[n++] = report_error_action_to_string(report_action_of(req->type));
+		argv[n++] = req->slot;
+		break;
+	}
+	argv[n] = NULL;
+
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		if (fd >= 0)
-			(void)close(fd);
+		closep(&fd);
 		return -ENOMEM;
 	}
 	j->a = a;
 	j->req = *req;
-	j->fd = fd;
-	j->pid = 0;
-	j->pidfd = j->pipe_fd = -EBADF;
-	if (is_report(req->type))
-		j->err_log_id = req->has_err_log_id ? req->err_log_id : next_err_log_id(a);
-
-	if (a->queue_tail)
-		a->queue_tail->next = j;
-	else
-		a->queue_head = j;
-	a->queue_tail = j;
-	a->n_queued++;
-	start_jobs(a);
+	/* The helper gets the daemon's environment (nothing of the event). */
+	r = spawner_submit_full(a->helpers, argv, (const char *const *)environ, &opts, on_helper_done, j);
+	if (r < 0) {
+		free(j);
+		emit_result(a, req, ACTION_RESULT_FAILED, "could not start a helper process: %s",
+			    strerror(-r));
+	}
 	return 0;
 }
 
@@ -938,7 +786,10 @@ int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsC
 	if (strdup_opt(a->cfg.sysfs_root, &a->sysfs_root) < 0 ||
 	    strdup_opt(a->cfg.state_directory, &a->state_directory) < 0 ||
 	    strdup_opt(a->cfg.unbind_override, &a->unbind_override) < 0 ||
-	    strdup_opt(a->cfg.unbind_expected_driver, &a->unbind_expected_driver) < 0)
+	    strdup_opt(a->cfg.unbind_expected_driver, &a->unbind_expected_driver) < 0 ||
+	    strdup_opt(a->cfg.helper ? a->cfg.helper
+				     : secure_getenv("ZPCID_ACTION_HELPER") ?: ZPCID_ACTION_HELPER_PATH,
+		       &a->helper) < 0)
 		return -ENOMEM;
 	if (a->cfg.alert_command && a->cfg.alert_command[0]) {
 		size_t n = 0;
@@ -954,7 +805,7 @@ int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsC
 	}
 	/* The copies are what counts from now on. */
 	a->cfg.sysfs_root = a->cfg.state_directory = a->cfg.unbind_override = a->cfg.unbind_expected_driver =
-		NULL;
+		a->cfg.helper = NULL;
 	a->cfg.alert_command = NULL;
 
 	a->postponed = calloc(a->cfg.max_postponed, sizeof(ActionRequest));
@@ -982,6 +833,14 @@ int actions_new(Actions **ret, struct event_base *base, Log *log, const ActionsC
 	r = spawner_new(&a->spawner, base, &a->cfg.alert_limits);
 	if (r < 0)
 		return r;
+	/* The helper is killed at once at its timeout (SIGKILL reaches it in a
+	 * blocked write or ioctl when the kernel lets it): no grace period. */
+	r = spawner_new(&a->helpers, base,
+			&(SpawnLimits){ .max_running = a->cfg.max_running,
+					.max_queued = a->cfg.max_queued,
+					.timeout_usec = a->cfg.timeout_usec });
+	if (r < 0)
+		return r;
 	a->flush_event = event_new(base, -1, 0, on_flush, a);
 	a->release_event = event_new(base, -1, 0, on_release, a);
 	if (!a->flush_event || !a->release_event)
@@ -997,21 +856,7 @@ Actions *actions_free(Actions *a)
 		return NULL;
 	a->freeing = true;
 	a->spawner = spawner_free(a->spawner);
-	while (a->running) {
-		Job *j = a->running;
-
-		a->running = j->next;
-		(void)kill(j->pid, SIGKILL);
-		/* Reaped now unless the kernel holds it; then it is left to init at exit. */
-		(void)waitpid(j->pid, NULL, WNOHANG);
-		job_free(j);
-	}
-	while (a->queue_head) {
-		Job *j = a->queue_head;
-
-		a->queue_head = j->next;
-		job_free(j);
-	}
+	a->helpers = spawner_free(a->helpers);
 	while (a->confirms) {
 		Confirm *c = a->confirms;
 
@@ -1035,6 +880,7 @@ Actions *actions_free(Actions *a)
 	free(a->state_directory);
 	free(a->unbind_override);
 	free(a->unbind_expected_driver);
+	free(a->helper);
 	strv_free(a->alert_command);
 	free(a);
 	return NULL;
@@ -1047,12 +893,12 @@ Inhibitors *actions_inhibitors(Actions *a)
 
 unsigned actions_running(const Actions *a)
 {
-	return a->n_running + spawner_running(a->spawner);
+	return spawner_running(a->helpers) + spawner_running(a->spawner);
 }
 
 unsigned actions_queued(const Actions *a)
 {
-	return a->n_queued + spawner_queued(a->spawner);
+	return spawner_queued(a->helpers) + spawner_queued(a->spawner);
 }
 
 unsigned actions_postponed(const Actions *a)

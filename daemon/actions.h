@@ -41,8 +41,8 @@
  *   reset    VFIO_DEVICE_RESET, own/delegated functions only. On the loop,
  *            ops->vfio_reset_prepare(fid) drains the queue and returns a
  *            duplicate of the vfio device fd; only that duplicate is used off
- *            the loop (by the helper process), so no fd or structure of the
- *            loop is touched concurrently.
+ *            the loop: it is the helper program's fd 3, so no fd or
+ *            structure of the loop is touched concurrently.
  *   recover  write "1" to sysfs "recover" (any mode; the policy decides when).
  *   unbind   driver_override := unbind_override ("none"), then unbind from
  *            the driver, which must be unbind_expected_driver ("vfio-pci").
@@ -52,11 +52,15 @@
  *            log_data line, or the err_log_id and log data the request
  *            carries (a manual request on behalf of zpcictl).
  *
- * Disruptive work (reset, recover, unbind, report-*) runs in a short-lived
- * helper process forked per action (at most max_running at once, further
- * ones queued up to max_queued): the helper can be killed at its timeout,
- * even while the kernel keeps the write or ioctl waiting, and the loop only
- * watches a pidfd. Confirmation: after a done reset/recover, a successful
+ * Disruptive work (reset, recover, unbind, report-*) runs in the helper
+ * program zpcid-action (action-helper.c: its arguments and its one-line
+ * result on stdout), started per action through the spawner (spawn.h) like
+ * the alert command, never by fork() of the threaded daemon (at most
+ * max_running at once, further ones queued up to max_queued): the helper's
+ * process group is killed at its timeout, even while the kernel keeps the
+ * write or ioctl waiting, and the loop only watches a pidfd. A helper that
+ * ends without a result line is "failed" (killed by a signal, or "ended
+ * without a result"). Confirmation: after a done reset/recover, a successful
  * recovery uevent of the function (or actions_confirm()) gives "confirmed";
  * a failed recovery or a new error of the function gives "unconfirmed"; a reset
  * with neither within confirm_timeout_usec is "confirmed" (the function
@@ -121,11 +125,6 @@ typedef struct ActionsOps {
 	 * duplicate (O_CLOEXEC) of its vfio device fd, or -ENODEV when it has
 	 * none, or another -errno. NULL: resets are "not-supported". */
 	int (*vfio_reset_prepare)(void *userdata, uint32_t fid);
-	/* In the helper process: reset through @fd. NULL: ioctl(VFIO_DEVICE_RESET). */
-	int (*vfio_reset)(void *userdata, int fd);
-	/* In the helper process: write a report_error record. NULL: report_error_write(). */
-	int (*report_write)(void *userdata, const char *sysfs_root, const char *slot, int report_action,
-			    uint64_t timestamp, uint64_t err_log_id, const char *log_data);
 } ActionsOps;
 
 typedef struct ActionsConfig {
@@ -141,6 +140,8 @@ typedef struct ActionsConfig {
 	SpawnLimits alert_limits;
 	const char *unbind_override;        /* NULL: "none" */
 	const char *unbind_expected_driver; /* NULL: "vfio-pci" */
+	const char *helper;                 /* the helper program; NULL: $ZPCID_ACTION_HELPER, else
+					     * ZPCID_ACTION_HELPER_PATH (the installed zpcid-action) */
 } ActionsConfig;
 
 #define ACTIONS_CONFIG_DEFAULT                                       \

@@ -79,3 +79,11 @@ EXTRA_DIST += tests/test-events-summary.sh
 TESTS += tests/test-events-summary-lpar.sh
 EXTRA_DIST += tests/test-events-summary-lpar.sh
 tests/test-events-summary-lpar.log: tests/test-state-machine.log
+
+# zpcid-action: the helper program that carries out one disruptive action
+# (daemon/action-helper.c); zpcid runs it through its spawner. Tests and the
+# simulated LPAR run the one of the build tree ($ZPCID_ACTION_HELPER).
+pkglibexec_PROGRAMS = zpcid-action
+zpcid_action_SOURCES = daemon/action-helper.c
+zpcid_action_LDADD = daemon/libzpcid.a $(COMMON_LIBS)
+AM_CPPFLAGS += -DZPCID_ACTION_HELPER_PATH=\"$(pkglibexecdir)/zpcid-action\"
