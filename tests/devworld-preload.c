@@ -15,7 +15,15 @@
  * requests on one socket. Every ioctl therefore holds a lock shared by the
  * processes of the test bed (a POSIX record lock on a file in $UMOCKDEV_DIR,
  * which excludes processes, plus a mutex, which excludes threads) for its
- * whole request and answer. Nothing else changes.
+ * whole request and answer.
+ *
+ * A descriptor of an emulated node inherited over exec() (the vfio device
+ * zpcid hands its action helper as fd 3) is unknown to the new process's
+ * umockdev, so its ioctls would reach the real kernel as well. At start
+ * this library notes such descriptors; on the first ioctl of one it opens
+ * the node again through umockdev and sends the ioctls there. The device
+ * world takes that connection for the parent's open file (devworld.c,
+ * client_lookup_locked). Nothing else changes.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -25,8 +33,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_DUPS 64
@@ -161,6 +171,64 @@ int close(int fd)
 	return real(fd);
 }
 
+#define MAX_INHERITED 8
+
+typedef struct Inherited {
+	int fd;
+	char node[256]; /* the node's path in the emulated /dev */
+	bool reopened;
+} Inherited;
+
+static Inherited inherited[MAX_INHERITED];
+static unsigned n_inherited;
+
+/* Note the descriptors of emulated nodes this process started with. */
+__attribute__((constructor)) static void note_inherited(void)
+{
+	const char *dir = getenv("UMOCKDEV_DIR");
+	size_t dir_len = dir ? strlen(dir) : 0;
+	char link[64], target[4096];
+
+	if (!dir_len)
+		return;
+	for (int fd = 3; fd < 64 && n_inherited < MAX_INHERITED; fd++) {
+		ssize_t n;
+
+		(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		/* the system call: umockdev's readlink() must not map the path */
+		n = syscall(SYS_readlinkat, AT_FDCWD, link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (strncmp(target, dir, dir_len) != 0 || strncmp(target + dir_len, "/dev/", 5) != 0 ||
+		    (size_t)n - dir_len >= sizeof(inherited[0].node))
+			continue;
+		inherited[n_inherited].fd = fd;
+		strcpy(inherited[n_inherited].node, target + dir_len);
+		n_inherited++;
+	}
+}
+
+/* First ioctl on an inherited descriptor: open its node through umockdev
+ * and let the descriptor be a duplicate of that. */
+static void reopen_inherited(int fd)
+{
+	int (*real_open)(const char *, int, ...) = next("open");
+
+	for (unsigned i = 0; i < n_inherited; i++) {
+		Inherited *in = &inherited[i];
+		int nfd;
+
+		if (in->fd != fd || in->reopened)
+			continue;
+		in->reopened = true;
+		nfd = real_open(in->node, O_RDWR | O_CLOEXEC);
+		if (nfd >= 0)
+			remember(fd, nfd);
+		return;
+	}
+}
+
 static pthread_mutex_t ioctl_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int lock_fd = -2; /* -2: not opened yet, -1: no test bed */
 
@@ -194,6 +262,8 @@ int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 
 	pthread_mutex_lock(&ioctl_mutex);
+	if (n_inherited > 0)
+		reopen_inherited(fd);
 	bed_lock(F_WRLCK);
 	r = real(original(fd), request, arg);
 	saved = errno;

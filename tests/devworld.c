@@ -94,6 +94,8 @@ typedef struct DwClient {
 	GSource *hup;       /* watches the client's socket for the close */
 	unsigned n_groups;  /* container: groups attached */
 	unsigned next_ioas; /* iommufd: next object id */
+	/* the open file this one shares (see client_lookup_locked) */
+	struct DwClient *inherited_from;
 } DwClient;
 
 struct DwFn {
@@ -987,6 +989,22 @@ static gboolean handle_iommufd_ioctl(DwClient *cl, UMockdevIoctlClient *c, gulon
 	return complete(c, -1, ENOTTY);
 }
 
+/* The parent of process @pid (0 when unknown). */
+static pid_t pid_parent(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+	g_autofree char *stat = NULL;
+	const char *p;
+	int ppid = 0;
+
+	if (pid <= 0 || !g_file_get_contents(path, &stat, NULL, NULL))
+		return 0;
+	p = strrchr(stat, ')'); /* the name may hold anything */
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
 static DwClient *client_lookup_locked(Devworld *w, UMockdevIoctlClient *c)
 {
 	DwClient *cl = g_hash_table_lookup(w->clients, c);
@@ -1007,6 +1025,19 @@ static DwClient *client_lookup_locked(Devworld *w, UMockdevIoctlClient *c)
 		cl->fn = node ? g_hash_table_lookup(w->nodes, node) : NULL;
 		cl->kind = node && g_str_has_prefix(node, "/dev/vfio/devices/") ? NODE_CDEV : NODE_GROUP;
 	}
+	/* A descriptor a process inherited over exec() is the same open file
+	 * in the kernel; umockdev only knows descriptors a process opened, so
+	 * the device world's preload re-opens such a node in the new process
+	 * (devworld-preload.c). Its connection is the parent's open device when
+	 * the parent has it open: the daemon's helper resetting through fd 3. */
+	if (cl->fn && cl->kind != NODE_CONTAINER && cl->kind != NODE_IOMMUFD) {
+		DwClient *o = cl->kind == NODE_CDEV ? cl->fn->device_owner : cl->fn->group_owner;
+
+		if (o && o != cl && o->device_open && o->pid > 0 && pid_parent(cl->pid) == o->pid) {
+			cl->inherited_from = o;
+			fn_log(cl->fn, "open inherited by pid=%d from pid=%d", (int)cl->pid, (int)o->pid);
+		}
+	}
 	g_hash_table_insert(w->clients, c, cl);
 	return cl;
 }
@@ -1020,6 +1051,8 @@ static gboolean on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer 
 
 	g_mutex_lock(&w->lock);
 	cl = client_lookup_locked(w, c);
+	if (cl->inherited_from)
+		cl = cl->inherited_from;
 	switch (cl->kind) {
 	case NODE_CONTAINER:
 		r = handle_container_ioctl(cl, c, req);
@@ -1046,6 +1079,19 @@ static gboolean on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer 
 static void client_release_locked(Devworld *w, DwClient *cl)
 {
 	DwFn *fn = cl->fn;
+	GHashTableIter it;
+	gpointer k, v;
+
+	/* the sharing ends with the parent's release (the emulation keeps no
+	 * open file alive for the child alone) */
+	g_hash_table_iter_init(&it, w->clients);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (((DwClient *)v)->inherited_from == cl)
+			((DwClient *)v)->inherited_from = NULL;
+	if (cl->inherited_from) {
+		cl->fn = NULL;
+		return;
+	}
 
 	if (fn) {
 		if (cl->device_open)
