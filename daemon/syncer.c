@@ -110,42 +110,6 @@ static void wake_loop(Syncer *s)
 		;
 }
 
-/* fork() copies a threaded process with every lock as it is at that
- * moment. A job inside a library call that holds a lock (libc's, or a
- * preloaded library's around its path checks) would leave a forked child
- * blocked on it for good. Jobs run under the read side of this lock and
- * syncer_fork() takes the write side, so no job of any syncer runs while the
- * process is copied. Writers first: a stream of jobs does not hold a fork
- * off. */
-static pthread_rwlock_t fork_gate;
-static pthread_once_t fork_gate_once = PTHREAD_ONCE_INIT;
-
-static void fork_gate_init(void)
-{
-	pthread_rwlockattr_t attr;
-
-	(void)pthread_rwlockattr_init(&attr);
-	(void)pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	(void)pthread_rwlock_init(&fork_gate, &attr);
-	(void)pthread_rwlockattr_destroy(&attr);
-}
-
-pid_t syncer_fork(void)
-{
-	pid_t pid;
-	int saved;
-
-	(void)pthread_once(&fork_gate_once, fork_gate_init);
-	(void)pthread_rwlock_wrlock(&fork_gate);
-	pid = fork();
-	if (pid == 0)
-		return 0; /* the child has no workers; the gate stays closed there */
-	saved = errno;
-	(void)pthread_rwlock_unlock(&fork_gate);
-	errno = saved;
-	return pid;
-}
-
 static void *worker(void *userdata)
 {
 	Syncer *s = userdata;
@@ -165,9 +129,7 @@ static void *worker(void *userdata)
 		s->running = true;
 		pthread_mutex_unlock(&s->lock);
 
-		(void)pthread_rwlock_rdlock(&fork_gate);
 		job_run(j);
-		(void)pthread_rwlock_unlock(&fork_gate);
 
 		pthread_mutex_lock(&s->lock);
 		s->running = false;
@@ -249,7 +211,6 @@ static int start_worker(Syncer *s)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	(void)pthread_once(&fork_gate_once, fork_gate_init);
 	r = -pthread_create(&s->thread, NULL, worker, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)

@@ -47,11 +47,6 @@ typedef struct SyncerStats {
 	bool inline_runs;    /* the worker could not start: jobs ran at submission */
 } SyncerStats;
 
-/* fork() while no job of any syncer runs (a job may hold a lock, e.g. of a
- * preloaded library, that the child would wait for forever). Waits for the
- * jobs running now to end; returns as fork() does, errno set on -1. */
-pid_t syncer_fork(void);
-
 /* A syncer delivering completions on @base. Returns 0 or -errno. */
 int syncer_new(Syncer **ret, struct event_base *base);
 

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "daemon/spawn.h"
 #include "daemon/state-file.h"
 #include "daemon/syncer.h"
 #include "tests/test-util.h"
@@ -214,11 +214,11 @@ START_TEST(test_drain_and_free_run_every_completion)
 }
 END_TEST
 
-/* A job that says it runs, then waits to be let go. */
+/* A job that takes a lock, says it runs, then waits to be let go. */
 typedef struct Gate {
 	int started[2], release[2];
+	pthread_mutex_t lock;
 	atomic_int done;
-	int done_at_fork;
 } Gate;
 
 static int gated_job(void *userdata)
@@ -226,50 +226,52 @@ static int gated_job(void *userdata)
 	Gate *g = userdata;
 	char c = 'x';
 
+	pthread_mutex_lock(&g->lock);
 	ck_assert_int_eq(write(g->started[1], &c, 1), 1);
 	ck_assert_int_eq(read(g->release[0], &c, 1), 1);
 	atomic_store(&g->done, 1);
+	pthread_mutex_unlock(&g->lock);
 	return 0;
 }
 
-static void *forker(void *userdata)
+static void on_spawned(const SpawnOutcome *o, void *userdata)
 {
-	Gate *g = userdata;
-	int status = -1;
-	pid_t pid = syncer_fork();
+	SpawnOutcome *ret = userdata;
 
-	if (pid == 0)
-		_exit(0);
-	g->done_at_fork = atomic_load(&g->done);
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	/* (its status is valgrind's under valgrind, which checks the copy) */
-	ck_assert(WIFEXITED(status));
-	return NULL;
+	*ret = *o;
+	event_base_loopbreak(base);
 }
 
-/* The process is never copied while a job runs: a forked child would
- * inherit whatever lock the job holds at that moment. */
-START_TEST(test_fork_waits_for_running_jobs)
+/* Child processes of the daemon are started with posix_spawn() and exec,
+ * never fork() alone: a job holding a lock while a child starts, runs and
+ * ends is nothing the child sees or waits for. */
+START_TEST(test_children_start_while_a_job_holds_a_lock)
 {
 	_cleanup_(syncer_freep) Syncer *s = NULL;
-	Gate g = { .done_at_fork = -1 };
-	pthread_t t;
+	_cleanup_(spawner_freep) Spawner *sp = NULL;
+	const char *argv[] = { "/bin/sh", "-c", "echo ran", NULL };
+	SpawnOptions opts = { .fd3 = -EBADF, .capture_stdout = true, .kill_at_timeout = true };
+	SpawnOutcome o = { .result = _SPAWN_RESULT_MAX };
+	Gate g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	char c = 'x';
 
 	ck_assert_int_eq(pipe(g.started), 0);
 	ck_assert_int_eq(pipe(g.release), 0);
 	ck_assert_int_eq(syncer_new(&s, base), 0);
+	ck_assert_int_eq(spawner_new(&sp, base, NULL), 0);
 	ck_assert_int_eq(syncer_call(s, gated_job, NULL, &g), 0);
 	ck_assert_int_eq(read(g.started[0], &c, 1), 1);
 
-	/* The job runs: a fork from another thread must wait for its end. */
-	ck_assert_int_eq(pthread_create(&t, NULL, forker, &g), 0);
-	(void)usleep(100 * 1000); /* gives the fork a chance to come too early */
+	/* the job holds its lock until it is let go: the child runs to its end meanwhile */
+	ck_assert_int_eq(spawner_submit_full(sp, argv, NULL, &opts, on_spawned, &o), 0);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert_int_eq(o.result, SPAWN_DONE);
+	ck_assert_str_eq(o.output, "ran\n");
+	ck_assert_int_eq(atomic_load(&g.done), 0);
+
 	ck_assert_int_eq(write(g.release[1], &c, 1), 1);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_int_eq(g.done_at_fork, 1);
 	syncer_drain(s);
+	ck_assert_int_eq(atomic_load(&g.done), 1);
 	close(g.started[0]);
 	close(g.started[1]);
 	close(g.release[0]);
@@ -298,7 +300,7 @@ static Suite *syncer_suite(void)
 	tcase_add_test(tc, test_failures_are_reported_and_keep_the_old_content);
 	tcase_add_test(tc, test_drain_and_free_run_every_completion);
 	tcase_add_test(tc, test_needs_a_loop);
-	tcase_add_test(tc, test_fork_waits_for_running_jobs);
+	tcase_add_test(tc, test_children_start_while_a_job_holds_a_lock);
 	suite_add_tcase(s, tc);
 	return s;
 }
