@@ -1,6 +1,8 @@
 # Helpers for the shell tests. Sourced; sets SRC and BUILD.
 SRC=${ZPCID_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${ZPCID_TOP_BUILDDIR:-$SRC/build}
+# the daemon runs the action helper of the build tree
+export ZPCID_ACTION_HELPER=${ZPCID_ACTION_HELPER:-$BUILD/zpcid-action}
 
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -44,7 +44,8 @@ static void help(void)
 	       "  -l --lpar=FILE       Functions of the LPAR (\"function ...\" lines)\n"
 	       "  -s --scenario=FILE   Timed events to play (default: none, run until the\n"
 	       "                       LPAR is up and the daemon started)\n"
-	       "  -z --zpcid=PATH      The zpcid binary (default: $ZPCID_TOP_BUILDDIR/zpcid)\n"
+	       "  -z --zpcid=PATH      The zpcid binary (default: $ZPCID_TOP_BUILDDIR/zpcid); it runs\n"
+	       "                       $ZPCID_ACTION_HELPER, default zpcid-action beside it\n"
 	       "  -c --config=FILE     Configuration passed to zpcid\n"
 	       "  -e --at-end=COMMAND  Run COMMAND (sh -c) after the scenario, before zpcid stops\n"
 	       "  -g --generate=N      Write an LPAR file of N functions to stdout and exit\n"
@@ -512,6 +513,14 @@ int main(int argc, char *argv[])
 	}
 	if (arg_zpcid)
 		setenv("ZPCID_BINARY", arg_zpcid, 1);
+	/* the daemon of the build tree runs the action helper beside it */
+	if (!getenv("ZPCID_ACTION_HELPER")) {
+		const char *top = getenv("ZPCID_TOP_BUILDDIR");
+		g_autofree char *dir = arg_zpcid ? g_path_get_dirname(arg_zpcid) : g_strdup(top ? top : ".");
+		g_autofree char *helper = g_build_filename(dir, "zpcid-action", NULL);
+
+		setenv("ZPCID_ACTION_HELPER", helper, 1);
+	}
 
 	r = devworld_new(&w);
 	if (r < 0) {
