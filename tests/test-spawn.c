@@ -402,7 +402,9 @@ static void run_until_idle(Ctx *c, int max_sec)
 START_TEST(test_fd3_and_output)
 {
 	char path[] = "/tmp/test-spawn-fd3.XXXXXX", expected[256];
-	const char *show[] = { "/bin/sh", "-c", "readlink /proc/$$/fd/3; ls /proc/$$/fd", NULL };
+	/* (valgrind, following the children, keeps descriptors of its own far up) */
+	const char *show[] = { "/bin/sh", "-c", "readlink /proc/$$/fd/3; ls /proc/$$/fd | awk '$1 < 1000'",
+			       NULL };
 	const char *quiet[] = { "/bin/sh", "-c", "echo to the journal", NULL };
 	SpawnOptions opts = { .capture_stdout = true };
 	struct stat before, after;

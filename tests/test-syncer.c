@@ -234,11 +234,17 @@ static int gated_job(void *userdata)
 	return 0;
 }
 
+typedef struct Spawned {
+	SpawnResult result;
+	char output[64];
+} Spawned;
+
 static void on_spawned(const SpawnOutcome *o, void *userdata)
 {
-	SpawnOutcome *ret = userdata;
+	Spawned *ret = userdata;
 
-	*ret = *o;
+	ret->result = o->result;
+	(void)snprintf(ret->output, sizeof(ret->output), "%s", strempty(o->output));
 	event_base_loopbreak(base);
 }
 
@@ -251,7 +257,7 @@ START_TEST(test_children_start_while_a_job_holds_a_lock)
 	_cleanup_(spawner_freep) Spawner *sp = NULL;
 	const char *argv[] = { "/bin/sh", "-c", "echo ran", NULL };
 	SpawnOptions opts = { .fd3 = -EBADF, .capture_stdout = true, .kill_at_timeout = true };
-	SpawnOutcome o = { .result = _SPAWN_RESULT_MAX };
+	Spawned o = { .result = _SPAWN_RESULT_MAX };
 	Gate g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	char c = 'x';
 
