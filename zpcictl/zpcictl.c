@@ -909,14 +909,15 @@ static int cmd_monitor(sd_bus *bus, int argc, char **argv)
 			owner_signal_handler, &s);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "Failed to subscribe to the signals: %s", strerror(-r));
-	/* Tell a watching script (or test) that the subscription is in place. */
-	(void)output_finish(o);
 
 	/* Asked only now that NameOwnerChanged is subscribed to: a zpcid that
-	 * comes after the answer is seen as DaemonStarted. */
+	 * comes or goes after the answer is seen as DaemonStarted/DaemonStopped. */
 	r = client_daemon_running(bus);
 	if (r < 0)
 		return fail(EXIT_FAIL, NULL, "Failed to ask the bus for zpcid: %s", strerror(-r));
+	/* Tell a watching script (or test) that the subscription is in place
+	 * and whether zpcid was there then. */
+	(void)output_finish(o);
 	if (r == 0)
 		daemon_record(&s, "DaemonNotRunning", "zpcid is not on the bus; waiting for it to start");
 
