@@ -315,10 +315,9 @@ void event_format_message(ZpciEvent *e)
 
 	switch (e->kind) {
 	case EVENT_ERROR:
-		if ((e->has & EVENT_HAS_PEC) && e->same_as != 0)
-			message_printf(
-				e, "%s reported error 0x%04" PRIx16 " %s (full record of event %" PRIu64 ")",
-				subject, e->pec, pec_lookup(e->pec)->name, e->same_as);
+		if ((e->has & EVENT_HAS_PEC) && e->same_as != 0) /* one "reported error" per error */
+			message_printf(e, "%s: full record of error 0x%04" PRIx16 " %s (event %" PRIu64 ")",
+				       subject, e->pec, pec_lookup(e->pec)->name, e->same_as);
 		else if (e->has & EVENT_HAS_PEC)
 			message_printf(e, "%s reported error 0x%04" PRIx16 " %s", subject, e->pec,
 				       pec_lookup(e->pec)->name);

@@ -195,7 +195,8 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 			e->same_as = earlier;
 			e->sources |= EVENT_SOURCE_KMSG;
 			log_debug(p->log,
-				  "Error 0x%04x of function 0x%08x: the full record of event %" PRIu64 ".",
+				  "Error 0x%04x of function 0x%08x already recorded from another source, "
+				  "as event %" PRIu64 "; recording its full record.",
 				  e->pec, e->fid, earlier);
 			break;
 		default:
