@@ -102,6 +102,7 @@ static const EventKey event_keys[] = {
 	{ "owner_machine_class", "s", "ZPCID_OWNER_MACHINE_CLASS", NULL, KEY_STRING,
 	  FIELD(owner_machine_class), PRESENT_NONZERO, 0 },
 	{ "owner_unit", "s", "ZPCID_OWNER_UNIT", NULL, KEY_STRING, FIELD(owner_unit), PRESENT_NONZERO, 0 },
+	{ "same_as", "t", "ZPCID_SAME_AS", NULL, KEY_U64, FIELD(same_as), PRESENT_NONZERO, 0 },
 };
 
 static const char *const kind_names[_EVENT_KIND_MAX] = {
@@ -314,7 +315,10 @@ void event_format_message(ZpciEvent *e)
 
 	switch (e->kind) {
 	case EVENT_ERROR:
-		if (e->has & EVENT_HAS_PEC)
+		if ((e->has & EVENT_HAS_PEC) && e->same_as != 0) /* one "reported error" per error */
+			message_printf(e, "%s: full record of error 0x%04" PRIx16 " %s (event %" PRIu64 ")",
+				       subject, e->pec, pec_lookup(e->pec)->name, e->same_as);
+		else if (e->has & EVENT_HAS_PEC)
 			message_printf(e, "%s reported error 0x%04" PRIx16 " %s", subject, e->pec,
 				       pec_lookup(e->pec)->name);
 		else

@@ -45,6 +45,9 @@
  * systemd-machined owner_machine_class string / s   ZPCID_OWNER_MACHINE_CLASS  ... "vm" or "container"
  *   owner_unit     string / s        ZPCID_OWNER_UNIT  ... its systemd unit (the machine's, or from its
  * cgroup)
+ *   same_as        number / t        ZPCID_SAME_AS     error: seq of the earlier record of the same
+ *                                                      error this one completes (a kernel-log line
+ *                                                      first, its drained CCDF later)
  *
  * A field that is not set is absent from every output (never 0 or "").
  * seq, time, monotonic, slot, recovery and the strings count as set when not
@@ -153,6 +156,9 @@ typedef struct ZpciEvent {
 	char owner_machine[EVENT_MACHINE_MAX];
 	char owner_machine_class[EVENT_MACHINE_CLASS_MAX];
 	char owner_unit[EVENT_UNIT_MAX];
+
+	/* An error's full record: the seq of its earlier record (daemon/dedup.h); 0: none. */
+	uint64_t same_as;
 } ZpciEvent;
 
 /* Fill the CCDF fields (fh, pec, faddr, ett, mvn, dmaas, q, rw) from @c and set their EVENT_HAS_ bits. */

@@ -8,6 +8,7 @@
 
 typedef struct Sighting {
 	uint64_t monotonic_usec;
+	uint64_t seq; /* of the record */
 	uint32_t fid;
 	uint16_t pec;
 	bool from_kmsg; /* else: from a drain */
@@ -36,13 +37,13 @@ Dedup *dedup_free(Dedup *d)
 	return NULL;
 }
 
-int dedup_check(Dedup *d, const ZpciEvent *e)
+DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *ret_earlier_seq)
 {
 	bool from_kmsg = e->sources & EVENT_SOURCE_KMSG;
 	bool from_drain = e->sources & SOURCE_DRAIN;
 
 	if (!(e->has & EVENT_HAS_PEC) || from_kmsg == from_drain)
-		return 0; /* nothing to pair with: neither or both kinds of source */
+		return DEDUP_NEW; /* nothing to pair with: neither or both kinds of source */
 
 	/* Oldest unmatched sighting from the other kind of source first, so that
 	 * a burst of identical errors pairs up in order. */
@@ -56,16 +57,21 @@ int dedup_check(Dedup *d, const ZpciEvent *e)
 		    s->monotonic_usec > e->monotonic_usec + DEDUP_WINDOW_USEC)
 			continue;
 		s->matched = true;
-		return 1;
+		if (from_kmsg)
+			return DEDUP_DUPLICATE;
+		if (ret_earlier_seq)
+			*ret_earlier_seq = s->seq;
+		return DEDUP_UPGRADE;
 	}
 
 	d->ring[d->next] = (Sighting){
 		.monotonic_usec = e->monotonic_usec,
+		.seq = seq,
 		.fid = e->fid,
 		.pec = e->pec,
 		.from_kmsg = from_kmsg,
 		.used = true,
 	};
 	d->next = (d->next + 1) % DEDUP_RING_SIZE;
-	return 0;
+	return DEDUP_NEW;
 }

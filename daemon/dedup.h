@@ -8,9 +8,13 @@
  * CCDF) and logged by the kernel ("Event 0x.. reports an error for PCI
  * function 0x.."). Each kernel-log line matches at most one drained record
  * and vice versa: same FID, same PEC, within a short window, from the other
- * kind of source. Whichever arrives first is recorded; the second is a
- * duplicate. The memory is a fixed ring, so a check costs the same however
- * many functions the host has.
+ * kind of source. Whichever arrives first is recorded. A kernel-log line
+ * after its drained record adds nothing: it is a duplicate. A drained
+ * record after its kernel-log line carries what the line lacks (the whole
+ * CCDF): it is an upgrade, recorded as well and marked with the sequence
+ * number of the earlier record (docs/history.md, "One error, two
+ * sources"). Neither source waits for or drives the other. The memory is a
+ * fixed ring, so a check costs the same however many functions the host has.
  */
 
 #include <stdbool.h>
@@ -32,7 +36,15 @@ int dedup_new(Dedup **ret);
 Dedup *dedup_free(Dedup *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Dedup *, dedup_free);
 
-/* Check error event @e (needs fid, pec, sources, monotonic_usec). Returns 1
- * when it is the second sighting of an error already recorded (the earlier
- * record is marked as matched), 0 when it is new (and remembered). */
-int dedup_check(Dedup *d, const ZpciEvent *e);
+typedef enum DedupVerdict {
+	DEDUP_NEW,       /* first sighting: record it */
+	DEDUP_DUPLICATE, /* a kernel-log line of an error already drained: drop it */
+	DEDUP_UPGRADE,   /* the drained record of an error already logged: record it as the same error */
+} DedupVerdict;
+
+/* Check error event @e (needs fid, pec, sources, monotonic_usec), which is
+ * recorded as @seq unless it is a duplicate. Returns DEDUP_NEW (and
+ * remembers it), DEDUP_DUPLICATE, or DEDUP_UPGRADE with the sequence number
+ * of the earlier record in @ret_earlier_seq (may be NULL); in the last two
+ * cases the earlier sighting is matched and pairs with nothing else. */
+DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *ret_earlier_seq);

@@ -176,6 +176,46 @@ int function_input(ZpciFunction *f, FunctionInput i)
 	return 1;
 }
 
+void function_apply_event(ZpciFunction *f, const ZpciEvent *e, bool emitted)
+{
+	int i;
+
+	if (!emitted)
+		f->counters.coalesced++;
+	if (e->same_as != 0) {
+		if (e->kind == EVENT_ERROR) {
+			f->last_error = *e;
+			f->has_last_error = true;
+		}
+		return;
+	}
+
+	i = function_input_of_event(e);
+	if (i >= 0)
+		(void)function_input(f, (FunctionInput)i);
+
+	switch (e->kind) {
+	case EVENT_ERROR:
+		f->counters.errors++;
+		f->last_error = *e;
+		f->has_last_error = true;
+		break;
+	case EVENT_DROPPED:
+		f->counters.dropped += (e->has & EVENT_HAS_COUNT) ? e->count : 1;
+		break;
+	case EVENT_RECOVERY:
+		f->counters.recoveries++;
+		break;
+	case EVENT_ACTION:
+		f->counters.actions++;
+		if (streq(e->action, "reset") && streq(e->result, "done"))
+			f->counters.resets++;
+		break;
+	default:
+		break;
+	}
+}
+
 const char *function_mode_to_string(FunctionMode m)
 {
 	return m >= 0 && m < _FUNCTION_MODE_MAX ? mode_table[m] : "invalid";

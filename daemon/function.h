@@ -142,14 +142,6 @@ typedef struct ZpciFunction {
 
 	char object_path[64]; /* /org/zpcid1/function/<fid as %08x> */
 
-	/* Storm coalescing of journal and bus output (daemon/coalesce.c). */
-	struct {
-		uint64_t window_start_usec; /* CLOCK_MONOTONIC */
-		uint32_t emitted;           /* events written in this window */
-		uint32_t suppressed;        /* events only recorded in the history */
-		struct event *timer;        /* armed while events are suppressed */
-	} coalesce;
-
 	/* The vfio nodes of a vfio-bound function (daemon/registry.c). */
 	int iommu_group;               /* /dev/vfio/<group>; -1 when none */
 	char vfio_cdev[32];            /* /dev/vfio/devices/<cdev>, e.g. "vfio3"; "" when none */
@@ -194,6 +186,15 @@ int function_apply_input(ZpciFunction *f, FunctionInput i, FunctionState *ret_ol
  * function_apply_input(). */
 int function_input(ZpciFunction *f, FunctionInput i);
 
+/* What a recorded event @e of @f means for @f (the pipeline calls it for
+ * every recorded event, after the history and the journal): the state
+ * input of the event (function_input()), the counters, the last error.
+ * @emitted: false when the event was coalesced (counted in
+ * counters.coalesced). The upgrade of an error already recorded (e->same_as
+ * set) only becomes the last error: the error was counted and fed to the
+ * state machine with its first record. */
+void function_apply_event(ZpciFunction *f, const ZpciEvent *e, bool emitted);
+
 /* Name of a PCI function type (pft), e.g. "RoCE Express", "NETH", "ISM", "NVMe"; "unknown" when not known.
  */
 const char *zpci_pft_to_string(uint8_t pft);
@@ -210,6 +211,6 @@ int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const c
 ZpciFunction *function_ref(ZpciFunction *f);
 
 /* Drop a reference; the last one frees the function (the caller has released
- * any vfio device and flushed coalescing before). Accepts NULL, returns NULL. */
+ * any vfio device and told the pipeline, pipeline_forget_function(), before). Accepts NULL, returns NULL. */
 ZpciFunction *function_unref(ZpciFunction *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ZpciFunction *, function_unref);

@@ -239,6 +239,8 @@ int history_summary_add(HistorySummary *s, const ZpciEvent *e)
 	}
 	if (e->kind != EVENT_ERROR && e->kind != EVENT_DROPPED)
 		return 0;
+	if (e->same_as != 0) /* the full record of an error counted with its first record */
+		return 0;
 
 	slot = function_slot(s, e->fid);
 	if (!slot)

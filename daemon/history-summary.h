@@ -9,10 +9,12 @@
  * counted per rule, action and result).
  *
  * Counting: an error record counts one error of its function, in the
- * bucket of its time. A dropped record adds its count to the function's
- * dropped errors (the kernel lost them: they have no time of their own and
- * are not in the series). Storm summaries are not counted: every event they
- * summarise is in the history itself. An action record counts one decision
+ * bucket of its time; the full record of an error logged before (key
+ * same_as, docs/history.md) is that error again and is not counted. A
+ * dropped record adds its count to the function's dropped errors (the
+ * kernel lost them: they have no time of their own and are not in the
+ * series). Storm summaries are not counted: every event they summarise is
+ * in the history itself. An action record counts one decision
  * under its rule ("manual" for one asked for by hand), action and result;
  * a follow-up (confirmed, unconfirmed, ...) is a result of its own.
  *

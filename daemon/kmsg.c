@@ -20,7 +20,6 @@
 #include "daemon/pipeline.h"
 #include "daemon/registry.h"
 #include "daemon/syncer.h"
-#include "daemon/vfio-function.h"
 
 /* ---- pure parsing ------------------------------------------------------ */
 
@@ -750,13 +749,8 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 			  "Kernel log line for a function zpcid does not know (FID %s, slot %s).", fid,
 			  isempty(z->slot) ? "n/a" : z->slot);
 	}
-	/* The kernel queues an error's CCDF for the vfio device as it logs the
-	 * line: when zpcid holds the device, take the queue first, so that the
-	 * full record is the one kept and this line its duplicate. */
-	if (f && f->vfio && e.kind == EVENT_ERROR)
-		(void)function_vfio_drain(f);
-	mark_write(k, k->mark.cursor.seq, rec->seq, k->manager->next_seq);
-	(void)pipeline_submit(k->manager, f, &e);
+	mark_write(k, k->mark.cursor.seq, rec->seq, pipeline_next_seq(k->manager->pipeline));
+	(void)pipeline_submit(k->manager->pipeline, f, &e);
 	mark_write(k, rec->seq, 0, 0);
 }
 

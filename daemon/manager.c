@@ -15,7 +15,6 @@
 #include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/bus.h"
-#include "daemon/dedup.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/machine.h"
@@ -25,6 +24,7 @@
 #include "daemon/policy-store.h"
 #include "daemon/policy.h"
 #include "daemon/registry.h"
+#include "daemon/sinks.h"
 #include "daemon/syncer.h"
 #include "daemon/vfio-function.h"
 #include "daemon/vfio.h"
@@ -159,7 +159,6 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 		return -ENOMEM;
 	m->options = *options;
 	m->signal_fd = -1;
-	m->next_seq = 1; /* 0 means "no sequence number"; the history, once open, says where to go on */
 
 	/* Log to the requested target right away, so that configuration errors are seen. */
 	r = log_new(&m->log, options->log_target >= 0 ? options->log_target : LOG_TARGET_AUTO,
@@ -233,7 +232,98 @@ static void on_action_event(void *userdata, uint32_t fid, ZpciEvent *e)
 {
 	Manager *m = ASSERT_PTR(userdata);
 
-	(void)pipeline_submit(m, m->registry ? registry_get_by_fid(m->registry, fid) : NULL, e);
+	(void)pipeline_defer(m->pipeline, m->registry ? registry_get_by_fid(m->registry, fid) : NULL, e);
+}
+
+/* An action the policy decided but that is not run: recorded as an event of its own. */
+static void record_held_action(Pipeline *p, ZpciFunction *f, const ZpciEvent *trigger,
+			       const PolicyDecidedAction *a)
+{
+	ZpciEvent e = { .kind = EVENT_ACTION, .sources = EVENT_SOURCE_DAEMON };
+
+	(void)snprintf(e.action, sizeof(e.action), "%s", action_type_to_string(a->action));
+	(void)snprintf(e.result, sizeof(e.result), "%s",
+		       a->verdict == POLICY_VERDICT_POSTPONED ? "postponed" : "not-supported");
+	(void)snprintf(e.rule, sizeof(e.rule), "%s", a->rule);
+	(void)snprintf(e.detail, sizeof(e.detail), "%s (%s)", a->detail, policy_hold_to_string(a->hold));
+	if (trigger->has & EVENT_HAS_PEC) {
+		e.pec = trigger->pec;
+		e.has |= EVENT_HAS_PEC;
+	}
+	(void)pipeline_defer(p, f, &e);
+}
+
+/* The pipeline's decider: the policy, and the actions it starts. */
+static void apply_policy(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent *e)
+{
+	Manager *m = ASSERT_PTR(userdata);
+	PolicyDecision d;
+	int r;
+
+	if (!m->policy)
+		return;
+	r = policy_evaluate(m->policy, m->policy_state, f, e, e->time_usec, 0, &d);
+	if (r < 0) {
+		log_warning_errno(m->log, r,
+				  "Failed to evaluate the policy for event %" PRIu64 ", ignoring: %m",
+				  e->seq);
+		return;
+	}
+	manager_policy_state_changed(m);
+
+	for (size_t i = 0; i < d.n_actions; i++) {
+		const PolicyDecidedAction *a = &d.actions[i];
+		ActionRequest req;
+
+		if (a->action == ACTION_LOG)
+			continue; /* the journal record was written already */
+		if (a->verdict == POLICY_VERDICT_POSTPONED || a->verdict == POLICY_VERDICT_UNAVAILABLE) {
+			record_held_action(p, f, e, a);
+			continue;
+		}
+		if (!m->actions)
+			continue;
+		action_request_init(&req, a->action, f, e, a->rule);
+		req.dry_run = a->verdict == POLICY_VERDICT_DRY_RUN;
+		r = actions_submit(m->actions, &req);
+		if (r < 0)
+			log_warning_errno(m->log, r, "PCI function 0x%08x: failed to start action %s: %m",
+					  f->attrs.fid, action_type_to_string(a->action));
+	}
+}
+
+static void configure_coalescing(Manager *m)
+{
+	pipeline_set_coalesce(m->pipeline,
+			      m->config->coalesce_burst > 0 ? (unsigned)m->config->coalesce_burst : 0,
+			      m->config->coalesce_interval_usec);
+}
+
+int manager_setup_pipeline(Manager *m)
+{
+	int r;
+
+	r = pipeline_new(&m->pipeline, m->event_base, m->log);
+	if (r < 0)
+		return r;
+	if (m->config)
+		configure_coalescing(m);
+	pipeline_set_decider(m->pipeline, apply_policy, m);
+	/* The history first: it is the durable record of what the journal shows. */
+	if (m->history) {
+		r = pipeline_add_sink(m->pipeline, &sink_history, m->history);
+		if (r < 0)
+			return r;
+	}
+	r = pipeline_add_sink(m->pipeline, &sink_journal, m->log);
+	if (r < 0)
+		return r;
+	if (m->actions) {
+		r = pipeline_add_sink(m->pipeline, &sink_actions, m->actions);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int on_vfio_reset_prepare(void *userdata, uint32_t fid)
@@ -359,8 +449,7 @@ static int manager_setup_core(Manager *m)
 		log_error_errno(m->log, r, "Failed to open the event history in %s, events are not kept: %m",
 				m->state_directory);
 	else {
-		m->next_seq = history_last_seq(m->history) + 1;
-		r = pipeline_replay_unjournaled(m);
+		r = sink_journal_replay_unjournaled(m->log, m->history);
 		if (r < 0)
 			log_warning_errno(m->log, r,
 					  "Failed to check the journal for the newest event, ignoring: %m");
@@ -381,13 +470,15 @@ static int manager_setup_core(Manager *m)
 	if (!m->policy_state_timer)
 		return log_oom(m->log);
 
-	r = dedup_new(&m->dedup);
-	if (r < 0)
-		return log_oom(m->log);
-
 	r = manager_setup_actions(m);
 	if (r < 0)
 		return log_error_errno(m->log, r, "Failed to set up the action runner: %m");
+
+	r = manager_setup_pipeline(m);
+	if (r < 0)
+		return log_oom(m->log);
+	if (m->history)
+		pipeline_set_next_seq(m->pipeline, history_last_seq(m->history) + 1);
 	return 0;
 }
 
@@ -450,6 +541,8 @@ int manager_start(Manager *m)
 		return log_error_errno(m->log, r, "Another process owns the bus name org.zpcid1: %m");
 	if (r < 0)
 		log_warning_errno(m->log, r, "Failed to set up the D-Bus API, continuing without it: %m");
+	if (m->bus && pipeline_add_sink(m->pipeline, &sink_bus, m->bus) < 0)
+		return log_oom(m->log);
 
 	/* The holders' machines, asked on the bus just set up (daemon/machine.h). */
 	r = machine_resolver_new(&m->machine, m, NULL);
@@ -461,6 +554,8 @@ int manager_start(Manager *m)
 	if (r >= 0)
 		r = metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 					   m->config->metrics.interval_usec);
+	if (r >= 0)
+		r = pipeline_add_sink(m->pipeline, &sink_metrics, m->metrics);
 	if (r < 0)
 		return log_oom(m->log);
 
@@ -529,6 +624,8 @@ int manager_reload(Manager *m)
 		log_set_max_level(m->log, effective_level(m, m->config));
 		(void)log_set_target(m->log, effective_target(m, m->config));
 		log_fields(m->log, LOG_INFO, MESSAGE_ID_CONFIG_RELOADED, NULL, 0, "Configuration reloaded.");
+		if (m->pipeline)
+			configure_coalescing(m);
 		/* the next decision runs (or only records) as the new configuration says */
 		if (m->actions)
 			actions_set_dry_run(m->actions, m->config->policy && m->config->policy->dry_run);
@@ -565,13 +662,18 @@ Manager *manager_free(Manager *m)
 	/* Actions first (they report into the pipeline), then the sources before
 	 * the registry they look functions up in, the history (synced on close)
 	 * and the policy state last, all before the loop and the log. */
+	(void)pipeline_remove_sink(m->pipeline, &sink_metrics, m->metrics);
 	m->metrics = metrics_file_free(m->metrics); /* writes zpcid_up 0 */
+	(void)pipeline_remove_sink(m->pipeline, &sink_actions, m->actions);
 	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
 	m->machine = machine_resolver_free(m->machine); /* its calls and matches are on the bus */
-	m->bus = bus_free(m->bus);                      /* unsubscribes from the registry */
-	m->registry = registry_free(m->registry);
+	(void)pipeline_remove_sink(m->pipeline, &sink_bus, m->bus);
+	m->bus = bus_free(m->bus);                /* unsubscribes from the registry */
+	m->registry = registry_free(m->registry); /* the storm summaries of its functions */
+	(void)pipeline_remove_sink(m->pipeline, &sink_history, m->history);
 	m->history = history_free(m->history);
+	m->pipeline = pipeline_free(m->pipeline);
 	/* the saves queued before this last one, then this one here */
 	m->syncer = syncer_free(m->syncer);
 	if (m->policy_state) {
@@ -584,7 +686,6 @@ Manager *manager_free(Manager *m)
 		event_free(m->policy_state_timer);
 	m->policy_state = policy_state_free(m->policy_state);
 	m->policy = policy_unref(m->policy);
-	m->dedup = dedup_free(m->dedup);
 	if (m->event_base)
 		event_base_free(m->event_base);
 	config_free(m->config);

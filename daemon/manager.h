@@ -37,7 +37,7 @@ struct Bus;
 struct Policy;
 struct History;
 struct Actions;
-struct Dedup;
+struct Pipeline;
 struct MetricsFile;
 struct MachineResolver;
 
@@ -54,8 +54,7 @@ typedef struct Manager {
 	struct Policy *policy;            /* rules, thresholds, ladders, budget */
 	struct History *history;          /* persistent event history */
 	struct Actions *actions;          /* asynchronous actions (reset, unbind, report, alert) */
-	struct Dedup *dedup;              /* recently seen errors, for the pipeline */
-	uint64_t next_seq;                /* next event sequence number */
+	struct Pipeline *pipeline;        /* every event: dedup, coalescing, sinks, policy */
 	struct PolicyState *policy_state; /* buckets, ladders, budget: saved to the state directory */
 	struct event *policy_state_timer; /* armed while the state has unsaved changes */
 	bool policy_state_save_failed;    /* the last save failed (said once, retried) */
@@ -102,6 +101,12 @@ void manager_exit(Manager *m, int exit_code);
 
 /* Send a STATUS= line describing the daemon's state to the service manager. */
 void manager_update_status(Manager *m);
+
+/* Create the pipeline (m->pipeline) with the sinks of the subsystems that
+ * exist (the journal always) and the policy as its decider. manager_start()
+ * calls it; a test that builds parts of a manager may too. Returns 0 or
+ * -ENOMEM. */
+int manager_setup_pipeline(Manager *m);
 
 /* The policy state changed: save it within a second (not per event). */
 void manager_policy_state_changed(Manager *m);

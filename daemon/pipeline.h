@@ -2,33 +2,122 @@
 #pragma once
 
 /*
- * pipeline: where every event of every source goes, in this order:
- * de-duplication (the same error seen in the kernel log and by a drain is
- * recorded once), sequence number and timestamps, the journal (before
- * anything else is done with it), the history, the function's state and
- * counters, the D-Bus signal, and last the policy, which may start actions
- * whose results come back here as events of their own.
+ * pipeline: where every event of every source goes. One object, owned by
+ * the manager; sources hand it records (pipeline_submit()), and it runs
+ * them through its stages in this order:
+ *
+ *   1. de-duplication: the same error seen in the kernel log and drained
+ *      from the device is recorded once (daemon/dedup.h); a drained record
+ *      that comes after the kernel-log record of its error is recorded as
+ *      that error's upgrade (key "same_as": the earlier record's seq);
+ *   2. time stamps, the function's identity fields, the sequence number,
+ *      the human message;
+ *   3. coalescing (daemon/coalesce.h): whether the record is "emitted"
+ *      (journal, bus) or only "coalesced" (counted, summarised later);
+ *   4. the sinks of order PIPELINE_SINK_STORE (the history): first, so that
+ *      an event the journal shows is in the history even if the daemon is
+ *      killed right after logging it;
+ *   5. the sinks of order PIPELINE_SINK_JOURNAL;
+ *   6. the function: function_apply_event() (state, counters, last error);
+ *   7. the sinks of order PIPELINE_SINK_OBSERVE (bus, metrics, the action
+ *      runner's confirmations, ...), which see the function updated;
+ *   8. the decider (the policy and the actions it starts), for events of
+ *      a function other than actions, summaries and upgrades.
+ * Sinks of one order run in the order they were added.
+ *
+ * Follow-up events — actions the policy decided but holds back, storm
+ * summaries, action results — go through one queue (pipeline_defer()): they
+ * are copied and run, one after the other, once the event being handled is
+ * through all its stages. Nothing re-enters the stages; a follow-up may
+ * queue follow-ups of its own, which are handled in the same loop.
+ *
+ * The pipeline knows no journal, history, bus or policy: they are
+ * registered callbacks (daemon/sinks.h has the adapters).
  */
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
 #include "common/event.h"
+#include "common/log.h"
 #include "daemon/function.h"
 
-typedef struct Manager Manager;
+typedef struct Pipeline Pipeline;
+
+typedef enum PipelineSinkOrder {
+	PIPELINE_SINK_STORE,   /* the history */
+	PIPELINE_SINK_JOURNAL, /* the journal */
+	PIPELINE_SINK_OBSERVE, /* everything that sees the function updated */
+	_PIPELINE_SINK_ORDER_MAX,
+} PipelineSinkOrder;
+
+typedef struct PipelineSinkVtable {
+	const char *name; /* for debug logs */
+	PipelineSinkOrder order;
+	/* Also called for storm summaries (kind "summary", no seq, not recorded
+	 * events: only the journal and the bus want them). */
+	bool summaries;
+	/* A recorded event @e of function @f (NULL for daemon-wide events and
+	 * for events of a function that has gone). @emit: true when the event is
+	 * to be shown (journal, bus), false when it was coalesced (kept in the
+	 * history and counted only). Must not submit events: follow-ups go
+	 * through pipeline_defer(). */
+	void (*event)(void *userdata, ZpciFunction *f, const ZpciEvent *e, bool emit);
+} PipelineSinkVtable;
+
+/* The decider: called for every recorded event of a function (not for
+ * actions, summaries and upgrades) after the sinks. Its follow-up events
+ * go through pipeline_defer(). */
+typedef void (*PipelineDecideFn)(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
+
+/* Create a pipeline whose storm-summary timers run on @base and whose debug
+ * messages go to @log. Sequence numbers start at 1. Returns 0 or -ENOMEM. */
+int pipeline_new(Pipeline **ret, struct event_base *base, Log *log);
+
+/* Free: pending summaries are dropped (pipeline_flush() first to have them)
+ * and the queue is run first. Accepts NULL, returns NULL. */
+Pipeline *pipeline_free(Pipeline *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Pipeline *, pipeline_free);
+
+/* Register sink @vtable with @userdata. Returns 0 or -ENOMEM. */
+int pipeline_add_sink(Pipeline *p, const PipelineSinkVtable *vtable, void *userdata);
+
+/* Unregister the sink added with @vtable and @userdata (before @userdata
+ * goes away). Returns 0, or -ENOENT when there was none. */
+int pipeline_remove_sink(Pipeline *p, const PipelineSinkVtable *vtable, void *userdata);
+
+/* Set (or with NULL clear) the decider. */
+void pipeline_set_decider(Pipeline *p, PipelineDecideFn decide, void *userdata);
+
+/* Storm coalescing limits (daemon/coalesce.h); 0 keeps a default. */
+void pipeline_set_coalesce(Pipeline *p, unsigned burst, uint64_t interval_usec);
+
+/* The sequence number the next recorded event gets / set it (after the
+ * history said where to go on). */
+uint64_t pipeline_next_seq(const Pipeline *p);
+void pipeline_set_next_seq(Pipeline *p, uint64_t seq);
 
 /* Submit @e for function @f (NULL for daemon-wide events). Fills in seq,
- * time and the function's identity fields that @e leaves unset.
+ * time and the function's identity fields that @e leaves unset, runs it
+ * through every stage, then runs the queue of follow-ups. Called from
+ * within the pipeline (a sink, the decider), it is pipeline_defer().
  * Returns 1 when recorded, 0 when it was a duplicate of an event already
- * recorded, -errno on failure (the event was still logged). */
-int pipeline_submit(Manager *m, ZpciFunction *f, ZpciEvent *e);
+ * recorded (or was deferred), -errno on failure. */
+int pipeline_submit(Pipeline *p, ZpciFunction *f, ZpciEvent *e);
 
-/* Write and signal a summary record: @suppressed events of @f were recorded
- * in the history but held back from the journal and bus during a window of
- * @window_usec (daemon/coalesce.c). */
-void pipeline_emit_summary(Manager *m, ZpciFunction *f, uint32_t suppressed, uint64_t window_usec);
+/* Queue a copy of @e for @f (NULL: daemon-wide), to be run through the
+ * stages after the event being handled; outside of pipeline_submit() it is
+ * run at once. The queue holds a reference on @f; a function that has gone
+ * (state "gone") by the time its event runs is not touched: the event is
+ * recorded without it (its identity fields were filled in here).
+ * Returns 0 or -ENOMEM (the event is lost and said so in the log). */
+int pipeline_defer(Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
 
-/* After a restart: the history is written before the journal, so a kill
- * between the two can leave the newest history record out of the journal.
- * Write it to the journal when it is missing there. Returns 1 when it was
- * written, 0 when nothing was missing (or the log target is not the
- * journal), -errno on failure. */
-int pipeline_replay_unjournaled(Manager *m);
+/* @f goes away: its storm window ends now (a summary when events were held
+ * back). Call it before the registry drops the function. */
+void pipeline_forget_function(Pipeline *p, ZpciFunction *f);
+
+/* End every storm window now (summaries), e.g. before the sinks go away. */
+void pipeline_flush(Pipeline *p);

@@ -13,7 +13,6 @@
 
 #include "common/messages.h"
 #include "daemon/actions.h"
-#include "daemon/coalesce.h"
 #include "daemon/manager.h"
 #include "daemon/owner.h"
 #include "daemon/pipeline.h"
@@ -677,7 +676,7 @@ static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 	f->claimed = false;
 	f->claim_track = sd_bus_track_unref(f->claim_track);
 	release_vfio(f);
-	coalesce_flush(r->manager, f);
+	pipeline_forget_function(r->manager->pipeline, f);
 	if (announce) {
 		actions_cancel_confirmation(r->manager->actions, f->attrs.fid, "the function went away");
 		(void)function_input(f, FUNCTION_INPUT_REMOVED);
@@ -926,7 +925,7 @@ static void submit_recovery(Registry *r, ZpciFunction *f, struct udev_device *d)
 		e.online = streq(online, "1");
 		e.has |= EVENT_HAS_ONLINE;
 	}
-	(void)pipeline_submit(r->manager, f, &e);
+	(void)pipeline_submit(r->manager->pipeline, f, &e);
 }
 
 static void process_event(Registry *r, struct udev_device *d)

@@ -55,7 +55,7 @@ static void batch_submit(ZpciFunction *f, RecordBatch *b)
 	Manager *m = f->manager;
 
 	for (size_t i = 0; i < b->n; i++)
-		(void)pipeline_submit(m, f, &b->events[i]);
+		(void)pipeline_submit(m->pipeline, f, &b->events[i]);
 	if (b->lost > 0)
 		log_warning(m->log, "PCI function 0x%08x: %zu drained error records lost, out of memory",
 			    f->attrs.fid, b->lost);
@@ -125,7 +125,7 @@ static void on_err(evutil_socket_t fd, short what, void *userdata)
 		r = vfio_device_drain(d, 1, take_one, &one, &more);
 		/* the pipeline may act on the function: nothing drained is kept back */
 		if (one.taken)
-			(void)pipeline_submit(m, f, &one.event);
+			(void)pipeline_submit(m->pipeline, f, &one.event);
 		if (r == -ENODEV) {
 			if (f->vfio != d)
 				return;

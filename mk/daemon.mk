@@ -5,7 +5,8 @@ daemon_libzpcid_a_SOURCES = \
 	daemon/function.h \
 	daemon/pipeline.c daemon/pipeline.h \
 	daemon/dedup.c daemon/dedup.h \
-	daemon/coalesce.c daemon/coalesce.h
+	daemon/coalesce.c daemon/coalesce.h \
+	daemon/sinks.c daemon/sinks.h
 daemon_libzpcid_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(PCI_CFLAGS) $(EVENT_CFLAGS)
 DAEMON_LIBS = daemon/libzpcid.a $(COMMON_LIBS) $(UDEV_LIBS) $(PCI_LIBS) $(EVENT_LIBS) -lpthread
 

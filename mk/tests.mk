@@ -25,3 +25,14 @@ UNIT_TESTS += tests/test-dedup
 TESTS += tests/test-explain.sh
 EXTRA_DIST += tests/test-explain.sh
 EXTRA_DIST += tests/test-util.h
+
+# The pipeline and the coalescer on their own (no manager).
+check_PROGRAMS += tests/test-pipeline tests/test-coalesce
+tests_test_pipeline_SOURCES = tests/test-pipeline.c
+tests_test_pipeline_CFLAGS = $(TEST_CFLAGS)
+tests_test_pipeline_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+tests_test_coalesce_SOURCES = tests/test-coalesce.c
+tests_test_coalesce_CFLAGS = $(TEST_CFLAGS)
+tests_test_coalesce_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-pipeline tests/test-coalesce
+UNIT_TESTS += tests/test-pipeline tests/test-coalesce

@@ -39,8 +39,9 @@ def die(m):
     print("FAIL:", m, file=sys.stderr); sys.exit(1)
 if d["meta"]["api_level"] != 1: die("meta.api_level")
 ev = d["events"]
+# (an error's full record, drained after its kernel-log line, is the same error: "same_as")
 def of(fid, kind=None):
-    return [e for e in ev if e.get("fid") == fid and (kind is None or e["kind"] == kind)]
+    return [e for e in ev if e.get("fid") == fid and (kind is None or e["kind"] == kind) and "same_as" not in e]
 def acts(fid):
     return [(e["action"], e["result"]) for e in of(fid, "action")]
 # 1. transient: one error, one reset, done and confirmed

@@ -312,6 +312,37 @@ START_TEST(test_one_function_and_open_window)
 }
 END_TEST
 
+/* The full record of an error logged first by the kernel (same_as) is that
+ * error again: counted once. */
+START_TEST(test_full_record_counted_once)
+{
+	_cleanup_(history_freep) History *h = NULL;
+	_cleanup_(history_summary_freep) HistorySummary *s = NULL;
+	HistorySummaryResult *r;
+	ZpciEvent full = { .kind = EVENT_ERROR,
+			   .sources = EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG,
+			   .fid = 0x10 };
+
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	next_seq = 1;
+	error_at(h, 5, 0x10, 0x1a0);
+	full.seq = next_seq++;
+	full.same_as = 1;
+	full.time_usec = T0 + 5 * S + 1;
+	full.pec = 0x3a;
+	full.has = EVENT_HAS_PEC;
+	event_format_message(&full);
+	ck_assert_int_eq(history_append(h, &full), 0);
+	error_at(h, 6, 0x10, 0x1a0);
+
+	summarise(h, &window, NULL, NULL, &s, &r);
+	ck_assert_uint_eq(r->records, 3);
+	ck_assert_uint_eq(r->errors, 2);
+	ck_assert_uint_eq(r->n_functions, 1);
+	ck_assert_uint_eq(r->functions[0].errors, 2);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	HistorySummary *s = NULL;
@@ -389,6 +420,7 @@ static Suite *history_summary_suite(void)
 	tcase_add_test(tc, test_without_index);
 	tcase_add_test(tc, test_one_function_and_open_window);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_full_record_counted_once);
 	tcase_add_test(tc, test_on_the_reader);
 	suite_add_tcase(s, tc);
 	return s;

@@ -17,6 +17,8 @@
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
+#include "daemon/pipeline.h"
+#include "daemon/sinks.h"
 #include "tests/test-util.h"
 
 #define ZPCI_LINE(slot, pec, fid) "zpci: " slot ": Event 0x" pec " reports an error for PCI function 0x" fid
@@ -316,6 +318,7 @@ static Manager *new_manager(void)
 	ck_assert_ptr_nonnull(m->event_base);
 	m->state_directory = strdup(state_dir);
 	m->runtime_directory = strdup(state_dir);
+	ck_assert_int_eq(manager_setup_pipeline(m), 0);
 	return m;
 }
 
@@ -572,7 +575,8 @@ static Manager *new_manager_with_history(void)
 	Manager *m = new_manager();
 
 	ck_assert_int_eq(history_open(&m->history, state_dir, NULL, m->log), 0);
-	m->next_seq = history_last_seq(m->history) + 1;
+	ck_assert_int_eq(pipeline_add_sink(m->pipeline, &sink_history, m->history), 0);
+	pipeline_set_next_seq(m->pipeline, history_last_seq(m->history) + 1);
 	return m;
 }
 

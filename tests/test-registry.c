@@ -54,6 +54,7 @@ static Manager *new_manager(void)
 	ck_assert_int_eq(config_new_default(&m->config), 0);
 	m->event_base = event_base_new();
 	ck_assert_ptr_nonnull(m->event_base);
+	ck_assert_int_eq(manager_setup_pipeline(m), 0);
 	return m;
 }
 
