@@ -17,6 +17,9 @@
  * signal belong to the k-th injection (zpcid's sequence numbers grow with
  * each).
  *
+ * Only an error's first record counts (not the full record that completes
+ * one reported from the kernel log first: same_as).
+ *
  * Output: "latency journal|bus n=N p50=US p99=US max=US" (microseconds) and
  * "latency lost journal=N bus=N". Exit status 0 when every injection was
  * seen on both sides, 1 otherwise.
@@ -54,6 +57,7 @@ static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *er
 	uint64_t t = now_usec();
 	const char *key, *kind = "";
 	uint64_t monotonic = UINT64_MAX;
+	bool second = false;
 	uint32_t fid = 0;
 	int r;
 
@@ -69,13 +73,17 @@ static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *er
 			r = sd_bus_message_read(m, "v", "s", &kind);
 		else if (strcmp(key, "monotonic") == 0)
 			r = sd_bus_message_read(m, "v", "t", &monotonic);
-		else
+		else if (strcmp(key, "same_as") == 0) {
+			second = true; /* the full record of an error already reported */
+			r = sd_bus_message_skip(m, "v");
+		} else
 			r = sd_bus_message_skip(m, "v");
 		if (r < 0 || sd_bus_message_exit_container(m) < 0)
 			return 0;
 	}
 	/* a kernel-log error from before the start, reported late, is not one of ours */
-	if (fid == arg_fid && strcmp(kind, "error") == 0 && monotonic >= start_usec && received_usec == 0)
+	if (fid == arg_fid && strcmp(kind, "error") == 0 && !second && monotonic >= start_usec &&
+	    received_usec == 0)
 		received_usec = t;
 	return 0;
 }
@@ -134,6 +142,7 @@ static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
 		sd_id128_t boot;
 
 		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since_usec ||
+		    sd_journal_get_data(j, "ZPCID_SAME_AS", &(const void *){ NULL }, &(size_t){ 0 }) >= 0 ||
 		    record_monotonic(j) < since_usec)
 			continue;
 		if (n < max)

@@ -27,6 +27,9 @@
  *   storm injected=N dropped=N delivered=N journal=N signals=N
  *   storm elapsed_us=US per_second=R cpu_us=US cpu_us_per_record=R
  *
+ * Counted are the first records of errors that happened from the start on:
+ * the full record that completes an error already reported from the kernel
+ * log (same_as) and kernel-log records of earlier errors read late are not.
  * elapsed runs from the first injection to the last journal record (or to
  * the empty queues without --expect-journal); cpu is the drainer's user +
  * system time over the same span (/proc/PID/stat). Exit status 0 when it
@@ -102,6 +105,7 @@ static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *er
 {
 	const char *key, *kind = "";
 	uint64_t monotonic = UINT64_MAX;
+	bool second = false;
 	uint32_t fid = 0;
 	int r = 0;
 
@@ -116,13 +120,16 @@ static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *er
 			r = sd_bus_message_read(m, "v", "s", &kind);
 		else if (strcmp(key, "monotonic") == 0)
 			r = sd_bus_message_read(m, "v", "t", &monotonic);
-		else
+		else if (strcmp(key, "same_as") == 0) {
+			second = true; /* the full record of an error already reported */
+			r = sd_bus_message_skip(m, "v");
+		} else
 			r = sd_bus_message_skip(m, "v");
 		if (r < 0 || sd_bus_message_exit_container(m) < 0)
 			return 0;
 	}
 	/* a kernel-log error from before the storm, reported late, is not one of it */
-	if (strcmp(kind, "error") == 0 && is_ours(fid) && monotonic >= start_usec) {
+	if (strcmp(kind, "error") == 0 && is_ours(fid) && !second && monotonic >= start_usec) {
 		signals++;
 		last_signal_usec = now_usec();
 	}
@@ -165,6 +172,7 @@ static uint64_t journal_count(uint64_t since, uint64_t *ret_last)
 		sd_id128_t boot;
 
 		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since ||
+		    sd_journal_get_data(j, "ZPCID_SAME_AS", &(const void *){ NULL }, &(size_t){ 0 }) >= 0 ||
 		    record_monotonic(j) < since)
 			continue;
 		n++;
