@@ -58,7 +58,7 @@ rm -rf "$W/root" "$W/results.txt" "$W/console.log" "$W/features.txt"
 # daemon and the CLI alone.
 if ! make -C "$BUILD" -j"$(nproc)" -s >"$W/make.out" 2>&1; then
 	say "full cross build failed, building zpcid and zpcictl alone"
-	make -C "$BUILD" -j"$(nproc)" -k -s zpcid >>"$W/make.out" 2>&1 ||
+	make -C "$BUILD" -j"$(nproc)" -k -s zpcid zpcid-action >>"$W/make.out" 2>&1 ||
 		{ tail -30 "$W/make.out" >&2; harness_fail "zpcid does not cross-build for s390x"; }
 	make -C "$BUILD" -s zpcictl/zpcictl dbus/org.zpcid1.conf >>"$W/make.out" 2>&1 || true
 fi
@@ -127,6 +127,8 @@ mkdir -p "$R"/etc/zpcid/zpcid.d "$R"/etc/dbus-1 "$R"/usr/share/dbus-1/system.d \
 cp "$HERE/guest-init.sh" "$R/init"
 chmod 755 "$R/init"
 s390x_install_elf "$R" "$BUILD/zpcid" usr/sbin/zpcid || harness_fail "cannot install zpcid"
+# the helper that carries out disruptive actions, where zpcid looks for it
+s390x_install_elf "$R" "$BUILD/zpcid-action" usr/libexec/zpcid/zpcid-action || harness_fail "cannot install zpcid-action"
 if [ -f "$BUILD/zpcictl/zpcictl" ]; then
 	s390x_install_elf "$R" "$BUILD/zpcictl/zpcictl" usr/bin/zpcictl || harness_fail "cannot install zpcictl"
 fi
