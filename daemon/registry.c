@@ -164,8 +164,10 @@ struct Registry {
 	FunctionIndex by_slot;
 	FunctionIndex by_uid; /* only functions whose UID is unique */
 
-	Subscriber *subscribers;
+	Subscriber *subscribers; /* cb NULL: ended during a notification */
 	size_t n_subscribers;
+	unsigned n_notifying; /* nesting of registry_notify() */
+	bool subscribers_dirty;
 
 	const OwnerTable *start_owners; /* one procfs scan for the whole enumeration */
 	bool owner_scan_warned;
@@ -299,13 +301,28 @@ int registry_subscribe(Registry *r, RegistryCallback cb, void *userdata)
 	return 0;
 }
 
+/* Drop the subscriptions marked as ended while a notification ran. */
+static void sweep_subscribers(Registry *r)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->n_subscribers; i++)
+		if (r->subscribers[i].cb)
+			r->subscribers[k++] = r->subscribers[i];
+	r->n_subscribers = k;
+	r->subscribers_dirty = false;
+}
+
 int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata)
 {
 	for (size_t i = 0; i < r->n_subscribers; i++)
 		if (r->subscribers[i].cb == cb && r->subscribers[i].userdata == userdata) {
-			memmove(r->subscribers + i, r->subscribers + i + 1,
-				(r->n_subscribers - i - 1) * sizeof(*r->subscribers));
-			r->n_subscribers--;
+			/* While a notification walks the list only mark it: the
+			 * walk's positions stay valid, the sweep follows it. */
+			r->subscribers[i].cb = NULL;
+			r->subscribers_dirty = true;
+			if (r->n_notifying == 0)
+				sweep_subscribers(r);
 			return 0;
 		}
 	return -ENOENT;
@@ -313,9 +330,21 @@ int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata)
 
 void registry_notify(Registry *r, RegistryChange change, ZpciFunction *f)
 {
-	/* A subscriber may unsubscribe itself: walk a snapshot of the count. */
-	for (size_t i = 0; i < r->n_subscribers; i++)
-		r->subscribers[i].cb(r, change, f, r->subscribers[i].userdata);
+	/* The subscribers when the change happened: those that subscribe
+	 * meanwhile hear of the next one, those that unsubscribe (themselves
+	 * or another) are not called any more and skip nobody. The array may
+	 * move (a subscription grows it), so index it afresh each time. */
+	size_t n = r->n_subscribers;
+
+	r->n_notifying++;
+	for (size_t i = 0; i < n; i++) {
+		Subscriber s = r->subscribers[i];
+
+		if (s.cb)
+			s.cb(r, change, f, s.userdata);
+	}
+	if (--r->n_notifying == 0 && r->subscribers_dirty)
+		sweep_subscribers(r);
 }
 
 FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f)

@@ -445,10 +445,81 @@ START_TEST(test_registry_many)
 }
 END_TEST
 
-static Suite *suite(void)
+/* Subscribers that end their own or another's subscription while a change
+ * is announced: everyone subscribed when it happened and not unsubscribed
+ * before their turn hears of it, exactly once; nobody is skipped. */
+typedef struct Sub {
+	Registry *r;
+	unsigned calls;
+	struct Sub *drop; /* unsubscribe this one (may be itself) when called */
+	struct Sub *add;  /* subscribe this one when called */
+} Sub;
+
+static void on_sub(Registry *r, RegistryChange change, ZpciFunction *f, void *userdata)
+{
+	Sub *s = userdata;
+
+	s->calls++;
+	if (s->drop) {
+		ck_assert_int_eq(registry_unsubscribe(r, on_sub, s->drop), 0);
+		s->drop = NULL;
+	}
+	if (s->add) {
+		ck_assert_int_eq(registry_subscribe(r, on_sub, s->add), 0);
+		s->add = NULL;
+	}
+}
+
+START_TEST(test_registry_subscribers)
+{
+	Registry *r = NULL;
+	Sub a = {}, b = {}, c = {}, d = {}, late = {};
+	ZpciFunction f = {};
+
+	ck_assert_int_eq(registry_new(&r, NULL, NULL), 0);
+	for (Sub *s = &a; s <= &d; s++)
+		ck_assert_int_eq(registry_subscribe(r, on_sub, s), 0);
+	/* a ends its own subscription, c ends d's and subscribes another */
+	a.drop = &a;
+	c.drop = &d;
+	c.add = &late;
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(a.calls, 1);
+	ck_assert_uint_eq(b.calls, 1); /* right after the one that left */
+	ck_assert_uint_eq(c.calls, 1);
+	ck_assert_uint_eq(d.calls, 0);    /* gone before its turn */
+	ck_assert_uint_eq(late.calls, 0); /* came after the change */
+
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(a.calls, 1);
+	ck_assert_uint_eq(b.calls, 2);
+	ck_assert_uint_eq(c.calls, 2);
+	ck_assert_uint_eq(d.calls, 0);
+	ck_assert_uint_eq(late.calls, 1);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &a), -ENOENT);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &d), -ENOENT);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &b), 0);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &c), 0);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &late), 0);
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(b.calls + c.calls + late.calls, 5);
+	registry_free(r);
+}
+END_TEST
+
+static Suite *suite(bool umockdev)
 {
 	Suite *s = suite_create("registry");
 	TCase *tc = tcase_create("registry");
+	TCase *ts = tcase_create("subscribers");
+
+	tcase_add_test(ts, test_registry_subscribers);
+	suite_add_tcase(s, ts);
+	if (!umockdev) {
+		printf("# no umockdev-wrapper (LD_PRELOAD of libumockdev-preload): only the "
+		       "subscriber tests run\n");
+		return s;
+	}
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_registry_lifecycle);
@@ -464,11 +535,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev")) {
-		printf("1..0 # SKIP needs umockdev-wrapper (LD_PRELOAD of libumockdev-preload)\n");
-		return 0;
-	}
-	sr = srunner_create(suite());
+	sr = srunner_create(suite(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "umockdev")));
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
