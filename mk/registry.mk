@@ -28,3 +28,10 @@ tests_test_registry_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_test_registry_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-registry
 endif
+
+# The rooms beside the inventory: the journal fields of a function, the
+# ownership mode (claims, delegations), the kernel's recovery uevents.
+daemon_libzpcid_a_SOURCES += \
+	daemon/function-fields.c daemon/function-fields.h \
+	daemon/ownership.c daemon/ownership.h \
+	daemon/recovery-uevent.c daemon/recovery-uevent.h
