@@ -164,6 +164,7 @@ struct Registry {
 	struct event_base *event_base;
 	Manager *context;
 	char *proc_root;
+	char *dev_root;
 
 	Hooks *hooks;
 	size_t n_hooks;
@@ -480,7 +481,7 @@ static void find_owner(Registry *r, ZpciFunction *f)
 			return;
 		e = *o;
 	} else {
-		q = owner_find(r->proc_root, getpid(), group, f->vfio_cdev, &e);
+		q = owner_find(r->proc_root, r->dev_root, getpid(), group, f->vfio_cdev, &e);
 		if (q < 0) {
 			if (!r->owner_scan_warned) {
 				r->owner_scan_warned = true;
@@ -913,7 +914,8 @@ int registry_new(Registry **ret, const RegistryOptions *options)
 	r->by_slot.hash_of = function_hash_slot;
 	r->by_uid.hash_of = function_hash_uid;
 	r->proc_root = strdup(options->proc_root ?: "/proc");
-	if (!r->proc_root)
+	r->dev_root = strdup(options->dev_root ?: "/dev");
+	if (!r->proc_root || !r->dev_root)
 		return -ENOMEM;
 	*ret = TAKE_PTR(r);
 	return 0;
@@ -977,7 +979,7 @@ static int enumerate(Registry *r)
 	int q, n_pci;
 
 	/* One procfs scan answers "who holds it" for every function found now. */
-	q = owner_scan(r->proc_root, getpid(), &owners);
+	q = owner_scan(r->proc_root, r->dev_root, getpid(), &owners);
 	if (q >= 0)
 		r->start_owners = &owners;
 	else
@@ -1080,6 +1082,7 @@ Registry *registry_free(Registry *r)
 	if (r->pci)
 		pci_cleanup(r->pci);
 	free(r->proc_root);
+	free(r->dev_root);
 	free(r);
 	return NULL;
 }

@@ -69,6 +69,7 @@ typedef struct RegistryOptions {
 	struct event_base *event_base; /* required by registry_start() */
 	Manager *context;              /* the functions' f->manager (may be NULL) */
 	const char *proc_root;         /* NULL: "/proc" */
+	const char *dev_root;          /* where the vfio nodes are; NULL: "/dev" */
 } RegistryOptions;
 
 /* Create an empty registry. Nothing is read yet. Returns 0, -EINVAL (no

@@ -291,7 +291,33 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_ptr_nonnull(registry_get_by_fid(r, 0x31));
 
 	/* bind to vfio-pci while a process holds group 7 */
-	make_holder("4242", "qemu-system-s390x", "/dev/vfio/7");
+	{
+		/* the holder has the test bed's group node open: the registry
+		 * finds it by what the fd is, not by its path */
+		char *root = umockdev_testbed_get_root_dir(tb), node[512];
+		FILE *n;
+
+		(void)snprintf(node, sizeof(node), "%s/dev", root);
+		(void)mkdir(node, 0755);
+		(void)snprintf(node, sizeof(node), "%s/dev/vfio", root);
+		(void)mkdir(node, 0755);
+		(void)snprintf(node, sizeof(node), "%s/dev/vfio/7", root);
+		n = fopen(node, "we");
+		ck_assert_ptr_nonnull(n);
+		fclose(n);
+		g_free(root);
+		make_holder("4242", "qemu-system-s390x", node);
+		/* one that holds a node of another root named the same is not it */
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed", proc_root);
+		ck_assert_int_eq(mkdir(node, 0755), 0);
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed/vfio", proc_root);
+		ck_assert_int_eq(mkdir(node, 0755), 0);
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed/vfio/7", proc_root);
+		n = fopen(node, "we");
+		ck_assert_ptr_nonnull(n);
+		fclose(n);
+		make_holder("17", "other-vmm", node);
+	}
 	umockdev_testbed_set_attribute_link(tb, sys1, "driver", "../../../bus/pci/drivers/vfio-pci");
 	umockdev_testbed_set_attribute_link(tb, sys1, "iommu_group", "../../../kernel/iommu_groups/7");
 	umockdev_testbed_uevent(tb, sys1, "bind");
