@@ -14,8 +14,8 @@
 #include "common/report-error.h"
 #include "daemon/actions.h"
 #include "daemon/bus-private.h"
+#include "daemon/ownership.h"
 #include "daemon/registry.h"
-#include "daemon/vfio-function.h"
 
 /* --- registry access ------------------------------------------------------ */
 
@@ -463,7 +463,8 @@ static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	if (!streq(f->driver, "vfio-pci"))
 		return not_bound_to_vfio(f, error);
 	/* held until Release(), the caller leaves the bus, or the function goes */
-	r = registry_claim(f->manager->registry, f, sd_bus_message_get_bus(m), sd_bus_message_get_sender(m));
+	r = ownership_claim(f->manager->ownership, f, sd_bus_message_get_bus(m),
+			    sd_bus_message_get_sender(m));
 	if (r == -EALREADY)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
 	if (r == -EBUSY)
@@ -491,7 +492,7 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
 	r = check_admin(m, f, error);
 	if (r < 0)
 		return r;
-	if (registry_release(f->manager->registry, f) == -ENOENT)
+	if (ownership_release(f->manager->ownership, f) == -ENOENT)
 		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
 					"zpcid does not hold this function.");
 	bus_function_changed(f->manager->bus, f);

@@ -24,9 +24,9 @@
 #include "daemon/history-summary.h"
 #include "daemon/history.h"
 #include "daemon/inhibit.h"
+#include "daemon/ownership.h"
 #include "daemon/policy.h"
 #include "daemon/registry.h"
-#include "daemon/vfio-function.h"
 
 static const char *const inhibit_actions[] = { "reset", "unbind", "report", "all" };
 
@@ -689,69 +689,6 @@ static bool fd_is_vfio_device(int fd)
 	return n >= 9 && streq(target + n - 9, "/vfio-dev");
 }
 
-/* A delegated function is released when its owner leaves the bus: zpcid's
- * copy of the fd would otherwise keep the device open after the owner is gone. */
-typedef struct DelegateWatch {
-	Bus *bus;
-	uint32_t fid;
-	sd_bus_slot *slot;
-} DelegateWatch;
-
-static int on_delegate_owner_gone(sd_bus_message *msg, void *userdata, sd_bus_error *error)
-{
-	DelegateWatch *w = ASSERT_PTR(userdata);
-	const char *name, *old_owner, *new_owner;
-	ZpciFunction *f;
-
-	if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
-		return 0;
-	f = bus_lookup_function(w->bus, w->fid);
-	if (f && f->mode == FUNCTION_MODE_DELEGATED && f->vfio) {
-		log_notice(w->bus->manager->log,
-			   "PCI function 0x%08x: its owner %s left the bus, releasing the delegated device",
-			   w->fid, name);
-		function_vfio_release(f);
-		bus_function_changed(w->bus, f);
-	}
-	/* Done: drop the match (its destroy callback frees @w). */
-	(void)sd_bus_slot_set_floating(w->slot, 0);
-	(void)sd_bus_slot_unref(w->slot);
-	return 0;
-}
-
-static void watch_delegate_owner(Bus *b, uint32_t fid, const char *owner)
-{
-	_cleanup_free_ char *match = NULL;
-	DelegateWatch *w;
-	int r;
-
-	if (isempty(owner))
-		return;
-	w = calloc(1, sizeof(*w));
-	if (!w || asprintf(&match,
-			   "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-			   "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
-			   owner) < 0) {
-		free(w);
-		log_oom(b->manager->log);
-		return;
-	}
-	w->bus = b;
-	w->fid = fid;
-	r = sd_bus_add_match(b->bus, &w->slot, match, on_delegate_owner_gone, w);
-	if (r < 0) {
-		free(w);
-		log_warning_errno(
-			b->manager->log, r,
-			"PCI function 0x%08x: cannot watch its owner %s, the device stays delegated "
-			"until released: %m",
-			fid, owner);
-		return;
-	}
-	(void)sd_bus_slot_set_destroy_callback(w->slot, free);
-	(void)sd_bus_slot_set_floating(w->slot, 1);
-}
-
 static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Bus *b = ASSERT_PTR(userdata);
@@ -788,7 +725,12 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	if (copy < 0)
 		return bus_error_from_errno(error, negative_errno(),
 					    "Failed to duplicate the file descriptor");
-	r = function_vfio_delegate(f, copy);
+	/* Released when the owner leaves the bus (zpcid's copy would otherwise
+	 * keep the device open), also when it left before this call is done. */
+	r = ownership_delegate(b->manager->ownership, f, copy, sd_bus_message_get_bus(m),
+			       sd_bus_message_get_sender(m));
+	if (r == -ESRCH)
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The caller has left the bus.");
 	if (r == -EINVAL || r == -ENXIO)
 		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
 					 "The file descriptor is not the vfio device of function 0x%08x.",
@@ -800,7 +742,6 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to adopt the device");
-	watch_delegate_owner(b, fid, sd_bus_message_get_sender(m));
 	bus_function_changed(b, f);
 	(void)bus_function_path(fid, path, sizeof(path));
 	return sd_bus_reply_method_return(m, "o", path);

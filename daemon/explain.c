@@ -80,8 +80,8 @@ static void find_holder(const char *proc_root, ZpciFunction *f)
 
 	if (f->iommu_group >= 0)
 		(void)snprintf(group, sizeof(group), "%d", f->iommu_group);
-	if (owner_find(proc_root, getpid(), group[0] ? group : NULL, f->vfio_cdev[0] ? f->vfio_cdev : NULL,
-		       &o) > 0) {
+	if (owner_find(proc_root, NULL, getpid(), group[0] ? group : NULL,
+		       f->vfio_cdev[0] ? f->vfio_cdev : NULL, &o) > 0) {
 		f->owner_pid = o.pid;
 		(void)snprintf(f->owner_comm, sizeof(f->owner_comm), "%s", o.comm);
 	}

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <systemd/sd-bus.h>
-
 #include "common/log.h"
 #include "common/messages.h"
 #include "common/pec.h"
@@ -326,7 +324,6 @@ ZpciFunction *function_unref(ZpciFunction *f)
 		return NULL;
 	if (--f->n_ref > 0)
 		return NULL;
-	(void)sd_bus_track_unref(f->claim_track);
 	free(f->syspath);
 	free(f);
 	return NULL;

@@ -134,12 +134,6 @@ typedef struct ZpciFunction {
 	/* Set while zpcid holds the vfio device (own) or an owner's fd (delegated). */
 	struct VfioDevice *vfio;
 
-	/* Claim() on D-Bus: own mode whatever the policy says, across uevents
-	 * and reloads, until Release(), the claimer leaves the bus (the track
-	 * empties) or the function goes away (registry_claim()). */
-	bool claimed;
-	struct sd_bus_track *claim_track;
-
 	char object_path[64]; /* /org/zpcid1/function/<fid as %08x> */
 
 	/* The vfio nodes of a vfio-bound function (daemon/registry.c). */

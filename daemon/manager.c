@@ -20,9 +20,11 @@
 #include "daemon/machine.h"
 #include "daemon/manager.h"
 #include "daemon/metrics-file.h"
+#include "daemon/ownership.h"
 #include "daemon/pipeline.h"
 #include "daemon/policy-store.h"
 #include "daemon/policy.h"
+#include "daemon/recovery-uevent.h"
 #include "daemon/registry.h"
 #include "daemon/sinks.h"
 #include "daemon/syncer.h"
@@ -393,6 +395,71 @@ void manager_policy_state_changed(Manager *m)
 		(void)evtimer_add(m->policy_state_timer, &tv);
 }
 
+/* ---- what the daemon does at the registry's fixed points ---------------- */
+
+static FunctionMode choose_mode(void *userdata, ZpciFunction *f)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	return m->policy ? policy_choose_mode(m->policy, f) : FUNCTION_MODE_OBSERVE;
+}
+
+static void on_function_unbound(void *userdata, ZpciFunction *f)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	actions_cancel_confirmation(m->actions, f->attrs.fid, "the function was unbound from its driver");
+}
+
+static void on_function_dropping(void *userdata, ZpciFunction *f, bool gone)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	pipeline_forget_function(m->pipeline, f);
+	if (!gone)
+		return;
+	actions_cancel_confirmation(m->actions, f->attrs.fid, "the function went away");
+	/* Gone from the bus: its rate buckets and ladders go too. */
+	if (m->policy_state) {
+		policy_state_forget(m->policy_state, f->attrs.fid);
+		manager_policy_state_changed(m);
+	}
+}
+
+static void on_uevents_settled(void *userdata)
+{
+	manager_update_status(ASSERT_PTR(userdata));
+}
+
+static const RegistryHooks manager_registry_hooks = {
+	.unbound = on_function_unbound,
+	.dropping = on_function_dropping,
+	.settled = on_uevents_settled,
+};
+
+/* The registry, the ownership that decides in its hooks (first: a
+ * function's device goes back before anything else is done with it gone),
+ * the recovery uevents, then the daemon's own hooks. Nothing is read yet. */
+static int manager_setup_registry(Manager *m)
+{
+	int r;
+
+	r = registry_new(&m->registry,
+			 &(RegistryOptions){ .log = m->log, .event_base = m->event_base, .context = m });
+	if (r < 0)
+		return r;
+	r = ownership_new(&m->ownership, &(OwnershipOptions){ .log = m->log,
+							      .registry = m->registry,
+							      .choose_mode = choose_mode,
+							      .userdata = m });
+	if (r < 0)
+		return r;
+	r = recovery_uevent_attach(m->registry, m);
+	if (r < 0)
+		return r;
+	return registry_add_hooks(m->registry, &manager_registry_hooks, m);
+}
+
 static int make_state_directory(Manager *m)
 {
 	if (mkdir(m->state_directory, 0700) < 0 && errno != EEXIST)
@@ -514,7 +581,7 @@ int manager_start(Manager *m)
 		return r;
 
 	/* The function registry: udev monitor, then enumeration (daemon/registry.h). */
-	r = registry_new(&m->registry, m, NULL);
+	r = manager_setup_registry(m);
 	if (r < 0)
 		return log_oom(m->log);
 	r = registry_start(m->registry);
@@ -669,8 +736,9 @@ Manager *manager_free(Manager *m)
 	m->kmsg = kmsg_source_free(m->kmsg);
 	m->machine = machine_resolver_free(m->machine); /* its calls and matches are on the bus */
 	(void)pipeline_remove_sink(m->pipeline, &sink_bus, m->bus);
-	m->bus = bus_free(m->bus);                /* unsubscribes from the registry */
-	m->registry = registry_free(m->registry); /* the storm summaries of its functions */
+	m->bus = bus_free(m->bus);                   /* unsubscribes from the registry */
+	m->ownership = ownership_free(m->ownership); /* releases the devices held */
+	m->registry = registry_free(m->registry);    /* the storm summaries of its functions */
 	(void)pipeline_remove_sink(m->pipeline, &sink_history, m->history);
 	m->history = history_free(m->history);
 	m->pipeline = pipeline_free(m->pipeline);

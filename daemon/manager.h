@@ -32,6 +32,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 struct Registry;
+struct Ownership;
 struct KmsgSource;
 struct Bus;
 struct Policy;
@@ -48,7 +49,8 @@ typedef struct Manager {
 	ManagerOptions options;
 
 	/* Subsystems, each owned here and created in manager_start(). */
-	struct Registry *registry;        /* functions: udev monitor, sysfs, owners, vfio */
+	struct Registry *registry;        /* functions: udev monitor, sysfs, holders */
+	struct Ownership *ownership;      /* mode of each function: claims, delegations, vfio */
 	struct KmsgSource *kmsg;          /* /dev/kmsg reader */
 	struct Bus *bus;                  /* D-Bus API */
 	struct Policy *policy;            /* rules, thresholds, ladders, budget */

@@ -4,12 +4,17 @@
 /*
  * owner: finds who holds a vfio device — the process with its vfio group
  * (/dev/vfio/<group>) or its vfio cdev (/dev/vfio/devices/vfioN) open —
- * by reading the fd links under a procfs root the caller names.
+ * by looking at the open files under a procfs root the caller names.
  *
- * Links are matched on their tail ("/dev/vfio/7"), so a device node that
- * lives below another root (a test bed) matches the same way. A process may
- * exclude itself. Processes that vanish or cannot be inspected while the
- * scan runs are skipped. Nothing here logs or opens a device.
+ * Open files are matched by what they are, not by the path they were
+ * opened by: the vfio nodes under a device root the caller names are
+ * stat()ed once per scan, and an fd is a node's when it is the same
+ * character device (st_rdev, whichever node of it was opened) or the very
+ * same file (st_dev, st_ino: also a test bed's stand-in node). So a holder
+ * in another mount namespace matches, and a same-named node of another
+ * root does not. A
+ * process may exclude itself. Processes that vanish or cannot be inspected
+ * while the scan runs are skipped. Nothing here logs or opens a device.
  */
 
 #include <stdbool.h>
@@ -30,18 +35,11 @@ typedef struct OwnerTable {
 	size_t n, allocated;
 } OwnerTable;
 
-/* Whether fd link @target names vfio group @group (may be NULL) or vfio cdev
- * @cdev ("vfio3", may be NULL). */
-bool owner_link_matches(const char *target, const char *group, const char *cdev);
-
-/* The vfio node a link target names: "7", "devices/vfio3"; NULL when it is
- * not a vfio group or cdev (the container "/dev/vfio/vfio" is not). */
-const char *owner_link_node(const char *target);
-
-/* Scan @proc_root ("/proc") once and collect every held vfio node, skipping
- * process @exclude (0: none). Returns 0 or -errno when @proc_root cannot be
- * read at all. */
-int owner_scan(const char *proc_root, pid_t exclude, OwnerTable *ret);
+/* Scan @proc_root ("/proc") once and collect every held vfio node of
+ * @dev_root (NULL: "/dev"), skipping process @exclude (0: none). Returns 0
+ * or -errno when @proc_root (or @dev_root's vfio directory) cannot be read
+ * at all; no vfio directory means nobody holds a node. */
+int owner_scan(const char *proc_root, const char *dev_root, pid_t exclude, OwnerTable *ret);
 
 /* Release the entries of @t (the struct itself is the caller's). */
 void owner_table_done(OwnerTable *t);
@@ -52,4 +50,5 @@ const OwnerEntry *owner_table_lookup(const OwnerTable *t, const char *group, con
 
 /* Scan and look up in one step. Returns 1 and fills *@ret when someone holds
  * it, 0 when nobody does, -errno when procfs cannot be read. */
-int owner_find(const char *proc_root, pid_t exclude, const char *group, const char *cdev, OwnerEntry *ret);
+int owner_find(const char *proc_root, const char *dev_root, pid_t exclude, const char *group,
+	       const char *cdev, OwnerEntry *ret);

@@ -12,14 +12,10 @@
 #include <pci/pci.h>
 
 #include "common/messages.h"
-#include "daemon/actions.h"
-#include "daemon/manager.h"
+#include "daemon/function-fields.h"
 #include "daemon/owner.h"
-#include "daemon/pipeline.h"
-#include "daemon/policy.h"
 #include "daemon/registry.h"
 #include "daemon/sysfs-zpci.h"
-#include "daemon/vfio-function.h"
 
 /* ---- an open-addressing index of functions by a derived key --------------- */
 
@@ -150,9 +146,28 @@ typedef struct Subscriber {
 	void *userdata;
 } Subscriber;
 
+typedef struct Hooks {
+	const RegistryHooks *hooks;
+	void *userdata;
+} Hooks;
+
+/* Call @member of every set of hooks that has it. */
+#define CALL_HOOKS(r, member, ...)                                                                  \
+	do {                                                                                        \
+		for (size_t _h = 0; _h < (r)->n_hooks; _h++)                                        \
+			if ((r)->hooks[_h].hooks->member)                                           \
+				(r)->hooks[_h].hooks->member((r)->hooks[_h].userdata, __VA_ARGS__); \
+	} while (0)
+
 struct Registry {
-	Manager *manager;
+	Log *log;
+	struct event_base *event_base;
+	Manager *context;
 	char *proc_root;
+	char *dev_root;
+
+	Hooks *hooks;
+	size_t n_hooks;
 
 	struct udev *udev;
 	struct udev_monitor *monitor;
@@ -164,8 +179,10 @@ struct Registry {
 	FunctionIndex by_slot;
 	FunctionIndex by_uid; /* only functions whose UID is unique */
 
-	Subscriber *subscribers;
+	Subscriber *subscribers; /* cb NULL: ended during a notification */
 	size_t n_subscribers;
+	unsigned n_notifying; /* nesting of registry_notify() */
+	bool subscribers_dirty;
 
 	const OwnerTable *start_owners; /* one procfs scan for the whole enumeration */
 	bool owner_scan_warned;
@@ -299,13 +316,28 @@ int registry_subscribe(Registry *r, RegistryCallback cb, void *userdata)
 	return 0;
 }
 
+/* Drop the subscriptions marked as ended while a notification ran. */
+static void sweep_subscribers(Registry *r)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->n_subscribers; i++)
+		if (r->subscribers[i].cb)
+			r->subscribers[k++] = r->subscribers[i];
+	r->n_subscribers = k;
+	r->subscribers_dirty = false;
+}
+
 int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata)
 {
 	for (size_t i = 0; i < r->n_subscribers; i++)
 		if (r->subscribers[i].cb == cb && r->subscribers[i].userdata == userdata) {
-			memmove(r->subscribers + i, r->subscribers + i + 1,
-				(r->n_subscribers - i - 1) * sizeof(*r->subscribers));
-			r->n_subscribers--;
+			/* While a notification walks the list only mark it: the
+			 * walk's positions stay valid, the sweep follows it. */
+			r->subscribers[i].cb = NULL;
+			r->subscribers_dirty = true;
+			if (r->n_notifying == 0)
+				sweep_subscribers(r);
 			return 0;
 		}
 	return -ENOENT;
@@ -313,129 +345,46 @@ int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata)
 
 void registry_notify(Registry *r, RegistryChange change, ZpciFunction *f)
 {
-	/* A subscriber may unsubscribe itself: walk a snapshot of the count. */
-	for (size_t i = 0; i < r->n_subscribers; i++)
-		r->subscribers[i].cb(r, change, f, r->subscribers[i].userdata);
+	/* The subscribers when the change happened: those that subscribe
+	 * meanwhile hear of the next one, those that unsubscribe (themselves
+	 * or another) are not called any more and skip nobody. The array may
+	 * move (a subscription grows it), so index it afresh each time. */
+	size_t n = r->n_subscribers;
+
+	r->n_notifying++;
+	for (size_t i = 0; i < n; i++) {
+		Subscriber s = r->subscribers[i];
+
+		if (s.cb)
+			s.cb(r, change, f, s.userdata);
+	}
+	if (--r->n_notifying == 0 && r->subscribers_dirty)
+		sweep_subscribers(r);
 }
 
-FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f)
+int registry_add_hooks(Registry *r, const RegistryHooks *hooks, void *userdata)
 {
-	if (r->manager->policy)
-		return policy_choose_mode(r->manager->policy, f);
-	return FUNCTION_MODE_OBSERVE;
-}
+	Hooks *h = reallocarray(r->hooks, r->n_hooks + 1, sizeof(*h));
 
-static void release_vfio(ZpciFunction *f);
-
-/* The last name of a claimer's track left the bus. */
-static int on_claimer_gone(sd_bus_track *t, void *userdata)
-{
-	ZpciFunction *f = ASSERT_PTR(userdata);
-
-	if (f->claim_track != t)
-		return 0;
-	log_notice(f->manager->log, "PCI function 0x%08x: its claimer left the bus, ending the claim",
-		   f->attrs.fid);
-	(void)registry_release(f->manager->registry, f);
+	if (!h)
+		return -ENOMEM;
+	r->hooks = h;
+	r->hooks[r->n_hooks++] = (Hooks){ hooks, userdata };
 	return 0;
 }
 
-int registry_claim(Registry *r, ZpciFunction *f, sd_bus *bus, const char *claimer)
+int registry_remove_hooks(Registry *r, const RegistryHooks *hooks, void *userdata)
 {
-	_cleanup_(sd_bus_track_unrefp) sd_bus_track *t = NULL;
-	int q;
-
-	if (f->vfio)
-		return -EALREADY;
-	if (bus && claimer) {
-		q = sd_bus_track_new(bus, &t, on_claimer_gone, f);
-		if (q >= 0)
-			q = sd_bus_track_add_name(t, claimer);
-		if (q < 0)
-			return q;
-	}
-	q = function_vfio_claim(f);
-	if (q < 0)
-		return q;
-	f->claimed = true;
-	f->mode = FUNCTION_MODE_OWN;
-	(void)sd_bus_track_unref(f->claim_track);
-	f->claim_track = TAKE_PTR(t);
-	registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
-	return 0;
+	for (size_t i = 0; i < r->n_hooks; i++)
+		if (r->hooks[i].hooks == hooks && r->hooks[i].userdata == userdata) {
+			memmove(r->hooks + i, r->hooks + i + 1, (r->n_hooks - i - 1) * sizeof(*r->hooks));
+			r->n_hooks--;
+			return 0;
+		}
+	return -ENOENT;
 }
 
-int registry_release(Registry *r, ZpciFunction *f)
-{
-	bool held = f->vfio != NULL;
-
-	f->claimed = false;
-	f->claim_track = sd_bus_track_unref(f->claim_track);
-	if (!held)
-		return -ENOENT;
-	release_vfio(f);
-	f->mode = FUNCTION_MODE_OBSERVE;
-	/* the policy decides again (own mode opens the device again) */
-	(void)registry_refresh(r, f);
-	registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
-	return 0;
-}
-
-/* ---- journal fields of a function ---------------------------------------- */
-
-typedef struct FunctionFields {
-	const char *v[16];
-	size_t n;
-	char storage[768];
-	size_t used;
-} FunctionFields;
-
-_printf_(2, 3) static void field_add(FunctionFields *ff, const char *format, ...)
-{
-	va_list ap;
-	int k;
-
-	if (ff->n >= ELEMENTSOF(ff->v) || ff->used >= sizeof(ff->storage))
-		return;
-	va_start(ap, format);
-	k = vsnprintf(ff->storage + ff->used, sizeof(ff->storage) - ff->used, format, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= sizeof(ff->storage) - ff->used)
-		return;
-	ff->v[ff->n++] = ff->storage + ff->used;
-	ff->used += (size_t)k + 1;
-}
-
-static void function_fields(const ZpciFunction *f, FunctionFields *ff)
-{
-	const ZpciAttrs *a = &f->attrs;
-
-	*ff = (FunctionFields){};
-	field_add(ff, "ZPCI_FID=0x%08" PRIx32, a->fid);
-	if (a->has & ZPCI_ATTR_HAS_UID)
-		field_add(ff, "ZPCI_UID=0x%" PRIx32, a->uid);
-	if (a->has & ZPCI_ATTR_HAS_UID_IS_UNIQUE)
-		field_add(ff, "ZPCI_UID_IS_UNIQUE=%d", a->uid_is_unique);
-	if (a->has & ZPCI_ATTR_HAS_PCHID)
-		field_add(ff, "ZPCI_PCHID=0x%04" PRIx16, a->pchid);
-	if (a->has & ZPCI_ATTR_HAS_PFT) {
-		field_add(ff, "ZPCI_PFT=0x%02" PRIx8, a->pft);
-		field_add(ff, "ZPCI_PFT_NAME=%s", zpci_pft_to_string(a->pft));
-	}
-	if (a->has & ZPCI_ATTR_HAS_FH)
-		field_add(ff, "ZPCI_FH=0x%08" PRIx32, a->fh);
-	field_add(ff, "PCI_SLOT_NAME=%s", a->slot);
-	if (!isempty(f->driver))
-		field_add(ff, "ZPCI_DRIVER=%s", f->driver);
-	if (f->owner_pid > 0) {
-		field_add(ff, "ZPCI_OWNER_PID=%d", (int)f->owner_pid);
-		if (!isempty(f->owner_comm))
-			field_add(ff, "ZPCI_OWNER_COMM=%s", f->owner_comm);
-	}
-	field_add(ff, "ZPCI_MODE=%s", function_mode_to_string(f->mode));
-	if (a->has & ZPCI_ATTR_HAS_IDS)
-		field_add(ff, "ZPCI_PCI_ID=%04" PRIx16 ":%04" PRIx16, a->vendor, a->device);
-}
+/* ---- journal records of a function -------------------------------------- */
 
 /* "held by qemu-system-s39 (pid 123)" or "". */
 static const char *owner_text(const ZpciFunction *f, char *buf, size_t size)
@@ -445,42 +394,6 @@ static const char *owner_text(const ZpciFunction *f, char *buf, size_t size)
 	(void)snprintf(buf, size, ", held by %s (pid %d)", isempty(f->owner_comm) ? "?" : f->owner_comm,
 		       (int)f->owner_pid);
 	return buf;
-}
-
-/* ---- vfio: the one place that opens devices ------------------------------- */
-
-static void release_vfio(ZpciFunction *f)
-{
-	if (f->vfio)
-		function_vfio_release(f);
-}
-
-static void claim_vfio(Registry *r, ZpciFunction *f)
-{
-	FunctionFields ff;
-	int q;
-
-	q = function_vfio_claim(f);
-	if (q >= 0)
-		return;
-
-	function_fields(f, &ff);
-	if (q == -EBUSY)
-		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
-			   "Function 0x%08" PRIx32
-			   " is held by another process; observing it instead of owning it.",
-			   f->attrs.fid);
-	else if (q == -ENOTTY)
-		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
-			   "The kernel offers no zPCI error feature for function 0x%08" PRIx32
-			   "; observing it instead of owning it.",
-			   f->attrs.fid);
-	else {
-		errno = -q;
-		log_fields(r->manager->log, LOG_WARNING, MESSAGE_ID_FUNCTION_CLAIM_REFUSED, ff.v, ff.n,
-			   "Failed to take function 0x%08" PRIx32 " into own mode, observing it: %m",
-			   f->attrs.fid);
-	}
 }
 
 /* ---- reading a function --------------------------------------------------- */
@@ -534,7 +447,7 @@ static void log_problems(Registry *r, const char *slot, const SysfsZpciProblems 
 
 		(void)snprintf(f_slot, sizeof(f_slot), "PCI_SLOT_NAME=%s", slot);
 		(void)snprintf(f_attr, sizeof(f_attr), "ZPCID_ATTRIBUTE=%s", p->p[i].attr);
-		log_fields(r->manager->log, LOG_WARNING, MESSAGE_ID_FUNCTION_ATTR_INVALID, fields, 2,
+		log_fields(r->log, LOG_WARNING, MESSAGE_ID_FUNCTION_ATTR_INVALID, fields, 2,
 			   "Ignoring sysfs attribute %s of %s (\"%s\"): %s.", p->p[i].attr, slot,
 			   p->p[i].value,
 			   p->p[i].error == -EBADMSG  ? "malformed"
@@ -568,12 +481,12 @@ static void find_owner(Registry *r, ZpciFunction *f)
 			return;
 		e = *o;
 	} else {
-		q = owner_find(r->proc_root, getpid(), group, f->vfio_cdev, &e);
+		q = owner_find(r->proc_root, r->dev_root, getpid(), group, f->vfio_cdev, &e);
 		if (q < 0) {
 			if (!r->owner_scan_warned) {
 				r->owner_scan_warned = true;
 				log_warning_errno(
-					r->manager->log, q,
+					r->log, q,
 					"Failed to scan %s for holders of vfio devices, ignoring: %m",
 					r->proc_root);
 			}
@@ -586,43 +499,29 @@ static void find_owner(Registry *r, ZpciFunction *f)
 	(void)snprintf(f->owner_comm, sizeof(f->owner_comm), "%s", e.comm);
 }
 
-/* Decide the mode from the current binding and holder, claiming or
- * releasing the vfio device to match. Returns true when the mode changed. */
-static bool apply_mode(Registry *r, ZpciFunction *f)
+pid_t registry_recheck_holder(Registry *r, ZpciFunction *f)
 {
-	FunctionMode old = f->mode, want;
+	if (r->start_owners) {
+		const OwnerTable *saved = r->start_owners;
 
-	/* A delegated device is its owner's business (the D-Bus layer). */
-	if (f->mode == FUNCTION_MODE_DELEGATED)
-		return false;
-
-	want = f->claimed ? FUNCTION_MODE_OWN : registry_choose_mode(r, f);
-	if (f->vfio && (want != FUNCTION_MODE_OWN || !sysfs_driver_is_vfio(f->driver)))
-		release_vfio(f);
-	if (want == FUNCTION_MODE_OWN && !f->vfio && sysfs_driver_is_vfio(f->driver)) {
-		/* Re-check right before opening: the device must be free. */
-		if (r->start_owners) {
-			const OwnerTable *saved = r->start_owners;
-
-			r->start_owners = NULL;
-			find_owner(r, f);
-			r->start_owners = saved;
-		}
-		if (f->owner_pid == 0)
-			claim_vfio(r, f);
+		r->start_owners = NULL;
+		find_owner(r, f);
+		r->start_owners = saved;
 	}
-	f->mode = f->vfio ? FUNCTION_MODE_OWN : FUNCTION_MODE_OBSERVE;
+	return f->owner_pid;
+}
 
-	if (f->mode != old) {
-		FunctionFields ff;
+/* The hooks bring the mode in line with the binding. Returns true when it
+ * changed. */
+static bool binding_read(Registry *r, ZpciFunction *f)
+{
+	bool changed = false;
 
-		function_fields(f, &ff);
-		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_MODE_CHANGED, ff.v, ff.n,
-			   "Function 0x%08" PRIx32 " (%s): mode %s -> %s.", f->attrs.fid, f->attrs.slot,
-			   function_mode_to_string(old), function_mode_to_string(f->mode));
-		return true;
-	}
-	return false;
+	for (size_t i = 0; i < r->n_hooks; i++)
+		if (r->hooks[i].hooks->binding_read &&
+		    r->hooks[i].hooks->binding_read(r->hooks[i].userdata, f))
+			changed = true;
+	return changed;
 }
 
 /* Re-read binding and holder of @f from its directory @dirfd. Returns 1 when
@@ -652,18 +551,17 @@ static int update_binding(Registry *r, ZpciFunction *f, int dirfd, bool announce
 	if ((old_driver[0] == 0) != (f->driver[0] == 0))
 		(void)function_input(f, f->driver[0] == 0 ? FUNCTION_INPUT_UNBOUND : FUNCTION_INPUT_BOUND);
 	if (old_driver[0] != 0 && f->driver[0] == 0)
-		actions_cancel_confirmation(r->manager->actions, f->attrs.fid,
-					    "the function was unbound from its driver");
+		CALL_HOOKS(r, unbound, f);
 	if (changed && announce) {
 		FunctionFields ff;
 
 		function_fields(f, &ff);
-		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_BINDING_CHANGED, ff.v, ff.n,
+		log_fields(r->log, LOG_INFO, MESSAGE_ID_FUNCTION_BINDING_CHANGED, ff.v, ff.n,
 			   "Function 0x%08" PRIx32 " (%s): driver %s -> %s%s.", f->attrs.fid, f->attrs.slot,
 			   old_driver[0] == '\0' ? "(none)" : old_driver,
 			   isempty(f->driver) ? "(none)" : f->driver, owner_text(f, ot, sizeof(ot)));
 	}
-	if (apply_mode(r, f))
+	if (binding_read(r, f))
 		changed = true;
 	return changed;
 }
@@ -673,26 +571,17 @@ static void flush_appeared(Registry *r, ZpciFunction *f);
 static void drop_function(Registry *r, ZpciFunction *f, bool announce)
 {
 	flush_appeared(r, f);
-	f->claimed = false;
-	f->claim_track = sd_bus_track_unref(f->claim_track);
-	release_vfio(f);
-	pipeline_forget_function(r->manager->pipeline, f);
-	if (announce) {
-		actions_cancel_confirmation(r->manager->actions, f->attrs.fid, "the function went away");
+	/* its claim ends, its device is released, what it held back is written */
+	CALL_HOOKS(r, dropping, f, announce);
+	if (announce)
 		(void)function_input(f, FUNCTION_INPUT_REMOVED);
-	} else /* shutting down: nothing was removed */
+	else /* shutting down: nothing was removed */
 		(void)function_apply_input(f, FUNCTION_INPUT_REMOVED, NULL);
 	if (announce) {
 		FunctionFields ff;
 
-		/* Gone from the bus: its rate buckets and ladders go too. */
-		if (r->manager->policy_state) {
-			policy_state_forget(r->manager->policy_state, f->attrs.fid);
-			manager_policy_state_changed(r->manager);
-		}
-
 		function_fields(f, &ff);
-		log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_REMOVED, ff.v, ff.n,
+		log_fields(r->log, LOG_INFO, MESSAGE_ID_FUNCTION_REMOVED, ff.v, ff.n,
 			   "Function 0x%08" PRIx32 " (%s) removed.", f->attrs.fid, f->attrs.slot);
 		registry_notify(r, REGISTRY_FUNCTION_REMOVED, f);
 	}
@@ -711,7 +600,7 @@ static void log_appeared(Registry *r, ZpciFunction *f)
 			       !isempty(f->vendor_name) && !isempty(f->device_name) ? " " : "",
 			       f->device_name);
 	function_fields(f, &ff);
-	log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_APPEARED, ff.v, ff.n,
+	log_fields(r->log, LOG_INFO, MESSAGE_ID_FUNCTION_APPEARED, ff.v, ff.n,
 		   "Function 0x%08" PRIx32 " at %s%s (%s), driver %s%s, mode %s.", f->attrs.fid,
 		   f->attrs.slot, name,
 		   (f->attrs.has & ZPCI_ATTR_HAS_PFT) ? zpci_pft_to_string(f->attrs.pft) : "type unknown",
@@ -761,7 +650,7 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 
 	q = sysfs_zpci_read_attrs(dirfd, slot, &attrs, &problems);
 	if (q == -ENOENT || q == -ENODEV) {
-		log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
+		log_debug(r->log, "PCI device %s vanished while it was read.", slot);
 		return NULL;
 	}
 	if (q == 1) {
@@ -774,8 +663,7 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 	if (q < 0) {
 		log_problems(r, slot, &problems, NULL);
 		if (q != -EBADMSG)
-			log_warning_errno(r->manager->log, q, "Failed to read PCI device %s, ignoring: %m",
-					  slot);
+			log_warning_errno(r->log, q, "Failed to read PCI device %s, ignoring: %m", slot);
 		return NULL;
 	}
 
@@ -790,21 +678,20 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 	if (!f) {
 		_cleanup_(function_unrefp) ZpciFunction *n = NULL;
 
-		q = function_new(&n, r->manager, &attrs, syspath);
+		q = function_new(&n, r->context, &attrs, syspath);
 		if (q < 0)
-			return log_oom(r->manager->log), NULL;
+			return log_oom(r->log), NULL;
 		log_problems(r, slot, &problems, &n->attr_problems_logged);
 		q = update_binding(r, n, dirfd, false);
 		if (q == -ENOENT) {
-			log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
-			release_vfio(n);
+			log_debug(r->log, "PCI device %s vanished while it was read.", slot);
+			CALL_HOOKS(r, dropping, n, false);
 			return NULL;
 		}
 		q = insert_function(r, n);
 		if (q < 0) {
-			release_vfio(n);
-			log_error_errno(r->manager->log, q, "Failed to add function 0x%08" PRIx32 ": %m",
-					attrs.fid);
+			CALL_HOOKS(r, dropping, n, false);
+			log_error_errno(r->log, q, "Failed to add function 0x%08" PRIx32 ": %m", attrs.fid);
 			return NULL;
 		}
 		f = TAKE_PTR(n);
@@ -829,7 +716,7 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 			f->attrs = attrs;
 			changed = true;
 			if (reindex(r, f, &old) < 0)
-				log_oom(r->manager->log);
+				log_oom(r->log);
 			if ((old.has & ZPCI_ATTR_HAS_IDS) != (attrs.has & ZPCI_ATTR_HAS_IDS) ||
 			    old.vendor != attrs.vendor || old.device != attrs.device)
 				f->names_known = false;
@@ -846,14 +733,14 @@ static ZpciFunction *process_function(Registry *r, const char *syspath, const ch
 			FunctionFields ff;
 
 			function_fields(f, &ff);
-			log_fields(r->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_HANDLE_CHANGED, ff.v, ff.n,
+			log_fields(r->log, LOG_INFO, MESSAGE_ID_FUNCTION_HANDLE_CHANGED, ff.v, ff.n,
 				   "Function 0x%08" PRIx32 " (%s): handle 0x%08" PRIx32 " -> 0x%08" PRIx32
 				   ".",
 				   f->attrs.fid, f->attrs.slot, old.fh, attrs.fh);
 		}
 		q = update_binding(r, f, dirfd, announce);
 		if (q == -ENOENT) {
-			log_debug(r->manager->log, "PCI device %s vanished while it was read.", slot);
+			log_debug(r->log, "PCI device %s vanished while it was read.", slot);
 			return f;
 		}
 		if (q > 0)
@@ -877,10 +764,9 @@ static ZpciFunction *process_device(Registry *r, struct udev_device *d, bool ann
 	dirfd = sysfs_zpci_open_syspath(syspath);
 	if (dirfd < 0) {
 		if (dirfd != -ENOENT && dirfd != -ENODEV)
-			log_warning_errno(r->manager->log, dirfd, "Failed to open %s, ignoring: %m",
-					  syspath);
+			log_warning_errno(r->log, dirfd, "Failed to open %s, ignoring: %m", syspath);
 		else
-			log_debug(r->manager->log, "PCI device %s vanished before it could be read.", slot);
+			log_debug(r->log, "PCI device %s vanished before it could be read.", slot);
 		at_slot = registry_get_by_slot(r, slot);
 		if (at_slot)
 			drop_function(r, at_slot, true);
@@ -905,29 +791,6 @@ int registry_refresh(Registry *r, ZpciFunction *f)
 	return 0;
 }
 
-static void submit_recovery(Registry *r, ZpciFunction *f, struct udev_device *d)
-{
-	const char *what = udev_device_get_property_value(d, "ERROR_EVENT");
-	const char *online = udev_device_get_property_value(d, "DEVICE_ONLINE");
-	ZpciEvent e = { .kind = EVENT_RECOVERY, .sources = EVENT_SOURCE_UEVENT };
-
-	if (streq(what, "BEGIN_RECOVERY"))
-		e.recovery = RECOVERY_BEGIN;
-	else if (streq(what, "SUCCESSFUL_RECOVERY"))
-		e.recovery = RECOVERY_SUCCESSFUL;
-	else if (streq(what, "FAILED_RECOVERY"))
-		e.recovery = RECOVERY_FAILED;
-	else {
-		log_debug(r->manager->log, "Ignoring ERROR_EVENT=%s of %s.", what, f->attrs.slot);
-		return;
-	}
-	if (online && (streq(online, "0") || streq(online, "1"))) {
-		e.online = streq(online, "1");
-		e.has |= EVENT_HAS_ONLINE;
-	}
-	(void)pipeline_submit(r->manager->pipeline, f, &e);
-}
-
 static void process_event(Registry *r, struct udev_device *d)
 {
 	const char *action = udev_device_get_action(d), *slot = udev_device_get_sysname(d);
@@ -935,7 +798,7 @@ static void process_event(Registry *r, struct udev_device *d)
 
 	if (!action || !slot)
 		return;
-	log_debug(r->manager->log, "uevent %s %s", action, slot);
+	log_debug(r->log, "uevent %s %s", action, slot);
 
 	if (streq(action, "remove")) {
 		f = registry_get_by_slot(r, slot);
@@ -946,8 +809,8 @@ static void process_event(Registry *r, struct udev_device *d)
 
 	/* add, bind, unbind, change, move, online, offline: read it again. */
 	f = process_device(r, d, true);
-	if (f && streq(action, "change") && udev_device_get_property_value(d, "ERROR_EVENT"))
-		submit_recovery(r, f, d);
+	if (f)
+		CALL_HOOKS(r, uevent, f, action, d);
 }
 
 static void on_monitor(evutil_socket_t fd, short what, void *userdata)
@@ -964,9 +827,8 @@ static void on_monitor(evutil_socket_t fd, short what, void *userdata)
 			 * and which ones is unknown. Only a full look at the bus
 			 * says what changed meanwhile. */
 			if (errno == ENOBUFS) {
-				log_warning(r->manager->log,
-					    "Lost uevents (the udev monitor's receive buffer "
-					    "overflowed); enumerating the PCI bus again.");
+				log_warning(r->log, "Lost uevents (the udev monitor's receive buffer "
+						    "overflowed); enumerating the PCI bus again.");
 				(void)registry_resync(r);
 				continue;
 			}
@@ -975,7 +837,9 @@ static void on_monitor(evutil_socket_t fd, short what, void *userdata)
 		process_event(r, d);
 		udev_device_unref(d);
 	}
-	manager_update_status(r->manager);
+	for (size_t i = 0; i < r->n_hooks; i++)
+		if (r->hooks[i].hooks->settled)
+			r->hooks[i].hooks->settled(r->hooks[i].userdata);
 }
 
 typedef struct Resync {
@@ -1015,7 +879,7 @@ int registry_resync(Registry *r)
 	q = sysfs_zpci_enumerate(REGISTRY_SYSFS_ROOT, resync_one, &rs);
 	if (q < 0) {
 		free(rs.seen);
-		return log_warning_errno(r->manager->log, q, "Failed to enumerate the PCI bus again: %m");
+		return log_warning_errno(r->log, q, "Failed to enumerate the PCI bus again: %m");
 	}
 	for (size_t i = r->n; i > 0; i--) {
 		ZpciFunction *f = r->by_fid[i - 1];
@@ -1035,18 +899,23 @@ static void pci_warning(char *msg, ...)
 	/* libpci's complaints (a missing pci.ids) only cost the names. */
 }
 
-int registry_new(Registry **ret, Manager *m, const RegistryOptions *options)
+int registry_new(Registry **ret, const RegistryOptions *options)
 {
 	_cleanup_(registry_freep) Registry *r = NULL;
 
+	if (!options || !options->log)
+		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->manager = m;
+	r->log = options->log;
+	r->event_base = options->event_base;
+	r->context = options->context;
 	r->by_slot.hash_of = function_hash_slot;
 	r->by_uid.hash_of = function_hash_uid;
-	r->proc_root = strdup(options && options->proc_root ? options->proc_root : "/proc");
-	if (!r->proc_root)
+	r->proc_root = strdup(options->proc_root ?: "/proc");
+	r->dev_root = strdup(options->dev_root ?: "/dev");
+	if (!r->proc_root || !r->dev_root)
 		return -ENOMEM;
 	*ret = TAKE_PTR(r);
 	return 0;
@@ -1054,8 +923,8 @@ int registry_new(Registry **ret, Manager *m, const RegistryOptions *options)
 
 static void log_found(Registry *r)
 {
-	log_info(r->manager->log, "Found %zu zPCI function(s): %u bound to vfio, %u held by a process.",
-		 r->start_n, r->start_n_vfio, r->start_n_held);
+	log_info(r->log, "Found %zu zPCI function(s): %u bound to vfio, %u held by a process.", r->start_n,
+		 r->start_n_vfio, r->start_n_held);
 }
 
 /* Write @f's start-up record if it is still to be written; the summary
@@ -1110,12 +979,11 @@ static int enumerate(Registry *r)
 	int q, n_pci;
 
 	/* One procfs scan answers "who holds it" for every function found now. */
-	q = owner_scan(r->proc_root, getpid(), &owners);
+	q = owner_scan(r->proc_root, r->dev_root, getpid(), &owners);
 	if (q >= 0)
 		r->start_owners = &owners;
 	else
-		log_warning_errno(r->manager->log, q,
-				  "Failed to scan %s for holders of vfio devices, ignoring: %m",
+		log_warning_errno(r->log, q, "Failed to scan %s for holders of vfio devices, ignoring: %m",
 				  r->proc_root);
 
 	r->enumerating = true;
@@ -1133,7 +1001,7 @@ static int enumerate(Registry *r)
 	r->start_n_vfio = n_vfio;
 	r->start_n_held = n_held;
 	if (r->n == 0)
-		log_fields(r->manager->log, LOG_NOTICE, MESSAGE_ID_NO_FUNCTIONS, NULL, 0,
+		log_fields(r->log, LOG_NOTICE, MESSAGE_ID_NO_FUNCTIONS, NULL, 0,
 			   "No zPCI functions found (%d PCI device(s) present); watching for hotplug.",
 			   n_pci);
 	else if (r->n_appeared_pending == 0)
@@ -1141,7 +1009,7 @@ static int enumerate(Registry *r)
 	else {
 		/* One record per function costs start-up a datagram each that
 		 * journald must take: they follow READY=1, on the loop. */
-		r->appeared_event = event_new(r->manager->event_base, -1, 0, on_appeared, r);
+		r->appeared_event = event_new(r->event_base, -1, 0, on_appeared, r);
 		if (!r->appeared_event)
 			return -ENOMEM;
 		event_active(r->appeared_event, EV_TIMEOUT, 0);
@@ -1177,8 +1045,10 @@ int registry_start(Registry *r)
 	q = udev_monitor_enable_receiving(r->monitor);
 	if (q < 0)
 		return q;
-	r->monitor_event = event_new(r->manager->event_base, udev_monitor_get_fd(r->monitor),
-				     EV_READ | EV_PERSIST, on_monitor, r);
+	if (!r->event_base)
+		return -EINVAL;
+	r->monitor_event = event_new(r->event_base, udev_monitor_get_fd(r->monitor), EV_READ | EV_PERSIST,
+				     on_monitor, r);
 	if (!r->monitor_event)
 		return -ENOMEM;
 	if (event_add(r->monitor_event, NULL) < 0)
@@ -1204,6 +1074,7 @@ Registry *registry_free(Registry *r)
 	index_done(&r->by_slot);
 	index_done(&r->by_uid);
 	free(r->subscribers);
+	free(r->hooks);
 	if (r->monitor)
 		udev_monitor_unref(r->monitor);
 	if (r->udev)
@@ -1211,6 +1082,7 @@ Registry *registry_free(Registry *r)
 	if (r->pci)
 		pci_cleanup(r->pci);
 	free(r->proc_root);
+	free(r->dev_root);
 	free(r);
 	return NULL;
 }

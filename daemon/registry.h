@@ -2,37 +2,38 @@
 #pragma once
 
 /*
- * registry: every zPCI function of the host, kept current.
+ * registry: every zPCI function of the host, kept current — the inventory.
  *
  * It listens to udev (subsystem pci) before it enumerates, so no function
  * slips between the two. Each add, bind, unbind, change and remove re-reads
  * the function from sysfs (the driver link every time: bind/unbind uevents
- * are not reliable), looks up who holds a vfio-bound function, lets the
- * ownership mode be chosen, and logs what changed. Change uevents carrying
- * ERROR_EVENT (the kernel's recovery progress) become recovery events for
- * the pipeline.
+ * are not reliable), looks up who holds a vfio-bound function, and logs
+ * what changed.
  *
  * Identity is the FID (lookups by UID only where the platform says the UID
  * is unique), never the PCI address. Lookups by FID are a binary search,
  * by slot and UID a hash: no event costs work proportional to the number of
  * functions (adding or removing one moves pointers in one array).
  *
- * Others learn about changes through subscriptions; the registry never calls
- * into the D-Bus layer by itself. It does not open any device except through
- * function_vfio_claim() for functions in own mode.
+ * What others make of it stays with them: subscribers hear of added,
+ * changed and removed functions after the fact; hooks (RegistryHooks) let
+ * the rooms above act at fixed points in the middle of a change — the
+ * ownership decides the mode once the binding is read (daemon/ownership.h),
+ * the recovery uevents become events (daemon/recovery-uevent.h). The
+ * registry itself opens no device and includes none of those rooms.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <systemd/sd-bus.h>
-
+#include "common/log.h"
 #include "common/macro.h"
 #include "daemon/function.h"
 
-typedef struct Manager Manager;
 typedef struct Registry Registry;
+struct event_base;
+struct udev_device;
 
 typedef enum RegistryChange {
 	REGISTRY_FUNCTION_ADDED,
@@ -43,13 +44,44 @@ typedef enum RegistryChange {
 /* A subscriber. @f stays valid for the call; take a reference to keep it. */
 typedef void (*RegistryCallback)(Registry *r, RegistryChange change, ZpciFunction *f, void *userdata);
 
-/* Where the registry reads; NULL members take the defaults. */
+/* What the rooms above do at fixed points of the registry's work. Each set
+ * of hooks runs in the order it was added; any member may be NULL. Unlike
+ * subscribers they run in the middle of a change, before it is logged and
+ * announced. */
+typedef struct RegistryHooks {
+	/* The binding of @f (driver, vfio nodes, holder) was just read again:
+	 * bring its mode in line. Returns true when the mode changed. */
+	bool (*binding_read)(void *userdata, ZpciFunction *f);
+	/* @f lost the driver it was bound to. */
+	void (*unbound)(void *userdata, ZpciFunction *f);
+	/* @f is about to be dropped: @gone when it went away while zpcid runs,
+	 * false when the registry is freed or @f was never announced. */
+	void (*dropping)(void *userdata, ZpciFunction *f, bool gone);
+	/* The uevent @action (@d) of the known function @f was processed. */
+	void (*uevent)(void *userdata, ZpciFunction *f, const char *action, struct udev_device *d);
+	/* The uevents that were waiting have all been processed. */
+	void (*settled)(void *userdata);
+} RegistryHooks;
+
+/* Where the registry reads and reports. */
 typedef struct RegistryOptions {
-	const char *proc_root; /* "/proc" */
+	Log *log;                      /* required */
+	struct event_base *event_base; /* required by registry_start() */
+	Manager *context;              /* the functions' f->manager (may be NULL) */
+	const char *proc_root;         /* NULL: "/proc" */
+	const char *dev_root;          /* where the vfio nodes are; NULL: "/dev" */
 } RegistryOptions;
 
-/* Create an empty registry for @m. Nothing is read yet. Returns 0 or -ENOMEM. */
-int registry_new(Registry **ret, Manager *m, const RegistryOptions *options);
+/* Create an empty registry. Nothing is read yet. Returns 0, -EINVAL (no
+ * log) or -ENOMEM. */
+int registry_new(Registry **ret, const RegistryOptions *options);
+
+/* Add the hooks @hooks (kept by pointer: static storage) with @userdata.
+ * Returns 0 or -ENOMEM. */
+int registry_add_hooks(Registry *r, const RegistryHooks *hooks, void *userdata);
+
+/* Remove hooks added with the same @hooks and @userdata. Returns 0 or -ENOENT. */
+int registry_remove_hooks(Registry *r, const RegistryHooks *hooks, void *userdata);
 
 /* Start the udev monitor, then enumerate every PCI device and add the zPCI
  * functions. Returns 0 or -errno (no monitor could be set up). */
@@ -61,8 +93,8 @@ int registry_start(Registry *r);
  * are removed, each announced to the subscribers. Returns 0 or -errno. */
 int registry_resync(Registry *r);
 
-/* Release functions held in own mode, drop every function (subscribers are
- * not called) and free. Accepts NULL, returns NULL. */
+/* Drop every function (the hooks' dropping() is called, subscribers are
+ * not) and free. Accepts NULL, returns NULL. */
 Registry *registry_free(Registry *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Registry *, registry_free);
 
@@ -94,26 +126,18 @@ int registry_subscribe(Registry *r, RegistryCallback cb, void *userdata);
 /* Remove a subscription made with the same @cb and @userdata. Returns 0 or -ENOENT. */
 int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata);
 
-/* The ownership mode the policy chooses for @f (observe until a policy is in place). */
-FunctionMode registry_choose_mode(Registry *r, ZpciFunction *f);
-
 /* Re-read @f's binding and holder from sysfs and procfs now, and act on a
- * change (log, claim or release). Returns 0, -ENOENT when it has gone, or
+ * change (log, hooks, subscribers). Returns 0, -ENOENT when it has gone, or
  * another -errno. */
 int registry_refresh(Registry *r, ZpciFunction *f);
 
-/* Claim(): hold @f's vfio device (own mode) whatever the policy says, until
- * registry_release(), until @claimer (a unique name on @bus; both may be
- * NULL: no such limit) leaves the bus, or until @f goes away; change uevents
- * and reloads keep it. Returns 0, -EALREADY (zpcid holds it already),
- * -EBUSY (another process holds it), -ENOTTY (no zPCI error feature) or
- * another -errno. */
-int registry_claim(Registry *r, ZpciFunction *f, sd_bus *bus, const char *claimer);
-
-/* Release(): end the claim of @f and let the policy decide its mode again
- * (which may hold it again). Returns 0, or -ENOENT when it was not held. */
-int registry_release(Registry *r, ZpciFunction *f);
+/* Make @f's holder current right before its device is opened: during the
+ * start-up enumeration the holders come from one procfs scan made before,
+ * so scan again; otherwise they were read with the binding just now.
+ * Returns the holder's pid, or 0 when nobody holds it. */
+pid_t registry_recheck_holder(Registry *r, ZpciFunction *f);
 
 /* Tell subscribers that @f changed (for modules that change a function's
- * state, e.g. its mode). */
+ * state, e.g. its mode). Subscribers that end a subscription meanwhile are
+ * not called afterwards; those that start one hear of the next change. */
 void registry_notify(Registry *r, RegistryChange change, ZpciFunction *f);

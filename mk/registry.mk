@@ -28,3 +28,27 @@ tests_test_registry_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_test_registry_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-registry
 endif
+
+# The rooms beside the inventory: the journal fields of a function, the
+# ownership mode (claims, delegations), the kernel's recovery uevents.
+daemon_libzpcid_a_SOURCES += \
+	daemon/function-fields.c daemon/function-fields.h \
+	daemon/ownership.c daemon/ownership.h \
+	daemon/recovery-uevent.c daemon/recovery-uevent.h
+
+# The ownership on a umockdev test bed, and against a private dbus-daemon
+# with the shipped policy (daemon/ownership.*).
+if HAVE_UMOCKDEV
+check_PROGRAMS += tests/test-ownership
+tests_test_ownership_SOURCES = tests/test-ownership.c
+tests_test_ownership_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_test_ownership_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-ownership
+endif
+
+check_PROGRAMS += tests/test-recovery-uevent
+tests_test_recovery_uevent_SOURCES = tests/test-recovery-uevent.c
+tests_test_recovery_uevent_CFLAGS = $(TEST_CFLAGS)
+tests_test_recovery_uevent_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-recovery-uevent
+UNIT_TESTS += tests/test-recovery-uevent

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The registry against real libudev on a umockdev test bed: enumeration,
- * hotplug, bind/unbind with the holder found in a fake procfs, handle
- * changes, recovery uevents, malformed attributes and removal.
+ * The registry alone against real libudev on a umockdev test bed:
+ * enumeration, hotplug, bind/unbind with the holder found in a fake procfs,
+ * handle changes, the uevents and drops its hooks hear of, malformed
+ * attributes and removal; and its subscriber list.
  */
 #include <check.h>
 #include <errno.h>
@@ -17,8 +18,6 @@
 #include <libudev.h>
 
 #include "common/messages.h"
-#include "daemon/manager.h"
-#include "daemon/policy.h"
 #include "daemon/registry.h"
 #include "tests/test-util.h"
 
@@ -45,27 +44,100 @@ static void on_change(Registry *r, RegistryChange change, ZpciFunction *f, void 
 	c->last_fid = f->attrs.fid;
 }
 
-static Manager *new_manager(void)
+/* What a registry runs on: a log to read its records from and a loop. */
+typedef struct Bed {
+	Log *log;
+	struct event_base *event_base;
+	Registry *registry;
+} Bed;
+
+static Bed *new_bed(void)
 {
-	Manager *m = calloc(1, sizeof(*m));
+	Bed *m = calloc(1, sizeof(*m));
 
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(log_new(&m->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
-	ck_assert_int_eq(config_new_default(&m->config), 0);
 	m->event_base = event_base_new();
 	ck_assert_ptr_nonnull(m->event_base);
-	ck_assert_int_eq(manager_setup_pipeline(m), 0);
 	return m;
 }
 
-static size_t count_records(Manager *m, const char *message_id, const char *key, const char *value)
+static int new_registry(Bed *m, const char *proc)
+{
+	return registry_new(
+		&m->registry,
+		&(RegistryOptions){ .log = m->log, .event_base = m->event_base, .proc_root = proc });
+}
+
+static void bed_free(Bed *m)
+{
+	m->registry = registry_free(m->registry);
+	event_base_free(m->event_base);
+	log_free(m->log);
+	free(m);
+}
+
+/* What the hooks heard. */
+typedef struct Heard {
+	unsigned uevents, recovery, dropped_gone, dropped_quiet, bindings, unbound, settled;
+	uint32_t last_dropped_fid;
+	char last_error_event[64];
+} Heard;
+
+static void hook_uevent(void *userdata, ZpciFunction *f, const char *action, struct udev_device *d)
+{
+	Heard *h = userdata;
+	const char *e = udev_device_get_property_value(d, "ERROR_EVENT");
+
+	h->uevents++;
+	if (streq(action, "change") && e) {
+		h->recovery++;
+		(void)snprintf(h->last_error_event, sizeof(h->last_error_event), "%s", e);
+	}
+}
+
+static void hook_dropping(void *userdata, ZpciFunction *f, bool gone)
+{
+	Heard *h = userdata;
+
+	h->last_dropped_fid = f->attrs.fid;
+	if (gone)
+		h->dropped_gone++;
+	else
+		h->dropped_quiet++;
+}
+
+static bool hook_binding(void *userdata, ZpciFunction *f)
+{
+	((Heard *)userdata)->bindings++;
+	return false;
+}
+
+static void hook_unbound(void *userdata, ZpciFunction *f)
+{
+	((Heard *)userdata)->unbound++;
+}
+
+static void hook_settled(void *userdata)
+{
+	((Heard *)userdata)->settled++;
+}
+
+static const RegistryHooks test_hooks = {
+	.binding_read = hook_binding,
+	.unbound = hook_unbound,
+	.dropping = hook_dropping,
+	.uevent = hook_uevent,
+	.settled = hook_settled,
+};
+
+static size_t count_records(Bed *m, const char *message_id, const char *key, const char *value)
 {
 	return test_count_records(m->log, message_id, key, value);
 }
 
-/* Run the loop until @counter moves past @before (or give up after 2 s). */
 /* Position of the first record whose message contains @text, or -1. */
-static ssize_t find_message(Manager *m, const char *text)
+static ssize_t find_message(Bed *m, const char *text)
 {
 	for (size_t i = 0; i < log_memory_count(m->log); i++)
 		if (strstr(log_memory_get(m->log, i)->message, text))
@@ -73,9 +145,10 @@ static ssize_t find_message(Manager *m, const char *text)
 	return -1;
 }
 
-static void wait_for(Manager *m, const unsigned *counter, unsigned before)
+/* Run the loop until @counter moves past @before (or give up after 30 s). */
+static void wait_for(Bed *m, const unsigned *counter, unsigned before)
 {
-	for (int i = 0; i < 200 && *counter == before; i++) {
+	for (int i = 0; i < 3000 && *counter == before; i++) {
 		(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
 		if (*counter == before)
 			usleep(10000);
@@ -84,7 +157,7 @@ static void wait_for(Manager *m, const unsigned *counter, unsigned before)
 }
 
 /* Let the loop see whatever is pending (events that must cause nothing). */
-static void settle(Manager *m)
+static void settle(Bed *m)
 {
 	for (int i = 0; i < 20; i++) {
 		(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
@@ -144,9 +217,9 @@ static void check_syspath(const ZpciFunction *f, const char *slot)
 START_TEST(test_registry_lifecycle)
 {
 	UMockdevTestbed *tb;
-	Manager *m;
+	Bed *m;
 	Registry *r = NULL;
-	RegistryOptions opts = { .proc_root = proc_root };
+	Heard heard = {};
 	Changes c = {};
 	ZpciFunction *f;
 	char *sys1, *sys2, *sys3, *sys4, *other, path[512];
@@ -160,9 +233,10 @@ START_TEST(test_registry_lifecycle)
 	other = umockdev_testbed_add_device(tb, "pci", "0000:00:1f.0", NULL, "vendor", "0x8086", "device",
 					    "0x2922", NULL, NULL);
 
-	m = new_manager();
-	ck_assert_int_eq(registry_new(&r, m, &opts), 0);
-	m->registry = r;
+	m = new_bed();
+	ck_assert_int_eq(new_registry(m, proc_root), 0);
+	r = m->registry;
+	ck_assert_int_eq(registry_add_hooks(r, &test_hooks, &heard), 0);
 	ck_assert_int_eq(registry_subscribe(r, on_change, &c), 0);
 	ck_assert_int_eq(registry_start(r), 0);
 
@@ -217,7 +291,33 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_ptr_nonnull(registry_get_by_fid(r, 0x31));
 
 	/* bind to vfio-pci while a process holds group 7 */
-	make_holder("4242", "qemu-system-s390x", "/dev/vfio/7");
+	{
+		/* the holder has the test bed's group node open: the registry
+		 * finds it by what the fd is, not by its path */
+		char *root = umockdev_testbed_get_root_dir(tb), node[512];
+		FILE *n;
+
+		(void)snprintf(node, sizeof(node), "%s/dev", root);
+		(void)mkdir(node, 0755);
+		(void)snprintf(node, sizeof(node), "%s/dev/vfio", root);
+		(void)mkdir(node, 0755);
+		(void)snprintf(node, sizeof(node), "%s/dev/vfio/7", root);
+		n = fopen(node, "we");
+		ck_assert_ptr_nonnull(n);
+		fclose(n);
+		g_free(root);
+		make_holder("4242", "qemu-system-s390x", node);
+		/* one that holds a node of another root named the same is not it */
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed", proc_root);
+		ck_assert_int_eq(mkdir(node, 0755), 0);
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed/vfio", proc_root);
+		ck_assert_int_eq(mkdir(node, 0755), 0);
+		(void)snprintf(node, sizeof(node), "%s/dev-of-another-bed/vfio/7", proc_root);
+		n = fopen(node, "we");
+		ck_assert_ptr_nonnull(n);
+		fclose(n);
+		make_holder("17", "other-vmm", node);
+	}
 	umockdev_testbed_set_attribute_link(tb, sys1, "driver", "../../../bus/pci/drivers/vfio-pci");
 	umockdev_testbed_set_attribute_link(tb, sys1, "iommu_group", "../../../kernel/iommu_groups/7");
 	umockdev_testbed_uevent(tb, sys1, "bind");
@@ -232,22 +332,18 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_BINDING_CHANGED, "ZPCI_DRIVER", "vfio-pci"),
 			  1);
 
-	/* a recovery uevent becomes one recovery event */
+	/* a recovery uevent reaches the hooks with its properties, as a change
+	 * of the known function (daemon/recovery-uevent.c makes it an event) */
 	umockdev_testbed_set_property(tb, sys1, "ERROR_EVENT", "BEGIN_RECOVERY");
 	umockdev_testbed_set_property(tb, sys1, "DEVICE_ONLINE", "0");
 	{
-		size_t before = count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL);
+		unsigned before = heard.recovery, settled = heard.settled;
 
 		umockdev_testbed_uevent(tb, sys1, "change");
-		for (int i = 0; i < 200 && count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL) == before;
-		     i++) {
-			(void)event_base_loop(m->event_base, EVLOOP_NONBLOCK);
-			usleep(10000);
-		}
-		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, NULL, NULL), before + 1);
-		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, "ZPCI_RECOVERY", "begin"), 1);
-		ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_RECOVERY, "ZPCI_FID", "0x00000021"), 1);
-		ck_assert_int_eq(f->state, FUNCTION_STATE_RECOVERING);
+		wait_for(m, &heard.recovery, before);
+		ck_assert_uint_eq(heard.recovery, before + 1);
+		ck_assert_str_eq(heard.last_error_event, "BEGIN_RECOVERY");
+		ck_assert_uint_gt(heard.settled, settled);
 	}
 
 	/* a new function handle is followed */
@@ -278,6 +374,8 @@ START_TEST(test_registry_lifecycle)
 	f = registry_get_by_fid(r, 0x21);
 	ck_assert_str_eq(f->driver, "");
 	ck_assert_int_eq(f->owner_pid, 0);
+	ck_assert_uint_eq(heard.unbound, 1); /* it had a driver */
+	ck_assert_int_eq(f->state, FUNCTION_STATE_QUARANTINED);
 
 	/* a malformed attribute is reported once, however often it is read */
 	umockdev_testbed_set_attribute(tb, sys2, "pchid", "0xZZ\n");
@@ -300,6 +398,8 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_ptr_null(registry_get_by_fid(r, 0x31));
 	ck_assert_ptr_null(registry_get_by_slot(r, "0003:00:00.0"));
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_REMOVED, "ZPCI_FID", "0x00000031"), 1);
+	ck_assert_uint_eq(heard.dropped_gone, 1);
+	ck_assert_uint_eq(heard.last_dropped_fid, 0x31);
 
 	/* a function that is gone before its add event is read causes nothing */
 	sys4 = add_function(tb, "0004:00:00.0", "0x00000041\n", "0x4\n", "0x010c\n");
@@ -311,7 +411,7 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_int_eq(registry_unsubscribe(r, on_change, &c), 0);
 	ck_assert_int_eq(registry_unsubscribe(r, on_change, &c), -ENOENT);
 
-	manager_free(m);
+	bed_free(m);
 	g_free(sys1);
 	g_free(sys2);
 	g_free(sys3);
@@ -327,13 +427,13 @@ START_TEST(test_registry_no_functions)
 	UMockdevTestbed *tb = umockdev_testbed_new();
 	char *other = umockdev_testbed_add_device(tb, "pci", "0000:00:02.0", NULL, "vendor", "0x8086",
 						  "device", "0x1234", NULL, NULL);
-	Manager *m = new_manager();
+	Bed *m = new_bed();
 
-	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(new_registry(m, NULL), 0);
 	ck_assert_int_eq(registry_start(m->registry), 0);
 	ck_assert_uint_eq(registry_count(m->registry), 0);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_NO_FUNCTIONS, NULL, NULL), 1);
-	manager_free(m);
+	bed_free(m);
 	g_free(other);
 	g_object_unref(tb);
 }
@@ -345,26 +445,18 @@ START_TEST(test_registry_resync)
 {
 	UMockdevTestbed *tb = umockdev_testbed_new();
 	Changes c = {};
-	Manager *m = new_manager();
+	Heard heard = {};
+	Bed *m = new_bed();
 	char *sys1, *sys2, *sys3;
 
 	sys1 = add_function(tb, "0001:00:00.0", "0x00000021\n", "0x1\n", "0x0100\n");
 	sys2 = add_function(tb, "0002:00:00.0", "0x00000011\n", "0x2\n", "0x0104\n");
-	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(new_registry(m, NULL), 0);
 	ck_assert_int_eq(registry_subscribe(m->registry, on_change, &c), 0);
+	ck_assert_int_eq(registry_add_hooks(m->registry, &test_hooks, &heard), 0);
 	ck_assert_int_eq(registry_start(m->registry), 0);
 	ck_assert_uint_eq(registry_count(m->registry), 2);
-
-	/* Policy state for both: a storm in progress. */
-	{
-		json_object *o = json_tokener_parse("{\"version\":1,\"budget\":[],\"functions\":["
-						    "{\"fid\":33,\"last_disruptive\":0,\"rules\":[]},"
-						    "{\"fid\":17,\"last_disruptive\":0,\"rules\":[]}]}");
-
-		ck_assert_ptr_nonnull(o);
-		ck_assert_int_eq(policy_state_from_json(o, &m->policy_state), 0);
-		json_object_put(o);
-	}
+	ck_assert_uint_eq(heard.bindings, 2);
 
 	/* Behind the monitor's back (no uevents): one comes, one goes. */
 	sys3 = add_function(tb, "0003:00:00.0", "0x00000031\n", "0x3\n", "0x0108\n");
@@ -378,25 +470,19 @@ START_TEST(test_registry_resync)
 	ck_assert_uint_eq(c.added, 1);
 	ck_assert_uint_eq(c.removed, 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_REMOVED, "ZPCI_FID", "0x00000021"), 1);
-	/* The policy state of the function that went is gone with it. */
-	{
-		json_object *o = NULL;
-		const char *text;
-
-		ck_assert_int_eq(policy_state_to_json(m->policy_state, &o), 0);
-		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		ck_assert_ptr_null(strstr(text, "\"fid\":33"));
-		ck_assert_ptr_nonnull(strstr(text, "\"fid\":17"));
-		json_object_put(o);
-	}
+	/* The hooks heard it went (the daemon forgets its policy state then). */
+	ck_assert_uint_eq(heard.dropped_gone, 1);
+	ck_assert_uint_eq(heard.last_dropped_fid, 0x21);
 
 	/* Nothing changed: nothing announced. */
 	c = (Changes){};
 	ck_assert_int_eq(registry_resync(m->registry), 0);
 	ck_assert_uint_eq(c.added + c.removed, 0);
 	ck_assert_uint_eq(registry_count(m->registry), 2);
-	m->policy_state = policy_state_free(m->policy_state);
-	manager_free(m);
+	ck_assert_uint_eq(heard.dropped_gone, 1);
+	/* Freed: the two left are dropped without being announced. */
+	bed_free(m);
+	ck_assert_uint_eq(heard.dropped_quiet, 2);
 	g_free(sys1);
 	g_free(sys2);
 	g_free(sys3);
@@ -407,7 +493,7 @@ END_TEST
 START_TEST(test_registry_many)
 {
 	UMockdevTestbed *tb = umockdev_testbed_new();
-	Manager *m = new_manager();
+	Bed *m = new_bed();
 	struct timespec a, b;
 	unsigned n = getenv("ZPCID_TEST_N") ? (unsigned)atoi(getenv("ZPCID_TEST_N")) : 512;
 
@@ -424,7 +510,7 @@ START_TEST(test_registry_many)
 	}
 	log_set_max_level(m->log, LOG_NOTICE);
 	(void)clock_gettime(CLOCK_MONOTONIC, &a);
-	ck_assert_int_eq(registry_new(&m->registry, m, NULL), 0);
+	ck_assert_int_eq(new_registry(m, NULL), 0);
 	ck_assert_int_eq(registry_start(m->registry), 0);
 	(void)clock_gettime(CLOCK_MONOTONIC, &b);
 	ck_assert_uint_eq(registry_count(m->registry), n);
@@ -440,15 +526,91 @@ START_TEST(test_registry_many)
 	}
 	fprintf(stderr, "# %u functions enumerated in %.3f s\n", n,
 		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
-	manager_free(m);
+	bed_free(m);
 	g_object_unref(tb);
 }
 END_TEST
 
-static Suite *suite(void)
+/* Subscribers that end their own or another's subscription while a change
+ * is announced: everyone subscribed when it happened and not unsubscribed
+ * before their turn hears of it, exactly once; nobody is skipped. */
+typedef struct Sub {
+	Registry *r;
+	unsigned calls;
+	struct Sub *drop; /* unsubscribe this one (may be itself) when called */
+	struct Sub *add;  /* subscribe this one when called */
+} Sub;
+
+static void on_sub(Registry *r, RegistryChange change, ZpciFunction *f, void *userdata)
+{
+	Sub *s = userdata;
+
+	s->calls++;
+	if (s->drop) {
+		ck_assert_int_eq(registry_unsubscribe(r, on_sub, s->drop), 0);
+		s->drop = NULL;
+	}
+	if (s->add) {
+		ck_assert_int_eq(registry_subscribe(r, on_sub, s->add), 0);
+		s->add = NULL;
+	}
+}
+
+START_TEST(test_registry_subscribers)
+{
+	Registry *r = NULL;
+	Log *log = NULL;
+	Sub a = {}, b = {}, c = {}, d = {}, late = {};
+	ZpciFunction f = {};
+
+	ck_assert_int_eq(registry_new(&r, NULL), -EINVAL);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(log_new(&log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	ck_assert_int_eq(registry_new(&r, &(RegistryOptions){ .log = log }), 0);
+	for (Sub *s = &a; s <= &d; s++)
+		ck_assert_int_eq(registry_subscribe(r, on_sub, s), 0);
+	/* a ends its own subscription, c ends d's and subscribes another */
+	a.drop = &a;
+	c.drop = &d;
+	c.add = &late;
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(a.calls, 1);
+	ck_assert_uint_eq(b.calls, 1); /* right after the one that left */
+	ck_assert_uint_eq(c.calls, 1);
+	ck_assert_uint_eq(d.calls, 0);    /* gone before its turn */
+	ck_assert_uint_eq(late.calls, 0); /* came after the change */
+
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(a.calls, 1);
+	ck_assert_uint_eq(b.calls, 2);
+	ck_assert_uint_eq(c.calls, 2);
+	ck_assert_uint_eq(d.calls, 0);
+	ck_assert_uint_eq(late.calls, 1);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &a), -ENOENT);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &d), -ENOENT);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &b), 0);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &c), 0);
+	ck_assert_int_eq(registry_unsubscribe(r, on_sub, &late), 0);
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, &f);
+	ck_assert_uint_eq(b.calls + c.calls + late.calls, 5);
+	registry_free(r);
+	log_free(log);
+}
+END_TEST
+
+static Suite *suite(bool umockdev)
 {
 	Suite *s = suite_create("registry");
 	TCase *tc = tcase_create("registry");
+	TCase *ts = tcase_create("subscribers");
+
+	tcase_add_test(ts, test_registry_subscribers);
+	suite_add_tcase(s, ts);
+	if (!umockdev) {
+		printf("# no umockdev-wrapper (LD_PRELOAD of libumockdev-preload): only the "
+		       "subscriber tests run\n");
+		return s;
+	}
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_registry_lifecycle);
@@ -464,11 +626,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev")) {
-		printf("1..0 # SKIP needs umockdev-wrapper (LD_PRELOAD of libumockdev-preload)\n");
-		return 0;
-	}
-	sr = srunner_create(suite());
+	sr = srunner_create(suite(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "umockdev")));
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
