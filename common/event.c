@@ -103,11 +103,16 @@ static const EventKey event_keys[] = {
 	  FIELD(owner_machine_class), PRESENT_NONZERO, 0 },
 	{ "owner_unit", "s", "ZPCID_OWNER_UNIT", NULL, KEY_STRING, FIELD(owner_unit), PRESENT_NONZERO, 0 },
 	{ "same_as", "t", "ZPCID_SAME_AS", NULL, KEY_U64, FIELD(same_as), PRESENT_NONZERO, 0 },
+	{ "port", "u", "ZPCI_PORT", NULL, KEY_U32, FIELD(port), PRESENT_HAS_BIT, EVENT_HAS_PORT },
+	{ "adapter_functions", "u", "ZPCID_ADAPTER_FUNCTIONS", NULL, KEY_U32, FIELD(adapter_functions),
+	  PRESENT_HAS_BIT, EVENT_HAS_ADAPTER_FUNCTIONS },
+	{ "adapter_fids", "s", "ZPCID_ADAPTER_FIDS", NULL, KEY_STRING, FIELD(adapter_fids), PRESENT_NONZERO,
+	  0 },
 };
 
 static const char *const kind_names[_EVENT_KIND_MAX] = {
 	[EVENT_ERROR] = "error",   [EVENT_DROPPED] = "dropped", [EVENT_RECOVERY] = "recovery",
-	[EVENT_ACTION] = "action", [EVENT_SUMMARY] = "summary",
+	[EVENT_ACTION] = "action", [EVENT_SUMMARY] = "summary", [EVENT_ADAPTER] = "adapter",
 };
 
 static const char *const recovery_names[] = {
@@ -240,6 +245,8 @@ const char *event_message_id(const ZpciEvent *e)
 		return EVENT_MESSAGE_ID_ACTION;
 	case EVENT_SUMMARY:
 		return EVENT_MESSAGE_ID_SUMMARY;
+	case EVENT_ADAPTER:
+		return EVENT_MESSAGE_ID_ADAPTER;
 	case EVENT_ERROR:
 	default:
 		return EVENT_MESSAGE_ID_ERROR;
@@ -278,6 +285,8 @@ int event_priority(const ZpciEvent *e)
 		}
 	case EVENT_SUMMARY:
 		return LOG_NOTICE;
+	case EVENT_ADAPTER:
+		return LOG_WARNING;
 	default:
 		return LOG_INFO;
 	}
@@ -346,6 +355,18 @@ void event_format_message(ZpciEvent *e)
 	case EVENT_SUMMARY:
 		message_printf(e, "%s: %" PRIu32 " further event(s) recorded in the history only", subject,
 			       (e->has & EVENT_HAS_COUNT) ? e->count : 0);
+		break;
+	case EVENT_ADAPTER:
+		if (e->has & EVENT_HAS_PORT)
+			message_printf(e,
+				       "adapter PCHID 0x%04" PRIx16 " port %" PRIu32 ": %" PRIu32
+				       " of %" PRIu32 " functions reported errors",
+				       e->pchid, e->port, e->count, e->adapter_functions);
+		else
+			message_printf(e,
+				       "adapter PCHID 0x%04" PRIx16 ": %" PRIu32 " of %" PRIu32
+				       " functions reported errors",
+				       e->pchid, e->count, e->adapter_functions);
 		break;
 	default:
 		message_printf(e, "%s: event", subject);

@@ -37,7 +37,7 @@
  *   rule           string / s        ZPCID_RULE        action: the policy rule that decided it
  *   caller_uid     number / u        ZPCID_CALLER_UID  action asked for by hand: who asked
  *   caller_message string / s        ZPCID_CALLER_MESSAGE  ... and the text they gave (--message)
- *   count          number / u        ZPCID_COUNT       dropped/summary: how many
+ *   count          number / u        ZPCID_COUNT       dropped/summary: how many; adapter: with errors
  *   message        string / s        MESSAGE           the human-readable line
  *   owner_pid      number / u        ZPCID_OWNER_PID   the process holding the function's vfio device
  *   owner_command  string / s        ZPCID_OWNER_COMMAND  ... its command name (comm)
@@ -48,6 +48,9 @@
  *   same_as        number / t        ZPCID_SAME_AS     error: seq of the earlier record of the same
  *                                                      error this one completes (a kernel-log line
  *                                                      first, its drained CCDF later)
+ *   port           number / u        ZPCI_PORT         adapter: its port (grouped by port)
+ *   adapter_functions number / u     ZPCID_ADAPTER_FUNCTIONS  adapter: all its functions
+ *   adapter_fids   string / s        ZPCID_ADAPTER_FIDS  adapter: its FIDs with errors
  *
  * A field that is not set is absent from every output (never 0 or "").
  * seq, time, monotonic, slot, recovery and the strings count as set when not
@@ -70,6 +73,7 @@ typedef enum EventKind {
 	EVENT_RECOVERY, /* the kernel's recovery progress (uevent ERROR_EVENT) */
 	EVENT_ACTION,   /* an action zpcid decided or took, and its result */
 	EVENT_SUMMARY,  /* coalesced output of a storm: count */
+	EVENT_ADAPTER,  /* functions of one adapter (PCHID) failed together: daemon/adapter.h */
 	_EVENT_KIND_MAX,
 	_EVENT_KIND_INVALID = -22,
 } EventKind;
@@ -101,6 +105,8 @@ enum {
 	EVENT_HAS_ONLINE = 1 << 7,
 	EVENT_HAS_COUNT = 1 << 8,
 	EVENT_HAS_CALLER_UID = 1 << 9,
+	EVENT_HAS_PORT = 1 << 10,
+	EVENT_HAS_ADAPTER_FUNCTIONS = 1 << 11,
 };
 
 #define EVENT_SLOT_MAX           32
@@ -113,6 +119,7 @@ enum {
 #define EVENT_MACHINE_MAX        65 /* a host name: 64 characters */
 #define EVENT_MACHINE_CLASS_MAX  16
 #define EVENT_UNIT_MAX           256 /* a unit name: 255 characters */
+#define EVENT_ADAPTER_FIDS_MAX   256 /* 23 FIDs as "0x%08x," */
 
 /* Fixed size, no pointers: copied freely, cheap under a storm. */
 typedef struct ZpciEvent {
@@ -159,6 +166,11 @@ typedef struct ZpciEvent {
 
 	/* An error's full record: the seq of its earlier record (daemon/dedup.h); 0: none. */
 	uint64_t same_as;
+
+	/* Adapter events (kind adapter): the adapter is pchid (+ port). */
+	uint32_t port;
+	uint32_t adapter_functions;
+	char adapter_fids[EVENT_ADAPTER_FIDS_MAX];
 } ZpciEvent;
 
 /* Fill the CCDF fields (fh, pec, faddr, ett, mvn, dmaas, q, rw) from @c and set their EVENT_HAS_ bits. */

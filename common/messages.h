@@ -21,6 +21,7 @@
 #define EVENT_MESSAGE_ID_RECOVERY "f294191647a04404b49dee73b7f1a2d2"
 #define EVENT_MESSAGE_ID_ACTION   "fe48b5160f7e445b8a0554115264f81d"
 #define EVENT_MESSAGE_ID_SUMMARY  "b342cade9d684d718bd0866a17dcc0a5"
+#define EVENT_MESSAGE_ID_ADAPTER  "02c4d092ff3c4b96afe757730059a27b"
 
 /* Functions and sources, apart from their error events. */
 /* A zPCI function was found (start-up or hotplug). */

@@ -394,7 +394,7 @@ static int write_header(int fd)
  * only when its file (device, inode) is still as long and still holds that
  * record, else the file is read again. */
 #define INDEX_FILE_NAME "history.index"
-#define INDEX_HEADER    "ZPCID-HISTORY-INDEX 1\n"
+#define INDEX_HEADER    "ZPCID-HISTORY-INDEX 2\n" /* 2: six kinds (adapter) */
 
 typedef struct FileSummary {
 	uint64_t dev, ino;
@@ -776,14 +776,14 @@ static void index_load(History *h)
 				break;
 			continue;
 		}
-		_Static_assert(_EVENT_KIND_MAX == 5, "history.index lists five kinds");
+		_Static_assert(_EVENT_KIND_MAX == 6, "history.index lists six kinds");
 		n = sscanf(line,
 			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %36s %36s %" SCNu64 " %" SCNu64
 			   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			   " %" SCNu64 " %" SCNu64,
+			   " %" SCNu64 " %" SCNu64 " %" SCNu64,
 			   &s.dev, &s.ino, &s.size, &s.tail_off, head, tail, &s.records, &s.first_seq,
-			   &s.last_seq, &s.min_time, &s.max_time, &k[0], &k[1], &k[2], &k[3], &k[4]);
-		if (n != 16 || hex_decode(head, s.head) < 0 || hex_decode(tail, s.tail) < 0)
+			   &s.last_seq, &s.min_time, &s.max_time, &k[0], &k[1], &k[2], &k[3], &k[4], &k[5]);
+		if (n != 17 || hex_decode(head, s.head) < 0 || hex_decode(tail, s.tail) < 0)
 			continue;
 		memcpy(s.kinds, k, sizeof(k));
 		(void)index_put(h, &s, true);
