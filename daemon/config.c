@@ -207,6 +207,27 @@ static const ConfigKey metrics_table[] = {
 	{},
 };
 
+static int set_duration_or_null(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
+{
+	if (!v->value) {
+		*(unsigned long long *)field = 0;
+		return 0;
+	}
+	return set_duration(ctx, k, v, field);
+}
+
+static const ConfigKey adapter_table[] = {
+	{ "functions", CONFIG_INT, config_set_int, offsetof(Config, adapter.functions), .min = 0, .max = 256,
+	  .expected = "a number of functions from 0 (off) to 256" },
+	{ "window", CONFIG_STRING, set_duration, offsetof(Config, adapter.window_usec),
+	  .expected = "a duration such as \"10s\"" },
+	{ "hold", CONFIG_STRING | CONFIG_NULL, set_duration_or_null, offsetof(Config, adapter.hold_usec),
+	  .expected = "a duration such as \"5m\" or null" },
+	{ "by_port", CONFIG_BOOL, config_set_bool, offsetof(Config, adapter.by_port),
+	  .expected = "true or false" },
+	{},
+};
+
 static const ConfigKey top_table[] = {
 	{ "schema", CONFIG_INT, set_schema, 0 },
 	{ "log", CONFIG_OBJECT, NULL, 0, .table = log_table },
@@ -218,6 +239,7 @@ static const ConfigKey top_table[] = {
 	{ "actions", CONFIG_OBJECT, NULL, 0, .table = actions_table },
 	{ "history", CONFIG_OBJECT, NULL, 0, .table = history_table },
 	{ "metrics", CONFIG_OBJECT, NULL, 0, .table = metrics_table },
+	{ "adapter_correlation", CONFIG_OBJECT, NULL, 0, .table = adapter_table },
 	{},
 };
 
@@ -249,6 +271,8 @@ int config_new_default(Config **ret)
 	c->history.max_file_size = 4 * 1024 * 1024;
 	c->history.max_files = 4;
 	c->metrics.interval_usec = 5 * USEC_PER_SEC;
+	c->adapter.functions = 3;
+	c->adapter.window_usec = 10 * USEC_PER_SEC;
 	r = policy_new_default(&c->policy);
 	if (r < 0)
 		return r;

@@ -75,6 +75,13 @@ typedef struct Config {
 		char *textfile_directory;         /* NULL: not written (the default) */
 		unsigned long long interval_usec; /* at most one write per interval */
 	} metrics;
+	/* Adapter correlation (daemon/adapter.h): "adapter_correlation": { ... }. */
+	struct {
+		long long functions; /* functions with errors that make an adapter event; 0: off */
+		unsigned long long window_usec; /* ... within this window */
+		unsigned long long hold_usec;   /* disruptive actions held after one; 0: none */
+		bool by_port;                   /* an adapter is PCHID and port */
+	} adapter;
 	/* Realtime (µs since epoch) when this config was loaded. */
 	unsigned long long loaded_usec;
 	/* The recovery policy ("policy" key; daemon/policy.h). Never NULL after

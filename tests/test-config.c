@@ -63,6 +63,10 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(c->admin_group);
 	ck_assert_ptr_null(c->metrics.textfile_directory);
 	ck_assert_uint_eq(c->metrics.interval_usec, 5 * USEC_PER_SEC);
+	ck_assert_int_eq(c->adapter.functions, 3);
+	ck_assert_uint_eq(c->adapter.window_usec, 10 * USEC_PER_SEC);
+	ck_assert_uint_eq(c->adapter.hold_usec, 0);
+	ck_assert(!c->adapter.by_port);
 	ck_assert_ptr_nonnull(c->policy);
 	ck_assert_ptr_null(c->files[0]);
 }
@@ -109,11 +113,14 @@ START_TEST(test_values)
 	_cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
 	_cleanup_(config_freep) Config *c = NULL;
 
-	write_file("z.json", "{\"schema\": 1, \"log\": {\"level\": \"debug\", \"target\": \"console\"},\n"
-			     " \"directories\": {\"state\": \"/srv/zpcid\", \"runtime\": \"/run/z\"},\n"
-			     " \"admin_group\": \"zpcid-admin\",\n"
-			     " \"metrics\": {\"textfile_directory\": \"/var/lib/prometheus/node-exporter\", "
-			     "\"interval\": \"2m\"}}\n");
+	write_file("z.json",
+		   "{\"schema\": 1, \"log\": {\"level\": \"debug\", \"target\": \"console\"},\n"
+		   " \"directories\": {\"state\": \"/srv/zpcid\", \"runtime\": \"/run/z\"},\n"
+		   " \"admin_group\": \"zpcid-admin\",\n"
+		   " \"metrics\": {\"textfile_directory\": \"/var/lib/prometheus/node-exporter\", "
+		   "\"interval\": \"2m\"},\n"
+		   " \"adapter_correlation\": {\"functions\": 2, \"window\": \"1m\", \"hold\": \"5m\", "
+		   "\"by_port\": true}}\n");
 	ck_assert_int_eq(config_load(&c, tmp_path("z.json"), tmp_path("none.d"), true, &d), 0);
 	ck_assert_int_eq(c->log_level, LOG_DEBUG);
 	ck_assert_int_eq(c->log_target, LOG_TARGET_CONSOLE);
@@ -122,6 +129,10 @@ START_TEST(test_values)
 	ck_assert_str_eq(c->admin_group, "zpcid-admin");
 	ck_assert_str_eq(c->metrics.textfile_directory, "/var/lib/prometheus/node-exporter");
 	ck_assert_uint_eq(c->metrics.interval_usec, 120 * USEC_PER_SEC);
+	ck_assert_int_eq(c->adapter.functions, 2);
+	ck_assert_uint_eq(c->adapter.window_usec, 60 * USEC_PER_SEC);
+	ck_assert_uint_eq(c->adapter.hold_usec, 300 * USEC_PER_SEC);
+	ck_assert(c->adapter.by_port);
 }
 END_TEST
 
@@ -246,7 +257,8 @@ static const struct {
 	  "c.json:1:15: unknown key 'logs' at the top level (did you mean 'log'?)" },
 	{ "{\"schema\": 1, \"xyzzy\": 1}", "c.json:1:15: unknown key 'xyzzy' at the top level (expected one "
 					   "of schema, log, directories, admin_group, "
-					   "policy, output, actions, history, metrics)" },
+					   "policy, output, actions, history, metrics, "
+					   "adapter_correlation)" },
 	{ "{\"schema\": 1, \"log\": {\"level\": \"loud\"}}",
 	  "c.json:1:32: log.level: invalid value \"loud\" (expected one of err, warning, notice, info, "
 	  "debug)" },
@@ -272,6 +284,17 @@ static const struct {
 	{ "{\"schema\": 1, \"metrics\": {\"interval\": \"0s\"}}",
 	  "c.json:1:39: metrics.interval: \"0s\" is not a duration (expected a number with a unit s, m, h "
 	  "or d, e.g. \"30s\")" },
+	{ "{\"schema\": 1, \"adapter_correlation\": {\"functions\": 300}}",
+	  "c.json:1:52: adapter_correlation.functions: 300 is out of range (expected 0..256)" },
+	{ "{\"schema\": 1, \"adapter_correlation\": {\"window\": \"10\"}}",
+	  "c.json:1:49: adapter_correlation.window: \"10\" is not a duration (expected a number with a "
+	  "unit s, m, h or d, e.g. \"30s\")" },
+	{ "{\"schema\": 1, \"adapter_correlation\": {\"hold\": 60}}",
+	  "c.json:1:47: adapter_correlation.hold: expected a duration such as \"5m\" or null, got an "
+	  "integer" },
+	{ "{\"schema\": 1, \"adapter_correlation\": {\"by_pchid\": true}}",
+	  "c.json:1:39: unknown key 'by_pchid' in 'adapter_correlation' (expected one of functions, "
+	  "window, hold, by_port)" },
 	{ "{\"schema\": 1, \"admin_group\": true}",
 	  "c.json:1:30: admin_group: expected a group name or null, got a boolean" },
 	{ "{\"log\": {}}",
