@@ -102,6 +102,18 @@ int metrics_render(FILE *f, const MetricsSnapshot *s)
 			(uint64_t)(s->loop_stall_max_usec % USEC_PER_SEC));
 	}
 
+	if (s->n_adapters > 0)
+		family(f, "zpcid_adapter_events_total", "counter",
+		       "Adapter events: functions of one adapter (PCHID) that reported errors together.");
+	for (size_t i = 0; i < s->n_adapters; i++) {
+		const MetricsAdapter *a = &s->adapters[i];
+
+		fprintf(f, "zpcid_adapter_events_total{pchid=\"0x%04" PRIx16 "\"", a->pchid);
+		if (a->has_port)
+			fprintf(f, ",port=\"%" PRIu32 "\"", a->port);
+		fprintf(f, "} %" PRIu64 "\n", a->events);
+	}
+
 	/* A family without series is left out: the format has no use for it. */
 	if (s->n_functions > 0)
 		family(f, "zpcid_function_state", "gauge",

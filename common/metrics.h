@@ -47,6 +47,14 @@ typedef struct MetricsAction {
 	uint64_t count;
 } MetricsAction;
 
+/* Adapter events (daemon/adapter.h) of one adapter, counted. */
+typedef struct MetricsAdapter {
+	uint16_t pchid;
+	bool has_port; /* grouped by port */
+	uint32_t port;
+	uint64_t events;
+} MetricsAdapter;
+
 typedef struct MetricsSnapshot {
 	bool up;                  /* false: the daemon stopped (only zpcid_up and the build info follow) */
 	const char *version;      /* zpcid's version */
@@ -61,6 +69,9 @@ typedef struct MetricsSnapshot {
 	uint64_t kmsg_missed;         /* kernel log records overwritten before they were read */
 	bool has_loop_stall;          /* the loop's stall probe is known */
 	uint64_t loop_stall_max_usec; /* its longest iteration so far, CPU time */
+	/* Adapter event counts of the adapters that had errors. */
+	const MetricsAdapter *adapters;
+	size_t n_adapters;
 } MetricsSnapshot;
 
 /* Write @s to @f. Returns 0 or -EIO (a write failed). */

@@ -20,6 +20,7 @@
 
 #include "common/time-util.h"
 #include "daemon/actions.h"
+#include "daemon/adapter-events.h"
 #include "daemon/bus-private.h"
 #include "daemon/history-summary.h"
 #include "daemon/history.h"
@@ -594,6 +595,22 @@ static int method_list_functions(sd_bus_message *m, void *userdata, sd_bus_error
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+/* --- ListAdapters -------------------------------------------------------- */
+
+static int method_list_adapters(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Bus *b = ASSERT_PTR(userdata);
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = adapter_events_append_list(b->manager->adapter_events, reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 /* --- Reload, CheckPolicy ------------------------------------------------- */
 
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -960,6 +977,11 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_SIGNAL_WITH_ARGS("RecoveryReported", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("ActionTaken", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Alert", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_METHOD_WITH_ARGS("ListAdapters", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", adapters),
+				method_list_adapters, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS(
+		"AdapterEvent",
+		SD_BUS_ARGS("q", pchid, "i", port, "au", fids, "u", functions, "a{sv}", event), 0),
 	SD_BUS_VTABLE_END
 };
 

@@ -392,6 +392,39 @@ void bus_function_removed(Bus *b, ZpciFunction *f)
 	bus_rearm(b);
 }
 
+/* AdapterEvent(q pchid, i port, au fids, u functions, a{sv} event): port -1
+ * when the adapter is the PCHID alone. */
+static int bus_emit_adapter_event(Bus *b, const ZpciEvent *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	int r;
+
+	r = sd_bus_message_new_signal(b->bus, &msg, BUS_PATH, BUS_MANAGER_INTERFACE, "AdapterEvent");
+	if (r >= 0)
+		r = sd_bus_message_append(msg, "qi", e->pchid,
+					  (e->has & EVENT_HAS_PORT) ? (int32_t)e->port : (int32_t)-1);
+	if (r >= 0)
+		r = sd_bus_message_open_container(msg, 'a', "u");
+	for (const char *p = e->adapter_fids; r >= 0 && *p;) {
+		char *end;
+		unsigned long fid = strtoul(p, &end, 16);
+
+		if (end == p)
+			break;
+		r = sd_bus_message_append_basic(msg, 'u', &(uint32_t){ (uint32_t)fid });
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(msg);
+	if (r >= 0)
+		r = sd_bus_message_append(msg, "u", e->adapter_functions);
+	if (r >= 0)
+		r = bus_append_event(msg, e);
+	if (r >= 0)
+		r = sd_bus_send(b->bus, msg, NULL);
+	return r < 0 ? r : 0;
+}
+
 int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
@@ -400,6 +433,11 @@ int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e)
 
 	if (!b || b->broken)
 		return 0;
+	if (e->kind == EVENT_ADAPTER) {
+		r = bus_emit_adapter_event(b, e);
+		bus_rearm(b);
+		return r;
+	}
 	if (e->kind == EVENT_ACTION)
 		member = action_type_from_string(e->action) == ACTION_ALERT ? "Alert" : "ActionTaken";
 	else if (e->kind == EVENT_RECOVERY)

@@ -40,7 +40,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 
 /* Emit the signal for @e on the Manager object — ErrorReported (kinds
  * error, dropped, summary), RecoveryReported (kind recovery), ActionTaken
- * (kind action) or Alert (action "alert") — with the whole record as a{sv},
+ * (kind action), Alert (action "alert") or AdapterEvent (kind adapter,
+ * with the PCHID, port and FIDs as arguments of their own) — with the whole record as a{sv},
  * and mark @f's properties changed. @f may be NULL for daemon-wide events; @b may be NULL
  * (no bus: nothing happens). Returns 0 or -errno. */
 int bus_emit_event(Bus *b, const ZpciFunction *f, const ZpciEvent *e);

@@ -14,6 +14,7 @@
 
 #include "common/time-util.h"
 #include "daemon/actions.h"
+#include "daemon/adapter-events.h"
 #include "daemon/bus.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
@@ -264,7 +265,17 @@ static void apply_policy(void *userdata, Pipeline *p, ZpciFunction *f, const Zpc
 
 	if (!m->policy)
 		return;
-	r = policy_evaluate(m->policy, m->policy_state, f, e, e->time_usec, 0, &d);
+	/* An adapter event concerns no one function: the policy decides it on
+	 * the adapter's first function (daemon/adapter-events.h). */
+	if (!f)
+		f = adapter_events_policy_function(m->adapter_events, e);
+	if (!f)
+		return;
+	r = policy_evaluate(m->policy, m->policy_state, f, e, e->time_usec,
+			    adapter_events_holds(m->adapter_events, f, e->monotonic_usec)
+				    ? POLICY_EVALUATE_ADAPTER_HELD
+				    : 0,
+			    &d);
 	if (r < 0) {
 		log_warning_errno(m->log, r,
 				  "Failed to evaluate the policy for event %" PRIu64 ", ignoring: %m",
@@ -544,6 +555,13 @@ static int manager_setup_core(Manager *m)
 	r = manager_setup_pipeline(m);
 	if (r < 0)
 		return log_oom(m->log);
+	/* Adapter correlation: a sink that sees the function updated, before
+	 * the decider, so that the hold it opens covers the event's decision. */
+	r = adapter_events_new(&m->adapter_events, m);
+	if (r >= 0)
+		r = pipeline_add_sink(m->pipeline, &sink_adapter_events, m->adapter_events);
+	if (r < 0)
+		return log_oom(m->log);
 	if (m->history)
 		pipeline_set_next_seq(m->pipeline, history_last_seq(m->history) + 1);
 	return 0;
@@ -706,6 +724,7 @@ int manager_reload(Manager *m)
 				REGISTRY_FOREACH (f, m->registry)
 					(void)registry_refresh(m->registry, f);
 		}
+		adapter_events_reload(m->adapter_events);
 		bus_manager_changed(m->bus);
 		if (m->metrics && metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 							 m->config->metrics.interval_usec) < 0)
@@ -738,7 +757,9 @@ Manager *manager_free(Manager *m)
 	(void)pipeline_remove_sink(m->pipeline, &sink_bus, m->bus);
 	m->bus = bus_free(m->bus);                   /* unsubscribes from the registry */
 	m->ownership = ownership_free(m->ownership); /* releases the devices held */
-	m->registry = registry_free(m->registry);    /* the storm summaries of its functions */
+	(void)pipeline_remove_sink(m->pipeline, &sink_adapter_events, m->adapter_events);
+	m->adapter_events = adapter_events_free(m->adapter_events);
+	m->registry = registry_free(m->registry); /* the storm summaries of its functions */
 	(void)pipeline_remove_sink(m->pipeline, &sink_history, m->history);
 	m->history = history_free(m->history);
 	m->pipeline = pipeline_free(m->pipeline);

@@ -41,6 +41,7 @@ struct Actions;
 struct Pipeline;
 struct MetricsFile;
 struct MachineResolver;
+struct AdapterEvents;
 
 typedef struct Manager {
 	struct event_base *event_base;
@@ -64,6 +65,8 @@ typedef struct Manager {
 	struct Syncer *syncer;            /* fsync()s and state file writes, off the loop */
 	struct MetricsFile *metrics;      /* the node_exporter textfile, when configured */
 	struct MachineResolver *machine;  /* holders' machines and units (systemd-machined) */
+	/* Adapter correlation (daemon/adapter-events.h). */
+	struct AdapterEvents *adapter_events;
 
 	char *state_directory;
 	char *runtime_directory;

@@ -12,6 +12,7 @@
 #include "common/pec.h"
 #include "common/time-util.h"
 #include "daemon/actions.h"
+#include "daemon/adapter-events.h"
 #include "daemon/function.h"
 #include "daemon/kmsg.h"
 #include "daemon/manager.h"
@@ -156,7 +157,9 @@ static int render(MetricsFile *mf, bool up, char **ret)
 	};
 	_cleanup_free_ MetricsFunction *fns = NULL;
 	_cleanup_free_ MetricsAction *acts = NULL;
+	_cleanup_free_ MetricsAdapter *adapters = NULL;
 	size_t n = 0;
+	int r;
 
 	if (up && m->registry) {
 		ZpciFunction *f;
@@ -213,6 +216,10 @@ static int render(MetricsFile *mf, bool up, char **ret)
 		}
 		s.has_loop_stall = true;
 		s.loop_stall_max_usec = m->loop_stall_max_usec;
+		r = adapter_events_metrics(m->adapter_events, &adapters, &s.n_adapters);
+		if (r < 0)
+			return r;
+		s.adapters = adapters;
 	}
 	return metrics_render_string(&s, ret);
 }

@@ -216,7 +216,8 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 		function_apply_event(f, e, emit);
 	run_sinks(p, PIPELINE_SINK_OBSERVE, f, e, emit);
 
-	if (f && p->decide && e->kind != EVENT_ACTION && e->same_as == 0)
+	/* adapter events (daemon/adapter-events.h) concern no one function */
+	if ((f || e->kind == EVENT_ADAPTER) && p->decide && e->kind != EVENT_ACTION && e->same_as == 0)
 		p->decide(p->decide_userdata, p, f, e);
 	return 1;
 }

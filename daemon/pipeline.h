@@ -22,7 +22,8 @@
  *   7. the sinks of order PIPELINE_SINK_OBSERVE (bus, metrics, the action
  *      runner's confirmations, ...), which see the function updated;
  *   8. the decider (the policy and the actions it starts), for events of
- *      a function other than actions, summaries and upgrades.
+ *      a function other than actions, summaries and upgrades, and for
+ *      adapter events.
  * Sinks of one order run in the order they were added.
  *
  * Follow-up events — actions the policy decided but holds back, storm
@@ -68,7 +69,8 @@ typedef struct PipelineSinkVtable {
 } PipelineSinkVtable;
 
 /* The decider: called for every recorded event of a function (not for
- * actions, summaries and upgrades) after the sinks. Its follow-up events
+ * actions, summaries and upgrades) and every adapter event (no function)
+ * after the sinks. Its follow-up events
  * go through pipeline_defer(). */
 typedef void (*PipelineDecideFn)(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
 

@@ -432,6 +432,17 @@ static void match_compute_keys(PolicyMatch *m)
 		  (m->kinds ? POLICY_MATCH_KIND : 0);
 }
 
+static bool rule_is_disruptive(const PolicyRule *r)
+{
+	for (size_t i = 0; i < r->n_actions; i++)
+		if (action_type_is_disruptive(r->actions[i]))
+			return true;
+	for (size_t i = 0; i < r->n_ladder; i++)
+		if (action_type_is_disruptive(r->ladder[i]))
+			return true;
+	return false;
+}
+
 static int set_rules(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *v, void *field)
 {
 	Policy *p = container_of(field, Policy, rules);
@@ -487,6 +498,11 @@ static int set_rules(ConfigContext *ctx, const ConfigKey *k, const ConfigValue *
 			ret = config_error(ctx, &loc,
 					   "%s: rule \"%s\" does nothing (expected \"actions\", "
 					   "\"ladder\" or \"mode\")",
+					   path, rule->name);
+		if ((rule->match.kinds & (1U << EVENT_ADAPTER)) && rule_is_disruptive(rule))
+			ret = config_error(ctx, &loc,
+					   "%s: rule \"%s\" matches adapter events, which concern no one "
+					   "function (expected only log, alert or report-info actions)",
 					   path, rule->name);
 		if (rule->has_mode && (rule->match.keys & (POLICY_MATCH_EVENT_KEYS | POLICY_MATCH_MODE))) {
 			JsonLoc mloc = loc;

@@ -20,8 +20,8 @@
 
 static const char *const verdict_names[_POLICY_VERDICT_MAX] = { "run", "dry-run", "postponed",
 								"unavailable" };
-static const char *const hold_names[_POLICY_HOLD_MAX] = { "none", "mode", "inhibited", "cooldown",
-							  "budget" };
+static const char *const hold_names[_POLICY_HOLD_MAX] = { "none",     "mode",   "inhibited",
+							  "cooldown", "budget", "adapter" };
 static const char *const outcome_names[_POLICY_RULE_OUTCOME_MAX] = { "no-match", "mode-only",
 								     "below-threshold", "fired",
 								     "not-reached" };
@@ -30,7 +30,8 @@ const char *const policy_mode_names[] = { "observe", "own", "delegated", NULL };
 const char *const policy_pec_class_names[] = { "informational", "recoverable", "permanent", "fw-reset-done",
 					       NULL };
 const char *const policy_source_names[] = { "vfio", "delegated", "kmsg", "uevent", "daemon", NULL };
-const char *const policy_kind_names[] = { "error", "dropped", "recovery", "action", "summary", NULL };
+const char *const policy_kind_names[] = { "error",   "dropped", "recovery", "action",
+					  "summary", "adapter", NULL };
 
 const char *policy_verdict_to_string(PolicyVerdict v)
 {
@@ -285,6 +286,9 @@ static bool match_check(const PolicyMatch *m, const ZpciFunction *f, const ZpciE
 		policy_bits_format(e->sources, policy_source_names, src, sizeof(src));
 		FAIL("source %s is not in %s", src[0] ? src : "(none)", set);
 	}
+	/* An adapter event is for the rules that ask for it by name. */
+	if (e->kind == EVENT_ADAPTER && !(m->keys & POLICY_MATCH_KIND))
+		FAIL("kind adapter is matched only by rules with \"kind\": \"adapter\"");
 	if ((m->keys & POLICY_MATCH_KIND) && !(e->kind >= 0 && (m->kinds & (1U << e->kind)))) {
 		policy_bits_format(m->kinds, policy_kind_names, set, sizeof(set));
 		FAIL("kind %s is not in %s", event_kind_to_string(e->kind), set);
@@ -373,6 +377,13 @@ static void decide_disruption(Evaluation *ev)
 		ev->disruption_hold = POLICY_HOLD_INHIBITED;
 		(void)snprintf(ev->disruption_detail, sizeof(ev->disruption_detail),
 			       "an inhibitor is active");
+		return;
+	}
+	if (ev->flags & POLICY_EVALUATE_ADAPTER_HELD) {
+		ev->disruption_verdict = POLICY_VERDICT_POSTPONED;
+		ev->disruption_hold = POLICY_HOLD_ADAPTER;
+		(void)snprintf(ev->disruption_detail, sizeof(ev->disruption_detail),
+			       "the function's adapter is recovering (adapter event within the hold)");
 		return;
 	}
 	if (fs->last_disruptive_usec > 0 && p->cooldown_usec > 0 &&

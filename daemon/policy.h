@@ -73,6 +73,7 @@ typedef enum PolicyHold {
 	POLICY_HOLD_INHIBITED, /* postponed: the caller passed POLICY_EVALUATE_INHIBITED */
 	POLICY_HOLD_COOLDOWN,  /* postponed: a disruptive action on this function was too recent */
 	POLICY_HOLD_BUDGET,    /* postponed: the host-wide budget is used up */
+	POLICY_HOLD_ADAPTER,   /* postponed: the function's adapter is held (POLICY_EVALUATE_ADAPTER_HELD) */
 	_POLICY_HOLD_MAX,
 } PolicyHold;
 
@@ -130,11 +131,13 @@ typedef struct PolicyState PolicyState;
 /* Flags of policy_evaluate(). */
 enum {
 	POLICY_EVALUATE_INHIBITED = 1 << 0, /* an inhibitor is active: postpone every disruptive action */
+	/* an adapter event holds the function's adapter: postpone every disruptive action */
+	POLICY_EVALUATE_ADAPTER_HELD = 1 << 1,
 };
 
 /* "run", "dry-run", "postponed", "unavailable". */
 const char *policy_verdict_to_string(PolicyVerdict v);
-/* "none", "mode", "inhibited", "cooldown", "budget". */
+/* "none", "mode", "inhibited", "cooldown", "budget", "adapter". */
 const char *policy_hold_to_string(PolicyHold h);
 /* "no-match", "mode-only", "below-threshold", "fired", "not-reached". */
 const char *policy_rule_outcome_to_string(PolicyRuleOutcome o);

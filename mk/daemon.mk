@@ -40,3 +40,13 @@ EXTRA_DIST += tests/machine-e2e.sh tests/machined-standin.py \
 	tests/test-machine-machined.sh tests/test-machine-standin.sh tests/test-machine-fallback.sh
 tests/test-machine-standin.log: tests/test-machine-machined.log
 tests/test-machine-fallback.log: tests/test-machine-standin.log
+
+# Adapter correlation: the correlator (pure) and its daemon side.
+daemon_libzpcid_a_SOURCES += daemon/adapter.c daemon/adapter.h
+daemon_libzpcid_a_SOURCES += daemon/adapter-events.c daemon/adapter-events.h
+check_PROGRAMS += tests/test-adapter
+tests_test_adapter_SOURCES = tests/test-adapter.c
+tests_test_adapter_CFLAGS = $(TEST_CFLAGS)
+tests_test_adapter_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-adapter
+UNIT_TESTS += tests/test-adapter
