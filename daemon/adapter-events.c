@@ -196,34 +196,6 @@ ZpciFunction *adapter_events_policy_function(AdapterEvents *a, const ZpciEvent *
 	return lowest;
 }
 
-int adapter_events_metrics(const AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n)
-{
-	const AdapterCorrelator *c;
-	MetricsAdapter *l;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (!a || a->correlator->n_adapters == 0)
-		return 0;
-	c = a->correlator;
-	l = calloc(c->n_adapters, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_adapters; i++)
-		l[i] = (MetricsAdapter){ .pchid = c->adapters[i].key.pchid,
-					 .has_port = c->adapters[i].key.has_port,
-					 .port = c->adapters[i].key.port,
-					 .events = c->adapters[i].events };
-	*ret = l;
-	*ret_n = c->n_adapters;
-	return 0;
-}
-
-uint64_t adapter_events_count(const AdapterEvents *a)
-{
-	return a ? a->n_events : 0;
-}
-
 /* --- ListAdapters -------------------------------------------------------- */
 
 static int append_function(sd_bus_message *reply, const ZpciFunction *f, bool recent)
@@ -305,38 +277,98 @@ static int append_adapter(AdapterEvents *a, sd_bus_message *reply, const Adapter
 	return r;
 }
 
-int adapter_events_append_list(AdapterEvents *a, sd_bus_message *reply)
+/* Every adapter: those of the functions present (in the order of their
+ * lowest FID: the registry is in FID order), then those only the
+ * correlator remembers (their functions went away). */
+static int collect_keys(AdapterEvents *a, AdapterKey **ret, size_t *ret_n)
 {
-	uint64_t mono = now_usec(CLOCK_MONOTONIC), real = now_usec(CLOCK_REALTIME);
+	const AdapterCorrelator *c = a->correlator;
 	_cleanup_free_ AdapterKey *keys = NULL;
 	size_t n = 0;
 	ZpciFunction *f;
-	int r;
 
-	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	if (r < 0)
-		return r;
-	if (a && a->manager->registry) {
-		keys = calloc(registry_count(a->manager->registry) + 1, sizeof(AdapterKey));
-		if (!keys)
-			return -ENOMEM;
-		/* the registry is in FID order: adapters in the order of their lowest FID */
+	keys = calloc((a->manager->registry ? registry_count(a->manager->registry) : 0) + c->n_adapters + 1,
+		      sizeof(AdapterKey));
+	if (!keys)
+		return -ENOMEM;
+	if (a->manager->registry)
 		REGISTRY_FOREACH (f, a->manager->registry) {
 			AdapterKey k;
 			bool seen = false;
 
-			if (f->state == FUNCTION_STATE_GONE ||
-			    !adapter_key_of(&a->correlator->config, &f->attrs, &k))
+			if (f->state == FUNCTION_STATE_GONE || !adapter_key_of(&c->config, &f->attrs, &k))
 				continue;
 			for (size_t i = 0; i < n && !seen; i++)
 				seen = adapter_key_equal(&keys[i], &k);
 			if (!seen)
 				keys[n++] = k;
 		}
-		for (size_t i = 0; r >= 0 && i < n; i++)
-			r = append_adapter(a, reply, &keys[i], mono, real);
+	for (size_t j = 0; j < c->n_adapters; j++) {
+		bool seen = false;
+
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = adapter_key_equal(&keys[i], &c->adapters[j].key);
+		if (!seen)
+			keys[n++] = c->adapters[j].key;
 	}
+	*ret = TAKE_PTR(keys);
+	*ret_n = n;
+	return 0;
+}
+
+int adapter_events_append_list(AdapterEvents *a, sd_bus_message *reply)
+{
+	uint64_t mono = now_usec(CLOCK_MONOTONIC), real = now_usec(CLOCK_REALTIME);
+	_cleanup_free_ AdapterKey *keys = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	if (r < 0)
+		return r;
+	if (a) {
+		r = collect_keys(a, &keys, &n);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = append_adapter(a, reply, &keys[i], mono, real);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	return r;
+}
+
+int adapter_events_metrics(AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n)
+{
+	_cleanup_free_ AdapterKey *keys = NULL;
+	MetricsAdapter *l;
+	size_t n = 0;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!a)
+		return 0;
+	r = collect_keys(a, &keys, &n);
+	if (r < 0 || n == 0)
+		return r;
+	l = calloc(n, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const Adapter *ad = adapter_correlator_find(a->correlator, &keys[i]);
+
+		l[i] = (MetricsAdapter){ .pchid = keys[i].pchid,
+					 .has_port = keys[i].has_port,
+					 .port = keys[i].port,
+					 .events = ad ? ad->events : 0 };
+	}
+	*ret = l;
+	*ret_n = n;
+	return 0;
+}
+
+uint64_t adapter_events_count(const AdapterEvents *a)
+{
+	return a ? a->n_events : 0;
 }

@@ -61,9 +61,10 @@ ZpciFunction *adapter_events_policy_function(AdapterEvents *a, const ZpciEvent *
  * Returns 0 or -errno. */
 int adapter_events_append_list(AdapterEvents *a, sd_bus_message *reply);
 
-/* The adapter event counts for the metrics: one entry per adapter that had
- * an error, newly allocated in *@ret (NULL when none). Returns 0 or -ENOMEM. */
-int adapter_events_metrics(const AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n);
+/* The adapter event counts for the metrics: one entry per adapter, as
+ * ListAdapters lists them, newly allocated in *@ret (NULL when none).
+ * Returns 0 or -ENOMEM. */
+int adapter_events_metrics(AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n);
 
 /* Total adapter events since start-up. */
 uint64_t adapter_events_count(const AdapterEvents *a);

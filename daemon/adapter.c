@@ -19,7 +19,8 @@ void adapter_config_default(AdapterConfig *ret)
 
 bool adapter_key_of(const AdapterConfig *c, const ZpciAttrs *a, AdapterKey *ret)
 {
-	if (!(a->has & ZPCI_ATTR_HAS_PCHID))
+	/* PCHID 0: a virtual function (ISM) on no physical adapter */
+	if (!(a->has & ZPCI_ATTR_HAS_PCHID) || a->pchid == 0)
 		return false;
 	*ret = (AdapterKey){ .pchid = a->pchid };
 	if (c->by_port && (a->has & ZPCI_ATTR_HAS_PORT)) {

@@ -75,7 +75,7 @@ typedef struct AdapterFiring {
 void adapter_config_default(AdapterConfig *ret);
 
 /* The adapter of a function under @c. Returns false when the function has
- * no PCHID attribute (it belongs to no known adapter). */
+ * no PCHID attribute or PCHID 0 (ISM: virtual, on no physical adapter). */
 bool adapter_key_of(const AdapterConfig *c, const ZpciAttrs *a, AdapterKey *ret);
 
 bool adapter_key_equal(const AdapterKey *a, const AdapterKey *b);

@@ -95,13 +95,17 @@ END_TEST
 START_TEST(test_different_adapters)
 {
 	_cleanup_(adapter_correlator_freep) AdapterCorrelator *c = new_correlator(2, 10 * S, 0, false);
-	ZpciAttrs nopchid = { .fid = 0x30 };
+	ZpciAttrs nopchid = { .fid = 0x30 }, ism = { .fid = 0x40, .has = ZPCI_ATTR_HAS_PCHID };
 
 	ck_assert_int_eq(observe(c, 0x10, 0x1a0, 0, 100 * S, NULL), 0);
 	ck_assert_int_eq(observe(c, 0x20, 0x1b0, 0, 100 * S, NULL), 0);
 	/* a function without a PCHID belongs to no adapter */
 	ck_assert_int_eq(adapter_correlator_observe(c, &nopchid, 100 * S, NULL), 0);
 	ck_assert_int_eq(adapter_correlator_observe(c, &nopchid, 101 * S, NULL), 0);
+	/* nor does ISM, PCHID 0 */
+	ck_assert_int_eq(adapter_correlator_observe(c, &ism, 100 * S, NULL), 0);
+	ism.fid = 0x41;
+	ck_assert_int_eq(adapter_correlator_observe(c, &ism, 100 * S, NULL), 0);
 	ck_assert_uint_eq(c->n_adapters, 2);
 	ck_assert_int_eq(observe(c, 0x21, 0x1b0, 0, 101 * S, NULL), 1);
 }

@@ -454,6 +454,92 @@ static int cmd_list(sd_bus *bus, int argc, char **argv)
 	return r;
 }
 
+/* --- adapters ------------------------------------------------------------ */
+
+static const OutputColumn adapter_columns[] = { { "pchid", "PCHID", OUTPUT_CELL_HEX4 },
+						{ "port", "PORT", OUTPUT_CELL_MINUS },
+						{ "function_count", "FUNCTIONS", OUTPUT_CELL_TEXT },
+						{ "recent_functions", "FAILING", OUTPUT_CELL_TEXT },
+						{ "errors", "ERRORS", OUTPUT_CELL_TEXT },
+						{ "adapter_events", "EVENTS", OUTPUT_CELL_TEXT },
+						{ "last_adapter_event", "LAST-EVENT", OUTPUT_CELL_TIME },
+						{ "members", "MEMBERS (FID:STATE:ERRORS)",
+						  OUTPUT_CELL_TEXT },
+						{} };
+
+/* For the table: the functions of an adapter in one cell, "10:ok:0 11:error:3". */
+static int add_members(json_object *adapter)
+{
+	json_object *fns = NULL, *v;
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (!json_object_object_get_ex(adapter, "functions", &fns) ||
+	    !json_object_is_type(fns, json_type_array))
+		return 0;
+	f = open_memstream(&text, &size);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_object_array_length(fns); i++) {
+		json_object *fn = json_object_array_get_idx(fns, i);
+		uint32_t fid = 0;
+		uint64_t errors = 0;
+		const char *state = "?";
+
+		if (json_object_object_get_ex(fn, "fid", &v))
+			fid = (uint32_t)json_object_get_uint64(v);
+		if (json_object_object_get_ex(fn, "state", &v))
+			state = json_object_get_string(v);
+		if (json_object_object_get_ex(fn, "errors", &v))
+			errors = json_object_get_uint64(v);
+		fprintf(f, "%s%x:%s:%" PRIu64, i > 0 ? " " : "", fid, state, errors);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return json_object_object_add(adapter, "members", json_object_new_string(text)) < 0 ? -ENOMEM : 0;
+}
+
+/* ListAdapters as a JSON array. Returns 0 or -errno (@error set for a bus error). */
+static int get_adapters(sd_bus *bus, json_object **ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_MANAGER_INTERFACE, "ListAdapters", error, &reply,
+			       NULL);
+	if (r < 0)
+		return r;
+	return client_read_json(reply, ret);
+}
+
+static int cmd_adapters(sd_bus *bus, int argc, char **argv)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	json_object *adapters = NULL;
+	int r;
+
+	if (argc != 1)
+		return fail(EXIT_FAIL, NULL, "adapters takes no arguments (see --help).");
+	r = get_adapters(bus, &adapters, &error);
+	if (r < 0) {
+		r = bus_fail(&error, r, "Failed to list the adapters");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	if (arg_format == OUTPUT_TABLE)
+		for (size_t i = 0; r >= 0 && i < json_object_array_length(adapters); i++)
+			r = add_members(json_object_array_get_idx(adapters, i));
+	if (r < 0)
+		r = fail(EXIT_FAIL, NULL, "Failed to list the adapters: %s", strerror(-r));
+	else
+		r = emit("adapters", true, adapter_columns, adapters);
+	if (r == EXIT_OK && json_object_array_length(adapters) == 0)
+		r = EXIT_NOTHING;
+	json_object_put(adapters);
+	return r;
+}
+
 static int cmd_show(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -797,10 +883,16 @@ static int event_signal_handler(sd_bus_message *m, void *userdata, sd_bus_error 
 	const char *member = sd_bus_message_get_member(m);
 	json_object *e = NULL, *seq = NULL;
 
-	if (!member || !(streq(member, "ErrorReported") || streq(member, "RecoveryReported") ||
-			 streq(member, "ActionTaken") || streq(member, "Alert")))
+	if (!member ||
+	    !(streq(member, "ErrorReported") || streq(member, "RecoveryReported") ||
+	      streq(member, "ActionTaken") || streq(member, "Alert") || streq(member, "AdapterEvent")))
 		return 0;
-	if (!streq(strempty(sd_bus_message_get_signature(m, true)), "a{sv}"))
+	/* AdapterEvent: the record follows pchid, port, fids and the function count */
+	if (streq(member, "AdapterEvent")) {
+		if (!streq(strempty(sd_bus_message_get_signature(m, true)), "qiauua{sv}") ||
+		    sd_bus_message_skip(m, "qiauu") < 0)
+			return 0;
+	} else if (!streq(strempty(sd_bus_message_get_signature(m, true)), "a{sv}"))
 		return 0;
 	if (client_read_json(m, &e) < 0)
 		return 0;
@@ -1189,9 +1281,10 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	json_object *functions = NULL, *errors = NULL, *actions = NULL, *inhibitors = NULL, *version = NULL,
-		    *stall = NULL;
+		    *stall = NULL, *adapters = NULL;
 	_cleanup_free_ MetricsFunction *fns = NULL;
 	_cleanup_free_ MetricsAction *acts = NULL;
+	_cleanup_free_ MetricsAdapter *ads = NULL;
 	MetricsSnapshot snap = { .up = true };
 	size_t n_acts = 0;
 	int r;
@@ -1211,6 +1304,15 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 		if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
 			sd_bus_error_free(&error);
 			r = 0;
+		}
+	}
+	if (r >= 0) {
+		r = get_adapters(bus, &adapters, &error);
+		/* a zpcid without adapter correlation: the series is left out */
+		if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+			sd_bus_error_free(&error);
+			adapters = json_object_new_array();
+			r = adapters ? 0 : -ENOMEM;
 		}
 	}
 	if (r >= 0)
@@ -1273,6 +1375,23 @@ static int cmd_metrics(sd_bus *bus, int argc, char **argv)
 							  .result = rec_str(ev, "result") };
 		acts[k].count++;
 	}
+	ads = calloc(json_object_array_length(adapters) + 1, sizeof(*ads));
+	if (!ads) {
+		r = fail(EXIT_FAIL, NULL, "Out of memory.");
+		goto finish;
+	}
+	for (size_t i = 0; i < json_object_array_length(adapters); i++) {
+		json_object *ad = json_object_array_get_idx(adapters, i), *port = NULL;
+
+		ads[i] = (MetricsAdapter){ .pchid = (uint16_t)rec_u64(ad, "pchid"),
+					   .events = rec_u64(ad, "adapter_events") };
+		if (json_object_object_get_ex(ad, "port", &port)) {
+			ads[i].has_port = true;
+			ads[i].port = (uint32_t)json_object_get_uint64(port);
+		}
+	}
+	snap.adapters = ads;
+	snap.n_adapters = json_object_array_length(adapters);
 	snap.version = json_object_get_string(version);
 	snap.has_inhibitors = true;
 	snap.n_inhibitors = json_object_array_length(inhibitors);
@@ -1291,6 +1410,7 @@ finish:
 	json_object_put(stall);
 	json_object_put(errors);
 	json_object_put(actions);
+	json_object_put(adapters);
 	return r;
 }
 
@@ -1316,6 +1436,7 @@ static void help(void)
 	       "Commands:\n"
 	       "  list                   The functions zpcid knows\n"
 	       "  show FUNCTION          One function (FID, uid:UID or PCI address)\n"
+	       "  adapters               The adapters (PCHID) with their functions and errors\n"
 	       "  events                 Recorded events (--since, --until, --function, --pec,\n"
 	       "                         --kind, --limit, --offset, --follow)\n"
 	       "  events top|rate|decisions\n"
@@ -1539,7 +1660,7 @@ static const struct {
 	{ "list", cmd_list },       { "show", cmd_show },
 	{ "events", cmd_events },   { "monitor", cmd_monitor, true },
 	{ "policy", cmd_policy },   { "inhibit", cmd_inhibit },
-	{ "metrics", cmd_metrics },
+	{ "metrics", cmd_metrics }, { "adapters", cmd_adapters },
 };
 
 static bool is_command(const char *s)
