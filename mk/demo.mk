@@ -30,3 +30,9 @@ EXTRA_DIST += \
 tests/test-dbus-functions.log: tests/test-zpcictl-functions.log
 tests/test-demo.log: tests/test-dbus-functions.log
 tests/test-state-machine.log: tests/test-demo.log
+
+# Adapter correlation, AdapterEvent and zpcictl adapters on the simulated
+# LPAR, after the three above for the same reason.
+TESTS += tests/test-zpcictl-adapters.sh
+EXTRA_DIST += tests/test-zpcictl-adapters.sh
+tests/test-zpcictl-adapters.log: tests/test-state-machine.log
