@@ -22,3 +22,12 @@ tests_test_e2e_policy_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_test_e2e_policy_LDADD = $(DEVWORLD_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-e2e-policy
 endif
+
+# Adapter correlation: the window, a rule on adapter events, the hold.
+if HAVE_UMOCKDEV
+check_PROGRAMS += tests/test-e2e-adapter
+tests_test_e2e_adapter_SOURCES = tests/test-e2e-adapter.c tests/e2e-util.h
+tests_test_e2e_adapter_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_test_e2e_adapter_LDADD = $(DEVWORLD_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-e2e-adapter
+endif

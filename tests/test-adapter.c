@@ -2,11 +2,18 @@
 /*
  * The adapter correlator alone, on a manual clock: which errors make an
  * adapter event, once per window, by PCHID or by PCHID and port, and the
- * hold after it.
+ * hold after it. And what the policy makes of adapter events: rules match
+ * them only by kind, may not disrupt on them, and the hold postpones
+ * disruptive actions.
  */
 #include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "daemon/adapter.h"
+#include "daemon/config.h"
+#include "daemon/policy.h"
 
 #define S USEC_PER_SEC
 
@@ -198,10 +205,129 @@ START_TEST(test_off_and_forget)
 }
 END_TEST
 
+/* --- the policy ------------------------------------------------------------ */
+
+static int load_policy(const char *policy, Policy **ret, char *diag, size_t size)
+{
+	_cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+	_cleanup_(config_freep) Config *c = NULL;
+	_cleanup_free_ char *full = NULL;
+	int r;
+
+	ck_assert_int_ge(asprintf(&full, "{\"schema\": 1, \"policy\": %s}", policy), 0);
+	r = config_load_string(&c, full, strlen(full), "p.json", &d);
+	(void)snprintf(diag, size, "%s", d.n > 0 ? d.lines[0] : "");
+	if (r >= 0)
+		ck_assert_int_eq(policy_new_from_config(c, ret), 0);
+	return r;
+}
+
+static ZpciFunction roce(uint32_t fid)
+{
+	ZpciFunction f = {
+		.attrs = { .fid = fid, .has = ZPCI_ATTR_HAS_PCHID, .pchid = 0x1a0 },
+		.mode = FUNCTION_MODE_OWN,
+	};
+
+	(void)snprintf(f.driver, sizeof(f.driver), "vfio-pci");
+	return f;
+}
+
+static const ZpciEvent adapter_event = {
+	.kind = EVENT_ADAPTER,
+	.sources = EVENT_SOURCE_DAEMON,
+	.has = EVENT_HAS_PCHID | EVENT_HAS_COUNT | EVENT_HAS_ADAPTER_FUNCTIONS,
+	.pchid = 0x1a0,
+	.count = 3,
+	.adapter_functions = 4,
+	.adapter_fids = "0x00000010,0x00000011,0x00000012",
+};
+
+START_TEST(test_policy_rejects_disruption_on_adapter_events)
+{
+	_cleanup_(policy_unrefp) Policy *p = NULL;
+	char diag[512];
+
+	ck_assert_int_eq(load_policy("{\"rules\": [{\"name\": \"x\", \"match\": {\"kind\": [\"error\", "
+				     "\"adapter\"]}, \"actions\": [\"alert\", \"reset\"]}]}",
+				     &p, diag, sizeof(diag)),
+			 -EINVAL);
+	ck_assert_str_eq(diag,
+			 "p.json:1:36: policy.rules[0]: rule \"x\" matches adapter events, which concern "
+			 "no one function (expected only log, alert or report-info actions)");
+	ck_assert_int_eq(load_policy("{\"rules\": [{\"name\": \"x\", \"match\": {\"kind\": \"adapter\"}, "
+				     "\"ladder\": [\"unbind\"]}]}",
+				     &p, diag, sizeof(diag)),
+			 -EINVAL);
+	ck_assert_int_eq(load_policy("{\"rules\": [{\"name\": \"x\", \"match\": {\"kind\": \"adaptor\"}, "
+				     "\"actions\": [\"alert\"]}]}",
+				     &p, diag, sizeof(diag)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(diag, "did you mean 'adapter'?"));
+}
+END_TEST
+
+START_TEST(test_policy_matches_adapter_events_by_kind)
+{
+	_cleanup_(policy_unrefp) Policy *p = NULL;
+	_cleanup_(policy_state_freep) PolicyState *s = NULL;
+	ZpciFunction f = roce(0x10);
+	ZpciEvent e = adapter_event, err = { .kind = EVENT_ERROR, .has = EVENT_HAS_PEC, .pec = 0x12 };
+	PolicyDecision d;
+	char diag[512];
+
+	/* "pchid" alone matches the function: not enough for an adapter event */
+	ck_assert_int_eq(
+		load_policy("{\"rules\": ["
+			    " {\"name\": \"by-pchid\", \"match\": {\"pchid\": \"0x1a0\"}, \"actions\": "
+			    "[\"alert\"]},"
+			    " {\"name\": \"adapter-alert\", \"match\": {\"kind\": \"adapter\", \"pchid\": "
+			    "\"0x1a0\"}, \"actions\": [\"alert\"]}]}",
+			    &p, diag, sizeof(diag)),
+		0);
+	ck_assert_int_eq(policy_state_new(&s), 0);
+	ck_assert_int_eq(policy_evaluate(p, s, &f, &e, 1000 * S, 0, &d), 0);
+	ck_assert_str_eq(d.rule, "adapter-alert");
+	ck_assert_uint_eq(d.n_actions, 1);
+	ck_assert_int_eq(d.actions[0].action, POLICY_ACTION_ALERT);
+	ck_assert_int_eq(d.trace[0].outcome, POLICY_RULE_NO_MATCH);
+	ck_assert_ptr_nonnull(strstr(d.trace[0].detail, "kind adapter"));
+	/* an error of the function goes on matching the first rule */
+	ck_assert_int_eq(policy_evaluate(p, s, &f, &err, 1000 * S, 0, &d), 0);
+	ck_assert_str_eq(d.rule, "by-pchid");
+}
+END_TEST
+
+START_TEST(test_policy_adapter_hold)
+{
+	_cleanup_(policy_unrefp) Policy *p = NULL;
+	_cleanup_(policy_state_freep) PolicyState *s = NULL;
+	ZpciFunction f = roce(0x10);
+	ZpciEvent err = { .kind = EVENT_ERROR, .has = EVENT_HAS_PEC, .pec = 0x12 };
+	PolicyDecision d;
+	char diag[512];
+
+	ck_assert_int_eq(load_policy("{\"budget\": null, \"cooldown\": \"0s\", \"rules\": ["
+				     " {\"name\": \"reset-it\", \"actions\": [\"reset\"]}]}",
+				     &p, diag, sizeof(diag)),
+			 0);
+	ck_assert_int_eq(policy_state_new(&s), 0);
+	ck_assert_int_eq(policy_evaluate(p, s, &f, &err, 1000 * S, POLICY_EVALUATE_ADAPTER_HELD, &d), 0);
+	ck_assert_uint_eq(d.n_actions, 1);
+	ck_assert_int_eq(d.actions[0].verdict, POLICY_VERDICT_POSTPONED);
+	ck_assert_int_eq(d.actions[0].hold, POLICY_HOLD_ADAPTER);
+	ck_assert_str_eq(policy_hold_to_string(d.actions[0].hold), "adapter");
+	/* not held: it runs */
+	ck_assert_int_eq(policy_evaluate(p, s, &f, &err, 1001 * S, 0, &d), 0);
+	ck_assert_int_eq(d.actions[0].verdict, POLICY_VERDICT_RUN);
+}
+END_TEST
+
 static Suite *adapter_suite(void)
 {
 	Suite *s = suite_create("adapter");
 	TCase *tc = tcase_create("correlator");
+	TCase *tp = tcase_create("policy");
 
 	tcase_add_test(tc, test_default_config);
 	tcase_add_test(tc, test_three_functions_within_window);
@@ -212,6 +338,10 @@ static Suite *adapter_suite(void)
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_off_and_forget);
 	suite_add_tcase(s, tc);
+	tcase_add_test(tp, test_policy_rejects_disruption_on_adapter_events);
+	tcase_add_test(tp, test_policy_matches_adapter_events_by_kind);
+	tcase_add_test(tp, test_policy_adapter_hold);
+	suite_add_tcase(s, tp);
 	return s;
 }
 
