@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/metrics.h"
 #include "daemon/adapter.h"
 #include "daemon/config.h"
 #include "daemon/policy.h"
@@ -205,6 +206,21 @@ START_TEST(test_off_and_forget)
 }
 END_TEST
 
+/* The metric: one series per adapter, a port label only when grouped by port. */
+START_TEST(test_metric_series)
+{
+	const MetricsAdapter ads[] = { { .pchid = 0x1a0, .events = 2 },
+				       { .pchid = 0x1b0, .has_port = true, .port = 2, .events = 0 } };
+	MetricsSnapshot snap = { .up = true, .version = "1", .adapters = ads, .n_adapters = 2 };
+	_cleanup_free_ char *text = NULL;
+
+	ck_assert_int_eq(metrics_render_string(&snap, &text), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\n# TYPE zpcid_adapter_events_total counter\n"
+					   "zpcid_adapter_events_total{pchid=\"0x01a0\"} 2\n"
+					   "zpcid_adapter_events_total{pchid=\"0x01b0\",port=\"2\"} 0\n"));
+}
+END_TEST
+
 /* --- the policy ------------------------------------------------------------ */
 
 static int load_policy(const char *policy, Policy **ret, char *diag, size_t size)
@@ -337,6 +353,7 @@ static Suite *adapter_suite(void)
 	tcase_add_test(tc, test_by_port);
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_off_and_forget);
+	tcase_add_test(tc, test_metric_series);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tp, test_policy_rejects_disruption_on_adapter_events);
 	tcase_add_test(tp, test_policy_matches_adapter_events_by_kind);

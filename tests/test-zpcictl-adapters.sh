@@ -43,7 +43,7 @@ import json, sys
 a = {x["pchid"]: x for x in json.load(open(sys.argv[1]))["adapters"]}
 x = a[0x140]
 if (x["function_count"], x["recent_functions"], x["errors"], x["adapter_events"]) != (3, 2, 2, 0): sys.exit(f"0x0140: {x}")
-if "last_adapter_event" in x: sys.exit(f"0x0140 has a last event: {x}")
+if "last_adapter_event" in x or "held_until" in x: sys.exit(f"0x0140 has a last event: {x}")
 PY
 	pass "two functions of one adapter and one of another: no adapter event"
 }
@@ -93,7 +93,9 @@ x = {a["pchid"]: a for a in ads}
 a = x[0x140]
 if (a["recent_functions"], a["errors"], a["adapter_events"]) != (3, 4, 1): die(f"0x0140: {a}")
 if not isinstance(a.get("last_adapter_event"), int): die(f"0x0140 last_adapter_event: {a}")
-if "held_until" in a: die(f"held without a hold: {a}")
+# held for the configured hour after the adapter event, the others not
+if a.get("held_until", 0) - a["last_adapter_event"] not in range(3600 * 10**6 - 10**6, 3600 * 10**6 + 10**6): die(f"held_until: {a}")
+if any("held_until" in y for p, y in x.items() if p != 0x140): die("held without an adapter event")
 st = {f["fid"]: (f["state"], f["errors"], f["recent_error"]) for f in a["functions"]}
 if st != {0x20: ("error", 2, True), 0x21: ("error", 1, True), 0x22: ("error", 1, True)}: die(f"states {st}")
 b = x[0x100]
@@ -156,7 +158,7 @@ simbus_start
 mkdir -p "$T/prom"
 cat >"$T/zpcid.json" <<JSON
 { "schema": 1,
-  "adapter_correlation": { "functions": 3, "window": "1h" },
+  "adapter_correlation": { "functions": 3, "window": "1h", "hold": "1h" },
   "metrics": { "textfile_directory": "$T/prom", "interval": "1s" } }
 JSON
 cat >"$T/scenario" <<SC
