@@ -177,6 +177,8 @@ START_TEST(test_hold_postpones_resets)
 	E2E_WAIT_LOG(w, mark, "action reset done");
 	g_free(inject_and_wait(w, 0xc2, 0x0012));
 	E2E_WAIT_LOG(w, mark, "action reset postponed");
+	/* recorded after the error's own decision: wait for it too */
+	E2E_WAIT_LOG(w, mark, "adapter PCHID 0x01c0: 2 of 2 functions reported errors");
 
 	l = E2E_LINES(w, mark, "ZPCID_KIND=adapter");
 	ck_assert_uint_eq(l->len, 1);

@@ -24,6 +24,20 @@ for l in open(sys.argv[1]):
 PY
 }
 
+# wait_error_signal FID PEC: until the recorder has the ErrorReported of that
+# error; zpcid's signals arrive in the order it sent them, so every signal
+# sent before it (an AdapterEvent included) has arrived too
+wait_error_signal() {
+	wait_for "$PY - \"\$T/signals\" $1 $2 <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    s = json.loads(l)
+    if s.get('member') == 'ErrorReported' and s['args'][0].get('fid') == int(sys.argv[2], 0) and s['args'][0].get('pec') == int(sys.argv[3], 0):
+        sys.exit(0)
+sys.exit(1)
+PY" 10 || fail "no ErrorReported for $1 $2"
+}
+
 step_start() {
 	wait_for 'busctl --system status org.zpcid1 >/dev/null 2>&1' 10 || fail "zpcid did not take org.zpcid1"
 	wait_for '[ "$(busctl --system get-property org.zpcid1 /org/zpcid1 org.zpcid1.Manager FunctionCount)" = "u 16" ]' 10 ||
@@ -36,6 +50,7 @@ step_start() {
 # After two functions of 0x0140 and one of 0x0100 (the marker: its error
 # was logged after the other two were recorded): no adapter event yet.
 step_two_of_three() {
+	wait_error_signal 0x10 0x12
 	[ -z "$(adapter_signals)" ] || fail "an adapter event from two functions: $(adapter_signals)"
 	"$Z" --format json adapters >"$T/two.json" || fail "zpcictl adapters"
 	$PY - "$T/two.json" <<'PY' || fail "zpcictl adapters after two errors"
@@ -50,6 +65,7 @@ PY
 
 step_check() {
 	local sig
+	wait_error_signal 0x20 0x13
 	sig=$(adapter_signals)
 	[ "$(echo "$sig" | wc -l)" = 1 ] || fail "want exactly one AdapterEvent, got: $sig"
 	echo "$sig" | $PY -c '
