@@ -11,7 +11,7 @@
  *
  *   key            JSON / D-Bus      journal field     meaning
  *   seq            number / t        ZPCID_SEQ         daemon-wide sequence number (history id)
- *   kind           string / s        ZPCID_KIND        error, dropped, recovery, action, summary
+ *   kind           string / s        ZPCID_KIND        error, dropped, recovery, action, summary, adapter
  *   source         string / s        ZPCID_SOURCE      comma list: vfio, delegated, kmsg, uevent, daemon
  *   time           number / t        ZPCID_TIME        realtime, µs since the epoch
  *   monotonic      number / t        ZPCID_MONOTONIC   CLOCK_MONOTONIC, µs
