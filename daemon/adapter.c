@@ -203,16 +203,3 @@ bool adapter_correlator_holds(const AdapterCorrelator *c, const ZpciAttrs *a, ui
 		*ret_until = ad->last_event_usec + c->config.hold_usec;
 	return true;
 }
-
-void adapter_correlator_forget(AdapterCorrelator *c, uint32_t fid)
-{
-	for (size_t i = 0; i < c->n_adapters; i++) {
-		Adapter *ad = &c->adapters[i];
-
-		for (size_t j = 0; j < ad->n_recent; j++)
-			if (ad->recent[j].fid == fid) {
-				ad->recent[j] = ad->recent[--ad->n_recent];
-				break;
-			}
-	}
-}

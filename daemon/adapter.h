@@ -14,6 +14,8 @@
  * adapter event per window per adapter, never a storm. After an adapter
  * event the adapter is "held" for the configured hold time: the policy
  * postpones disruptive actions on its functions while the adapter recovers.
+ * A function that went away keeps its error in the window: an adapter
+ * that fails may well take functions with it.
  *
  * Pure logic: the times (CLOCK_MONOTONIC µs) are passed in; no I/O, no
  * logging, no knowledge of the Manager (daemon/adapter-events.h feeds it
@@ -107,6 +109,3 @@ const Adapter *adapter_correlator_find(const AdapterCorrelator *c, const Adapter
 
 /* How many functions of @ad had an error within (@now_usec - window, @now_usec]. */
 size_t adapter_recent_count(const AdapterCorrelator *c, const Adapter *ad, uint64_t now_usec);
-
-/* Forget a function (it was removed): its recent error no longer counts. */
-void adapter_correlator_forget(AdapterCorrelator *c, uint32_t fid);

@@ -190,19 +190,13 @@ START_TEST(test_hold)
 }
 END_TEST
 
-START_TEST(test_off_and_forget)
+START_TEST(test_off)
 {
 	_cleanup_(adapter_correlator_freep) AdapterCorrelator *off = new_correlator(0, 10 * S, 0, false);
-	_cleanup_(adapter_correlator_freep) AdapterCorrelator *c = new_correlator(2, 10 * S, 0, false);
 
 	for (uint32_t fid = 0x10; fid < 0x20; fid++)
 		ck_assert_int_eq(observe(off, fid, 0x1a0, 0, 100 * S, NULL), 0);
 	ck_assert_uint_eq(off->n_adapters, 0);
-
-	ck_assert_int_eq(observe(c, 0x10, 0x1a0, 0, 100 * S, NULL), 0);
-	adapter_correlator_forget(c, 0x10);
-	ck_assert_int_eq(observe(c, 0x11, 0x1a0, 0, 101 * S, NULL), 0);
-	ck_assert_int_eq(observe(c, 0x12, 0x1a0, 0, 102 * S, NULL), 1);
 }
 END_TEST
 
@@ -354,7 +348,7 @@ static Suite *adapter_suite(void)
 	tcase_add_test(tc, test_once_per_window);
 	tcase_add_test(tc, test_by_port);
 	tcase_add_test(tc, test_hold);
-	tcase_add_test(tc, test_off_and_forget);
+	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_metric_series);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tp, test_policy_rejects_disruption_on_adapter_events);
