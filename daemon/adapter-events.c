@@ -16,7 +16,6 @@
 struct AdapterEvents {
 	Manager *manager;
 	AdapterCorrelator *correlator;
-	uint64_t n_events; /* adapter events deferred */
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -150,9 +149,9 @@ void adapter_events_observe(AdapterEvents *a, ZpciFunction *f, const ZpciEvent *
 	}
 	(void)snprintf(ae->detail, sizeof(ae->detail), "%" PRIu32 " function(s) with errors within %llu s",
 		       ae->count, (unsigned long long)(a->correlator->config.window_usec / USEC_PER_SEC));
-	/* after the current event, never inside it */
-	if (a->manager->pipeline && pipeline_defer(a->manager->pipeline, NULL, ae) >= 0)
-		a->n_events++;
+	/* after the current event, never inside it (the pipeline logs a loss) */
+	if (a->manager->pipeline)
+		(void)pipeline_defer(a->manager->pipeline, NULL, ae);
 }
 
 static void sink_adapter_events_event(void *userdata, ZpciFunction *f, const ZpciEvent *e, bool emit)
@@ -366,9 +365,4 @@ int adapter_events_metrics(AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n
 	*ret = l;
 	*ret_n = n;
 	return 0;
-}
-
-uint64_t adapter_events_count(const AdapterEvents *a)
-{
-	return a ? a->n_events : 0;
 }

@@ -65,6 +65,3 @@ int adapter_events_append_list(AdapterEvents *a, sd_bus_message *reply);
  * ListAdapters lists them, newly allocated in *@ret (NULL when none).
  * Returns 0 or -ENOMEM. */
 int adapter_events_metrics(AdapterEvents *a, MetricsAdapter **ret, size_t *ret_n);
-
-/* Total adapter events since start-up. */
-uint64_t adapter_events_count(const AdapterEvents *a);

@@ -177,7 +177,7 @@ START_TEST(test_hold_postpones_resets)
 	E2E_WAIT_LOG(w, mark, "action reset done");
 	g_free(inject_and_wait(w, 0xc2, 0x0012));
 	E2E_WAIT_LOG(w, mark, "action reset postponed");
-	/* recorded after the error's own decision: wait for it too */
+	/* the adapter event and the held action are records of their own: wait for each */
 	E2E_WAIT_LOG(w, mark, "adapter PCHID 0x01c0: 2 of 2 functions reported errors");
 
 	l = E2E_LINES(w, mark, "ZPCID_KIND=adapter");
