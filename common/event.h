@@ -41,10 +41,11 @@
  *   message        string / s        MESSAGE           the human-readable line
  *   owner_pid      number / u        ZPCID_OWNER_PID   the process holding the function's vfio device
  *   owner_command  string / s        ZPCID_OWNER_COMMAND  ... its command name (comm)
- *   owner_machine  string / s        ZPCID_OWNER_MACHINE  ... the machine (guest) it runs, from
- * systemd-machined owner_machine_class string / s   ZPCID_OWNER_MACHINE_CLASS  ... "vm" or "container"
- *   owner_unit     string / s        ZPCID_OWNER_UNIT  ... its systemd unit (the machine's, or from its
- * cgroup)
+ *   owner_machine  string / s        ZPCID_OWNER_MACHINE  ... the machine (guest) it runs,
+ *                                                      from systemd-machined
+ *   owner_machine_class string / s   ZPCID_OWNER_MACHINE_CLASS  ... "vm" or "container"
+ *   owner_unit     string / s        ZPCID_OWNER_UNIT  ... its systemd unit (the machine's,
+ *                                                      or from its cgroup)
  *   same_as        number / t        ZPCID_SAME_AS     error: seq of the earlier record of the same
  *                                                      error this one completes (a kernel-log line
  *                                                      first, its drained CCDF later)
