@@ -50,3 +50,4 @@ tests_test_adapter_CFLAGS = $(TEST_CFLAGS)
 tests_test_adapter_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-adapter
 UNIT_TESTS += tests/test-adapter
+EXTRA_DIST += docs/architecture.md
