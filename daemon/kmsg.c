@@ -16,9 +16,7 @@
 #include "common/time-util.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
-#include "daemon/manager.h"
 #include "daemon/pipeline.h"
-#include "daemon/registry.h"
 #include "daemon/syncer.h"
 
 /* ---- pure parsing ------------------------------------------------------ */
@@ -473,7 +471,12 @@ void kmsg_splitter_feed(KmsgSplitter *s, const char *data, size_t n, bool flush,
 /* ---- the source on the loop --------------------------------------------- */
 
 struct KmsgSource {
-	Manager *manager;
+	struct event_base *event_base;
+	Log *log;
+	Pipeline *pipeline;
+	KmsgLookupFn lookup;
+	void *lookup_userdata;
+	History *history;
 	char *path;
 	char *boot_id_path;
 	char *cursor_path; /* NULL: no resume */
@@ -504,15 +507,24 @@ struct KmsgSource {
 	uint64_t n_slices, n_cursor_saves;
 };
 
-int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const char *boot_id_path,
-		    const char *state_directory)
+int kmsg_source_new(KmsgSource **ret, const KmsgSourceConfig *c)
 {
 	_cleanup_(kmsg_source_freep) KmsgSource *k = NULL;
+	const char *kmsg_path = c->kmsg_path, *boot_id_path = c->boot_id_path,
+		   *state_directory = c->state_directory;
 
+	if (!c->event_base || !c->log || !c->pipeline)
+		return -EINVAL;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	k->manager = m;
+	k->event_base = c->event_base;
+	k->log = c->log;
+	k->pipeline = c->pipeline;
+	k->lookup = c->lookup;
+	k->lookup_userdata = c->lookup_userdata;
+	k->history = c->history;
+	k->syncer = c->syncer;
 	k->fd = k->inotify_fd = k->mark_fd = -EBADF;
 	k->path = strdup(kmsg_path ?: KMSG_DEFAULT_PATH);
 	k->boot_id_path = strdup(boot_id_path ?: KMSG_BOOT_ID_PATH);
@@ -560,7 +572,7 @@ static void on_cursor_saved(int result, void *userdata)
 	k->cursor_saving = false;
 	if (result < 0 && !k->cursor_warned) {
 		k->cursor_warned = true;
-		log_warning_errno(k->manager->log, result,
+		log_warning_errno(k->log, result,
 				  "Failed to save the kernel log position to %s, ignoring: %m",
 				  k->cursor_path);
 	}
@@ -648,16 +660,9 @@ static void on_cursor_timer(evutil_socket_t fd, short what, void *userdata)
 
 static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)
 {
-	Registry *r = k->manager->registry;
-	ZpciFunction *f = NULL;
-
-	if (!r)
+	if (!k->lookup || (!z->has_fid && isempty(z->slot)))
 		return NULL;
-	if (z->has_fid)
-		f = registry_get_by_fid(r, z->fid);
-	if (!f && !isempty(z->slot))
-		f = registry_get_by_slot(r, z->slot);
-	return f;
+	return k->lookup(k->lookup_userdata, z->has_fid, z->fid, z->slot);
 }
 
 /* Write kmsg-recorded in place: fixed-width numbers, so the file keeps
@@ -680,7 +685,7 @@ static void mark_write(KmsgSource *k, uint64_t seq, uint64_t pending, uint64_t e
 	k->mark_len = n > 0 ? (size_t)n : 0;
 	if (n < 0 || (size_t)n >= sizeof(text) || pwrite(k->mark_fd, text, (size_t)n, 0) != n) {
 		/* fall back to the cursor alone, said once */
-		log_warning(k->manager->log,
+		log_warning(k->log,
 			    "Failed to write %s, kernel log records of the last second may be recorded "
 			    "again after a crash.",
 			    k->mark_path);
@@ -694,7 +699,7 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 	ZpciFunction *f;
 
 	if (z->kind == KMSG_ZPCI_RECOVERY_INFO) {
-		log_debug(k->manager->log, "Kernel: %s: %s.", isempty(z->slot) ? "n/a" : z->slot, z->detail);
+		log_debug(k->log, "Kernel: %s: %s.", isempty(z->slot) ? "n/a" : z->slot, z->detail);
 		return;
 	}
 
@@ -745,12 +750,11 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 
 		if (z->has_fid)
 			(void)snprintf(fid, sizeof(fid), "0x%08" PRIx32, z->fid);
-		log_debug(k->manager->log,
-			  "Kernel log line for a function zpcid does not know (FID %s, slot %s).", fid,
-			  isempty(z->slot) ? "n/a" : z->slot);
+		log_debug(k->log, "Kernel log line for a function zpcid does not know (FID %s, slot %s).",
+			  fid, isempty(z->slot) ? "n/a" : z->slot);
 	}
-	mark_write(k, k->mark.cursor.seq, rec->seq, pipeline_next_seq(k->manager->pipeline));
-	(void)pipeline_submit(k->manager->pipeline, f, &e);
+	mark_write(k, k->mark.cursor.seq, rec->seq, pipeline_next_seq(k->pipeline));
+	(void)pipeline_submit(k->pipeline, f, &e);
 	mark_write(k, rec->seq, 0, 0);
 }
 
@@ -766,7 +770,7 @@ static void on_line(const char *line, size_t len, void *userdata)
 
 	if (kmsg_record_parse(line, len, &rec) < 0) {
 		if (k->n_malformed++ == 0)
-			log_debug(k->manager->log, "Ignoring a malformed kernel log record.");
+			log_debug(k->log, "Ignoring a malformed kernel log record.");
 		return;
 	}
 	if (!kmsg_cursor_advance(&k->cursor, rec.seq, &gap))
@@ -780,7 +784,7 @@ static void on_line(const char *line, size_t len, void *userdata)
 
 		k->n_missed += gap;
 		(void)snprintf(f_count, sizeof(f_count), "ZPCID_COUNT=%" PRIu64, gap);
-		log_fields(k->manager->log, LOG_WARNING, MESSAGE_ID_KMSG_GAP, fields, 1,
+		log_fields(k->log, LOG_WARNING, MESSAGE_ID_KMSG_GAP, fields, 1,
 			   "%" PRIu64 " kernel log record(s) before sequence number %" PRIu64
 			   " were overwritten before zpcid read them; zPCI errors among them are lost.",
 			   gap, rec.seq);
@@ -858,10 +862,10 @@ static int drain(KmsgSource *k)
 static void source_stop(KmsgSource *k, int r)
 {
 	if (r == -EPIPE)
-		log_warning(k->manager->log, "The kernel log %s has ended, no longer watching it.", k->path);
+		log_warning(k->log, "The kernel log %s has ended, no longer watching it.", k->path);
 	else
-		log_warning_errno(k->manager->log, r,
-				  "Failed to read the kernel log %s, no longer watching it: %m", k->path);
+		log_warning_errno(k->log, r, "Failed to read the kernel log %s, no longer watching it: %m",
+				  k->path);
 	if (k->event)
 		(void)event_del(k->event);
 	if (k->more_event)
@@ -901,7 +905,7 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
  * event of a record whose submission a kill interrupted. */
 static bool mark_recorded(KmsgSource *k, uint64_t event_seq)
 {
-	History *h = k->manager->history;
+	History *h = k->history;
 	HistoryQuery q = HISTORY_QUERY_ALL;
 	_cleanup_free_ ZpciEvent *ev = NULL;
 	uint64_t last;
@@ -933,7 +937,7 @@ static void mark_resume(KmsgSource *k, KmsgCursor *saved, const char *boot_id)
 	if (!k->mark_path || isempty(boot_id) || read_small_file(k->mark_path, text, sizeof(text)) < 0)
 		return;
 	if (kmsg_mark_parse(text, &mk) < 0) {
-		log_warning(k->manager->log, "Ignoring malformed kernel log position in %s.", k->mark_path);
+		log_warning(k->log, "Ignoring malformed kernel log position in %s.", k->mark_path);
 		return;
 	}
 	if (!streq(mk.cursor.boot_id, boot_id))
@@ -942,7 +946,7 @@ static void mark_resume(KmsgSource *k, KmsgCursor *saved, const char *boot_id)
 	if (mk.pending > 0) {
 		bool done = mark_recorded(k, mk.event_seq);
 
-		log_debug(k->manager->log,
+		log_debug(k->log,
 			  "Kernel log record %" PRIu64
 			  " was being handled when zpcid ended; its event is %s.",
 			  mk.pending, done ? "in the history" : "not in the history, reading it again");
@@ -961,7 +965,7 @@ static void mark_open(KmsgSource *k)
 		return;
 	k->mark_fd = open(k->mark_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
 	if (k->mark_fd < 0) {
-		log_warning_errno(k->manager->log, errno,
+		log_warning_errno(k->log, errno,
 				  "Failed to open %s, kernel log records of the last second may be "
 				  "recorded again after a crash: %m",
 				  k->mark_path);
@@ -982,7 +986,7 @@ int kmsg_source_start(KmsgSource *k)
 
 	r = read_small_file(k->boot_id_path, boot_id, sizeof(boot_id));
 	if (r < 0)
-		log_warning_errno(k->manager->log, r,
+		log_warning_errno(k->log, r,
 				  "Failed to read the boot id from %s, kernel log records may be reported "
 				  "again after a restart: %m",
 				  k->boot_id_path);
@@ -991,17 +995,15 @@ int kmsg_source_start(KmsgSource *k)
 	if (k->cursor_path) {
 		r = read_small_file(k->cursor_path, text, sizeof(text));
 		if (r >= 0 && kmsg_cursor_parse(text, &saved) < 0)
-			log_warning(k->manager->log, "Ignoring malformed kernel log position in %s.",
-				    k->cursor_path);
+			log_warning(k->log, "Ignoring malformed kernel log position in %s.", k->cursor_path);
 		else if (r < 0 && r != -ENOENT)
-			log_warning_errno(k->manager->log, r, "Failed to read %s, ignoring: %m",
-					  k->cursor_path);
+			log_warning_errno(k->log, r, "Failed to read %s, ignoring: %m", k->cursor_path);
 	}
 	mark_resume(k, &saved, boot_id);
 	kmsg_cursor_resume(&k->cursor, &saved, boot_id);
 	mark_open(k);
 	if (k->cursor.valid)
-		log_debug(k->manager->log, "Resuming the kernel log after sequence number %" PRIu64 ".",
+		log_debug(k->log, "Resuming the kernel log after sequence number %" PRIu64 ".",
 			  k->cursor.seq);
 
 	if (stat(k->path, &st) < 0)
@@ -1028,13 +1030,12 @@ int kmsg_source_start(KmsgSource *k)
 
 	k->regular = S_ISREG(st.st_mode);
 
-	k->event = event_new(k->manager->event_base, k->inotify_fd >= 0 ? k->inotify_fd : k->fd,
-			     EV_READ | EV_PERSIST, on_readable, k);
-	k->more_event = evtimer_new(k->manager->event_base, on_more, k);
-	k->cursor_event = evtimer_new(k->manager->event_base, on_cursor_timer, k);
+	k->event = event_new(k->event_base, k->inotify_fd >= 0 ? k->inotify_fd : k->fd, EV_READ | EV_PERSIST,
+			     on_readable, k);
+	k->more_event = evtimer_new(k->event_base, on_more, k);
+	k->cursor_event = evtimer_new(k->event_base, on_cursor_timer, k);
 	if (!k->event || !k->more_event || !k->cursor_event)
 		return -ENOMEM;
-	k->syncer = k->manager->syncer;
 
 	/* What was buffered before start is read on the loop, slice by slice,
 	 * like everything after it. */
@@ -1042,7 +1043,7 @@ int kmsg_source_start(KmsgSource *k)
 	if (event_add(k->event, NULL) < 0 || evtimer_add(k->more_event, &(struct timeval){}) < 0)
 		return -EIO;
 
-	log_debug(k->manager->log, "Reading the kernel log %s.", k->path);
+	log_debug(k->log, "Reading the kernel log %s.", k->path);
 	return 0;
 }
 

@@ -44,10 +44,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/event.h"
-#include "common/macro.h"
+#include <event2/event.h>
 
-typedef struct Manager Manager;
+#include "common/event.h"
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/function.h"
+#include "daemon/pipeline.h"
+
+struct History;
+struct Syncer;
 typedef struct KmsgSource KmsgSource;
 
 #define KMSG_DEFAULT_PATH    "/dev/kmsg"
@@ -143,14 +149,35 @@ typedef struct KmsgSplitter {
 void kmsg_splitter_feed(KmsgSplitter *s, const char *data, size_t n, bool flush,
 			void (*cb)(const char *line, size_t len, void *userdata), void *userdata);
 
+/* The function a zPCI line names: the one with FID @fid (when @has_fid),
+ * else the one in slot @slot ("" when the line names none). NULL when
+ * there is none (the record is still handed on, without a function). */
+typedef ZpciFunction *(*KmsgLookupFn)(void *userdata, bool has_fid, uint32_t fid, const char *slot);
+
+/* What the source works with. The pointers are borrowed: each must outlive
+ * the source. */
+typedef struct KmsgSourceConfig {
+	const char *kmsg_path;       /* NULL: /dev/kmsg */
+	const char *boot_id_path;    /* NULL: the kernel's boot id */
+	const char *state_directory; /* where the position is kept; NULL: no resume */
+	struct event_base *event_base;
+	Log *log;
+	Pipeline *pipeline;  /* where the records go (pipeline_submit()) */
+	KmsgLookupFn lookup; /* NULL: no record has a function */
+	void *lookup_userdata;
+	/* Asked at start whether the event of a record whose submission a kill
+	 * interrupted is recorded. NULL: it never is (the record is read again). */
+	struct History *history;
+	/* Writes the position off the loop. NULL: it is written on the loop. */
+	struct Syncer *syncer;
+} KmsgSourceConfig;
+
 /*
- * Create the source on @m's loop reading @kmsg_path (NULL: /dev/kmsg), with
- * the boot id from @boot_id_path (NULL: the kernel's) and the cursor kept in
- * @state_directory (NULL: no resume). Nothing is read yet.
- * Returns 0 or -ENOMEM.
+ * Create the source described by @c (copied; the paths too). Nothing is
+ * read yet. Returns 0, -EINVAL without an event base, log or pipeline, or
+ * -ENOMEM.
  */
-int kmsg_source_new(KmsgSource **ret, Manager *m, const char *kmsg_path, const char *boot_id_path,
-		    const char *state_directory);
+int kmsg_source_new(KmsgSource **ret, const KmsgSourceConfig *c);
 
 /* Open the log and start watching it. What the kernel buffered before is
  * read on the loop like what comes later: in slices of at most

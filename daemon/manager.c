@@ -567,6 +567,37 @@ static int manager_setup_core(Manager *m)
 	return 0;
 }
 
+/* A function named by a kernel log line: by FID, else by slot. */
+static ZpciFunction *lookup_function(void *userdata, bool has_fid, uint32_t fid, const char *slot)
+{
+	Registry *r = ASSERT_PTR(userdata);
+	ZpciFunction *f = NULL;
+
+	if (has_fid)
+		f = registry_get_by_fid(r, fid);
+	if (!f && !isempty(slot))
+		f = registry_get_by_slot(r, slot);
+	return f;
+}
+
+static int manager_setup_kmsg(Manager *m)
+{
+	const KmsgSourceConfig c = {
+		.kmsg_path = KMSG_DEFAULT_PATH,
+		.boot_id_path = KMSG_BOOT_ID_PATH,
+		.state_directory = m->state_directory,
+		.event_base = m->event_base,
+		.log = m->log,
+		.pipeline = m->pipeline,
+		.lookup = lookup_function,
+		.lookup_userdata = m->registry,
+		.history = m->history,
+		.syncer = m->syncer,
+	};
+
+	return kmsg_source_new(&m->kmsg, &c);
+}
+
 int manager_start(Manager *m)
 {
 	int r;
@@ -608,7 +639,7 @@ int manager_start(Manager *m)
 
 	/* The kernel log, after the registry so its lines find their functions
 	 * (daemon/kmsg.h). Without it the uevents remain: not fatal. */
-	r = kmsg_source_new(&m->kmsg, m, KMSG_DEFAULT_PATH, KMSG_BOOT_ID_PATH, m->state_directory);
+	r = manager_setup_kmsg(m);
 	if (r < 0)
 		return log_oom(m->log);
 	r = kmsg_source_start(m->kmsg);

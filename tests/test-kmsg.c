@@ -14,9 +14,9 @@
 #include <event2/event.h>
 
 #include "common/messages.h"
+#include "daemon/function.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
-#include "daemon/manager.h"
 #include "daemon/pipeline.h"
 #include "daemon/sinks.h"
 #include "tests/test-util.h"
@@ -307,46 +307,120 @@ static void write_file(const char *path, const char *mode, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-static Manager *new_manager(void)
-{
-	Manager *m = calloc(1, sizeof(*m));
+/* What the source works with: a loop, a log kept in memory, a real
+ * pipeline with the journal sink (and, for the kill test, the history),
+ * and the one function the lookup knows. */
+typedef struct World {
+	struct event_base *base;
+	Log *log;
+	Pipeline *pipeline;
+	History *history;       /* NULL: without history */
+	ZpciFunction *function; /* FID 0x11 in slot 0001:00:00.0; NULL: none known */
+	unsigned n_lookups;
+} World;
 
-	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(log_new(&m->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
-	ck_assert_int_eq(config_new_default(&m->config), 0);
-	m->event_base = event_base_new();
-	ck_assert_ptr_nonnull(m->event_base);
-	m->state_directory = strdup(state_dir);
-	m->runtime_directory = strdup(state_dir);
-	ck_assert_int_eq(manager_setup_pipeline(m), 0);
-	return m;
+#define KNOWN_FID  0x11
+#define KNOWN_SLOT "0001:00:00.0"
+
+/* Like the registry: by FID, else by slot. */
+static ZpciFunction *lookup(void *userdata, bool has_fid, uint32_t fid, const char *slot)
+{
+	World *w = userdata;
+
+	w->n_lookups++;
+	if (!w->function)
+		return NULL;
+	if (has_fid && fid == w->function->attrs.fid)
+		return w->function;
+	if (!isempty(slot) && streq(slot, w->function->attrs.slot))
+		return w->function;
+	return NULL;
 }
 
-static size_t count_records(Manager *m, const char *message_id, const char *key, const char *value)
+static World *world_new_full(bool with_function, bool with_history)
 {
-	return test_count_records(m->log, message_id, key, value);
+	World *w = calloc(1, sizeof(*w));
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(log_new(&w->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
+	w->base = event_base_new();
+	ck_assert_ptr_nonnull(w->base);
+	ck_assert_int_eq(pipeline_new(&w->pipeline, w->base, w->log), 0);
+	ck_assert_int_eq(pipeline_add_sink(w->pipeline, &sink_journal, w->log), 0);
+	if (with_history) {
+		ck_assert_int_eq(history_open(&w->history, state_dir, NULL, w->log), 0);
+		ck_assert_int_eq(pipeline_add_sink(w->pipeline, &sink_history, w->history), 0);
+		pipeline_set_next_seq(w->pipeline, history_last_seq(w->history) + 1);
+	}
+	if (with_function) {
+		ZpciAttrs a = { .fid = KNOWN_FID };
+
+		(void)snprintf(a.slot, sizeof(a.slot), "%s", KNOWN_SLOT);
+		ck_assert_int_eq(function_new(&w->function, NULL, &a, NULL), 0);
+	}
+	return w;
+}
+
+static World *world_new(void)
+{
+	return world_new_full(true, false);
+}
+
+static void world_free(World *w)
+{
+	if (w->function)
+		pipeline_forget_function(w->pipeline, w->function);
+	pipeline_free(w->pipeline);
+	history_free(w->history);
+	function_unref(w->function);
+	event_base_free(w->base);
+	log_free(w->log);
+	free(w);
+}
+
+static KmsgSource *new_source(World *w, const char *path)
+{
+	const KmsgSourceConfig c = {
+		.kmsg_path = path,
+		.boot_id_path = boot_path,
+		.state_directory = state_dir,
+		.event_base = w->base,
+		.log = w->log,
+		.pipeline = w->pipeline,
+		.lookup = lookup,
+		.lookup_userdata = w,
+		.history = w->history,
+	};
+	KmsgSource *k = NULL;
+
+	ck_assert_int_eq(kmsg_source_new(&k, &c), 0);
+	return k;
+}
+
+static size_t count_records(World *w, const char *message_id, const char *key, const char *value)
+{
+	return test_count_records(w->log, message_id, key, value);
 }
 
 /* Run the loop until the source has read all there is; returns the loop
  * iterations that took. */
-static unsigned run_until_idle(Manager *m, KmsgSource *k)
+static unsigned run_until_idle(World *w, KmsgSource *k)
 {
 	unsigned n = 0;
 
 	do {
-		ck_assert_int_ge(event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+		ck_assert_int_ge(event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 		n++;
 	} while (!kmsg_source_idle(k));
 	return n;
 }
 
-static KmsgSource *start_source(Manager *m)
+static KmsgSource *start_source(World *w)
 {
-	KmsgSource *k = NULL;
+	KmsgSource *k = new_source(w, kmsg_path);
 
-	ck_assert_int_eq(kmsg_source_new(&k, m, kmsg_path, boot_path, state_dir), 0);
 	ck_assert_int_eq(kmsg_source_start(k), 0);
-	(void)run_until_idle(m, k);
+	(void)run_until_idle(w, k);
 	return k;
 }
 
@@ -361,7 +435,7 @@ static KmsgSource *start_source(Manager *m)
 
 START_TEST(test_source_file_resume)
 {
-	Manager *m;
+	World *m;
 	KmsgSource *k;
 	char cursor[256], text[128];
 	FILE *f;
@@ -370,7 +444,7 @@ START_TEST(test_source_file_resume)
 	write_file(kmsg_path, "we", RECORDS_1);
 
 	/* First start: both zPCI records become events. */
-	m = new_manager();
+	m = world_new();
 	k = start_source(m);
 	ck_assert_uint_eq(kmsg_source_n_records(k), 3);
 	ck_assert_uint_eq(kmsg_source_n_zpci(k), 2);
@@ -381,7 +455,7 @@ START_TEST(test_source_file_resume)
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCID_COUNT", "1"), 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_KMSG_GAP, NULL, NULL), 0);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 
 	(void)snprintf(cursor, sizeof(cursor), "%s/" KMSG_CURSOR_FILENAME, state_dir);
 	f = fopen(cursor, "re");
@@ -391,7 +465,7 @@ START_TEST(test_source_file_resume)
 	ck_assert_ptr_nonnull(strstr(text, "SEQ=2\n"));
 
 	/* Restart: nothing is reported twice. */
-	m = new_manager();
+	m = world_new();
 	k = start_source(m);
 	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 0);
@@ -399,41 +473,41 @@ START_TEST(test_source_file_resume)
 
 	/* A record appended while running is read (inotify wakes the loop). */
 	write_file(kmsg_path, "ae", "3,3,400,-;" ZPCI_LINE("0001:00:00.0", "40", "11") "\n");
-	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(event_base_loop(m->base, EVLOOP_ONCE), 0);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_PEC", "0x0040"), 1);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 
 	/* Down while records were overwritten: the gap is reported with its size. */
 	write_file(kmsg_path, "ae", "3,10,500,-;" ZPCI_LINE("0001:00:00.0", "3b", "11") "\n");
-	m = new_manager();
+	m = world_new();
 	k = start_source(m);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_KMSG_GAP, "ZPCID_COUNT", "6"), 1);
 	ck_assert_uint_eq(kmsg_source_n_missed(k), 6);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 
 	/* After a reboot everything buffered is new again. */
 	write_file(boot_path, "we", "99999999-2222-3333-4444-555555555555\n");
-	m = new_manager();
+	m = world_new();
 	k = start_source(m);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 3);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
 START_TEST(test_source_fifo)
 {
-	Manager *m;
+	World *m;
 	KmsgSource *k;
 	int fd;
 
 	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
 	ck_assert_int_eq(mkfifo(kmsg_path, 0600), 0);
 
-	m = new_manager();
+	m = world_new();
 	k = start_source(m);
 	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
 
@@ -441,7 +515,7 @@ START_TEST(test_source_fifo)
 	ck_assert_int_ge(fd, 0);
 	/* one record in two writes, then two records in one */
 	ck_assert_int_eq(write(fd, "3,0,1,-;zpci: 0001:00:00.0: Event 0x", 36), 36);
-	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(event_base_loop(m->base, EVLOOP_ONCE), 0);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, NULL, NULL), 0);
 	{
 		const char *rest =
@@ -451,16 +525,16 @@ START_TEST(test_source_fifo)
 
 		ck_assert_int_eq(write(fd, rest, strlen(rest)), (int)strlen(rest));
 	}
-	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(event_base_loop(m->base, EVLOOP_ONCE), 0);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCI_PEC", "0x003a"), 1);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCID_COUNT", "2"), 1);
 	ck_assert_uint_eq(kmsg_source_n_records(k), 3);
 
 	/* The writer going away is no end of the source. */
 	close(fd);
-	ck_assert_int_eq(event_base_loop(m->event_base, EVLOOP_NONBLOCK), 0);
+	ck_assert_int_eq(event_base_loop(m->base, EVLOOP_NONBLOCK), 0);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
@@ -476,7 +550,7 @@ START_TEST(test_source_backlog_sliced)
 	const unsigned n_lines = 20000;
 	unsigned seen = 0, served_at = 0, iterations = 0;
 	struct event *sig;
-	Manager *m;
+	World *m;
 	KmsgSource *k = NULL;
 	FILE *f;
 
@@ -487,15 +561,15 @@ START_TEST(test_source_backlog_sliced)
 		fprintf(f, "3,%u,%u,-;unrelated line %u\n", i, i + 1, i);
 	ck_assert_int_eq(fclose(f), 0);
 
-	m = new_manager();
-	sig = evsignal_new(m->event_base, SIGUSR1, on_signal_seen, &seen);
+	m = world_new();
+	sig = evsignal_new(m->base, SIGUSR1, on_signal_seen, &seen);
 	ck_assert_int_eq(evsignal_add(sig, NULL), 0);
-	ck_assert_int_eq(kmsg_source_new(&k, m, kmsg_path, boot_path, state_dir), 0);
+	k = new_source(m, kmsg_path);
 	ck_assert_int_eq(kmsg_source_start(k), 0);
 	ck_assert_uint_eq(kmsg_source_n_records(k), 0);
 	ck_assert_int_eq(raise(SIGUSR1), 0);
 	do {
-		ck_assert_int_ge(event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
+		ck_assert_int_ge(event_base_loop(m->base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 		iterations++;
 		if (seen && !served_at)
 			served_at = (unsigned)kmsg_source_n_records(k);
@@ -512,7 +586,7 @@ START_TEST(test_source_backlog_sliced)
 	ck_assert_uint_le(kmsg_source_n_cursor_saves(k), 2);
 	event_free(sig);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
@@ -521,7 +595,7 @@ END_TEST
  * watched: the loop does not spin on it. */
 START_TEST(test_source_end_no_spin)
 {
-	Manager *m = new_manager();
+	World *m = world_new();
 	KmsgSource *k = NULL;
 	int master;
 	unsigned i;
@@ -531,13 +605,13 @@ START_TEST(test_source_end_no_spin)
 	ck_assert_int_ge(master, 0);
 	ck_assert_int_eq(grantpt(master), 0);
 	ck_assert_int_eq(unlockpt(master), 0);
-	ck_assert_int_eq(kmsg_source_new(&k, m, ptsname(master), boot_path, state_dir), 0);
+	k = new_source(m, ptsname(master));
 	ck_assert_int_eq(kmsg_source_start(k), 0);
 	(void)run_until_idle(m, k);
 	ck_assert_int_eq(close(master), 0);
 	/* 1: no events left on the loop. */
 	for (i = 0; i < 100; i++)
-		if (event_base_loop(m->event_base, EVLOOP_ONCE | EVLOOP_NONBLOCK) == 1)
+		if (event_base_loop(m->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) == 1)
 			break;
 	ck_assert_uint_lt(i, 100);
 	ck_assert_uint_le(kmsg_source_n_slices(k), 3);
@@ -550,35 +624,25 @@ START_TEST(test_source_end_no_spin)
 		ck_assert_uint_eq(ended, 1);
 	}
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
 START_TEST(test_source_missing)
 {
-	Manager *m = new_manager();
+	World *m = world_new();
 	KmsgSource *k = NULL;
 
-	ck_assert_int_eq(kmsg_source_new(&k, m, "/nonexistent/kmsg", boot_path, state_dir), 0);
+	k = new_source(m, "/nonexistent/kmsg");
 	ck_assert_int_eq(kmsg_source_start(k), -ENOENT);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
 #define KILL_LINES  3000
 #define KILL_ROUNDS 6
 #define KILL_FID    0x1000
-
-static Manager *new_manager_with_history(void)
-{
-	Manager *m = new_manager();
-
-	ck_assert_int_eq(history_open(&m->history, state_dir, NULL, m->log), 0);
-	ck_assert_int_eq(pipeline_add_sink(m->pipeline, &sink_history, m->history), 0);
-	pipeline_set_next_seq(m->pipeline, history_last_seq(m->history) + 1);
-	return m;
-}
 
 /* SIGKILL at several points while a kernel log backlog of zPCI errors is
  * handled, then a start that reads the rest: every error is in the history
@@ -592,7 +656,7 @@ START_TEST(test_source_kill_no_replay)
 	uint64_t total = 0;
 	size_t n = 0;
 	unsigned killed_mid = 0;
-	Manager *m;
+	World *m;
 	KmsgSource *k;
 	FILE *f;
 
@@ -621,7 +685,7 @@ START_TEST(test_source_kill_no_replay)
 
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
-			m = new_manager_with_history();
+			m = world_new_full(false, true);
 			k = start_source(m);
 			for (;;)
 				pause();
@@ -639,7 +703,7 @@ START_TEST(test_source_kill_no_replay)
 		killed_mid += st.st_size < (off_t)(200ULL * KILL_LINES);
 	}
 
-	m = new_manager_with_history();
+	m = world_new_full(false, true);
 	k = start_source(m);
 	{
 		HistoryQuery q = HISTORY_QUERY_ALL;
@@ -660,7 +724,7 @@ START_TEST(test_source_kill_no_replay)
 	/* the kills did hit while records were being handled */
 	ck_assert_uint_gt(killed_mid, 0);
 	kmsg_source_free(k);
-	manager_free(m);
+	world_free(m);
 }
 END_TEST
 
