@@ -454,6 +454,13 @@ START_TEST(test_source_file_resume)
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_ERROR, "ZPCID_SOURCE", "kmsg"), 1);
 	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCID_COUNT", "1"), 1);
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_KMSG_GAP, NULL, NULL), 0);
+	/* Both lines were looked up; the queue-full line names only the slot,
+	 * its record gets the FID of the function found there, and the
+	 * function counts both. */
+	ck_assert_uint_eq(m->n_lookups, 2);
+	ck_assert_uint_eq(count_records(m, EVENT_MESSAGE_ID_DROPPED, "ZPCI_FID", "0x00000011"), 1);
+	ck_assert_uint_eq(m->function->counters.errors, 1);
+	ck_assert_uint_eq(m->function->counters.dropped, 1);
 	kmsg_source_free(k);
 	world_free(m);
 
@@ -636,6 +643,11 @@ START_TEST(test_source_missing)
 	k = new_source(m, "/nonexistent/kmsg");
 	ck_assert_int_eq(kmsg_source_start(k), -ENOENT);
 	kmsg_source_free(k);
+	/* Without a pipeline there is nowhere to send records. */
+	k = NULL;
+	ck_assert_int_eq(kmsg_source_new(&k, &(KmsgSourceConfig){ .event_base = m->base, .log = m->log }),
+			 -EINVAL);
+	ck_assert_ptr_null(k);
 	world_free(m);
 }
 END_TEST
