@@ -465,7 +465,7 @@ static int manager_setup_registry(Manager *m)
 							      .userdata = m });
 	if (r < 0)
 		return r;
-	r = recovery_uevent_attach(m->registry, m);
+	r = recovery_uevents_new(&m->recovery, m->registry, m->pipeline, m->log);
 	if (r < 0)
 		return r;
 	return registry_add_hooks(m->registry, &manager_registry_hooks, m);
@@ -784,6 +784,7 @@ Manager *manager_free(Manager *m)
 	(void)pipeline_remove_sink(m->pipeline, &sink_actions, m->actions);
 	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
+	m->recovery = recovery_uevents_free(m->recovery);
 	m->machine = machine_resolver_free(m->machine); /* its calls and matches are on the bus */
 	(void)pipeline_remove_sink(m->pipeline, &sink_bus, m->bus);
 	m->bus = bus_free(m->bus);                   /* unsubscribes from the registry */

@@ -53,6 +53,7 @@ typedef struct Manager {
 	struct Registry *registry;        /* functions: udev monitor, sysfs, holders */
 	struct Ownership *ownership;      /* mode of each function: claims, delegations, vfio */
 	struct KmsgSource *kmsg;          /* /dev/kmsg reader */
+	struct RecoveryUevents *recovery; /* the kernel's recovery uevents as events */
 	struct Bus *bus;                  /* D-Bus API */
 	struct Policy *policy;            /* rules, thresholds, ladders, budget */
 	struct History *history;          /* persistent event history */

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libudev.h>
 
-#include "daemon/manager.h"
 #include "daemon/pipeline.h"
 #include "daemon/recovery-uevent.h"
+
+struct RecoveryUevents {
+	Registry *registry;
+	Pipeline *pipeline;
+	Log *log;
+};
 
 int recovery_uevent_parse(const char *error_event, const char *device_online, ZpciEvent *ret)
 {
@@ -32,7 +38,7 @@ int recovery_uevent_parse(const char *error_event, const char *device_online, Zp
 
 static void on_uevent(void *userdata, ZpciFunction *f, const char *action, struct udev_device *d)
 {
-	Manager *m = ASSERT_PTR(userdata);
+	RecoveryUevents *u = ASSERT_PTR(userdata);
 	const char *what;
 	ZpciEvent e;
 	int r;
@@ -42,17 +48,42 @@ static void on_uevent(void *userdata, ZpciFunction *f, const char *action, struc
 	what = udev_device_get_property_value(d, "ERROR_EVENT");
 	r = recovery_uevent_parse(what, udev_device_get_property_value(d, "DEVICE_ONLINE"), &e);
 	if (r == -EINVAL)
-		log_debug(m->log, "Ignoring ERROR_EVENT=%s of %s.", what, f->attrs.slot);
+		log_debug(u->log, "Ignoring ERROR_EVENT=%s of %s.", what, f->attrs.slot);
 	if (r < 0)
 		return;
-	(void)pipeline_submit(m->pipeline, f, &e);
+	(void)pipeline_submit(u->pipeline, f, &e);
 }
 
 static const RegistryHooks recovery_uevent_hooks = {
 	.uevent = on_uevent,
 };
 
-int recovery_uevent_attach(Registry *r, Manager *m)
+int recovery_uevents_new(RecoveryUevents **ret, Registry *registry, Pipeline *pipeline, Log *log)
 {
-	return registry_add_hooks(r, &recovery_uevent_hooks, m);
+	_cleanup_(recovery_uevents_freep) RecoveryUevents *u = NULL;
+	int r;
+
+	if (!registry || !pipeline || !log)
+		return -EINVAL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->pipeline = pipeline;
+	u->log = log;
+	r = registry_add_hooks(registry, &recovery_uevent_hooks, u);
+	if (r < 0)
+		return r;
+	u->registry = registry;
+	*ret = TAKE_PTR(u);
+	return 0;
+}
+
+RecoveryUevents *recovery_uevents_free(RecoveryUevents *u)
+{
+	if (!u)
+		return NULL;
+	if (u->registry)
+		(void)registry_remove_hooks(u->registry, &recovery_uevent_hooks, u);
+	free(u);
+	return NULL;
 }

@@ -11,9 +11,12 @@
  */
 
 #include "common/event.h"
+#include "common/log.h"
+#include "common/macro.h"
+#include "daemon/pipeline.h"
 #include "daemon/registry.h"
 
-typedef struct Manager Manager;
+typedef struct RecoveryUevents RecoveryUevents;
 
 /* The recovery event that ERROR_EVENT=@error_event (and DEVICE_ONLINE=
  * @device_online, may be NULL) stands for: fills @ret (kind, sources,
@@ -21,6 +24,12 @@ typedef struct Manager Manager;
  * recovery uevent), -EINVAL for an ERROR_EVENT zpcid does not know. */
 int recovery_uevent_parse(const char *error_event, const char *device_online, ZpciEvent *ret);
 
-/* Hook into @r: the recovery uevents of known functions go to @m's
- * pipeline. Returns 0 or -ENOMEM. */
-int recovery_uevent_attach(Registry *r, Manager *m);
+/* Hook into @registry: the recovery uevents of its known functions go to
+ * @pipeline, the ones zpcid does not know are said at debug level in @log.
+ * The three are borrowed and must outlive the source. Returns 0, -EINVAL
+ * when one is missing, or -ENOMEM. */
+int recovery_uevents_new(RecoveryUevents **ret, Registry *registry, Pipeline *pipeline, Log *log);
+
+/* Unhook from the registry and free. Accepts NULL, returns NULL. */
+RecoveryUevents *recovery_uevents_free(RecoveryUevents *u);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RecoveryUevents *, recovery_uevents_free);
