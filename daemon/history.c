@@ -1292,35 +1292,32 @@ static int append_failed(History *h, int r)
 	return r;
 }
 
+static void hex8(char *p, uint32_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 7; i >= 0; i--, v >>= 4)
+		p[i] = hex[v & 0xf];
+}
+
 int history_append(History *h, const ZpciEvent *e)
 {
-	json_object *o = NULL;
-	const char *json;
-	_cleanup_free_ char *line = NULL;
+	/* "LLLLLLLL CCCCCCCC {json}\n": the JSON written in place behind its
+	 * frame, straight from the record (no object tree, no copy) */
+	char line[FRAME_PREFIX + HISTORY_RECORD_MAX + 2];
 	size_t len, total;
 	int r;
 
-	r = event_to_json(e, &o);
-	if (r < 0)
-		return r;
-	json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (!json) {
-		json_object_put(o);
-		return -ENOMEM;
-	}
-	len = strlen(json);
-	if (len == 0 || len > HISTORY_RECORD_MAX) {
-		json_object_put(o);
+	r = event_json_format(e, line + FRAME_PREFIX, HISTORY_RECORD_MAX + 1);
+	if (r <= 0)
 		return -E2BIG;
-	}
+	len = (size_t)r;
 	total = FRAME_PREFIX + len + 1;
-	line = malloc(total + 1);
-	if (!line) {
-		json_object_put(o);
-		return -ENOMEM;
-	}
-	(void)snprintf(line, total + 1, "%08x %08x %s\n", (unsigned)len, history_crc32(json, len), json);
-	json_object_put(o);
+	hex8(line, (uint32_t)len);
+	line[8] = ' ';
+	hex8(line + 9, history_crc32(line + FRAME_PREFIX, len));
+	line[17] = ' ';
+	line[total - 1] = '\n';
 
 	if (h->fd < 0 || h->size == UINT64_MAX || h->size + total > h->limits.max_file_size) {
 		r = rotate(h);
