@@ -58,6 +58,11 @@ static const struct {
 	{ "caller_message", "ZPCID_CALLER_MESSAGE", NULL },
 	{ "count", "ZPCID_COUNT", "%" PRIu64 },
 	{ "message", NULL, NULL },
+	{ "owner_pid", "ZPCID_OWNER_PID", "%" PRIu64 },
+	{ "owner_command", "ZPCID_OWNER_COMMAND", NULL },
+	{ "owner_machine", "ZPCID_OWNER_MACHINE", NULL },
+	{ "owner_machine_class", "ZPCID_OWNER_MACHINE_CLASS", NULL },
+	{ "owner_unit", "ZPCID_OWNER_UNIT", NULL },
 };
 
 /* xorshift64*: the same corpus on every run */
@@ -146,6 +151,11 @@ static ZpciEvent rnd_event(bool ascii)
 	rnd_string(e.caller_message, sizeof(e.caller_message), ascii);
 	e.count = (uint32_t)rnd_number();
 	rnd_string(e.message, sizeof(e.message), ascii);
+	e.owner_pid = rnd() % 2 ? 0 : (uint32_t)rnd_number();
+	rnd_string(e.owner_command, sizeof(e.owner_command), ascii);
+	rnd_string(e.owner_machine, sizeof(e.owner_machine), ascii);
+	rnd_string(e.owner_machine_class, sizeof(e.owner_machine_class), ascii);
+	rnd_string(e.owner_unit, sizeof(e.owner_unit), ascii);
 	return e;
 }
 
@@ -190,7 +200,7 @@ static ZpciEvent full_event(bool ascii)
 
 static void check_json(const ZpciEvent *e)
 {
-	char buf[8192];
+	char buf[16384];
 	json_object *o = NULL;
 	const char *ref;
 	int len;
@@ -431,8 +441,9 @@ START_TEST(test_bus_corpus)
 	m = sd_bus_message_unref(m);
 
 	e = full_event(true);
-	memset(e.slot, 'x', sizeof(e.slot));       /* full arrays: no NUL */
-	memset(e.message, 'y', sizeof(e.message)); /* the last field */
+	memset(e.slot, 'x', sizeof(e.slot)); /* full arrays: no NUL */
+	memset(e.message, 'y', sizeof(e.message));
+	memset(e.owner_unit, 'z', sizeof(e.owner_unit)); /* the last field */
 	check_bus(bus, &e);
 	e = (ZpciEvent){};
 	check_bus(bus, &e);
