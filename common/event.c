@@ -670,17 +670,29 @@ bool event_key_get(unsigned i, const char **ret_key, const char **ret_dbus_signa
 
 /* ---- writing a record without building objects ---- */
 
+/* Two digits at a time: half the divisions of a digit loop. */
+static const char decimal_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static size_t format_decimal(uint64_t v, char buf[static 21])
 {
-	char tmp[20];
-	size_t n = 0;
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, decimal_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, decimal_pairs + 2 * v, 2);
+	} else
+		*--p = (char)('0' + v);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return n;
 }
@@ -711,10 +723,8 @@ size_t event_format_number(const char *format, uint64_t v, char *buf, size_t siz
 	if (!format)
 		n = format_decimal(v, tmp);
 	else if ((width = hex_format_width(format)) >= 0) {
-		size_t digits = 1;
+		size_t digits = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
 
-		for (uint64_t x = v >> 4; x > 0; x >>= 4)
-			digits++;
 		if (digits < (size_t)width)
 			digits = (size_t)width;
 		tmp[n++] = '0';
