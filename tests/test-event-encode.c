@@ -63,6 +63,7 @@ static const struct {
 	{ "owner_machine", "ZPCID_OWNER_MACHINE", NULL },
 	{ "owner_machine_class", "ZPCID_OWNER_MACHINE_CLASS", NULL },
 	{ "owner_unit", "ZPCID_OWNER_UNIT", NULL },
+	{ "same_as", "ZPCID_SAME_AS", "%" PRIu64 },
 };
 
 /* xorshift64*: the same corpus on every run */
@@ -156,6 +157,7 @@ static ZpciEvent rnd_event(bool ascii)
 	rnd_string(e.owner_machine, sizeof(e.owner_machine), ascii);
 	rnd_string(e.owner_machine_class, sizeof(e.owner_machine_class), ascii);
 	rnd_string(e.owner_unit, sizeof(e.owner_unit), ascii);
+	e.same_as = rnd() % 2 ? 0 : rnd_number();
 	return e;
 }
 
@@ -187,10 +189,20 @@ static ZpciEvent full_event(bool ascii)
 		.online = true,
 		.caller_uid = UINT32_MAX,
 		.count = UINT32_MAX,
+		.owner_pid = UINT32_MAX,
+		.same_as = UINT64_MAX,
 	};
-	char *strings[] = { e.slot, e.action, e.result, e.detail, e.rule, e.caller_message, e.message };
-	size_t sizes[] = { sizeof(e.slot), sizeof(e.action),         sizeof(e.result), sizeof(e.detail),
-			   sizeof(e.rule), sizeof(e.caller_message), sizeof(e.message) };
+	char *strings[] = {
+		e.slot,           e.action,  e.result,        e.detail,        e.rule,
+		e.caller_message, e.message, e.owner_command, e.owner_machine, e.owner_machine_class,
+		e.owner_unit
+	};
+	size_t sizes[] = { sizeof(e.slot),          sizeof(e.action),
+			   sizeof(e.result),        sizeof(e.detail),
+			   sizeof(e.rule),          sizeof(e.caller_message),
+			   sizeof(e.message),       sizeof(e.owner_command),
+			   sizeof(e.owner_machine), sizeof(e.owner_machine_class),
+			   sizeof(e.owner_unit) };
 
 	for (size_t k = 0; k < ELEMENTSOF(strings); k++)
 		for (size_t i = 0; i < sizes[k]; i++)
@@ -443,7 +455,7 @@ START_TEST(test_bus_corpus)
 	e = full_event(true);
 	memset(e.slot, 'x', sizeof(e.slot)); /* full arrays: no NUL */
 	memset(e.message, 'y', sizeof(e.message));
-	memset(e.owner_unit, 'z', sizeof(e.owner_unit)); /* the last field */
+	memset(e.owner_unit, 'z', sizeof(e.owner_unit)); /* the last string */
 	check_bus(bus, &e);
 	e = (ZpciEvent){};
 	check_bus(bus, &e);
