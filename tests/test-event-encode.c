@@ -64,6 +64,9 @@ static const struct {
 	{ "owner_machine_class", "ZPCID_OWNER_MACHINE_CLASS", NULL },
 	{ "owner_unit", "ZPCID_OWNER_UNIT", NULL },
 	{ "same_as", "ZPCID_SAME_AS", "%" PRIu64 },
+	{ "port", "ZPCI_PORT", "%" PRIu64 },
+	{ "adapter_functions", "ZPCID_ADAPTER_FUNCTIONS", "%" PRIu64 },
+	{ "adapter_fids", "ZPCID_ADAPTER_FIDS", NULL },
 };
 
 /* xorshift64*: the same corpus on every run */
@@ -127,7 +130,7 @@ static ZpciEvent rnd_event(bool ascii)
 	e.sources = (unsigned)(rnd() % 128);                 /* bits past the known sources too */
 	e.time_usec = rnd_number();
 	e.monotonic_usec = rnd_number();
-	e.has = (unsigned)(rnd() % 2048);
+	e.has = (unsigned)(rnd() % 16384); /* bits past the known ones too */
 	e.fid = rnd() % 4 == 0 ? 0 : (uint32_t)rnd_number();
 	e.uid = (uint32_t)rnd_number();
 	e.uid_is_unique = rnd() % 2;
@@ -158,6 +161,9 @@ static ZpciEvent rnd_event(bool ascii)
 	rnd_string(e.owner_machine_class, sizeof(e.owner_machine_class), ascii);
 	rnd_string(e.owner_unit, sizeof(e.owner_unit), ascii);
 	e.same_as = rnd() % 2 ? 0 : rnd_number();
+	e.port = (uint32_t)rnd_number();
+	e.adapter_functions = (uint32_t)rnd_number();
+	rnd_string(e.adapter_fids, sizeof(e.adapter_fids), ascii);
 	return e;
 }
 
@@ -171,7 +177,7 @@ static ZpciEvent full_event(bool ascii)
 		.sources = 0x1f,
 		.time_usec = UINT64_MAX - 1,
 		.monotonic_usec = 1,
-		.has = 0x3ff,
+		.has = 0xfff,
 		.fid = UINT32_MAX,
 		.uid = UINT32_MAX,
 		.uid_is_unique = true,
@@ -191,18 +197,20 @@ static ZpciEvent full_event(bool ascii)
 		.count = UINT32_MAX,
 		.owner_pid = UINT32_MAX,
 		.same_as = UINT64_MAX,
+		.port = UINT32_MAX,
+		.adapter_functions = UINT32_MAX,
 	};
 	char *strings[] = {
-		e.slot,           e.action,  e.result,        e.detail,        e.rule,
-		e.caller_message, e.message, e.owner_command, e.owner_machine, e.owner_machine_class,
-		e.owner_unit
+		e.slot,           e.action,      e.result,        e.detail,        e.rule,
+		e.caller_message, e.message,     e.owner_command, e.owner_machine, e.owner_machine_class,
+		e.owner_unit,     e.adapter_fids
 	};
 	size_t sizes[] = { sizeof(e.slot),          sizeof(e.action),
 			   sizeof(e.result),        sizeof(e.detail),
 			   sizeof(e.rule),          sizeof(e.caller_message),
 			   sizeof(e.message),       sizeof(e.owner_command),
 			   sizeof(e.owner_machine), sizeof(e.owner_machine_class),
-			   sizeof(e.owner_unit) };
+			   sizeof(e.owner_unit),    sizeof(e.adapter_fids) };
 
 	for (size_t k = 0; k < ELEMENTSOF(strings); k++)
 		for (size_t i = 0; i < sizes[k]; i++)
