@@ -156,6 +156,8 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 		return r;
 	}
 	if (pid == 0) {
+		const char *args[64]; /* argv behind ZPCID_BENCH_WRAP: lives until execv() */
+
 		(void)dup2(log_fd, STDOUT_FILENO);
 		(void)dup2(log_fd, STDERR_FILENO);
 		(void)setsid();
@@ -184,7 +186,6 @@ static pid_t spawn(BenchProc *p, const char *const *argv, bool preload, const ch
 			/* the native run under a command such as valgrind
 			 * --tool=callgrind ..., split at spaces */
 			char *wrap = strdup(getenv("ZPCID_BENCH_WRAP")), *save = NULL;
-			const char *args[64];
 			size_t n = 0;
 
 			for (char *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 32;

@@ -271,6 +271,14 @@ verdict() { # value op limit
 				[ -n "$r" ] && echo "p99 error -> $side ($load) within 2x the floor: $r -> $(verdict "$r" "<=" 2)"
 			done
 		done
+		for load in idle load; do
+			for side in journal bus; do
+				for q in p50 p99; do
+					r=$(ratio "$(val latency.$load.zpcid.$side.$q)" "$(val latency.$load.floor.$side.$q)")
+					[ -n "$r" ] && echo "$q error -> $side ($load) at most 1.2x the floor: $r -> $(verdict "$r" "<=" 1.2)"
+				done
+			done
+		done
 		for src in vfio kmsg; do
 			r=$(ratio "$(val storm.$src.zpcid.events_per_second)" "$(val storm.$src.floor.events_per_second)")
 			[ -n "$r" ] && echo "storm ($src) throughput at least half the floor's: $r -> $(verdict "$r" ">=" 0.5)"

@@ -180,19 +180,19 @@ const char *event_sources_to_string(unsigned sources, char *buf, size_t size)
 
 	if (!buf || size == 0)
 		return buf;
-	buf[0] = 0;
 	for (size_t i = 0; i < ELEMENTSOF(source_names); i++) {
-		int r;
+		size_t len = strlen(source_names[i]), sep = n > 0;
 
 		if (!(sources & (1u << i)))
 			continue;
-		r = snprintf(buf + n, size - n, "%s%s", n > 0 ? "," : "", source_names[i]);
-		if (r < 0 || (size_t)r >= size - n) {
-			buf[n] = 0; /* never half a name */
-			break;
-		}
-		n += (size_t)r;
+		if (n + sep + len >= size)
+			break; /* never half a name */
+		if (sep)
+			buf[n++] = ',';
+		memcpy(buf + n, source_names[i], len);
+		n += len;
 	}
+	buf[n] = 0;
 	return buf;
 }
 
@@ -374,7 +374,8 @@ void event_format_message(ZpciEvent *e)
 	}
 }
 
-static bool key_present(const EventKey *k, const ZpciEvent *e)
+/* Inlined: every writer asks this of every key of every record. */
+__attribute__((always_inline)) static inline bool key_present(const EventKey *k, const ZpciEvent *e)
 {
 	const char *p = (const char *)e + k->offset;
 
@@ -396,7 +397,7 @@ static bool key_present(const EventKey *k, const ZpciEvent *e)
 	return false;
 }
 
-static uint64_t key_get_uint(const EventKey *k, const ZpciEvent *e)
+__attribute__((always_inline)) static inline uint64_t key_get_uint(const EventKey *k, const ZpciEvent *e)
 {
 	const char *p = (const char *)e + k->offset;
 
@@ -623,39 +624,32 @@ int event_from_json(json_object *o, ZpciEvent *ret)
 
 void event_journal_fields(const ZpciEvent *e, EventJournalFields *f)
 {
+	EventView v;
 	size_t used = 0;
 
+	event_view(e, &v);
 	f->n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(event_keys) && f->n < EVENT_JOURNAL_FIELDS_MAX; i++) {
-		const EventKey *k = &event_keys[i];
-		char buf[EVENT_MESSAGE_MAX], num[32];
+	for (size_t i = 0; i < v.n && f->n < EVENT_JOURNAL_FIELDS_MAX; i++) {
+		const EventValue *x = &v.values[i];
+		char num[32];
 		const char *s;
 		size_t name_len, len;
 
-		if (!k->journal || !key_present(k, e))
+		if (!x->journal)
 			continue;
-		if (k->type == KEY_STRING) {
-			/* straight from the field: no formatted copy first */
-			s = (const char *)e + k->offset;
-			len = strnlen(s, k->size);
-		} else if ((s = key_get_string(k, e, buf, sizeof(buf))))
-			len = strlen(s);
-		else {
-			uint64_t v = key_get_uint(k, e);
-			int r;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-			r = snprintf(num, sizeof(num), k->format ?: "%" PRIu64, v);
-#pragma GCC diagnostic pop
+		if (x->is_string) {
+			s = x->string;
+			len = x->length;
+		} else {
 			s = num;
-			len = r < 0 ? 0 : MIN((size_t)r, sizeof(num) - 1);
+			len = MIN(event_format_number(x->journal_format, x->number, num, sizeof(num)),
+				  sizeof(num) - 1);
 		}
 		/* "NAME=value" and its NUL, without a format string per field */
-		name_len = strlen(k->journal);
+		name_len = strlen(x->journal);
 		if (name_len + 1 + len >= sizeof(f->storage) - used)
 			break; /* out of room: the remaining fields are left out */
-		memcpy(f->storage + used, k->journal, name_len);
+		memcpy(f->storage + used, x->journal, name_len);
 		f->storage[used + name_len] = '=';
 		memcpy(f->storage + used + name_len + 1, s, len);
 		f->storage[used + name_len + 1 + len] = '\0';
@@ -673,4 +667,240 @@ bool event_key_get(unsigned i, const char **ret_key, const char **ret_dbus_signa
 	if (ret_dbus_signature)
 		*ret_dbus_signature = event_keys[i].signature;
 	return true;
+}
+
+/* ---- writing a record without building objects ---- */
+
+/* Two digits at a time: half the divisions of a digit loop. */
+static const char decimal_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static size_t format_decimal(uint64_t v, char buf[static 21])
+{
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
+
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, decimal_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, decimal_pairs + 2 * v, 2);
+	} else
+		*--p = (char)('0' + v);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return n;
+}
+
+/* "0x%" [ "0" width ] PRIx64: the hex formats of the key table; the width,
+ * or -1 for another format. Read by hand: this runs for every number of
+ * every journal record. */
+static int hex_format_width(const char *format)
+{
+	static const char prix64[] = PRIx64;
+	int width = 0;
+	size_t i;
+
+	if (format[0] != '0' || format[1] != 'x' || format[2] != '%')
+		return -1;
+	format += 3;
+	if (format[0] == '0')
+		for (format++; *format >= '0' && *format <= '9'; format++)
+			width = width * 10 + (*format - '0');
+	for (i = 0; i < sizeof(prix64); i++) /* with the NUL */
+		if (format[i] != prix64[i])
+			return -1;
+	return width <= 16 ? width : -1;
+}
+
+size_t event_format_number(const char *format, uint64_t v, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[24];
+	size_t n = 0;
+	int width, r;
+
+	if (!format)
+		n = format_decimal(v, tmp);
+	else if ((width = hex_format_width(format)) >= 0) {
+		size_t digits = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
+
+		if (digits < (size_t)width)
+			digits = (size_t)width;
+		tmp[n++] = '0';
+		tmp[n++] = 'x';
+		for (size_t i = digits; i > 0; i--)
+			tmp[n++] = hex[(v >> (4 * (i - 1))) & 0xf];
+		tmp[n] = '\0';
+	} else {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		r = snprintf(buf, size, format, v);
+#pragma GCC diagnostic pop
+		return r < 0 ? 0 : (size_t)r;
+	}
+	if (size > 0) {
+		size_t k = MIN(n, size - 1);
+
+		memcpy(buf, tmp, k);
+		buf[k] = '\0';
+	}
+	return n;
+}
+
+void event_view(const ZpciEvent *e, EventView *ret)
+{
+	const PecInfo *pec = NULL;
+
+	ret->n = 0;
+	ret->sources[0] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(event_keys) && ret->n < EVENT_KEYS_MAX; i++) {
+		const EventKey *k = &event_keys[i];
+		EventValue *v;
+
+		if (!key_present(k, e))
+			continue;
+		v = &ret->values[ret->n++];
+		*v = (EventValue){
+			.key = k->key,
+			.signature = k->signature,
+			.journal = k->journal,
+			.journal_format = k->format,
+			.terminated = true,
+			.is_string = true,
+		};
+		switch (k->type) {
+		case KEY_STRING:
+			v->string = (const char *)e + k->offset;
+			v->length = strnlen(v->string, k->size);
+			v->terminated = v->length < k->size;
+			continue;
+		case KEY_KIND:
+			v->string = event_kind_to_string(e->kind);
+			break;
+		case KEY_SOURCES:
+			v->string = event_sources_to_string(e->sources, ret->sources, sizeof(ret->sources));
+			break;
+		case KEY_RECOVERY:
+			v->string = recovery_phase_to_string(e->recovery);
+			break;
+		case KEY_PEC_NAME:
+		case KEY_PEC_CLASS:
+			/* one lookup of the code for its name and class */
+			if (!pec)
+				pec = pec_lookup(e->pec);
+			v->string = k->type == KEY_PEC_NAME ? pec->name
+							    : pec_class_to_string(pec->pec_class);
+			break;
+		case KEY_PFT_NAME:
+			v->string = event_pft_to_string(e->pft);
+			break;
+		default:
+			v->is_string = false;
+			v->is_bool = k->type == KEY_BOOL;
+			v->number = key_get_uint(k, e);
+			continue;
+		}
+		v->length = strlen(v->string);
+	}
+}
+
+/* What json-c writes for each byte of a string: 0 the byte itself, 'u'
+ * \u00XX, else a backslash and this character. */
+static const char json_escapes[256] = {
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',  [0x01] = 'u', [0x02] = 'u',
+	[0x03] = 'u', [0x04] = 'u', [0x05] = 'u', [0x06] = 'u', [0x07] = 'u',  [0x0b] = 'u', [0x0e] = 'u',
+	[0x0f] = 'u', [0x10] = 'u', [0x11] = 'u', [0x12] = 'u', [0x13] = 'u',  [0x14] = 'u', [0x15] = 'u',
+	[0x16] = 'u', [0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u',  [0x1b] = 'u', [0x1c] = 'u',
+	[0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',
+};
+
+typedef struct JsonOut {
+	char *p, *end; /* end: the last byte, kept for the NUL */
+	bool full;
+} JsonOut;
+
+static void json_put(JsonOut *o, const char *s, size_t n)
+{
+	if (_unlikely_((size_t)(o->end - o->p) < n)) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+static void json_put_string(JsonOut *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = 0;
+
+	json_put(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e = json_escapes[c];
+
+		if (_likely_(!e))
+			continue;
+		json_put(o, s + start, i - start);
+		if (e == 'u') {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
+
+			json_put(o, u, sizeof(u));
+		} else {
+			char b[2] = { '\\', e };
+
+			json_put(o, b, sizeof(b));
+		}
+		start = i + 1;
+	}
+	json_put(o, s + start, n - start);
+	json_put(o, "\"", 1);
+}
+
+int event_view_json_format(const EventView *v, char *buf, size_t size)
+{
+	JsonOut o = { .p = buf, .end = buf + size - 1 };
+
+	if (size == 0)
+		return -ENOBUFS;
+	json_put(&o, "{", 1);
+	for (size_t i = 0; i < v->n; i++) {
+		const EventValue *x = &v->values[i];
+
+		if (i > 0)
+			json_put(&o, ",", 1);
+		/* the keys are plain words: nothing to escape */
+		json_put(&o, "\"", 1);
+		json_put(&o, x->key, strlen(x->key));
+		json_put(&o, "\":", 2);
+		if (x->is_string)
+			json_put_string(&o, x->string, x->length);
+		else if (x->is_bool)
+			json_put(&o, x->number ? "true" : "false", x->number ? 4 : 5);
+		else {
+			char num[21];
+
+			json_put(&o, num, format_decimal(x->number, num));
+		}
+	}
+	json_put(&o, "}", 1);
+	if (o.full)
+		return -ENOBUFS;
+	*o.p = '\0';
+	return (int)(o.p - buf);
+}
+
+int event_json_format(const ZpciEvent *e, char *buf, size_t size)
+{
+	EventView v;
+
+	event_view(e, &v);
+	return event_view_json_format(&v, buf, size);
 }

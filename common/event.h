@@ -224,3 +224,46 @@ void event_journal_fields(const ZpciEvent *e, EventJournalFields *f);
 /* Iterate the key table, for the D-Bus a{sv} and for documentation: the
  * key of entry @i and its D-Bus signature; returns false past the end. */
 bool event_key_get(unsigned i, const char **ret_key, const char **ret_dbus_signature);
+
+/* One key of a record as every serialisation writes it: the JSON of the
+ * history, the journal field, the D-Bus variant. */
+typedef struct EventValue {
+	const char *key;
+	const char *signature;      /* D-Bus */
+	const char *journal;        /* journal field name, NULL: not a journal field */
+	const char *journal_format; /* of a number: printf format ("0x%08" PRIx64), NULL: decimal */
+	const char *string;         /* a string key: @length bytes, NUL-terminated only when @terminated */
+	size_t length;
+	bool terminated;
+	bool is_string, is_bool;
+	uint64_t number; /* a number or boolean key */
+} EventValue;
+
+#define EVENT_KEYS_MAX 64
+
+/* The keys a record has, in the order of the key table, each looked up and
+ * derived once (names of kind, sources, PEC, PFT): what the JSON line, the
+ * journal fields and the D-Bus a{sv} are written from. Points into the
+ * record (string fields) and into static tables; valid while @e is. */
+typedef struct EventView {
+	EventValue values[EVENT_KEYS_MAX];
+	size_t n;
+	char sources[64];
+} EventView;
+
+/* Fill @ret with the keys @e has. */
+void event_view(const ZpciEvent *e, EventView *ret);
+
+/* The record as one line of JSON, without a newline: byte for byte what
+ * json_object_to_json_string_ext(event_to_json(e), JSON_C_TO_STRING_PLAIN)
+ * gives, written without building objects. Returns the length (@buf is
+ * NUL-terminated), or -ENOBUFS when it does not fit in @size. */
+int event_json_format(const ZpciEvent *e, char *buf, size_t size);
+
+/* The same, from a view of the record. */
+int event_view_json_format(const EventView *v, char *buf, size_t size);
+
+/* Write @v as the journal writes a number of format @format (one of the
+ * key table's, e.g. "0x%08" PRIx64; NULL: decimal) into @buf of @size
+ * bytes. Returns the length, truncated as snprintf() truncates. */
+size_t event_format_number(const char *format, uint64_t v, char *buf, size_t size);

@@ -186,39 +186,82 @@ typedef struct LogSite {
 	const char *func;
 } LogSite;
 
+/* "NAME=value" in @buf when it fits, else in a new string stored in *@heap.
+ * Returns its length, or -ENOMEM. */
+static ssize_t join_field(char *buf, size_t size, char **heap, const char *name, const char *value)
+{
+	size_t n = strlen(name), v = strlen(value);
+	char *p = buf;
+
+	if (n + v + 1 > size) {
+		p = *heap = malloc(n + v + 1);
+		if (!p)
+			return -ENOMEM;
+	}
+	memcpy(p, name, n);
+	memcpy(p + n, value, v + 1);
+	return (ssize_t)(n + v);
+}
+
+static size_t format_unsigned(char *p, unsigned v)
+{
+	char tmp[12];
+	size_t n = 0, k = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		p[k++] = tmp[--n];
+	p[k] = '\0';
+	return k;
+}
+
+/* One record to the journal. Per event of a storm, so without printf and,
+ * for the usual sizes, without allocations. */
 static int write_journal(Log *l, const LogSite *site, int priority, const char *message_id,
 			 const char *const *fields, size_t n_fields, const char *message)
 {
 	char prio[sizeof("PRIORITY=") + 2], run[sizeof("ZPCID_RUN_ID=") + SD_ID128_STRING_MAX];
-	char code_line[sizeof("CODE_LINE=") + 12];
-	_cleanup_free_ char *msg = NULL, *mid = NULL, *code_file = NULL;
-	_cleanup_free_ struct iovec *iov = NULL;
+	char code_line[sizeof("CODE_LINE=") + 12], msg_buf[512], mid_buf[64], file_buf[256];
+	_cleanup_free_ char *msg_heap = NULL, *mid_heap = NULL, *file_heap = NULL;
+	_cleanup_free_ struct iovec *iov_heap = NULL;
+	struct iovec iov_buf[64], *iov = iov_buf;
+	ssize_t k;
 	size_t n = 0;
 
-	iov = calloc(n_fields + 5, sizeof(*iov));
-	if (!iov)
-		return -ENOMEM;
-	if (asprintf(&msg, "MESSAGE=%s", message) < 0)
-		return -ENOMEM;
-	iov[n++] = (struct iovec){ msg, strlen(msg) };
-	(void)snprintf(prio, sizeof(prio), "PRIORITY=%i", priority);
-	iov[n++] = (struct iovec){ prio, strlen(prio) };
-	iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=zpcid", strlen("SYSLOG_IDENTIFIER=zpcid") };
-	(void)snprintf(run, sizeof(run), "ZPCID_RUN_ID=%s", l->run_id);
-	iov[n++] = (struct iovec){ run, strlen(run) };
-	if (message_id) {
-		if (asprintf(&mid, "MESSAGE_ID=%s", message_id) < 0)
+	if (n_fields + 5 > ELEMENTSOF(iov_buf)) {
+		iov = iov_heap = calloc(n_fields + 5, sizeof(*iov));
+		if (!iov)
 			return -ENOMEM;
-		iov[n++] = (struct iovec){ mid, strlen(mid) };
+	}
+	k = join_field(msg_buf, sizeof(msg_buf), &msg_heap, "MESSAGE=", message);
+	if (k < 0)
+		return (int)k;
+	iov[n++] = (struct iovec){ msg_heap ?: msg_buf, (size_t)k };
+	memcpy(prio, "PRIORITY=", 9);
+	iov[n++] = (struct iovec){ prio, 9 + format_unsigned(prio + 9, (unsigned)priority) };
+	iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=zpcid", strlen("SYSLOG_IDENTIFIER=zpcid") };
+	memcpy(run, "ZPCID_RUN_ID=", 13);
+	memcpy(run + 13, l->run_id, sizeof(l->run_id)); /* with its NUL */
+	iov[n++] = (struct iovec){ run, 13 + strlen(l->run_id) };
+	if (message_id) {
+		k = join_field(mid_buf, sizeof(mid_buf), &mid_heap, "MESSAGE_ID=", message_id);
+		if (k < 0)
+			return (int)k;
+		iov[n++] = (struct iovec){ mid_heap ?: mid_buf, (size_t)k };
 	}
 	for (size_t i = 0; i < n_fields; i++)
 		if (fields[i] && strchr(fields[i], '='))
 			iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
 
-	if (asprintf(&code_file, "CODE_FILE=%s", source_path(site->file)) < 0)
-		return -ENOMEM;
-	(void)snprintf(code_line, sizeof(code_line), "CODE_LINE=%u", site->line);
-	return sd_journal_sendv_with_location(code_file, code_line, site->func ?: "", iov, (int)n);
+	k = join_field(file_buf, sizeof(file_buf), &file_heap, "CODE_FILE=", source_path(site->file));
+	if (k < 0)
+		return (int)k;
+	memcpy(code_line, "CODE_LINE=", 10);
+	(void)format_unsigned(code_line + 10, site->line);
+	return sd_journal_sendv_with_location(file_heap ?: file_buf, code_line, site->func ?: "", iov,
+					      (int)n);
 }
 
 static int write_console(int priority, const char *const *fields, size_t n_fields, const char *message)
@@ -288,27 +331,34 @@ int log_fields_fullv(Log *l, const char *file, unsigned line, const char *func, 
 	const LogSite site = { file, line, func };
 	int saved_errno = errno;
 	_cleanup_free_ char *message = NULL;
+	const char *text;
 	int r;
 
 	if (!l || LOG_PRI(priority) > l->max_level)
 		return 0;
 
-	errno = saved_errno; /* for %m */
-	if (vasprintf(&message, format, ap) < 0) {
-		l->dropped++;
-		errno = saved_errno;
-		return 0;
+	if (streq(format, "%s"))
+		/* a record whose text is made already (an event's message) */
+		text = va_arg(ap, const char *) ?: "(null)";
+	else {
+		errno = saved_errno; /* for %m */
+		if (vasprintf(&message, format, ap) < 0) {
+			l->dropped++;
+			errno = saved_errno;
+			return 0;
+		}
+		text = message;
 	}
 
 	switch (l->target) {
 	case LOG_TARGET_JOURNAL:
-		r = write_journal(l, &site, LOG_PRI(priority), message_id, fields, n_fields, message);
+		r = write_journal(l, &site, LOG_PRI(priority), message_id, fields, n_fields, text);
 		break;
 	case LOG_TARGET_MEMORY:
-		r = write_memory(l, &site, LOG_PRI(priority), message_id, fields, n_fields, message);
+		r = write_memory(l, &site, LOG_PRI(priority), message_id, fields, n_fields, text);
 		break;
 	default:
-		r = write_console(LOG_PRI(priority), fields, n_fields, message);
+		r = write_console(LOG_PRI(priority), fields, n_fields, text);
 		break;
 	}
 	if (r < 0)

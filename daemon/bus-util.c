@@ -5,8 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "common/macro.h"
 #include "daemon/bus-util.h"
 
@@ -255,21 +253,38 @@ int bus_error_from_errno(sd_bus_error *error, int r, const char *what)
 	return r;
 }
 
-static int append_value(sd_bus_message *m, const char *sig, json_object *v)
+static int append_value(sd_bus_message *m, const EventValue *v)
 {
-	switch (sig[0]) {
+	_cleanup_free_ char *copy = NULL;
+
+	switch (v->signature[0]) {
 	case 't':
-		return sd_bus_message_append(m, "t", (uint64_t)json_object_get_uint64(v));
-	case 'u':
-		return sd_bus_message_append(m, "u", (uint32_t)json_object_get_uint64(v));
-	case 'q':
-		return sd_bus_message_append(m, "q", (uint16_t)json_object_get_uint64(v));
-	case 'y':
-		return sd_bus_message_append(m, "y", (uint8_t)json_object_get_uint64(v));
-	case 'b':
-		return sd_bus_message_append(m, "b", (int)json_object_get_boolean(v));
+		return sd_bus_message_append_basic(m, 't', &v->number);
+	case 'u': {
+		uint32_t x = (uint32_t)v->number;
+		return sd_bus_message_append_basic(m, 'u', &x);
+	}
+	case 'q': {
+		uint16_t x = (uint16_t)v->number;
+		return sd_bus_message_append_basic(m, 'q', &x);
+	}
+	case 'y': {
+		uint8_t x = (uint8_t)v->number;
+		return sd_bus_message_append_basic(m, 'y', &x);
+	}
+	case 'b': {
+		int x = v->number != 0;
+		return sd_bus_message_append_basic(m, 'b', &x);
+	}
 	case 's':
-		return sd_bus_message_append(m, "s", json_object_get_string(v));
+		if (!v->is_string)
+			return -EINVAL;
+		if (!v->terminated) { /* a field that fills its array */
+			copy = strndup(v->string, v->length);
+			if (!copy)
+				return -ENOMEM;
+		}
+		return sd_bus_message_append_basic(m, 's', copy ?: v->string);
 	default:
 		return -EINVAL;
 	}
@@ -277,26 +292,21 @@ static int append_value(sd_bus_message *m, const char *sig, json_object *v)
 
 int bus_append_event(sd_bus_message *m, const ZpciEvent *e)
 {
-	json_object *j = NULL;
-	const char *key, *sig;
+	EventView v;
 	int r;
 
-	r = event_to_json(e, &j);
-	if (r < 0)
-		return r;
+	/* straight from the record: no JSON object in between, and no
+	 * signature string parsed per value */
+	event_view(e, &v);
 	r = sd_bus_message_open_container(m, 'a', "{sv}");
-	for (unsigned i = 0; r >= 0 && event_key_get(i, &key, &sig); i++) {
-		json_object *v = NULL;
-
-		if (!json_object_object_get_ex(j, key, &v) || !v)
-			continue;
+	for (size_t i = 0; r >= 0 && i < v.n; i++) {
 		r = sd_bus_message_open_container(m, 'e', "sv");
 		if (r >= 0)
-			r = sd_bus_message_append(m, "s", key);
+			r = sd_bus_message_append_basic(m, 's', v.values[i].key);
 		if (r >= 0)
-			r = sd_bus_message_open_container(m, 'v', sig);
+			r = sd_bus_message_open_container(m, 'v', v.values[i].signature);
 		if (r >= 0)
-			r = append_value(m, sig, v);
+			r = append_value(m, &v.values[i]);
 		if (r >= 0)
 			r = sd_bus_message_close_container(m);
 		if (r >= 0)
@@ -304,6 +314,5 @@ int bus_append_event(sd_bus_message *m, const ZpciEvent *e)
 	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
-	json_object_put(j);
 	return r;
 }

@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
 done
 BUILD=$(cd "$BUILD" && pwd) || exit 1
 [ -f "$BUILD/config.h" ] || { echo "fuzz/run.sh: $BUILD is not a configured build directory" >&2; exit 1; }
-[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(jsonpos config kmsg sysfs ccdf history state)
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(jsonpos config kmsg sysfs ccdf history state event-json)
 
 CC=${FUZZ_CC:-$(command -v clang || command -v clang-14 || echo clang)}
 command -v "$CC" >/dev/null || { echo "SKIP: $CC is not installed" >&2; exit 77; }
@@ -49,6 +49,7 @@ PKGS="json-c libsystemd libudev libevent libpci"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-g -O1 -std=gnu11 $SAN -fno-omit-frame-pointer -include $BUILD/config.h -I$SRC -I$BUILD
 	-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" -DLIBEXECDIR=\"/usr/libexec\"
+	-DZPCID_ACTION_HELPER_PATH=\"/usr/libexec/zpcid/zpcid-action\"
 	$(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lpthread"
 OUT=$BUILD/fuzz

@@ -11,3 +11,5 @@ EXTRA_DIST += fuzz/run.sh fuzz/fuzz-util.h \
 	fuzz/fuzz-jsonpos.c fuzz/fuzz-config.c fuzz/fuzz-kmsg.c fuzz/fuzz-sysfs.c \
 	fuzz/fuzz-ccdf.c fuzz/fuzz-history.c fuzz/fuzz-state.c \
 	fuzz/corpus tools/stages.d/85-fuzz.sh
+# The record's writers without json-c, differentially against json-c.
+EXTRA_DIST += fuzz/fuzz-event-json.c

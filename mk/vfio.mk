@@ -31,3 +31,12 @@ tests_test_vfio_CFLAGS = $(TEST_CFLAGS)
 tests_test_vfio_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-vfio
 UNIT_TESTS += tests/test-vfio
+
+# The record's writers without json-c (history line, journal fields, D-Bus
+# a{sv}) against json-c's serialisation of the same record.
+check_PROGRAMS += tests/test-event-encode
+tests_test_event_encode_SOURCES = tests/test-event-encode.c
+tests_test_event_encode_CFLAGS = $(TEST_CFLAGS)
+tests_test_event_encode_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-event-encode
+UNIT_TESTS += tests/test-event-encode

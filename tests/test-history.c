@@ -768,6 +768,84 @@ START_TEST(test_sync_on_the_syncer)
 }
 END_TEST
 
+/* CRC-32 (IEEE 802.3) a bit at a time: the definition history_crc32() must agree with. */
+static uint32_t crc32_bitwise(const void *data, size_t size)
+{
+	const unsigned char *p = data;
+	uint32_t crc = 0xffffffffu;
+
+	while (size-- > 0) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+START_TEST(test_crc32)
+{
+	unsigned char buf[300];
+	uint32_t x = 1;
+
+	ck_assert_uint_eq(history_crc32("", 0), 0);
+	ck_assert_uint_eq(history_crc32("123456789", 9), 0xcbf43926u); /* the check value */
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 16);
+	}
+	/* every length and alignment around the eight-byte steps */
+	for (size_t off = 0; off < 9; off++)
+		for (size_t len = 0; len + off <= sizeof(buf); len++)
+			ck_assert_uint_eq(history_crc32(buf + off, len), crc32_bitwise(buf + off, len));
+}
+END_TEST
+
+/* The lines on disk: "LLLLLLLL CCCCCCCC " and json-c's plain JSON of the record. */
+START_TEST(test_line_bytes)
+{
+	History *h = NULL;
+	ZpciEvent e[3];
+	char *text = NULL, *p;
+	size_t size = 0;
+	FILE *f;
+
+	e[0] = make_event(1, 0x11, 0x3a, EVENT_ERROR);
+	e[1] = make_event(2, 0x12, -1, EVENT_ACTION);
+	(void)snprintf(e[1].detail, sizeof(e[1].detail), "quote \" slash / tab \t ctl \x01 ü");
+	e[2] = (ZpciEvent){ .seq = 3, .kind = EVENT_RECOVERY, .recovery = RECOVERY_BEGIN };
+	ck_assert_int_eq(history_open(&h, dir, NULL, NULL), 0);
+	for (size_t i = 0; i < ELEMENTSOF(e); i++)
+		ck_assert_int_eq(history_append(h, &e[i]), 0);
+	h = history_free(h);
+
+	f = fopen(path_of(HISTORY_FILE_NAME), "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_gt(getdelim(&text, &size, '\0', f), 0);
+	fclose(f);
+	p = text;
+	ck_assert(strneq(p, "ZPCID-HISTORY 1\n", 16));
+	p += 16;
+	for (size_t i = 0; i < ELEMENTSOF(e); i++) {
+		json_object *o = NULL;
+		const char *json;
+		char frame[32];
+		size_t len;
+
+		ck_assert_int_eq(event_to_json(&e[i], &o), 0);
+		json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		len = strlen(json);
+		(void)snprintf(frame, sizeof(frame), "%08x %08x ", (unsigned)len, crc32_bitwise(json, len));
+		ck_assert(strneq(p, frame, 18));
+		ck_assert(strneq(p + 18, json, len));
+		ck_assert_int_eq(p[18 + len], '\n');
+		p += 18 + len + 1;
+		json_object_put(o);
+	}
+	ck_assert_int_eq(*p, '\0');
+	free(text);
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -785,6 +863,8 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_torn_tail_reported_once);
 	tcase_add_test(tc, test_large_history_both_directions);
 	tcase_add_test(tc, test_total_from_index);
+	tcase_add_test(tc, test_crc32);
+	tcase_add_test(tc, test_line_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
