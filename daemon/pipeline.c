@@ -296,6 +296,10 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 		case DEDUP_COMPLETES:
 			function_unref(held);
 			e->sources |= EVENT_SOURCE_KMSG;
+			log_debug(p->log,
+				  "Error 0x%04x of function 0x%08x already held from another source; "
+				  "recording it once, from both.",
+				  e->pec, e->fid);
 			break;
 		case DEDUP_UPGRADE:
 			e->same_as = earlier;
