@@ -272,6 +272,26 @@ DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *r
 	return dedup_check_hold(d, e, seq, 0, NULL, ret_earlier_seq, NULL);
 }
 
+bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e)
+{
+	FidEntry *f;
+
+	if (!(e->has & EVENT_HAS_PEC) || e->sources != EVENT_SOURCE_KMSG)
+		return false;
+	f = entry_get(d, e->fid, false);
+	if (!f)
+		return false;
+	for (Sighting *s = f->kind[0].head; s; s = s->next)
+		if (s->pec == e->pec && s->monotonic_usec <= e->monotonic_usec + DEDUP_WINDOW_USEC &&
+		    s->monotonic_usec + DEDUP_WINDOW_USEC >= e->monotonic_usec) {
+			fifo_unlink(s);
+			sighting_free(s);
+			entry_drop_if_empty(d, f);
+			return true;
+		}
+	return false;
+}
+
 uint64_t dedup_next_deadline(const Dedup *d)
 {
 	return d->held_head ? d->held_head->hold_until : 0;

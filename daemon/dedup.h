@@ -27,7 +27,7 @@
  * source, so a storm on one function neither pushes out another's nor
  * costs a search through them; a FIFO holds at most DEDUP_FUNCTION_MAX
  * sightings (the kernel queues 4 records per function, but its log lines
- * can lag hundreds behind in a storm). A sighting goes when no sighting of
+ * can lag hundreds behind in a storm, spread over the functions). A sighting goes when no sighting of
  * the other kind can match it any more (each source's times only grow),
  * or DEDUP_KEEP_USEC after a newer one of its kind.
  */
@@ -44,9 +44,9 @@ typedef struct Dedup Dedup;
 /* How far apart the times of two sightings of one error may be (µs, CLOCK_MONOTONIC). */
 #define DEDUP_WINDOW_USEC (5 * USEC_PER_SEC)
 /* How long an unpaired sighting is kept after a newer one of its kind. */
-#define DEDUP_KEEP_USEC (30 * USEC_PER_SEC)
+#define DEDUP_KEEP_USEC DEDUP_WINDOW_USEC
 /* Unpaired sightings kept per function and kind of source. */
-#define DEDUP_FUNCTION_MAX 1024
+#define DEDUP_FUNCTION_MAX 256
 
 /* Create an empty memory. Returns 0 or -ENOMEM. */
 int dedup_new(Dedup **ret);
@@ -81,6 +81,12 @@ DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *r
  * held (out of memory). */
 DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
 			      void *userdata, uint64_t *ret_earlier_seq, void **ret_held_userdata);
+
+/* Whether @e is a kernel-log record of an error already drained (the
+ * drained sighting is then matched), without remembering @e otherwise:
+ * for the kernel-log records of functions zpcid does not drain, which no
+ * drained record will come for. */
+bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e);
 
 /* The earliest hold_until of the held records, 0 when none is held. */
 uint64_t dedup_next_deadline(const Dedup *d);

@@ -281,7 +281,21 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 		uint64_t earlier = 0, hold_until = 0;
 		void *held = NULL;
 
-		if (f && p->hold_usec > 0 && e->sources == EVENT_SOURCE_KMSG && p->drains && p->drains(f))
+		bool drained = f && p->drains && p->drains(f);
+
+		if (e->sources == EVENT_SOURCE_KMSG && !drained) {
+			/* no drained record will come: a duplicate of one that came
+			 * (the function was drained until just now), or not kept */
+			if (dedup_is_duplicate(p->dedup, e)) {
+				log_debug(p->log,
+					  "Error 0x%04x of function 0x%08x already recorded from another "
+					  "source.",
+					  e->pec, e->fid);
+				return 0;
+			}
+			return record(p, f, e);
+		}
+		if (drained && p->hold_usec > 0 && e->sources == EVENT_SOURCE_KMSG)
 			hold_until = now_usec(CLOCK_MONOTONIC) + p->hold_usec;
 		switch (dedup_check_hold(p->dedup, e, p->next_seq, hold_until, f, &earlier, &held)) {
 		case DEDUP_DUPLICATE:

@@ -132,7 +132,7 @@ START_TEST(test_old_sightings_go)
 	_cleanup_(dedup_freep) Dedup *d = NULL;
 	ZpciEvent v = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000000);
 	ZpciEvent v2 = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000000 + DEDUP_KEEP_USEC + 1);
-	ZpciEvent k = error_event(0x21, 0x3a, EVENT_SOURCE_KMSG, 1000000 + DEDUP_WINDOW_USEC);
+	ZpciEvent k = error_event(0x21, 0x3a, EVENT_SOURCE_KMSG, 1000000);
 
 	ck_assert_int_eq(dedup_new(&d), 0);
 	ck_assert_int_eq(dedup_check(d, &v, 1, NULL), DEDUP_NEW);
