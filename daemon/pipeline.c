@@ -278,10 +278,9 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 	 * its drained record; a drain after the kernel-log record was recorded
 	 * completes it as an upgrade. */
 	if (e->kind == EVENT_ERROR) {
+		bool drained = f && p->drains && p->drains(f);
 		uint64_t earlier = 0, hold_until = 0;
 		void *held = NULL;
-
-		bool drained = f && p->drains && p->drains(f);
 
 		if (e->sources == EVENT_SOURCE_KMSG && !drained) {
 			/* no drained record will come: a duplicate of one that came
