@@ -214,6 +214,11 @@ void function_apply_event(ZpciFunction *f, const ZpciEvent *e, bool emitted)
 	}
 }
 
+bool function_drains_errors(const ZpciFunction *f)
+{
+	return f && f->vfio;
+}
+
 const char *function_mode_to_string(FunctionMode m)
 {
 	return m >= 0 && m < _FUNCTION_MODE_MAX ? mode_table[m] : "invalid";

@@ -152,6 +152,11 @@ typedef struct ZpciFunction {
 
 /* "observe", "own", "delegated". */
 const char *function_mode_to_string(FunctionMode m);
+
+/* Whether zpcid drains @f's error records now: it holds its vfio device
+ * (own) or its owner's fd (delegated), which it only does with the zPCI
+ * error feature. */
+bool function_drains_errors(const ZpciFunction *f);
 FunctionMode function_mode_from_string(const char *s);
 
 /* "ok", "error", "recovering", "failed", "quarantined", "gone". */

@@ -733,8 +733,10 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 	if (z->detail)
 		(void)snprintf(e.detail, sizeof(e.detail), "%s", z->detail);
 
-	/* Records buffered before zpcid started keep the kernel's time. */
-	if (k->in_backlog && rec->ts_usec > 0) {
+	/* The kernel's time of the record: when it logged the error, however
+	 * far behind zpcid reads its log (a backlog from before start-up, a
+	 * storm). De-duplication pairs it with the drained record by it. */
+	if (rec->ts_usec > 0) {
 		uint64_t mono = now_usec(CLOCK_MONOTONIC);
 
 		if (rec->ts_usec <= mono) {

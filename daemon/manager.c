@@ -322,6 +322,7 @@ int manager_setup_pipeline(Manager *m)
 	if (m->config)
 		configure_coalescing(m);
 	pipeline_set_decider(m->pipeline, apply_policy, m);
+	pipeline_set_drains(m->pipeline, function_drains_errors);
 	/* The history first: it is the durable record of what the journal shows. */
 	if (m->history) {
 		r = pipeline_add_sink(m->pipeline, &sink_history, m->history);
@@ -778,7 +779,9 @@ Manager *manager_free(Manager *m)
 		event_free(m->watchdog_event);
 	/* Actions first (they report into the pipeline), then the sources before
 	 * the registry they look functions up in, the history (synced on close)
-	 * and the policy state last, all before the loop and the log. */
+	 * and the policy state last, all before the loop and the log. Held
+	 * kernel-log records before any sink goes. */
+	pipeline_release_held(m->pipeline);
 	(void)pipeline_remove_sink(m->pipeline, &sink_metrics, m->metrics);
 	m->metrics = metrics_file_free(m->metrics); /* writes zpcid_up 0 */
 	(void)pipeline_remove_sink(m->pipeline, &sink_actions, m->actions);

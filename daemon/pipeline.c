@@ -38,6 +38,13 @@ struct Pipeline {
 
 	Deferred *queue_head, *queue_tail;
 	bool running; /* an event is in the stages: submissions are deferred */
+
+	/* Kernel-log records of functions zpcid drains, held for their drained
+	 * record: one timer, for the oldest. */
+	struct event *hold_timer;
+	uint64_t hold_usec;
+	PipelineDrainsFn drains;
+	bool releasing_nested; /* held records are released from within the stages */
 };
 
 static void on_summary(void *userdata, const void *key, uint32_t suppressed, uint64_t window_usec)
@@ -53,6 +60,86 @@ static void on_summary(void *userdata, const void *key, uint32_t suppressed, uin
 	e.time_usec = now_usec(CLOCK_REALTIME);
 	e.monotonic_usec = now_usec(CLOCK_MONOTONIC);
 	(void)pipeline_defer(p, f, &e);
+}
+
+static void run_queue(Pipeline *p);
+static int record(Pipeline *p, ZpciFunction *f, ZpciEvent *e);
+
+/* A held kernel-log record whose drained record did not come: recorded now,
+ * with the kernel's time stamps it came with. */
+static uint64_t record_held(void *userdata, ZpciEvent *e, void *held_userdata)
+{
+	Pipeline *p = ASSERT_PTR(userdata);
+	ZpciFunction *f = held_userdata;
+
+	(void)record(p, f && f->state != FUNCTION_STATE_GONE ? f : NULL, e);
+	function_unref(f);
+	return e->seq;
+}
+
+/* The same without the function (it goes away, or zpcid does). From
+ * within the stages it is queued as a follow-up (no sequence number to pair
+ * a later drained record with: the function's drains have ended). */
+static uint64_t record_held_alone(void *userdata, ZpciEvent *e, void *held_userdata)
+{
+	Pipeline *p = ASSERT_PTR(userdata);
+
+	function_unref(held_userdata);
+	if (p->releasing_nested) {
+		(void)pipeline_defer(p, NULL, e);
+		return 0;
+	}
+	(void)record(p, NULL, e);
+	return e->seq;
+}
+
+static uint64_t drop_held(void *userdata, ZpciEvent *e, void *held_userdata)
+{
+	Pipeline *p = ASSERT_PTR(userdata);
+
+	log_warning(p->log, "Error 0x%04x of function 0x%08x held back at exit and not recorded.", e->pec,
+		    e->fid);
+	function_unref(held_userdata);
+	return 0;
+}
+
+static void hold_timer_arm(Pipeline *p)
+{
+	uint64_t deadline = dedup_next_deadline(p->dedup), now;
+	struct timeval tv;
+
+	if (deadline == 0 || evtimer_pending(p->hold_timer, NULL))
+		return;
+	now = now_usec(CLOCK_MONOTONIC);
+	deadline = deadline > now ? deadline - now : 0;
+	tv = (struct timeval){ .tv_sec = deadline / USEC_PER_SEC, .tv_usec = deadline % USEC_PER_SEC };
+	(void)evtimer_add(p->hold_timer, &tv);
+}
+
+/* Release what is held through @fn, then run the follow-ups. */
+static size_t release(Pipeline *p, uint64_t now, const void *only, DedupReleaseFn fn)
+{
+	bool running = p->running;
+	size_t n;
+
+	p->running = true;
+	p->releasing_nested = running;
+	n = only ? dedup_release_userdata(p->dedup, only, fn, p) : dedup_release(p->dedup, now, fn, p);
+	if (!running) {
+		run_queue(p);
+		p->running = false;
+	}
+	return n;
+}
+
+static void on_hold_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	Pipeline *p = ASSERT_PTR(userdata);
+	size_t n = release(p, now_usec(CLOCK_MONOTONIC), NULL, record_held);
+
+	if (n > 0)
+		log_debug(p->log, "%zu kernel log record(s) recorded without a drained record.", n);
+	hold_timer_arm(p);
 }
 
 int pipeline_new(Pipeline **ret, struct event_base *base, Log *log)
@@ -71,17 +158,25 @@ int pipeline_new(Pipeline **ret, struct event_base *base, Log *log)
 	r = coalesce_new(&p->coalescer, base, on_summary, p);
 	if (r < 0)
 		return r;
+	p->hold_usec = PIPELINE_HOLD_USEC;
+	p->hold_timer = evtimer_new(base, on_hold_timer, p);
+	if (!p->hold_timer)
+		return -ENOMEM;
 	*ret = TAKE_PTR(p);
 	return 0;
 }
-
-static void run_queue(Pipeline *p);
 
 Pipeline *pipeline_free(Pipeline *p)
 {
 	if (!p)
 		return NULL;
 	run_queue(p); /* empty unless freed from within a stage */
+	/* held records are recorded by pipeline_release_held() before; what is
+	 * still held now has no sink left to go to */
+	if (p->dedup)
+		(void)dedup_release(p->dedup, UINT64_MAX, drop_held, p);
+	if (p->hold_timer)
+		event_free(p->hold_timer);
 	p->coalescer = coalesce_free(p->coalescer);
 	p->dedup = dedup_free(p->dedup);
 	free(p->sinks);
@@ -165,8 +260,6 @@ static void run_summary(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 /* Every stage for one event. Returns 1 when recorded, 0 when a duplicate. */
 static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 {
-	bool emit = true;
-
 	if (e->time_usec == 0)
 		e->time_usec = now_usec(CLOCK_REALTIME);
 	if (e->monotonic_usec == 0)
@@ -180,17 +273,47 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 	if (e->sources == 0)
 		e->sources = EVENT_SOURCE_DAEMON;
 
-	/* The same error from the kernel log and from a drain is recorded once;
-	 * a drain after the kernel log completes the earlier record. */
+	/* The same error from the kernel log and from a drain is recorded once:
+	 * the kernel-log record of a function zpcid drains waits a little for
+	 * its drained record; a drain after the kernel-log record was recorded
+	 * completes it as an upgrade. */
 	if (e->kind == EVENT_ERROR) {
-		uint64_t earlier = 0;
+		bool drained = f && p->drains && p->drains(f);
+		uint64_t earlier = 0, hold_until = 0;
+		void *held = NULL;
 
-		switch (dedup_check(p->dedup, e, p->next_seq, &earlier)) {
+		if (e->sources == EVENT_SOURCE_KMSG && !drained) {
+			/* no drained record will come: a duplicate of one that came
+			 * (the function was drained until just now), or not kept */
+			if (dedup_is_duplicate(p->dedup, e)) {
+				log_debug(p->log,
+					  "Error 0x%04x of function 0x%08x already recorded from another "
+					  "source.",
+					  e->pec, e->fid);
+				return 0;
+			}
+			return record(p, f, e);
+		}
+		if (drained && p->hold_usec > 0 && e->sources == EVENT_SOURCE_KMSG)
+			hold_until = now_usec(CLOCK_MONOTONIC) + p->hold_usec;
+		switch (dedup_check_hold(p->dedup, e, p->next_seq, hold_until, f, &earlier, &held)) {
 		case DEDUP_DUPLICATE:
 			log_debug(p->log,
 				  "Error 0x%04x of function 0x%08x already recorded from another source.",
 				  e->pec, e->fid);
 			return 0;
+		case DEDUP_HELD:
+			(void)function_ref(f); /* dropped when released or completed */
+			hold_timer_arm(p);
+			return 0;
+		case DEDUP_COMPLETES:
+			function_unref(held);
+			e->sources |= EVENT_SOURCE_KMSG;
+			log_debug(p->log,
+				  "Error 0x%04x of function 0x%08x already held from another source; "
+				  "recording it once, from both.",
+				  e->pec, e->fid);
+			break;
 		case DEDUP_UPGRADE:
 			e->same_as = earlier;
 			e->sources |= EVENT_SOURCE_KMSG;
@@ -203,6 +326,14 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 			break;
 		}
 	}
+	return record(p, f, e);
+}
+
+/* The stages after de-duplication: sequence number, coalescing, sinks,
+ * function, decider. Returns 1 (recorded). */
+static int record(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
+{
+	bool emit = true;
 
 	e->seq = p->next_seq++;
 	event_format_message(e);
@@ -280,12 +411,38 @@ int pipeline_defer(Pipeline *p, ZpciFunction *f, const ZpciEvent *e)
 
 void pipeline_forget_function(Pipeline *p, ZpciFunction *f)
 {
-	if (p)
-		coalesce_flush(p->coalescer, f);
+	if (!p)
+		return;
+	if (f)
+		(void)release(p, 0, f, record_held_alone);
+	coalesce_flush(p->coalescer, f);
+}
+
+void pipeline_set_drains(Pipeline *p, PipelineDrainsFn drains)
+{
+	p->drains = drains;
+}
+
+void pipeline_set_hold(Pipeline *p, uint64_t hold_usec)
+{
+	p->hold_usec = hold_usec;
+}
+
+size_t pipeline_n_held(const Pipeline *p)
+{
+	return dedup_n_held(p->dedup);
+}
+
+void pipeline_release_held(Pipeline *p)
+{
+	if (p && dedup_n_held(p->dedup) > 0)
+		(void)release(p, UINT64_MAX, NULL, record_held_alone);
 }
 
 void pipeline_flush(Pipeline *p)
 {
-	if (p)
-		coalesce_flush_all(p->coalescer);
+	if (!p)
+		return;
+	pipeline_release_held(p);
+	coalesce_flush_all(p->coalescer);
 }

@@ -7,8 +7,13 @@
  * them through its stages in this order:
  *
  *   1. de-duplication: the same error seen in the kernel log and drained
- *      from the device is recorded once (daemon/dedup.h); a drained record
- *      that comes after the kernel-log record of its error is recorded as
+ *      from the device is recorded once (daemon/dedup.h). The kernel-log
+ *      record of an error of a function zpcid drains (the drains callback
+ *      says which) is held back for PIPELINE_HOLD_USEC: when the drained
+ *      record comes within it, only the drained record is recorded (sources
+ *      "vfio,kmsg"); when not, the kernel-log record is recorded as the
+ *      grace ends (one timer, for the oldest held record). A drained record
+ *      that comes after its kernel-log record was recorded is recorded as
  *      that error's upgrade (key "same_as": the earlier record's seq);
  *   2. time stamps, the function's identity fields, the sequence number,
  *      the human message;
@@ -37,6 +42,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -73,6 +79,16 @@ typedef struct PipelineSinkVtable {
  * after the sinks. Its follow-up events
  * go through pipeline_defer(). */
 typedef void (*PipelineDecideFn)(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
+
+/* Whether zpcid drains the errors of @f now (own or delegated, with the
+ * zPCI error feature): its kernel-log records are worth holding. */
+typedef bool (*PipelineDrainsFn)(const ZpciFunction *f);
+
+/* How long a kernel-log record of a function zpcid drains waits for its
+ * drained record. The kernel logs the error and queues its record in one
+ * go; zpcid drains it on the next turn of its loop, so the drained record
+ * comes within milliseconds unless the loop is saturated. */
+#define PIPELINE_HOLD_USEC (250 * USEC_PER_MSEC)
 
 /* Create a pipeline whose storm-summary timers run on @base and whose debug
  * messages go to @log. Sequence numbers start at 1. Returns 0 or -ENOMEM. */
@@ -117,9 +133,25 @@ int pipeline_submit(Pipeline *p, ZpciFunction *f, ZpciEvent *e);
  * Returns 0 or -ENOMEM (the event is lost and said so in the log). */
 int pipeline_defer(Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
 
-/* @f goes away: its storm window ends now (a summary when events were held
- * back). Call it before the registry drops the function. */
+/* @f goes away: its held kernel-log records are recorded without it, its
+ * storm window ends now (a summary when events were held back). Call it
+ * before the registry drops the function. */
 void pipeline_forget_function(Pipeline *p, ZpciFunction *f);
 
-/* End every storm window now (summaries), e.g. before the sinks go away. */
+/* Set the callback that says which functions zpcid drains (NULL: none,
+ * nothing is held). */
+void pipeline_set_drains(Pipeline *p, PipelineDrainsFn drains);
+
+/* How long kernel-log records are held (0: not at all). */
+void pipeline_set_hold(Pipeline *p, uint64_t hold_usec);
+
+/* Number of kernel-log records held now. */
+size_t pipeline_n_held(const Pipeline *p);
+
+/* Record every held kernel-log record now, without its function (e.g.
+ * before zpcid exits, while the sinks are there). */
+void pipeline_release_held(Pipeline *p);
+
+/* Record the held records and end every storm window now (summaries),
+ * e.g. before the sinks go away. */
 void pipeline_flush(Pipeline *p);

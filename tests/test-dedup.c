@@ -102,27 +102,188 @@ START_TEST(test_different_fid_pec_window_or_same_source)
 	ck_assert_int_eq(dedup_check(d, &other_fid, 2, NULL), DEDUP_NEW);
 	ck_assert_int_eq(dedup_check(d, &other_pec, 3, NULL), DEDUP_NEW);
 	ck_assert_int_eq(dedup_check(d, &same_source, 4, NULL), DEDUP_NEW);
-	ck_assert_int_eq(dedup_check(d, &too_late, 5, NULL), DEDUP_NEW);
 	/* the kernel line is still unmatched: a record drained through a passed fd upgrades it */
 	ck_assert_int_eq(dedup_check(d, &delegated, 6, &earlier), DEDUP_UPGRADE);
 	ck_assert_uint_eq(earlier, 1);
+	/* the second kernel line (4) is more than a window before this drained record */
+	ck_assert_int_eq(dedup_check(d, &too_late, 5, NULL), DEDUP_NEW);
 }
 END_TEST
 
-START_TEST(test_ring_wraps_without_false_matches)
+START_TEST(test_many_functions_keep_their_sightings)
 {
 	_cleanup_(dedup_freep) Dedup *d = NULL;
 
 	ck_assert_int_eq(dedup_new(&d), 0);
-	for (unsigned i = 0; i < 3 * DEDUP_RING_SIZE; i++) {
+	for (unsigned i = 0; i < 3 * 256; i++) {
 		ZpciEvent v = error_event(i, 0x1, EVENT_SOURCE_VFIO, 1000);
 		ck_assert_int_eq(dedup_check(d, &v, i + 1, NULL), DEDUP_NEW);
 	}
-	/* fid 0 was overwritten long ago; the newest ones still match */
-	ZpciEvent old = error_event(0, 0x1, EVENT_SOURCE_KMSG, 1000);
-	ZpciEvent recent = error_event(3 * DEDUP_RING_SIZE - 1, 0x1, EVENT_SOURCE_KMSG, 1000);
-	ck_assert_int_eq(dedup_check(d, &old, 0, NULL), DEDUP_NEW);
-	ck_assert_int_eq(dedup_check(d, &recent, 0, NULL), DEDUP_DUPLICATE);
+	/* one FIFO per function: the first one's sighting is still there */
+	for (unsigned i = 0; i < 3 * 256; i++) {
+		ZpciEvent k = error_event(i, 0x1, EVENT_SOURCE_KMSG, 1000);
+		ck_assert_int_eq(dedup_check(d, &k, 0, NULL), DEDUP_DUPLICATE);
+	}
+}
+END_TEST
+
+START_TEST(test_old_sightings_go)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent v = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000000);
+	ZpciEvent v2 = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000000 + DEDUP_KEEP_USEC + 1);
+	ZpciEvent k = error_event(0x21, 0x3a, EVENT_SOURCE_KMSG, 1000000);
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check(d, &v, 1, NULL), DEDUP_NEW);
+	/* a newer sighting of its kind long after: the first can match nothing */
+	ck_assert_int_eq(dedup_check(d, &v2, 2, NULL), DEDUP_NEW);
+	ck_assert_int_eq(dedup_check(d, &k, 3, NULL), DEDUP_NEW);
+
+	/* at most DEDUP_FUNCTION_MAX unpaired sightings per function and kind */
+	for (unsigned i = 0; i < DEDUP_FUNCTION_MAX + 10; i++) {
+		ZpciEvent x = error_event(0x22, 0x2, EVENT_SOURCE_VFIO, 5000000 + i);
+		ck_assert_int_eq(dedup_check(d, &x, 100 + i, NULL), DEDUP_NEW);
+	}
+	ZpciEvent first = error_event(0x22, 0x2, EVENT_SOURCE_KMSG, 5000000);
+	int dup = 0;
+
+	for (unsigned i = 0; i < DEDUP_FUNCTION_MAX + 10; i++)
+		dup += dedup_check(d, &first, 0, NULL) == DEDUP_DUPLICATE;
+	ck_assert_int_eq(dup, DEDUP_FUNCTION_MAX);
+}
+END_TEST
+
+typedef struct Released {
+	unsigned n;
+	uint64_t next_seq;
+	uint32_t last_fid;
+	void *last_userdata;
+} Released;
+
+static uint64_t on_release(void *userdata, ZpciEvent *e, void *held_userdata)
+{
+	Released *r = userdata;
+
+	r->n++;
+	r->last_fid = e->fid;
+	r->last_userdata = held_userdata;
+	return r->next_seq++;
+}
+
+START_TEST(test_held_then_completed)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent k = error_event(0x21, 0x3a, EVENT_SOURCE_KMSG, 1000000);
+	ZpciEvent v = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000300);
+	Released r = { .next_seq = 40 };
+	int token;
+	void *held = NULL;
+	uint64_t earlier = 0;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check_hold(d, &k, 1, 2000000, &token, &earlier, &held), DEDUP_HELD);
+	ck_assert_uint_eq(dedup_n_held(d), 1);
+	ck_assert_uint_eq(dedup_next_deadline(d), 2000000);
+	ck_assert_ptr_null(held);
+	/* the drained record comes within the grace: it alone is recorded */
+	ck_assert_int_eq(dedup_check_hold(d, &v, 2, 0, NULL, &earlier, &held), DEDUP_COMPLETES);
+	ck_assert_ptr_eq(held, &token);
+	ck_assert_uint_eq(earlier, 0);
+	ck_assert_uint_eq(dedup_n_held(d), 0);
+	ck_assert_uint_eq(dedup_next_deadline(d), 0);
+	ck_assert_uint_eq(dedup_release(d, UINT64_MAX, on_release, &r), 0);
+	/* and pairs with nothing else */
+	ck_assert_int_eq(dedup_check(d, &k, 3, NULL), DEDUP_NEW);
+}
+END_TEST
+
+START_TEST(test_held_then_released)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent k = error_event(0x21, 0x2a, EVENT_SOURCE_KMSG, 1000000);
+	ZpciEvent k2 = error_event(0x21, 0x2b, EVENT_SOURCE_KMSG, 1000100);
+	ZpciEvent v = error_event(0x21, 0x2a, EVENT_SOURCE_VFIO, 1900000);
+	Released r = { .next_seq = 40 };
+	int token;
+	uint64_t earlier = 0;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check_hold(d, &k, 1, 2000000, &token, NULL, NULL), DEDUP_HELD);
+	ck_assert_int_eq(dedup_check_hold(d, &k2, 1, 2000100, &token, NULL, NULL), DEDUP_HELD);
+	/* not before the grace ends, then one at a time in order */
+	ck_assert_uint_eq(dedup_release(d, 1999999, on_release, &r), 0);
+	ck_assert_uint_eq(dedup_release(d, 2000000, on_release, &r), 1);
+	ck_assert_uint_eq(r.last_fid, 0x21);
+	ck_assert_ptr_eq(r.last_userdata, &token);
+	ck_assert_uint_eq(dedup_next_deadline(d), 2000100);
+	ck_assert_uint_eq(dedup_release(d, UINT64_MAX, on_release, &r), 1);
+	ck_assert_uint_eq(dedup_n_held(d), 0);
+	/* a drained record after the grace still pairs: as an upgrade of record 40 */
+	ck_assert_int_eq(dedup_check_hold(d, &v, 50, 0, NULL, &earlier, NULL), DEDUP_UPGRADE);
+	ck_assert_uint_eq(earlier, 40);
+}
+END_TEST
+
+START_TEST(test_drained_first_is_not_held)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent v = error_event(0x21, 0x3a, EVENT_SOURCE_VFIO, 1000000);
+	ZpciEvent k = error_event(0x21, 0x3a, EVENT_SOURCE_KMSG, 999000);
+	int token;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check(d, &v, 1, NULL), DEDUP_NEW);
+	ck_assert_int_eq(dedup_check_hold(d, &k, 2, 2000000, &token, NULL, NULL), DEDUP_DUPLICATE);
+	ck_assert_uint_eq(dedup_n_held(d), 0);
+}
+END_TEST
+
+START_TEST(test_release_by_userdata)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	Released r = { .next_seq = 1 };
+	int a, b;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	for (unsigned i = 0; i < 6; i++) {
+		ZpciEvent k = error_event(0x30 + i % 2, 0x3a, EVENT_SOURCE_KMSG, 1000 + i);
+		ck_assert_int_eq(dedup_check_hold(d, &k, 0, 5000 + i, i % 2 ? &b : &a, NULL, NULL),
+				 DEDUP_HELD);
+	}
+	ck_assert_uint_eq(dedup_release_userdata(d, &b, on_release, &r), 3);
+	ck_assert_ptr_eq(r.last_userdata, &b);
+	ck_assert_uint_eq(dedup_n_held(d), 3);
+	ck_assert_uint_eq(dedup_next_deadline(d), 5000);
+	/* the rest is freed with the memory */
+}
+END_TEST
+
+/* 2,000 errors over 64 functions, the kernel log 500 records behind the
+ * drains, every drained record 1 ms after its error: every error pairs. */
+START_TEST(test_storm_with_lagging_kernel_log)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	enum { N = 2000, FUNCTIONS = 64, LAG = 500 };
+	unsigned new = 0, dup = 0;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	for (unsigned i = 0; i < N + LAG; i++) {
+		if (i < N) {
+			ZpciEvent v = error_event(0x100 + i % FUNCTIONS, 0x3a + i % 3, EVENT_SOURCE_VFIO,
+						  1000000 + i * 1000 + 1000);
+			new += dedup_check(d, &v, i + 1, NULL) == DEDUP_NEW;
+		}
+		if (i >= LAG) {
+			unsigned j = i - LAG;
+			ZpciEvent k = error_event(0x100 + j % FUNCTIONS, 0x3a + j % 3, EVENT_SOURCE_KMSG,
+						  1000000 + j * 1000);
+			dup += dedup_check_hold(d, &k, 0, 1, &dup, NULL, NULL) == DEDUP_DUPLICATE;
+		}
+	}
+	ck_assert_uint_eq(new, N);
+	ck_assert_uint_eq(dup, N);
+	ck_assert_uint_eq(dedup_n_held(d), 0);
 }
 END_TEST
 
@@ -137,7 +298,13 @@ int main(void)
 	tcase_add_test(tc, test_drain_then_kmsg_is_a_duplicate);
 	tcase_add_test(tc, test_burst_pairs_one_to_one);
 	tcase_add_test(tc, test_different_fid_pec_window_or_same_source);
-	tcase_add_test(tc, test_ring_wraps_without_false_matches);
+	tcase_add_test(tc, test_many_functions_keep_their_sightings);
+	tcase_add_test(tc, test_old_sightings_go);
+	tcase_add_test(tc, test_held_then_completed);
+	tcase_add_test(tc, test_held_then_released);
+	tcase_add_test(tc, test_drained_first_is_not_held);
+	tcase_add_test(tc, test_release_by_userdata);
+	tcase_add_test(tc, test_storm_with_lagging_kernel_log);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

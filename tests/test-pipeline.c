@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "common/time-util.h"
 #include "daemon/pipeline.h"
 
 #define MAX_CALLS 64
@@ -133,6 +134,15 @@ static void decide(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent
 	d->trace->depth--;
 }
 
+/* Which functions zpcid "drains" in these tests. */
+static const ZpciFunction *drained_function;
+static bool drains_all;
+
+static bool test_drains(const ZpciFunction *f)
+{
+	return drains_all || f == drained_function;
+}
+
 typedef struct Fixture {
 	struct event_base *base;
 	Pipeline *p;
@@ -156,6 +166,8 @@ static ZpciFunction *new_function(uint32_t fid, const char *slot)
 static void fixture_init(Fixture *x)
 {
 	*x = (Fixture){};
+	drained_function = NULL;
+	drains_all = false;
 	x->base = event_base_new();
 	ck_assert_ptr_nonnull(x->base);
 	ck_assert_int_eq(pipeline_new(&x->p, x->base, NULL), 0);
@@ -262,6 +274,11 @@ START_TEST(test_drain_after_kmsg_upgrades)
 	ZpciCcdf c = { .fid = 0x21, .pec = 0x3a, .faddr = 0x1000 };
 
 	fixture_init(&x);
+	/* a function zpcid drains, the kernel-log record not held (as when
+	 * the drained record comes after the grace) */
+	drained_function = x.f;
+	pipeline_set_drains(x.p, test_drains);
+	pipeline_set_hold(x.p, 0);
 	event_set_ccdf(&v, &c);
 	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 1);
 	x.trace.n = 0;
@@ -456,6 +473,247 @@ START_TEST(test_decider_kinds)
 }
 END_TEST
 
+static size_t count_who(const Fixture *x, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < x->trace.n; i++)
+		n += streq(x->trace.calls[i].who, name);
+	return n;
+}
+
+/* Run the loop until nothing is held, for at most 30 s. */
+static void wait_until_released(Fixture *x)
+{
+	uint64_t limit = now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC;
+
+	while (pipeline_n_held(x->p) > 0) {
+		ck_assert_uint_lt(now_usec(CLOCK_MONOTONIC), limit);
+		ck_assert_int_ge(event_base_loop(x->base, EVLOOP_ONCE), 0);
+	}
+}
+
+START_TEST(test_held_kmsg_completed_by_drain)
+{
+	Fixture x;
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x3a), v = error_from(EVENT_SOURCE_VFIO, 0x3a);
+	ZpciCcdf c = { .fid = 0x21, .pec = 0x3a, .faddr = 0x1000 };
+
+	fixture_init(&x);
+	drained_function = x.f;
+	pipeline_set_drains(x.p, test_drains);
+	event_set_ccdf(&v, &c);
+	/* held back: nothing recorded yet, and the function keeps a reference */
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 0);
+	ck_assert_uint_eq(x.trace.n, 0);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 1);
+	ck_assert_uint_eq(x.f->n_ref, 2);
+	/* the drained record within the grace: recorded once, from both sources */
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &v), 1);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	ck_assert_uint_eq(x.f->n_ref, 1);
+	ck_assert_uint_eq(v.seq, 1);
+	ck_assert_uint_eq(v.same_as, 0);
+	ck_assert_uint_eq(v.sources, EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG);
+	ck_assert_ptr_nonnull(strstr(v.message, "reported error 0x003a"));
+	ck_assert_uint_eq(x.trace.n, 5);
+	ck_assert_uint_eq(count_who(&x, "decide"), 1);
+	ck_assert_uint_eq(x.f->counters.errors, 1);
+	ck_assert_uint_eq(pipeline_next_seq(x.p), 2);
+	/* a later kernel line of the same error is one of its own (nothing left to pair with) */
+	drained_function = NULL;
+	k = error_from(EVENT_SOURCE_KMSG, 0x3a);
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 1);
+	fixture_done(&x);
+}
+END_TEST
+
+START_TEST(test_held_kmsg_released_at_grace_end)
+{
+	Fixture x;
+	uint64_t kernel_time = now_usec(CLOCK_MONOTONIC) - 2000;
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x2a), v = error_from(EVENT_SOURCE_VFIO, 0x2a);
+
+	fixture_init(&x);
+	drained_function = x.f;
+	pipeline_set_drains(x.p, test_drains);
+	k.monotonic_usec = kernel_time;
+	k.time_usec = 1234567;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 0);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 1);
+	/* a record of another function in the meantime is not held up */
+	{
+		ZpciEvent d = { .kind = EVENT_DROPPED, .count = 1, .has = EVENT_HAS_COUNT };
+
+		ck_assert_int_eq(pipeline_submit(x.p, NULL, &d), 1);
+		ck_assert_uint_eq(d.seq, 1);
+	}
+	x.trace.n = 0;
+	wait_until_released(&x);
+	/* recorded by itself as the grace ended, with the kernel's time, decided on */
+	ck_assert_uint_eq(x.trace.n, 5);
+	ck_assert_ptr_eq(x.trace.calls[0].f, x.f);
+	ck_assert_uint_eq(x.trace.calls[0].e.seq, 2);
+	ck_assert_uint_eq(x.trace.calls[0].e.sources, EVENT_SOURCE_KMSG);
+	ck_assert_uint_eq(x.trace.calls[0].e.monotonic_usec, kernel_time);
+	ck_assert_uint_eq(x.trace.calls[0].e.time_usec, 1234567);
+	ck_assert_str_eq(x.trace.calls[0].e.slot, "0001:00:00.0");
+	ck_assert_uint_eq(count_who(&x, "decide"), 1);
+	ck_assert_uint_eq(x.f->n_ref, 1);
+	/* the drained record after the grace: the rare upgrade */
+	x.trace.n = 0;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &v), 1);
+	ck_assert_uint_eq(v.same_as, 2);
+	ck_assert_uint_eq(count_who(&x, "decide"), 0);
+	fixture_done(&x);
+}
+END_TEST
+
+START_TEST(test_drained_first_then_kmsg_dropped)
+{
+	Fixture x;
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x3a), v = error_from(EVENT_SOURCE_VFIO, 0x3a);
+
+	fixture_init(&x);
+	drained_function = x.f;
+	pipeline_set_drains(x.p, test_drains);
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &v), 1);
+	x.trace.n = 0;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 0);
+	ck_assert_uint_eq(x.trace.n, 0);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	fixture_done(&x);
+}
+END_TEST
+
+START_TEST(test_observed_kmsg_not_held)
+{
+	Fixture x;
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x3a);
+
+	fixture_init(&x);
+	drained_function = NULL;
+	pipeline_set_drains(x.p, test_drains);
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 1);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	ck_assert_uint_eq(x.trace.n, 5);
+	/* nor with a grace of 0 */
+	drained_function = x.f;
+	pipeline_set_hold(x.p, 0);
+	k = error_from(EVENT_SOURCE_KMSG, 0x3b);
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 1);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	fixture_done(&x);
+}
+END_TEST
+
+START_TEST(test_held_kmsg_of_vanishing_function_and_at_exit)
+{
+	Fixture x;
+	ZpciFunction *g = new_function(0x22, "0002:00:00.0");
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x3a), k2 = error_from(EVENT_SOURCE_KMSG, 0x3a);
+
+	fixture_init(&x);
+	drains_all = true;
+	pipeline_set_drains(x.p, test_drains);
+	ck_assert_int_eq(pipeline_submit(x.p, g, &k), 0);
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k2), 0);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 2);
+	/* g goes away: its record is recorded now, without it, not decided on */
+	pipeline_forget_function(x.p, g);
+	(void)function_apply_input(g, FUNCTION_INPUT_REMOVED, NULL);
+	g = function_unref(g);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 1);
+	ck_assert_uint_eq(x.trace.n, 4);
+	ck_assert_ptr_null(x.trace.calls[0].f);
+	ck_assert_uint_eq(x.trace.calls[0].e.fid, 0x22);
+	ck_assert_str_eq(x.trace.calls[0].e.slot, "0002:00:00.0");
+	/* zpcid exits: the rest is recorded before the sinks go */
+	x.trace.n = 0;
+	pipeline_release_held(x.p);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	ck_assert_uint_eq(x.trace.n, 4);
+	ck_assert_uint_eq(x.trace.calls[0].e.fid, 0x21);
+	ck_assert_uint_eq(x.f->n_ref, 1);
+	drains_all = false;
+	fixture_done(&x);
+}
+END_TEST
+
+typedef struct StormCount {
+	unsigned recorded, errors, upgrades, both;
+} StormCount;
+
+static void storm_event(void *userdata, ZpciFunction *f, const ZpciEvent *e, bool emit)
+{
+	StormCount *c = userdata;
+
+	c->recorded++;
+	c->errors += e->kind == EVENT_ERROR;
+	c->upgrades += e->same_as != 0;
+	c->both += e->sources == (EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG);
+}
+
+static const PipelineSinkVtable storm_vtable = { "storm", PIPELINE_SINK_STORE, false, storm_event };
+
+/* 2,000 errors over 64 drained functions; the kernel log 500 records
+ * behind the drains, then 500 ahead of them: one record per error. */
+START_TEST(test_storm_pairs_every_error)
+{
+	enum { N = 2000, FUNCTIONS = 64, LAG = 500 };
+	Fixture x;
+	ZpciFunction *fs[FUNCTIONS];
+	StormCount c = {};
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+
+	fixture_init(&x);
+	for (int lead = 0; lead < 2; lead++) {
+		pipeline_free(x.p);
+		ck_assert_int_eq(pipeline_new(&x.p, x.base, NULL), 0);
+		ck_assert_int_eq(pipeline_add_sink(x.p, &storm_vtable, &c), 0);
+		drains_all = true;
+		pipeline_set_drains(x.p, test_drains);
+		for (int i = 0; i < FUNCTIONS; i++) {
+			char slot[16];
+
+			(void)snprintf(slot, sizeof(slot), "%04x:00:00.0", i);
+			fs[i] = new_function(0x100 + i, slot);
+		}
+		c = (StormCount){};
+		for (unsigned i = 0; i < N + LAG; i++) {
+			/* drained records LAG behind the kernel log (lead) or ahead of it */
+			unsigned kj = lead ? i : i - LAG, vj = lead ? i - LAG : i;
+
+			if ((lead ? i >= LAG : true) && vj < N) {
+				ZpciEvent v = error_from(EVENT_SOURCE_VFIO, 0x3a + vj % 3);
+
+				v.monotonic_usec = t0 + vj * 100 + 50;
+				(void)pipeline_submit(x.p, fs[vj % FUNCTIONS], &v);
+			}
+			if ((lead ? true : i >= LAG) && kj < N) {
+				ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x3a + kj % 3);
+
+				k.monotonic_usec = t0 + kj * 100;
+				(void)pipeline_submit(x.p, fs[kj % FUNCTIONS], &k);
+			}
+		}
+		ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+		ck_assert_uint_eq(c.recorded, N);
+		ck_assert_uint_eq(c.errors, N);
+		ck_assert_uint_eq(c.upgrades, 0);
+		/* drained first: recorded as drained, its kernel line a duplicate */
+		ck_assert_uint_eq(c.both, lead ? N : 0);
+		for (int i = 0; i < FUNCTIONS; i++) {
+			pipeline_forget_function(x.p, fs[i]);
+			ck_assert_uint_eq(fs[i]->n_ref, 1);
+			fs[i] = function_unref(fs[i]);
+		}
+	}
+	drains_all = false;
+	fixture_done(&x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -469,6 +727,12 @@ int main(void)
 	tcase_add_test(tc, test_deferred_event_of_vanished_function);
 	tcase_add_test(tc, test_coalesced_and_summary);
 	tcase_add_test(tc, test_decider_kinds);
+	tcase_add_test(tc, test_held_kmsg_completed_by_drain);
+	tcase_add_test(tc, test_held_kmsg_released_at_grace_end);
+	tcase_add_test(tc, test_drained_first_then_kmsg_dropped);
+	tcase_add_test(tc, test_observed_kmsg_not_held);
+	tcase_add_test(tc, test_held_kmsg_of_vanishing_function_and_at_exit);
+	tcase_add_test(tc, test_storm_pairs_every_error);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
