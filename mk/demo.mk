@@ -36,3 +36,6 @@ tests/test-state-machine.log: tests/test-demo.log
 TESTS += tests/test-zpcictl-adapters.sh
 EXTRA_DIST += tests/test-zpcictl-adapters.sh
 tests/test-zpcictl-adapters.log: tests/test-state-machine.log
+
+# The demo's LPAR (lpar16.lpar with the adapter of 0x10/0x11 for a guest).
+EXTRA_DIST += tests/data/lpar/demo.lpar

@@ -3,9 +3,12 @@
 # (ZPCID_DEMO_FAST=1). It passes only when the demo exits 0 after every
 # section found in zpcid's history what it announced, the history (zpcictl
 # events --format json, parsed here on its own) is what the demo policy must
-# decide, and the output to a file has no escape sequences. Then the demo
+# decide (the guest's section: both errors naming the guest, one adapter
+# event and one alert for it), and the output to a file has no escape
+# sequences. Then the demo
 # must fail when the world lacks a piece (the preload library) and when
-# zpcid records something else than announced (the policy in dry-run).
+# zpcid records something else than announced (the policy in dry-run; no
+# adapter correlation).
 set -u
 . "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -21,16 +24,23 @@ ZPCID_DEMO_FAST=1 ZPCID_DEMO_EVENTS=$T/events.json timeout 300 "$SRC/tools/demo"
 rc=$?
 [ $rc = 0 ] || { cat "$T/out"; fail "tools/demo exited with $rc"; }
 for h in "The LPAR, as zpcid sees it" "Live: zpcictl monitor" "1. A transient error" "2. An error storm" \
-	"3. A permanent error" "4. Errors on a function a VMM holds" "Summary: zpcictl list" "Summary: zpcictl events" \
-	"Done"; do
+	"3. A permanent error" "4. Errors on a function a VMM holds" "5. An adapter fails under a guest" \
+	"Summary: zpcictl list" "Summary: zpcictl events" "Summary: zpcictl events top" "Done"; do
 	grep -qF "== $h ==" "$T/out" || fail "the demo did not show '$h'"
 done
 n=$(grep -c '^   => as expected$' "$T/out")
-[ "$n" = 5 ] || { cat "$T/out"; fail "$n of the demo's 5 checks said 'as expected'"; }
+[ "$n" = 6 ] || { cat "$T/out"; fail "$n of the demo's 6 checks said 'as expected'"; }
 ! grep -q 'NOT as expected' "$T/out" || { cat "$T/out"; fail "a section of the demo did not go as announced"; }
 grep -q '^ErrorReported .*0x00000022' "$T/out" || fail "zpcictl monitor did not show the error of 0x22 live"
+grep -q '^AdapterEvent .*adapter PCHID 0x0100: 2 of 2 functions reported errors$' "$T/out" ||
+	fail "zpcictl monitor did not show the adapter event live"
+machined=$(grep -o 'systemd-machined as libvirt does (here: [^)]*)' "$T/out") || fail "the demo did not say which machined it used"
+if ! grep -q '(here: the real one' "$T/out"; then
+	grep -q 'tools/demo: systemd-machined cannot run here (.*)' "$T/out" || fail "the stand-in of machined without a reason"
+fi
 ! grep -q $'\e' "$T/out" || fail "the demo wrote escape sequences to a file"
-pass "tools/demo ran to the end; every section went as it announced"
+machined=${machined#*(here: }
+pass "tools/demo ran to the end; every section went as it announced; machined: ${machined%)}"
 
 /usr/bin/python3 - "$T/events.json" "$T/out" <<'PY' || { cat "$T/out"; fail "the demo's events are not what the policy decides"; }
 import json, re, sys
@@ -63,27 +73,38 @@ if [e["pec"] for e in of(0x21, "error")] != [0x13, 0x12]: die(f"0x21 errors: {of
 if len(of(0x21, "recovery")) != 2: die("0x21: recovery events")
 if acts(0x21): die(f"0x21 (held) got actions: {acts(0x21)}")
 if any(e["source"] == "vfio" for e in of(0x21)): die("0x21 (held) was read through vfio")
+# 5. the guest's adapter: both errors name the guest, one adapter event, one alert
+g = [(e["fid"], e["pec"], e.get("owner_machine"), e.get("owner_machine_class")) for f in (0x10, 0x11) for e in of(f, "error")]
+if g != [(0x10, 0x0b, "guest-db01", "vm"), (0x11, 0x0b, "guest-db01", "vm")]: die(f"the guest's errors: {g}")
+ad = [e for e in ev if e["kind"] == "adapter"]
+if [(e["pchid"], e["count"], e["adapter_functions"], e["adapter_fids"], e["message"]) for e in ad] != \
+        [(0x100, 2, 2, "0x00000010,0x00000011", "adapter PCHID 0x0100: 2 of 2 functions reported errors")]:
+    die(f"adapter events: {ad}")
+if acts(0x10) != [("alert", "done")] or acts(0x11): die(f"the guest's actions: {acts(0x10)} {acts(0x11)}")
 # every action says which rule decided it
 rules = sorted({(e["fid"], e["action"], e.get("rule")) for e in ev if e["kind"] == "action"})
-if rules != [(0x22, "reset", "first-aid"), (0x31, "alert", "error-storm"), (0x31, "reset", "error-storm"),
+if rules != [(0x10, "alert", "adapter-alert"), (0x22, "reset", "first-aid"), (0x31, "alert", "error-storm"), (0x31, "reset", "error-storm"),
              (0x31, "reset", "first-aid"), (0x31, "unbind", "error-storm"), (0x51, "alert", "permanent-errors")]:
     die(f"rules: {rules}")
 # nothing else happened
-if {e["fid"] for e in ev} != {0x21, 0x22, 0x31, 0x51}: die(f"events on other functions: {sorted({e['fid'] for e in ev})}")
+fids = {e["fid"] for e in ev if e["kind"] != "adapter"}
+if fids != {0x10, 0x11, 0x21, 0x22, 0x31, 0x51}: die(f"events on other functions: {sorted(fids)}")
 # the closing zpcictl list (the table in the demo's output)
 out = open(sys.argv[2]).read()
 table = out.split("== Summary: zpcictl list ==", 1)[1].split("== Summary: zpcictl events ==", 1)[0]
-state = {}
+state, machine = {}, {}
 for line in table.splitlines():
-    m = re.match(r"^0x([0-9a-f]{8})\s+\S+\s+.*\s(ok|error|recovering|failed|quarantined)\s+\d+", line)
-    if m: state[int(m.group(1), 16)] = m.group(2)
-want = {0x22: "ok", 0x31: "quarantined", 0x51: "failed", 0x21: "error"}
+    m = re.match(r"^0x([0-9a-f]{8})\s+\S+\s+.*\s(ok|error|recovering|failed|quarantined)\s+\d+.*\s(\S+)$", line)
+    if m: state[int(m.group(1), 16)], machine[int(m.group(1), 16)] = m.group(2), m.group(3)
+want = {0x22: "ok", 0x31: "quarantined", 0x51: "failed", 0x21: "error", 0x10: "error", 0x11: "error"}
+if {f: mc for f, mc in machine.items() if mc != "-"} != {0x10: "guest-db01", 0x11: "guest-db01"}:
+    die(f"closing list, MACHINE: {machine}")
 if len(state) != 16: die(f"the closing list has {len(state)} functions")
 for fid, s in state.items():
     if s != want.get(fid, "ok"): die(f"closing list: 0x{fid:x} is {s}")
 print("action results:", ", ".join(f"{f:#x} {a} {r}" for f, a, r in sorted({(e["fid"], e["action"], e["result"]) for e in ev if e["kind"] == "action"})))
 PY
-pass "the demo's history and closing list: reset confirmed and ok, storm unbound and quarantined, alert on PEC 0x40, held function only observed"
+pass "the demo's history and closing list: reset confirmed and ok, storm unbound and quarantined, alert on PEC 0x40, held function only observed, one adapter event and alert for guest-db01's adapter"
 
 # A missing piece of the world stops the demo, naming it.
 DEVWORLD_PRELOAD=$T/libdevworld-preload.so ZPCID_DEMO_FAST=1 timeout 120 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
@@ -100,4 +121,15 @@ rc=$?
 grep -q "1. A transient error" "$T/out" && grep -q "NOT as expected" "$T/out" || { cat "$T/out"; fail "the demo did not say which section went otherwise"; }
 grep -qF "zpcid's records differ from what the demo announced" "$T/out" || { cat "$T/out"; fail "no closing verdict"; }
 pass "when zpcid records other outcomes the demo says so and exits $rc"
+
+# No adapter correlation (3 functions needed): the guest's section alone goes otherwise.
+sed 's/"functions": 2,/"functions": 3,/' "$SRC/tests/data/lpar/demo.json" >"$T/no-adapter.json"
+! cmp -s "$SRC/tests/data/lpar/demo.json" "$T/no-adapter.json" || fail "could not change adapter_correlation.functions"
+ZPCID_DEMO_CONFIG=$T/no-adapter.json ZPCID_DEMO_EXPECT_TIMEOUT=5 ZPCID_DEMO_FAST=1 timeout 300 "$SRC/tools/demo" "$BUILD" >"$T/out" 2>&1
+rc=$?
+[ $rc != 0 ] || { cat "$T/out"; fail "the demo exited 0 without the adapter event it announced"; }
+sed -n '/== 5. An adapter fails under a guest ==/,/^   => /p' "$T/out" | grep -q 'NOT as expected' ||
+	{ cat "$T/out"; fail "the guest's section did not say it went otherwise"; }
+[ "$(grep -c '^   => as expected$' "$T/out")" = 5 ] || { cat "$T/out"; fail "other sections than the guest's went otherwise"; }
+pass "without the adapter event the guest's section says so and the demo exits $rc"
 exit 0
