@@ -227,6 +227,7 @@ START_TEST(test_storm_history)
 	g_autoptr(GPtrArray) errors = NULL, summaries = NULL, last = NULL, h = NULL;
 	uint64_t summed = 0, first_seq = 0, prev_seq = 0;
 	unsigned in_history = 0, n_last = 0, unwritten = 0;
+	g_autofree char *bad = NULL;
 	size_t mark;
 	gint64 t0;
 
@@ -310,22 +311,26 @@ START_TEST(test_storm_history)
 		json_object *o = g_ptr_array_index(h, i);
 		uint64_t seq = (uint64_t)e2e_jint(o, "seq");
 
-		ck_assert_uint_gt(seq, prev_seq);
+		E2E_NOTE(bad, seq > prev_seq, "record %u: seq %" PRIu64 " after %" PRIu64, i, seq, prev_seq);
 		prev_seq = seq;
 		if (!g_str_equal(e2e_jstr(o, "kind"), "error"))
 			continue;
-		ck_assert_int_eq(e2e_jint(o, "fid"), 0x81);
+		E2E_NOTE(bad, e2e_jint(o, "fid") == 0x81, "record %u: fid %" PRId64, i, e2e_jint(o, "fid"));
 		if (in_history == STORM_N) { /* the last line */
-			ck_assert_int_eq(e2e_jint(o, "pec"), 0x11);
+			E2E_NOTE(bad, e2e_jint(o, "pec") == 0x11, "the last line: pec %" PRId64,
+				 e2e_jint(o, "pec"));
 			n_last++;
 			continue;
 		}
-		ck_assert_int_eq(e2e_jint(o, "pec"), in_history % 2 ? 0x12 : 0x13);
+		E2E_NOTE(bad, e2e_jint(o, "pec") == (in_history % 2 ? 0x12 : 0x13), "error %u: pec %" PRId64,
+			 in_history, e2e_jint(o, "pec"));
 		if (in_history == 0)
 			first_seq = seq;
-		ck_assert_uint_eq(seq, first_seq + in_history);
+		E2E_NOTE(bad, seq == first_seq + in_history, "error %u: seq %" PRIu64 ", expected %" PRIu64,
+			 in_history, seq, first_seq + in_history);
 		in_history++;
 	}
+	ck_assert_msg(!bad, "the history: %s", bad);
 	ck_assert_uint_eq(in_history, STORM_N);
 	ck_assert_uint_eq(n_last, 1);
 	devworld_free(w);
@@ -373,6 +378,7 @@ START_TEST(test_kill_restart)
 	g_autofree char *state = NULL, *state_path = NULL;
 	uint64_t max_logged = 0, max_hist = 0, prev = 0;
 	unsigned unwritten = 0;
+	g_autofree char *bad = NULL;
 	size_t mark;
 	int status;
 
@@ -428,10 +434,11 @@ START_TEST(test_kill_restart)
 		uint64_t seq = (uint64_t)e2e_jint(g_ptr_array_index(h, i), "seq");
 		gint64 k = (gint64)seq;
 
-		ck_assert_uint_eq(seq, prev + 1);
+		E2E_NOTE(bad, seq == prev + 1, "record %u: seq %" PRIu64 " after %" PRIu64, i, seq, prev);
 		prev = seq;
 		g_hash_table_remove(logged, &k);
 	}
+	ck_assert_msg(!bad, "the history: %s", bad);
 	max_hist = prev;
 	{
 		GHashTableIter it;
@@ -470,9 +477,10 @@ START_TEST(test_kill_restart)
 	for (guint i = 0; i < h2->len; i++) {
 		uint64_t seq = (uint64_t)e2e_jint(g_ptr_array_index(h2, i), "seq");
 
-		ck_assert_uint_eq(seq, prev + 1);
+		E2E_NOTE(bad, seq == prev + 1, "record %u: seq %" PRIu64 " after %" PRIu64, i, seq, prev);
 		prev = seq;
 	}
+	ck_assert_msg(!bad, "the history after the restart: %s", bad);
 	ck_assert_uint_gt(h2->len, h->len);
 	devworld_free(w);
 }
