@@ -98,10 +98,10 @@ for run in 1 2; do
 	STATE_DIRECTORY=$T/state2 RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
 		--config-dropins "$T/none" 2>>"$T/daemon2.err" &
 	DPID=$!
-	wait_for '[ "$(found)" -ge $((found0 + run)) ]' 20 || fail "run $run did not enumerate: $(cat "$T/daemon2.err")"
+	wait_for "[ \"\$(found)\" -ge $((found0 + run)) ]" 20 || fail "run $run did not enumerate: $(cat "$T/daemon2.err")"
 	kill -TERM $DPID
 	wait $DPID || fail "daemon exit code $? (run $run)"
-	wait_for '[ "$(stopped)" -ge $((stopped0 + run)) ]' 20 || fail "no 'stopped' record of run $run"
+	wait_for "[ \"\$(stopped)\" -ge $((stopped0 + run)) ]" 20 || fail "no 'stopped' record of run $run"
 done
 n=$($J ZPCID_SEQ=42 ZPCI_FID=0x00000021 | wc -l)
 [ "$n" = 1 ] || fail "the unjournaled event 42 is in the journal $n time(s), expected once"

@@ -21,7 +21,6 @@ set -u
 # error of it after its own, as a marker that comes after anything the step
 # could cause.
 BYSTANDER=0x30
-BYSTANDER_ID=0x00000030
 
 # what the world does | the function | the states it passes through, each with the input
 STEPS="
@@ -85,7 +84,7 @@ step_expect() {
 		# transition is logged with it, so once the bystander's record is
 		# there a wrong transition of $fid would be too.
 		n=$(($(cat "$T/bystander.n" 2>/dev/null || echo 0) + 1))
-		wait_for '[ "$(grep -F "PCI function $BYSTANDER_ID (" "$T/sim.out" | grep -cF "reported error 0x003a")" -ge $n ]' 30 ||
+		wait_for "[ \$(grep -F 'PCI function $(printf '0x%08x' "$BYSTANDER") (' \"\$T/sim.out\" | grep -cF 'reported error 0x003a') -ge $n ]" 30 ||
 			fail "the bystander's error was not recorded"
 		echo "$n" >"$T/bystander.n"
 	fi
