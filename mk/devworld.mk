@@ -3,7 +3,17 @@
 # of the real daemon that run on it. Everything here needs umockdev.
 if HAVE_UMOCKDEV
 noinst_LIBRARIES += tests/libdevworld.a
-tests_libdevworld_a_SOURCES = tests/devworld.c tests/devworld.h
+tests_libdevworld_a_SOURCES = \
+	tests/devworld.h \
+	tests/devworld-private.h \
+	tests/devworld.c \
+	tests/devworld-sysfs.c \
+	tests/devworld-vfio.c \
+	tests/devworld-errors.c \
+	tests/devworld-kmsg.c \
+	tests/devworld-holder.c \
+	tests/devworld-daemon.c \
+	tests/devworld-lpar.c
 tests_libdevworld_a_CFLAGS = $(AM_CFLAGS) $(UMOCKDEV_CFLAGS)
 DEVWORLD_LIBS = tests/libdevworld.a $(COMMON_LIBS) $(UMOCKDEV_LIBS)
 

@@ -57,6 +57,16 @@ static inline void e2e_dump_log(Devworld *w)
 	})
 #define E2E_WAIT_LOG(w, from, needle) E2E_WAIT_LOG_MS(w, from, needle, E2E_EVENT_MS)
 
+/* In a loop over many records: keep the message of the first condition that
+ * fails in @bad (a char * that starts NULL), and check once after the loop
+ * with ck_assert_msg(!bad, "%s", bad): every ck_assert, passing or not, is a
+ * message to Check's parent. */
+#define E2E_NOTE(bad, cond, ...)                              \
+	do {                                                  \
+		if (!(bad) && !(cond))                        \
+			(bad) = g_strdup_printf(__VA_ARGS__); \
+	} while (0)
+
 static inline Devworld *e2e_world(void)
 {
 	Devworld *w = NULL;

@@ -78,17 +78,20 @@ pass "journalctl --update-catalog accepts the catalog ($n entries)"
 /lib/systemd/systemd-journald >"$T/journald.out" 2>&1 &
 JPID=$!
 wait_for "test -S /run/systemd/journal/socket" 5 || fail "journald did not start: $(cat "$T/journald.out")"
+STARTED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STARTED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
+STOPPED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STOPPED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
 mkdir -p "$T/state" "$T/run"
 STATE_DIRECTORY=$T/state RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
 	--config-dropins "$T/none" --log-target=journal 2>"$T/daemon.err" &
 DPID=$!
-sleep 1
+# its records are in the journal: the start, then (after SIGTERM) the stop
+wait_for "[ -n \"\$(journalctl -D /run/log/journal MESSAGE_ID=$STARTED 2>/dev/null)\" ]" 20 ||
+	fail "no 'started' record in the journal: $(cat "$T/daemon.err")"
 kill -TERM $DPID
 wait $DPID || fail "daemon exit code $?"
-journalctl --sync >/dev/null 2>&1 || sleep 0.5
+wait_for "[ -n \"\$(journalctl -D /run/log/journal MESSAGE_ID=$STOPPED 2>/dev/null)\" ]" 20 ||
+	fail "no 'stopped' record in the journal"
 
-STARTED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STARTED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
-STOPPED=$(sed -n 's/^#define MESSAGE_ID_DAEMON_STOPPED *"\([0-9a-f]*\)"$/\1/p' "$SRC/common/messages.h")
 J="journalctl -D /run/log/journal --no-pager -x"
 $J MESSAGE_ID=$STARTED >"$T/started.txt"
 grep -q "Subject: zpcid started" "$T/started.txt" || fail "journalctl -x shows no catalog text: $(cat "$T/started.txt")"

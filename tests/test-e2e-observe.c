@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,20 @@ static char *log_line(Devworld *w, size_t from, const char *needle)
 		;
 	e = strchr(p, '\n');
 	return g_strndup(b, e ? (size_t)(e - b) : strlen(b));
+}
+
+/* How many log lines after @from are records of FID @fid containing @needle. */
+static unsigned count_fid(Devworld *w, size_t from, uint32_t fid, const char *needle)
+{
+	g_autofree char *log = devworld_log(w);
+	g_autofree char *key = g_strdup_printf("ZPCI_FID=0x%08x", fid);
+	g_auto(GStrv) lines = g_strsplit(log + MIN(from, strlen(log)), "\n", -1);
+	unsigned n = 0;
+
+	for (char **l = lines; *l; l++)
+		if (strstr(*l, key) && strstr(*l, needle))
+			n++;
+	return n;
 }
 
 static void assert_field(const char *line, const char *field)
@@ -233,6 +248,13 @@ START_TEST(test_observe_events_once)
 								       .kind = DEVWORLD_KIND_ROCE3,
 								       .driver = "vfio-pci" }),
 			 0);
+	/* its records come after everything 0x21's input could cause */
+	ck_assert_int_eq(devworld_add_function(w, &(DevworldFunction){ .fid = 0x22,
+								       .uid = 0x22,
+								       .uid_is_unique = true,
+								       .pchid = 0x0144,
+								       .kind = DEVWORLD_KIND_NVME }),
+			 0);
 	start_daemon(w);
 
 	/* the recovery sequence: one event per uevent */
@@ -253,18 +275,25 @@ START_TEST(test_observe_events_once)
 	WAIT_LOG(w, mark, "ZPCI_PEC=0x0040");
 	WAIT_LOG(w, mark, "ZPCI_PEC=0x003a");
 
-	/* give a duplicate the chance to show up, then count */
-	g_usleep(500 * 1000);
+	/* Each source handles its input in order: once a later line and a later
+	 * uevent (of another function) are recorded, a duplicate of 0x21's
+	 * would have been too. */
+	ck_assert_int_eq(
+		devworld_kmsg(w, "zpci: 0022:00:00.0: Event 0x3a reports an error for PCI function 0x22"),
+		0);
+	ck_assert_int_eq(devworld_recovery_uevent(w, 0x22, "BEGIN_RECOVERY", false), 0);
+	WAIT_LOG(w, mark, "PCI function 0x00000022 (0022:00:00.0) reported error 0x003a");
+	WAIT_LOG(w, mark, "PCI function 0x00000022 (0022:00:00.0): kernel recovery began");
 	ck_assert_int_eq(devworld_stop_daemon(w, 5000), 0);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "ZPCI_RECOVERY=begin"), 1);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "ZPCI_RECOVERY=successful"), 1);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "ZPCI_RECOVERY=begin"), 1);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "ZPCI_RECOVERY=successful"), 1);
 	/* exactly one error record each (the permanent one also gets the policy's alert action) */
-	ck_assert_uint_eq(devworld_count_log(w, mark, "reported error 0x003a"), 1);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "reported error 0x0040"), 1);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "action alert"), 1);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "reported error 0x003a"), 1);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "reported error 0x0040"), 1);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "action alert"), 1);
 	ck_assert_uint_eq(devworld_count_log(w, mark, "ZPCI_SOURCE=kmsg"), 0);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "ZPCID_SOURCE=kmsg"), 2);
-	ck_assert_uint_eq(devworld_count_log(w, mark, "ZPCID_SOURCE=uevent"), 2);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "ZPCID_SOURCE=kmsg"), 2);
+	ck_assert_uint_eq(count_fid(w, mark, 0x21, "ZPCID_SOURCE=uevent"), 2);
 	devworld_free(w);
 }
 END_TEST

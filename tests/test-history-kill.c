@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,16 +139,19 @@ START_TEST(test_kill_during_storm)
 		/* Read the whole history back in pages: 1..last, each once, in order, all fields intact. */
 		for (uint64_t off = 0;; off += n) {
 			HistoryQuery q = HISTORY_QUERY_ALL;
+			const ZpciEvent *bad = NULL;
 
 			q.offset = off;
 			q.limit = 5000;
 			free(TAKE_PTR(ev));
 			ck_assert_int_eq(history_query(h, &q, &ev, &n, &total), 0);
-			for (size_t i = 0; i < n; i++) {
-				ck_assert_uint_eq(ev[i].seq, off + i + 1);
-				ck_assert_uint_eq(ev[i].fid, ev[i].seq % 7);
-				ck_assert_uint_eq(ev[i].pec, 0x18);
-			}
+			/* one check per page: each ck_assert is a message to Check */
+			for (size_t i = 0; i < n && !bad; i++)
+				if (ev[i].seq != off + i + 1 || ev[i].fid != ev[i].seq % 7 ||
+				    ev[i].pec != 0x18)
+					bad = &ev[i];
+			ck_assert_msg(!bad, "record %" PRIu64 ": seq %" PRIu64 " fid 0x%x pec 0x%x",
+				      off + (uint64_t)(bad - ev) + 1, bad->seq, bad->fid, bad->pec);
 			if (n == 0)
 				break;
 		}

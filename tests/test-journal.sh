@@ -39,7 +39,7 @@ wait_for "[ -n \"\$($J MESSAGE_ID=$STARTED 2>/dev/null)\" ]" 20 || fail "no 'sta
 kill -TERM $DPID
 wait $DPID || fail "daemon exit code $?"
 [ -s "$T/daemon.err" ] && fail "auto target wrote to stderr despite a journal: $(cat "$T/daemon.err")"
-journalctl --sync >/dev/null 2>&1 || sleep 0.5
+wait_for "[ -n \"\$($J MESSAGE_ID=$STOPPED 2>/dev/null)\" ]" 20 || fail "no 'stopped' record in the journal"
 
 J="journalctl -D /run/log/journal --no-pager -o json"
 $J MESSAGE_ID=$STARTED >"$T/started.json"
@@ -87,15 +87,22 @@ with open(sys.argv[1], "w") as f:
         t = json.dumps(r, separators=(",", ":")).encode()
         f.write("%08x %08x %s\n" % (len(t), zlib.crc32(t), t.decode()))
 PY
+# The check at the start comes before the enumeration ("Found N zPCI
+# function(s)", or "No zPCI functions found"): once a run has logged that,
+# the check is done; its stop record is its last.
+found() { $J SYSLOG_IDENTIFIER=zpcid 2>/dev/null | grep -cE 'zPCI function\(s\)|No zPCI functions found'; }
+stopped() { $J MESSAGE_ID=$STOPPED 2>/dev/null | wc -l; }
+found0=$(found)
+stopped0=$(stopped)
 for run in 1 2; do
 	STATE_DIRECTORY=$T/state2 RUNTIME_DIRECTORY=$T/run "$BUILD/zpcid" --config "$SRC/conf/zpcid.json" \
 		--config-dropins "$T/none" 2>>"$T/daemon2.err" &
 	DPID=$!
-	sleep 1
+	wait_for "[ \"\$(found)\" -ge $((found0 + run)) ]" 20 || fail "run $run did not enumerate: $(cat "$T/daemon2.err")"
 	kill -TERM $DPID
 	wait $DPID || fail "daemon exit code $? (run $run)"
+	wait_for "[ \"\$(stopped)\" -ge $((stopped0 + run)) ]" 20 || fail "no 'stopped' record of run $run"
 done
-journalctl --sync >/dev/null 2>&1 || sleep 0.5
 n=$($J ZPCID_SEQ=42 ZPCI_FID=0x00000021 | wc -l)
 [ "$n" = 1 ] || fail "the unjournaled event 42 is in the journal $n time(s), expected once"
 [ "$($J ZPCID_SEQ=41 | wc -l)" = 0 ] || fail "an older event was written again"

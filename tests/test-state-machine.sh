@@ -17,6 +17,11 @@ set -u
 . "${ZPCID_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$SRC/tests/simbus.sh"
 
+# A function no step touches: a step that expects no transition logs an
+# error of it after its own, as a marker that comes after anything the step
+# could cause.
+BYSTANDER=0x30
+
 # what the world does | the function | the states it passes through, each with the input
 STEPS="
 inject pec=0x12                        | 0x11 | error:error
@@ -74,7 +79,14 @@ step_expect() {
 		# no transition: the error is recorded, the state stays
 		wait_for 'grep -qF "PCI function $(printf "0x%08x" "$fid") ($(printf "%04x" "$fid"):00:00.0) reported error" "$T/sim.out"' 30 ||
 			fail "$fid: the error was not recorded"
-		sleep 0.5 # nothing is to come; a wrong transition would show up now
+		# Nothing is to come: the scenario logged an error of a bystander
+		# after this one. The kernel log is read in order and a record's
+		# transition is logged with it, so once the bystander's record is
+		# there a wrong transition of $fid would be too.
+		n=$(($(cat "$T/bystander.n" 2>/dev/null || echo 0) + 1))
+		wait_for "[ \$(grep -F 'PCI function $(printf '0x%08x' "$BYSTANDER") (' \"\$T/sim.out\" | grep -cF 'reported error 0x003a') -ge $n ]" 30 ||
+			fail "the bystander's error was not recorded"
+		echo "$n" >"$T/bystander.n"
 	fi
 	got=$(journal_states "$fid" | tail -n +$((n_before + 1)))
 	[ "$got" = "$want" ] || fail "$fid: journal says '$(echo $got)', expected '$(echo $want)'"
@@ -186,6 +198,10 @@ S="run bash $SELF --step"
 		cmd=$1
 		shift
 		echo "$cmd fid=$fid $*"
+		case $states in
+		*:*) ;;
+		*) echo "inject fid=$BYSTANDER pec=0x3a" ;;
+		esac
 		echo "$S expect $fid $(echo $states)"
 	done
 	echo "$S claim"
