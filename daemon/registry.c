@@ -791,6 +791,27 @@ int registry_refresh(Registry *r, ZpciFunction *f)
 	return 0;
 }
 
+int registry_refresh_holder(Registry *r, ZpciFunction *f)
+{
+	pid_t old_pid = f->owner_pid;
+	char old_comm[FUNCTION_COMM_MAX], ot[64];
+	FunctionFields ff;
+
+	if (registry_get_by_fid(r, f->attrs.fid) != f)
+		return -ENOENT;
+	memcpy(old_comm, f->owner_comm, sizeof(old_comm));
+	find_owner(r, f);
+	if (old_pid == f->owner_pid && streq(old_comm, f->owner_comm))
+		return 0;
+	function_fields(f, &ff);
+	log_fields(r->log, LOG_INFO, MESSAGE_ID_FUNCTION_BINDING_CHANGED, ff.v, ff.n,
+		   "Function 0x%08" PRIx32 " (%s): driver %s%s.", f->attrs.fid, f->attrs.slot,
+		   isempty(f->driver) ? "(none)" : f->driver,
+		   f->owner_pid > 0 ? owner_text(f, ot, sizeof(ot)) : ", no longer held");
+	registry_notify(r, REGISTRY_FUNCTION_CHANGED, f);
+	return 1;
+}
+
 static void process_event(Registry *r, struct udev_device *d)
 {
 	const char *action = udev_device_get_action(d), *slot = udev_device_get_sysname(d);

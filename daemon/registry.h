@@ -131,6 +131,12 @@ int registry_unsubscribe(Registry *r, RegistryCallback cb, void *userdata);
  * another -errno. */
 int registry_refresh(Registry *r, ZpciFunction *f);
 
+/* Scan procfs for @f's holder now, as when its vfio nodes were opened or
+ * closed (daemon/holder-watch.h), leaving its binding and mode alone: a
+ * new holder is logged and announced to the subscribers. Returns 1 when
+ * the holder changed, 0 when not, -ENOENT when @f is no longer known. */
+int registry_refresh_holder(Registry *r, ZpciFunction *f);
+
 /* Make @f's holder current right before its device is opened: during the
  * start-up enumeration the holders come from one procfs scan made before,
  * so scan again; otherwise they were read with the binding just now.

@@ -52,3 +52,13 @@ tests_test_recovery_uevent_CFLAGS = $(TEST_CFLAGS)
 tests_test_recovery_uevent_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-recovery-uevent
 UNIT_TESTS += tests/test-recovery-uevent
+
+# Opens and closes of the functions' vfio nodes (daemon/holder-watch.*):
+# a new holder found as it opens the device.
+daemon_libzpcid_a_SOURCES += daemon/holder-watch.c daemon/holder-watch.h
+check_PROGRAMS += tests/test-holder-watch
+tests_test_holder_watch_SOURCES = tests/test-holder-watch.c
+tests_test_holder_watch_CFLAGS = $(TEST_CFLAGS)
+tests_test_holder_watch_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-holder-watch
+UNIT_TESTS += tests/test-holder-watch
