@@ -17,6 +17,7 @@
 #include "daemon/adapter-events.h"
 #include "daemon/bus.h"
 #include "daemon/history.h"
+#include "daemon/holder-watch.h"
 #include "daemon/kmsg.h"
 #include "daemon/machine.h"
 #include "daemon/manager.h"
@@ -638,6 +639,21 @@ int manager_start(Manager *m)
 	if (r < 0)
 		return log_error_errno(m->log, r, "Failed to watch PCI devices: %m");
 
+	/* A new holder as it opens a function's vfio device (daemon/holder-watch.h).
+	 * Without it holders are found at uevents and reloads only: not fatal. */
+	r = holder_watch_new(&m->holder_watch,
+			     &(HolderWatchOptions){ .log = m->log, .event_base = m->event_base });
+	if (r >= 0)
+		r = holder_watch_attach(m->holder_watch, m->registry);
+	if (r == -ENOMEM)
+		return log_oom(m->log);
+	if (r < 0) {
+		log_warning_errno(m->log, r,
+				  "Failed to watch the vfio nodes, new holders are found at uevents and "
+				  "reloads only: %m");
+		m->holder_watch = holder_watch_free(m->holder_watch);
+	}
+
 	/* The kernel log, after the registry so its lines find their functions
 	 * (daemon/kmsg.h). Without it the uevents remain: not fatal. */
 	r = manager_setup_kmsg(m);
@@ -788,7 +804,8 @@ Manager *manager_free(Manager *m)
 	m->actions = actions_free(m->actions);
 	m->kmsg = kmsg_source_free(m->kmsg);
 	m->recovery = recovery_uevents_free(m->recovery);
-	m->machine = machine_resolver_free(m->machine); /* its calls and matches are on the bus */
+	m->machine = machine_resolver_free(m->machine);       /* its calls and matches are on the bus */
+	m->holder_watch = holder_watch_free(m->holder_watch); /* unsubscribes from the registry */
 	(void)pipeline_remove_sink(m->pipeline, &sink_bus, m->bus);
 	m->bus = bus_free(m->bus);                   /* unsubscribes from the registry */
 	m->ownership = ownership_free(m->ownership); /* releases the devices held */

@@ -42,6 +42,7 @@ struct Pipeline;
 struct MetricsFile;
 struct MachineResolver;
 struct AdapterEvents;
+struct HolderWatch;
 
 typedef struct Manager {
 	struct event_base *event_base;
@@ -68,6 +69,7 @@ typedef struct Manager {
 	struct MachineResolver *machine;  /* holders' machines and units (systemd-machined) */
 	/* Adapter correlation (daemon/adapter-events.h). */
 	struct AdapterEvents *adapter_events;
+	struct HolderWatch *holder_watch; /* opens and closes of the functions' vfio nodes */
 
 	char *state_directory;
 	char *runtime_directory;
