@@ -62,3 +62,6 @@ tests_test_holder_watch_CFLAGS = $(TEST_CFLAGS)
 tests_test_holder_watch_LDADD = $(DAEMON_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-holder-watch
 UNIT_TESTS += tests/test-holder-watch
+# ... end to end: a VMM opens a function's device after zpcid started.
+TESTS += tests/test-e2e-holder.sh
+EXTRA_DIST += tests/test-e2e-holder.sh
