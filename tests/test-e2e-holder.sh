@@ -15,7 +15,7 @@ set -u
 
 F=org.zpcid1.Function
 prop() { # property NAME of function FID (8 hex digits), busctl's text
-	busctl --system get-property org.zpcid1 "/org/zpcid1/function/$1" $F "$2"
+	busctl --system get-property org.zpcid1 "/org/zpcid1/function/$1" "$F" "$2"
 }
 held_lines() { grep -cF "Function 0x00000021 (0021:00:00.0): driver vfio-pci, held by qemu-system-s39 (pid $1)." "$T/zpcid.log"; }
 

@@ -332,6 +332,49 @@ START_TEST(test_registry_lifecycle)
 	ck_assert_uint_eq(count_records(m, MESSAGE_ID_FUNCTION_BINDING_CHANGED, "ZPCI_DRIVER", "vfio-pci"),
 			  1);
 
+	/* the holder scanned again (its nodes were opened or closed): only the
+	 * holder is read, a change logged and announced once */
+	{
+		unsigned before = c.changed;
+		char holder[512], node[512], *root = umockdev_testbed_get_root_dir(tb);
+		ZpciFunction *stranger;
+		ZpciAttrs a = { .fid = 0x21 };
+
+		ck_assert_int_eq(registry_refresh_holder(r, f), 0);
+		ck_assert_uint_eq(c.changed, before);
+		/* the holder leaves */
+		(void)snprintf(holder, sizeof(holder), "%s/4242", proc_root);
+		test_rm_rf(holder);
+		ck_assert_int_eq(registry_refresh_holder(r, f), 1);
+		ck_assert_int_eq(f->owner_pid, 0);
+		ck_assert_str_eq(f->owner_comm, "");
+		ck_assert_uint_eq(c.changed, before + 1);
+		ck_assert_int_ge(
+			find_message(m,
+				     "Function 0x00000021 (0001:00:00.0): driver vfio-pci, no longer held."),
+			0);
+		/* another comes */
+		(void)snprintf(node, sizeof(node), "%s/dev/vfio/7", root);
+		g_free(root);
+		make_holder("4343", "qemu-new", node);
+		ck_assert_int_eq(registry_refresh_holder(r, f), 1);
+		ck_assert_int_eq(f->owner_pid, 4343);
+		ck_assert_str_eq(f->owner_comm, "qemu-new");
+		ck_assert_uint_eq(c.changed, before + 2);
+		ck_assert_uint_eq(
+			count_records(m, MESSAGE_ID_FUNCTION_BINDING_CHANGED, "ZPCI_OWNER_PID", "4343"), 1);
+		ck_assert_int_ge(find_message(m, "Function 0x00000021 (0001:00:00.0): driver vfio-pci, held "
+						 "by qemu-new (pid 4343)."),
+				 0);
+		ck_assert_int_eq(registry_refresh_holder(r, f), 0);
+		ck_assert_str_eq(f->driver, "vfio-pci");
+		ck_assert_int_eq(f->mode, FUNCTION_MODE_OBSERVE);
+		/* a function the registry does not know */
+		ck_assert_int_eq(function_new(&stranger, NULL, &a, NULL), 0);
+		ck_assert_int_eq(registry_refresh_holder(r, stranger), -ENOENT);
+		function_unref(stranger);
+	}
+
 	/* a recovery uevent reaches the hooks with its properties, as a change
 	 * of the known function (daemon/recovery-uevent.c makes it an event) */
 	umockdev_testbed_set_property(tb, sys1, "ERROR_EVENT", "BEGIN_RECOVERY");
