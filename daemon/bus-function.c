@@ -25,7 +25,7 @@ ZpciFunction *bus_lookup_function(Bus *b, uint32_t fid)
 	 * dropped the function from its index. */
 	if (b->removing && b->removing->attrs.fid == fid)
 		return b->removing;
-	return b->manager->registry ? registry_get_by_fid(b->manager->registry, fid) : NULL;
+	return b->deps.registry ? registry_get_by_fid(b->deps.registry, fid) : NULL;
 }
 
 /* Call @fn for every function in FID order; stops at the first negative return. */
@@ -34,9 +34,9 @@ static int foreach_function(Bus *b, int (*fn)(ZpciFunction *f, void *userdata), 
 	ZpciFunction *f;
 	int r;
 
-	if (!b->manager->registry)
+	if (!b->deps.registry)
 		return 0;
-	REGISTRY_FOREACH (f, b->manager->registry) {
+	REGISTRY_FOREACH (f, b->deps.registry) {
 		r = fn(f, userdata);
 		if (r < 0)
 			return r;
@@ -114,8 +114,19 @@ static int function_find(sd_bus *bus, const char *path, const char *interface, v
 	 * (and UnknownMethod, UnknownProperty on the objects that exist). */
 	if (fid_from_path(path, &fid) < 0 || !(f = bus_lookup_function(b, fid)))
 		return 0;
-	*found = f;
+	*found = b; /* the handlers look the function up by their path */
 	return 1;
+}
+
+/* The function of the object at @path: the handlers below run only for
+ * objects function_find() found. */
+static ZpciFunction *function_at(Bus *b, const char *path)
+{
+	uint32_t fid;
+
+	if (fid_from_path(path, &fid) < 0)
+		return NULL;
+	return bus_lookup_function(b, fid);
 }
 
 static int enumerate_one(ZpciFunction *f, void *userdata)
@@ -157,7 +168,7 @@ static int function_enumerate(sd_bus *bus, const char *path, void *userdata, cha
 static int property_u32(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 	const ZpciAttrs *a = &f->attrs;
 	uint32_t v = 0;
 
@@ -177,7 +188,7 @@ static int property_u32(sd_bus *bus, const char *path, const char *interface, co
 static int property_u16(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 
 	return sd_bus_message_append(reply, "q", streq(property, "PCHID") ? f->attrs.pchid : f->attrs.vfn);
 }
@@ -185,7 +196,7 @@ static int property_u16(sd_bus *bus, const char *path, const char *interface, co
 static int property_pft(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 
 	return sd_bus_message_append(reply, "y", f->attrs.pft);
 }
@@ -193,7 +204,7 @@ static int property_pft(sd_bus *bus, const char *path, const char *interface, co
 static int property_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
 			 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 
 	return sd_bus_message_append(reply, "b", (int)f->attrs.uid_is_unique);
 }
@@ -201,7 +212,7 @@ static int property_bool(sd_bus *bus, const char *path, const char *interface, c
 static int property_string(sd_bus *bus, const char *path, const char *interface, const char *property,
 			   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 	const char *s = "";
 
 	if (streq(property, "Slot"))
@@ -211,9 +222,10 @@ static int property_string(sd_bus *bus, const char *path, const char *interface,
 	else if (streq(property, "VendorName") || streq(property, "DeviceName")) {
 		/* Looked up on first read: the PCI ID database is not loaded
 		 * before anybody asks for a name. */
-		ZpciFunction *w = (ZpciFunction *)f;
+		Bus *b = ASSERT_PTR(userdata);
 
-		registry_function_names(w->manager->registry, w);
+		if (b->deps.registry)
+			registry_function_names(b->deps.registry, (ZpciFunction *)f);
 		s = streq(property, "VendorName") ? f->vendor_name : f->device_name;
 	} else if (streq(property, "Driver"))
 		s = f->driver;
@@ -235,7 +247,7 @@ static int property_string(sd_bus *bus, const char *path, const char *interface,
 static int property_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
 			    sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 	const FunctionCounters *c = &f->counters;
 	uint64_t v = 0;
 
@@ -257,7 +269,7 @@ static int property_counter(sd_bus *bus, const char *path, const char *interface
 static int property_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
 			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	const ZpciFunction *f = ASSERT_PTR(userdata);
+	const ZpciFunction *f = ASSERT_PTR(function_at(userdata, path));
 
 	if (!f->has_last_error) {
 		int r = sd_bus_message_open_container(reply, 'a', "{sv}");
@@ -269,9 +281,9 @@ static int property_last_error(sd_bus *bus, const char *path, const char *interf
 
 /* --- methods -------------------------------------------------------------- */
 
-static int check_admin(sd_bus_message *m, ZpciFunction *f, sd_bus_error *error)
+static int check_admin(sd_bus_message *m, Bus *b, sd_bus_error *error)
 {
-	return bus_check_admin(m, f->manager->config->admin_group, error);
+	return bus_check_admin(m, bus_config(b)->admin_group, error);
 }
 
 /* What a caller may add to an acting method (the a{sv} options). */
@@ -301,7 +313,7 @@ static int check_message(const ManualOptions *o, sd_bus_error *error)
 /* Hand @type for @f to the action runner on behalf of the sender of @m:
  * the result comes back as an action event (ActionTaken) with rule "manual",
  * the caller's uid and message; inhibitors and dry-run apply. */
-static int submit_action(sd_bus_message *m, ZpciFunction *f, ActionType type, const ManualOptions *o,
+static int submit_action(sd_bus_message *m, Bus *b, ZpciFunction *f, ActionType type, const ManualOptions *o,
 			 sd_bus_error *error)
 {
 	ActionRequest req;
@@ -309,7 +321,7 @@ static int submit_action(sd_bus_message *m, ZpciFunction *f, ActionType type, co
 	uid_t uid;
 	int r;
 
-	if (!f->manager->actions)
+	if (!b->deps.actions)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon runs no actions.");
 	r = bus_sender_uid(m, &uid);
 	if (r < 0)
@@ -331,7 +343,7 @@ static int submit_action(sd_bus_message *m, ZpciFunction *f, ActionType type, co
 		req.has_err_log_id = true;
 		req.err_log_id = o->err_log_id;
 	}
-	r = actions_submit(f->manager->actions, &req);
+	r = actions_submit(b->deps.actions, &req);
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to start the action");
 	return 0;
@@ -339,7 +351,8 @@ static int submit_action(sd_bus_message *m, ZpciFunction *f, ActionType type, co
 
 static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	ZpciFunction *f = ASSERT_PTR(userdata);
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f = ASSERT_PTR(function_at(b, sd_bus_message_get_path(m)));
 	ManualOptions o = {};
 	const BusOption table[] = {
 		{ "message", 's', &o.message, &o.has_message },
@@ -353,12 +366,12 @@ static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		r = check_message(&o, error);
 	if (r < 0)
 		return r;
-	r = check_admin(m, f, error);
+	r = check_admin(m, b, error);
 	if (r < 0)
 		return r;
 	/* With the vfio device in hand a device reset, else (or when asked
 	 * for) the kernel's recovery. */
-	r = submit_action(m, f, f->vfio && !o.recover ? ACTION_RESET : ACTION_RECOVER, &o, error);
+	r = submit_action(m, b, f, f->vfio && !o.recover ? ACTION_RESET : ACTION_RECOVER, &o, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(m, NULL);
@@ -366,7 +379,8 @@ static int method_reset(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	ZpciFunction *f = ASSERT_PTR(userdata);
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f = ASSERT_PTR(function_at(b, sd_bus_message_get_path(m)));
 	ManualOptions o = {};
 	const BusOption table[] = {
 		{ "message", 's', &o.message, &o.has_message },
@@ -379,10 +393,10 @@ static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		r = check_message(&o, error);
 	if (r < 0)
 		return r;
-	r = check_admin(m, f, error);
+	r = check_admin(m, b, error);
 	if (r < 0)
 		return r;
-	r = submit_action(m, f, ACTION_UNBIND, &o, error);
+	r = submit_action(m, b, f, ACTION_UNBIND, &o, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(m, NULL);
@@ -390,7 +404,8 @@ static int method_unbind(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	ZpciFunction *f = ASSERT_PTR(userdata);
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f = ASSERT_PTR(function_at(b, sd_bus_message_get_path(m)));
 	const char *kind, *message;
 	ManualOptions o = {};
 	const BusOption table[] = {
@@ -425,10 +440,10 @@ static int method_report(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		o.message = message;
 	if (r < 0)
 		return r;
-	r = check_admin(m, f, error);
+	r = check_admin(m, b, error);
 	if (r < 0)
 		return r;
-	r = submit_action(m, f,
+	r = submit_action(m, b, f,
 			  a == REPORT_ERROR_ACTION_INFO       ? ACTION_REPORT_INFO
 			  : a == REPORT_ERROR_ACTION_FW_RESET ? ACTION_REPORT_FW_RESET
 							      : ACTION_REPORT_DECONFIGURE,
@@ -451,20 +466,22 @@ static int not_bound_to_vfio(ZpciFunction *f, sd_bus_error *error)
 
 static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	ZpciFunction *f = ASSERT_PTR(userdata);
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f = ASSERT_PTR(function_at(b, sd_bus_message_get_path(m)));
 	int r;
 
 	r = bus_read_options(m, NULL, error);
 	if (r < 0)
 		return r;
-	r = check_admin(m, f, error);
+	r = check_admin(m, b, error);
 	if (r < 0)
 		return r;
 	if (!streq(f->driver, "vfio-pci"))
 		return not_bound_to_vfio(f, error);
+	if (!b->deps.ownership)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon holds no functions.");
 	/* held until Release(), the caller leaves the bus, or the function goes */
-	r = ownership_claim(f->manager->ownership, f, sd_bus_message_get_bus(m),
-			    sd_bus_message_get_sender(m));
+	r = ownership_claim(b->deps.ownership, f, sd_bus_message_get_bus(m), sd_bus_message_get_sender(m));
 	if (r == -EALREADY)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
 	if (r == -EBUSY)
@@ -477,25 +494,26 @@ static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return not_bound_to_vfio(f, error); /* no vfio node (any more) */
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to claim the function");
-	bus_function_changed(f->manager->bus, f);
+	bus_function_changed(b, f);
 	return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	ZpciFunction *f = ASSERT_PTR(userdata);
+	Bus *b = ASSERT_PTR(userdata);
+	ZpciFunction *f = ASSERT_PTR(function_at(b, sd_bus_message_get_path(m)));
 	int r;
 
 	r = bus_read_options(m, NULL, error);
 	if (r < 0)
 		return r;
-	r = check_admin(m, f, error);
+	r = check_admin(m, b, error);
 	if (r < 0)
 		return r;
-	if (ownership_release(f->manager->ownership, f) == -ENOENT)
+	if (!b->deps.ownership || ownership_release(b->deps.ownership, f) == -ENOENT)
 		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
 					"zpcid does not hold this function.");
-	bus_function_changed(f->manager->bus, f);
+	bus_function_changed(b, f);
 	return sd_bus_reply_method_return(m, NULL);
 }
 

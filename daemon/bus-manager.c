@@ -49,7 +49,7 @@ static int property_policy_file(sd_bus *bus, const char *path, const char *inter
 				sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Bus *b = ASSERT_PTR(userdata);
-	const Config *c = b->manager->config;
+	const Config *c = bus_config(b);
 
 	return sd_bus_message_append(reply, "s", c && c->files && c->files[0] ? c->files[0] : "");
 }
@@ -60,8 +60,7 @@ static int property_policy_load_time(sd_bus *bus, const char *path, const char *
 {
 	Bus *b = ASSERT_PTR(userdata);
 
-	return sd_bus_message_append(reply, "t",
-				     (uint64_t)(b->manager->config ? b->manager->config->loaded_usec : 0));
+	return sd_bus_message_append(reply, "t", (uint64_t)(bus_config(b) ? bus_config(b)->loaded_usec : 0));
 }
 
 static int property_dry_run(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -69,7 +68,7 @@ static int property_dry_run(sd_bus *bus, const char *path, const char *interface
 {
 	Bus *b = ASSERT_PTR(userdata);
 
-	return sd_bus_message_append(reply, "b", (int)(b->manager->policy && b->manager->policy->dry_run));
+	return sd_bus_message_append(reply, "b", (int)(bus_policy(b) && bus_policy(b)->dry_run));
 }
 
 static int property_loop_stall_max(sd_bus *bus, const char *path, const char *interface,
@@ -78,14 +77,15 @@ static int property_loop_stall_max(sd_bus *bus, const char *path, const char *in
 {
 	Bus *b = ASSERT_PTR(userdata);
 
-	return sd_bus_message_append(reply, "t", b->manager->loop_stall_max_usec);
+	return sd_bus_message_append(reply, "t",
+				     (b->deps.loop_stall_max_usec ? *b->deps.loop_stall_max_usec : 0));
 }
 
 static int property_inhibitors(sd_bus *bus, const char *path, const char *interface, const char *property,
 			       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Bus *b = ASSERT_PTR(userdata);
-	Inhibitors *set = b->manager->actions ? actions_inhibitors(b->manager->actions) : NULL;
+	Inhibitors *set = b->deps.actions ? actions_inhibitors(b->deps.actions) : NULL;
 	int r;
 
 	/* The newest first. */
@@ -232,12 +232,12 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
 		return r;
 	if (q.limit == 0)
 		q.limit = BUS_EVENTS_LIMIT_MAX;
-	if (!b->manager->history)
+	if (!b->deps.history)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
 					"The event history is not available.");
 
 	/* Read on the history's own thread: a large history never stalls the loop. */
-	r = history_query_async(b->manager->history, &q, on_events_queried, sd_bus_message_ref(m));
+	r = history_query_async(b->deps.history, &q, on_events_queried, sd_bus_message_ref(m));
 	if (r < 0) {
 		sd_bus_message_unref(m);
 		return bus_error_from_errno(error, r, "Failed to query the history");
@@ -247,16 +247,26 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 /* --- GetEventSummary ----------------------------------------------------- */
 
-typedef struct SummaryCall {
+/* A GetEventSummary in flight. The history reports every query, even those
+ * cut short by its end, possibly after the bus went: bus_free() detaches the
+ * calls (@bus NULL) so none reaches into a freed bus. */
+struct SummaryCall {
 	sd_bus_message *call;
-	Manager *manager;
+	Bus *bus;
 	HistorySummary *summary;
-} SummaryCall;
+	SummaryCall *next;
+};
 
 static SummaryCall *summary_call_free(SummaryCall *c)
 {
 	if (!c)
 		return NULL;
+	if (c->bus)
+		for (SummaryCall **p = &c->bus->summary_calls; *p; p = &(*p)->next)
+			if (*p == c) {
+				*p = c->next;
+				break;
+			}
 	sd_bus_message_unref(c->call);
 	history_summary_free(c->summary);
 	free(c);
@@ -503,8 +513,8 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 /* Functions whose records carry no PCHID: the registry may know it. */
 static bool registry_pchid(uint32_t fid, uint16_t *ret, void *userdata)
 {
-	Manager *m = ASSERT_PTR(userdata);
-	ZpciFunction *f = m->registry ? registry_get_by_fid(m->registry, fid) : NULL;
+	Bus *b = userdata; /* NULL: the bus is gone */
+	ZpciFunction *f = b && b->deps.registry ? registry_get_by_fid(b->deps.registry, fid) : NULL;
 
 	if (!f || !(f->attrs.has & ZPCI_ATTR_HAS_PCHID))
 		return false;
@@ -522,7 +532,7 @@ static void on_summary_walked(int result, const HistoryWalkStats *stats, void *u
 	int r;
 
 	if (result >= 0)
-		result = history_summary_finish(c->summary, registry_pchid, c->manager, &s);
+		result = history_summary_finish(c->summary, registry_pchid, c->bus, &s);
 	if (result < 0) {
 		if (result == -ERANGE)
 			(void)sd_bus_error_setf(
@@ -554,13 +564,13 @@ static int method_get_event_summary(sd_bus_message *m, void *userdata, sd_bus_er
 	r = parse_summary_options(m, &q, error);
 	if (r < 0)
 		return r;
-	if (!b->manager->history)
+	if (!b->deps.history)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
 					"The event history is not available.");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->manager = b->manager;
+	c->bus = b;
 	r = history_summary_new(&c->summary, &q, now_usec(CLOCK_REALTIME));
 	if (r == -ERANGE)
 		return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
@@ -571,7 +581,9 @@ static int method_get_event_summary(sd_bus_message *m, void *userdata, sd_bus_er
 	c->call = sd_bus_message_ref(m);
 
 	/* Walked on the history's own thread: a long window never stalls the loop. */
-	r = history_walk_async(b->manager->history, history_summary_walk(c->summary), c->summary,
+	c->next = b->summary_calls;
+	b->summary_calls = c;
+	r = history_walk_async(b->deps.history, history_summary_walk(c->summary), c->summary,
 			       on_summary_walked, c);
 	if (r < 0)
 		return bus_error_from_errno(error, r, "Failed to summarise the history");
@@ -605,7 +617,7 @@ static int method_list_adapters(sd_bus_message *m, void *userdata, sd_bus_error 
 
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = adapter_events_append_list(b->manager->adapter_events, reply);
+		r = adapter_events_append_list(b->deps.adapter_events, reply);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
@@ -621,10 +633,12 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	r = bus_read_options(m, NULL, error);
 	if (r < 0)
 		return r;
-	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	r = bus_check_admin(m, bus_config(b)->admin_group, error);
 	if (r < 0)
 		return r;
-	r = manager_reload(b->manager);
+	if (!b->deps.reload)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon cannot reload.");
+	r = b->deps.reload(b->deps.userdata);
 	if (r < 0)
 		return sd_bus_error_setf(
 			error, BUS_ERROR_FAILED,
@@ -723,7 +737,7 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	if (r < 0)
 		return r;
 
-	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	r = bus_check_admin(m, bus_config(b)->admin_group, error);
 	if (r < 0)
 		return r;
 	if (!fd_is_vfio_device(fd))
@@ -736,6 +750,8 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FUNCTION, "No function 0x%08x.", fid);
 	if (f->vfio)
 		return sd_bus_error_set(error, BUS_ERROR_BUSY, "zpcid already holds this function.");
+	if (!b->deps.ownership)
+		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "This daemon holds no functions.");
 
 	/* The vfio layer takes ownership of its own copy. */
 	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -744,7 +760,7 @@ static int method_delegate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 					    "Failed to duplicate the file descriptor");
 	/* Released when the owner leaves the bus (zpcid's copy would otherwise
 	 * keep the device open), also when it left before this call is done. */
-	r = ownership_delegate(b->manager->ownership, f, copy, sd_bus_message_get_bus(m),
+	r = ownership_delegate(b->deps.ownership, f, copy, sd_bus_message_get_bus(m),
 			       sd_bus_message_get_sender(m));
 	if (r == -ESRCH)
 		return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The caller has left the bus.");
@@ -782,7 +798,7 @@ static BusInhibitGuard *guard_free(BusInhibitGuard *g)
 static void guard_closed(BusInhibitGuard *g)
 {
 	Bus *b = g->bus;
-	Inhibitors *set = actions_inhibitors(b->manager->actions);
+	Inhibitors *set = actions_inhibitors(b->deps.actions);
 
 	for (BusInhibitGuard **p = &b->inhibit_guards; *p; p = &(*p)->next)
 		if (*p == g) {
@@ -800,7 +816,7 @@ static void guard_closed(BusInhibitGuard *g)
 		what = strdup(i->what_text);
 		who = strdup(i->who);
 		(void)inhibit_release(set, g->handle);
-		log_info(b->manager->log, "Inhibitor of '%s' by %s released.", what ?: "?", who ?: "?");
+		log_info(b->deps.log, "Inhibitor of '%s' by %s released.", what ?: "?", who ?: "?");
 		break;
 	}
 	guard_free(g);
@@ -880,13 +896,13 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	r = check_inhibit_what(what, error);
 	if (r < 0)
 		return r;
-	r = bus_check_admin(m, b->manager->config->admin_group, error);
+	r = bus_check_admin(m, bus_config(b)->admin_group, error);
 	if (r < 0)
 		return r;
-	if (!b->manager->actions)
+	if (!b->deps.actions)
 		return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
 					"No action runner: nothing to inhibit.");
-	set = actions_inhibitors(b->manager->actions);
+	set = actions_inhibitors(b->deps.actions);
 
 	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID, &creds) >= 0) {
 		(void)sd_bus_creds_get_uid(creds, &uid);
@@ -915,7 +931,7 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	g->bus = b;
 	g->handle = handle;
 	g->fd = pipefd[0];
-	g->event = event_new(b->manager->event_base, g->fd, EV_READ | EV_PERSIST, on_guard_fd, g);
+	g->event = event_new(b->deps.event_base, g->fd, EV_READ | EV_PERSIST, on_guard_fd, g);
 	r = !g->event || event_add(g->event, NULL) < 0 ? -ENOMEM : 0;
 	if (r >= 0)
 		r = sd_bus_reply_method_return(m, "h", guard);
@@ -928,8 +944,8 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
 	g->next = b->inhibit_guards;
 	b->inhibit_guards = g;
 	b->inhibitors_generation++;
-	log_info(b->manager->log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", what, who,
-		 (unsigned)uid, (unsigned)pid, why);
+	log_info(b->deps.log, "Inhibitor of '%s' taken by %s (uid %u, pid %u): %s", what, who, (unsigned)uid,
+		 (unsigned)pid, why);
 	bus_manager_changed(b);
 	return 1;
 }
@@ -984,6 +1000,17 @@ static const sd_bus_vtable manager_vtable[] = {
 		SD_BUS_ARGS("q", pchid, "i", port, "au", fids, "u", functions, "a{sv}", event), 0),
 	SD_BUS_VTABLE_END
 };
+
+void bus_summary_calls_detach(Bus *b)
+{
+	while (b->summary_calls) {
+		SummaryCall *c = b->summary_calls;
+
+		b->summary_calls = c->next;
+		c->bus = NULL;
+		c->next = NULL;
+	}
+}
 
 int bus_manager_register(Bus *b)
 {

@@ -15,9 +15,9 @@
 
 #include "daemon/bus-util.h"
 #include "daemon/bus.h"
-#include "daemon/manager.h"
 
 typedef struct BusInhibitGuard BusInhibitGuard;
+typedef struct SummaryCall SummaryCall;
 
 /* The guard of an inhibitor taken over the bus: our end of the pipe whose
  * other end the caller holds. The inhibitor itself is the action runner's
@@ -58,7 +58,7 @@ typedef struct BusManagerSnapshot {
 } BusManagerSnapshot;
 
 struct Bus {
-	Manager *manager;
+	BusDeps deps;
 	sd_bus *bus;
 	struct event *io_event, *timer_event, *flush_event;
 	sd_bus_slot *manager_slot, *object_manager_slot, *function_slot, *enumerator_slot;
@@ -77,8 +77,20 @@ struct Bus {
 	bool subscribed;        /* to the registry's changes */
 
 	BusInhibitGuard *inhibit_guards;
-	bool broken; /* the connection failed; the daemon goes on without the bus */
+	SummaryCall *summary_calls; /* GetEventSummary in flight */
+	bool broken;                /* the connection failed; the daemon goes on without the bus */
 };
+
+/* The configuration and policy in force (a reload replaces them). */
+static inline const Config *bus_config(const Bus *b)
+{
+	return *b->deps.config;
+}
+
+static inline const struct Policy *bus_policy(const Bus *b)
+{
+	return b->deps.policy ? *b->deps.policy : NULL;
+}
 
 /* Re-arm the libevent watches after anything queued messages outside
  * sd_bus_process(). */
@@ -90,6 +102,8 @@ void bus_schedule_flush(Bus *b);
 /* Manager object (bus-manager.c). */
 int bus_manager_register(Bus *b);
 void bus_inhibitors_free(Bus *b);
+/* Forget the GetEventSummary calls in flight: they answer without the bus. */
+void bus_summary_calls_detach(Bus *b);
 
 /* Function objects (bus-function.c). */
 int bus_function_register(Bus *b);

@@ -19,7 +19,7 @@ static void bus_break(Bus *b, int r)
 	b->broken = true;
 	(void)event_del(b->io_event);
 	(void)event_del(b->timer_event);
-	log_error_errno(b->manager->log, r,
+	log_error_errno(b->deps.log, r,
 			"Lost the connection to the system bus, continuing without the D-Bus API: %m");
 }
 
@@ -37,7 +37,7 @@ void bus_rearm(Bus *b)
 		return;
 	}
 	(void)event_del(b->io_event);
-	(void)event_assign(b->io_event, b->manager->event_base, fd,
+	(void)event_assign(b->io_event, b->deps.event_base, fd,
 			   ((events & POLLIN) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0),
 			   on_bus_io, b);
 	(void)event_add(b->io_event, NULL);
@@ -215,16 +215,15 @@ static void emit_function_changes(Bus *b, uint32_t fid)
 			     : 0;
 	}
 	if (r < 0)
-		log_debug_errno(b->manager->log, r, "Failed to emit PropertiesChanged of %s, ignoring: %m",
+		log_debug_errno(b->deps.log, r, "Failed to emit PropertiesChanged of %s, ignoring: %m",
 				path);
 	if (snapshot_take(b, f) < 0)
-		log_warning(b->manager->log, "Out of memory, PropertiesChanged of %s may repeat values.",
-			    path);
+		log_warning(b->deps.log, "Out of memory, PropertiesChanged of %s may repeat values.", path);
 }
 
 static const char *manager_policy_file(Bus *b)
 {
-	const Config *c = b->manager->config;
+	const Config *c = bus_config(b);
 
 	return c && c->files && c->files[0] ? c->files[0] : "";
 }
@@ -232,8 +231,8 @@ static const char *manager_policy_file(Bus *b)
 static void manager_snapshot_fill(Bus *b, BusManagerSnapshot *s)
 {
 	s->function_count = bus_function_count(b);
-	s->policy_load_time = b->manager->config ? b->manager->config->loaded_usec : 0;
-	s->dry_run = b->manager->policy && b->manager->policy->dry_run;
+	s->policy_load_time = bus_config(b) ? bus_config(b)->loaded_usec : 0;
+	s->dry_run = bus_policy(b) && bus_policy(b)->dry_run;
 	s->inhibitors_generation = b->inhibitors_generation;
 }
 
@@ -260,7 +259,7 @@ static void emit_manager_changes(Bus *b)
 		r = sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_MANAGER_INTERFACE,
 							(char **)names);
 		if (r < 0)
-			log_debug_errno(b->manager->log, r,
+			log_debug_errno(b->deps.log, r,
 					"Failed to emit PropertiesChanged of the manager, ignoring: %m");
 	}
 	if (!streq(manager_policy_file(b), strempty(s->policy_file))) {
@@ -283,9 +282,9 @@ static int foreach_function_snapshot(Bus *b)
 	ZpciFunction *f;
 	int r;
 
-	if (!b->manager->registry)
+	if (!b->deps.registry)
 		return 0;
-	REGISTRY_FOREACH (f, b->manager->registry) {
+	REGISTRY_FOREACH (f, b->deps.registry) {
 		r = snapshot_take(b, f);
 		if (r < 0)
 			return r;
@@ -338,7 +337,7 @@ void bus_function_changed(Bus *b, ZpciFunction *f)
 		uint32_t *p = realloc(b->dirty_fids, n * sizeof(uint32_t));
 
 		if (!p) {
-			log_warning(b->manager->log, "Out of memory, dropping a PropertiesChanged signal.");
+			log_warning(b->deps.log, "Out of memory, dropping a PropertiesChanged signal.");
 			return;
 		}
 		b->dirty_fids = p;
@@ -357,12 +356,10 @@ void bus_function_added(Bus *b, ZpciFunction *f)
 		return;
 	(void)bus_function_path(f->attrs.fid, path, sizeof(path));
 	if (snapshot_take(b, f) < 0)
-		log_warning(b->manager->log, "Out of memory, PropertiesChanged of %s may repeat values.",
-			    path);
+		log_warning(b->deps.log, "Out of memory, PropertiesChanged of %s may repeat values.", path);
 	r = sd_bus_emit_object_added(b->bus, path);
 	if (r < 0)
-		log_debug_errno(b->manager->log, r, "Failed to emit InterfacesAdded for %s, ignoring: %m",
-				path);
+		log_debug_errno(b->deps.log, r, "Failed to emit InterfacesAdded for %s, ignoring: %m", path);
 	bus_manager_changed(b); /* FunctionCount */
 	bus_rearm(b);
 }
@@ -379,7 +376,7 @@ void bus_function_removed(Bus *b, ZpciFunction *f)
 	r = sd_bus_emit_object_removed(b->bus, path);
 	b->removing = NULL;
 	if (r < 0)
-		log_debug_errno(b->manager->log, r, "Failed to emit InterfacesRemoved for %s, ignoring: %m",
+		log_debug_errno(b->deps.log, r, "Failed to emit InterfacesRemoved for %s, ignoring: %m",
 				path);
 	snapshot_drop(b, f->attrs.fid);
 	/* A pending PropertiesChanged for it would find nothing. */
@@ -478,23 +475,25 @@ static void on_registry_change(Registry *r, RegistryChange change, ZpciFunction 
 	}
 }
 
-int bus_new(Bus **ret, Manager *m)
+int bus_new(Bus **ret, const BusDeps *deps)
 {
 	_cleanup_(bus_freep) Bus *b = NULL;
 	int r;
 
+	if (!deps || !deps->event_base || !deps->log || !deps->config)
+		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->manager = m;
+	b->deps = *deps;
 
 	r = sd_bus_open_system_with_description(&b->bus, "zpcid");
 	if (r < 0)
 		return r;
 
-	b->io_event = event_new(m->event_base, -1, 0, on_bus_io, b);
-	b->timer_event = evtimer_new(m->event_base, on_bus_io, b);
-	b->flush_event = event_new(m->event_base, -1, 0, on_flush, b);
+	b->io_event = event_new(deps->event_base, -1, 0, on_bus_io, b);
+	b->timer_event = evtimer_new(deps->event_base, on_bus_io, b);
+	b->flush_event = event_new(deps->event_base, -1, 0, on_flush, b);
 	if (!b->io_event || !b->timer_event || !b->flush_event)
 		return -ENOMEM;
 
@@ -521,8 +520,8 @@ int bus_new(Bus **ret, Manager *m)
 	if (r < 0)
 		return r;
 
-	if (m->registry) {
-		r = registry_subscribe(m->registry, on_registry_change, b);
+	if (deps->registry) {
+		r = registry_subscribe(deps->registry, on_registry_change, b);
 		if (r < 0)
 			return r;
 		b->subscribed = true;
@@ -538,8 +537,9 @@ Bus *bus_free(Bus *b)
 	if (!b)
 		return NULL;
 	if (b->subscribed)
-		(void)registry_unsubscribe(b->manager->registry, on_registry_change, b);
+		(void)registry_unsubscribe(b->deps.registry, on_registry_change, b);
 	bus_inhibitors_free(b);
+	bus_summary_calls_detach(b);
 	if (b->bus && !b->broken)
 		(void)sd_bus_flush(b->bus);
 	sd_bus_slot_unref(b->manager_slot);

@@ -14,25 +14,57 @@
  * last announced (LastError as invalidated).
  *
  * Not done here: deciding anything. Methods that change state check the
- * caller and their arguments, then call the daemon's layers (manager,
- * history, vfio, actions); the bus only translates.
+ * caller and their arguments, then call the daemon's layers given in
+ * BusDeps (history, ownership, actions, the reload callback); the bus only
+ * translates. It knows nothing of the object that owns it.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <event2/event.h>
+
 #include "common/event.h"
+#include "common/log.h"
 #include "common/macro.h"
+#include "daemon/config.h"
 #include "daemon/function.h"
 
-typedef struct Manager Manager;
 typedef struct Bus Bus;
+struct Registry;
+struct Ownership;
+struct History;
+struct Actions;
+struct AdapterEvents;
+struct Policy;
+
+/* What the bus publishes and whom it asks: the daemon's objects, given by
+ * whoever creates the bus. The subsystems may be NULL (their methods then
+ * answer NotSupported, their properties are empty). */
+typedef struct BusDeps {
+	struct event_base *event_base;        /* required */
+	Log *log;                             /* required */
+	struct Registry *registry;            /* the functions (objects, ListFunctions) */
+	struct Ownership *ownership;          /* Claim, Release, Delegate */
+	struct History *history;              /* GetEvents, GetEventSummary */
+	struct Actions *actions;              /* Reset, Unbind, Report; the inhibitors */
+	struct AdapterEvents *adapter_events; /* ListAdapters */
+	/* Replaced by a reload: read through the owner's pointers, which must
+	 * outlive the bus. *config is required; the others may be NULL. */
+	Config *const *config;
+	struct Policy *const *policy;
+	const uint64_t *loop_stall_max_usec;
+	/* Reload(): re-read the configuration, 0 or -errno (keeping the running
+	 * one). NULL: Reload answers NotSupported. */
+	int (*reload)(void *userdata);
+	void *userdata;
+} BusDeps;
 
 /* Connect to the system bus, publish the objects and take the name
- * org.zpcid1, attached to @m's event base. Returns 0 or -errno (-EEXIST
- * when another process owns the name). */
-int bus_new(Bus **ret, Manager *m);
+ * org.zpcid1, attached to @deps' event base. @deps is copied. Returns 0 or
+ * -errno (-EEXIST when another process owns the name). */
+int bus_new(Bus **ret, const BusDeps *deps);
 
 /* Flush and close. Accepts NULL, returns NULL. */
 Bus *bus_free(Bus *b);

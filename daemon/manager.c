@@ -600,6 +600,11 @@ static int manager_setup_kmsg(Manager *m)
 	return kmsg_source_new(&m->kmsg, &c);
 }
 
+static int bus_reload(void *userdata)
+{
+	return manager_reload(ASSERT_PTR(userdata));
+}
+
 int manager_start(Manager *m)
 {
 	int r;
@@ -669,7 +674,20 @@ int manager_start(Manager *m)
 	/* The D-Bus API, after the registry whose changes it publishes and
 	 * before READY=1. Without a system bus zpcid still monitors; a second
 	 * zpcid owning the name is an error. */
-	r = bus_new(&m->bus, m);
+	r = bus_new(&m->bus, &(BusDeps){
+					     .event_base = m->event_base,
+					     .log = m->log,
+					     .registry = m->registry,
+					     .ownership = m->ownership,
+					     .history = m->history,
+					     .actions = m->actions,
+					     .adapter_events = m->adapter_events,
+					     .config = &m->config,
+					     .policy = &m->policy,
+					     .loop_stall_max_usec = &m->loop_stall_max_usec,
+					     .reload = bus_reload,
+					     .userdata = m,
+				     });
 	if (r == -EEXIST)
 		return log_error_errno(m->log, r, "Another process owns the bus name org.zpcid1: %m");
 	if (r < 0)
