@@ -9,10 +9,8 @@
 #include <systemd/sd-bus.h>
 
 #include "common/log.h"
-#include "daemon/bus.h"
 #include "daemon/function.h"
 #include "daemon/machine.h"
-#include "daemon/manager.h"
 #include "daemon/registry.h"
 
 #define MACHINED_NAME       "org.freedesktop.machine1"
@@ -34,7 +32,11 @@ typedef struct MachineEntry {
 } MachineEntry;
 
 struct MachineResolver {
-	Manager *manager;
+	Log *log;
+	Registry *registry;
+	sd_bus *(*bus_connection)(void *userdata);
+	void (*bus_kick)(void *userdata);
+	void *bus_userdata;
 	char *proc_root;
 	MachineEntry **entries; /* one per holder pid; pointers stay put for the calls */
 	size_t n_entries, n_allocated;
@@ -171,9 +173,9 @@ static bool pid_still_held(MachineResolver *r, pid_t pid, const ZpciFunction *ex
 {
 	ZpciFunction *f;
 
-	if (!r->manager->registry)
+	if (!r->registry)
 		return false;
-	REGISTRY_FOREACH (f, r->manager->registry)
+	REGISTRY_FOREACH (f, r->registry)
 		if (f != except && f->owner_resolved_pid == pid)
 			return true;
 	return false;
@@ -195,14 +197,13 @@ static bool entry_apply(const MachineEntry *e, ZpciFunction *f)
 static void log_holder(MachineResolver *r, const ZpciFunction *f)
 {
 	if (!isempty(f->owner_machine))
-		log_info(r->manager->log,
-			 "PCI function 0x%08x: its holder %s[%d] runs machine %s (%s), unit %s.",
+		log_info(r->log, "PCI function 0x%08x: its holder %s[%d] runs machine %s (%s), unit %s.",
 			 f->attrs.fid, isempty(f->owner_comm) ? "?" : f->owner_comm, (int)f->owner_pid,
 			 f->owner_machine,
 			 isempty(f->owner_machine_class) ? "class unknown" : f->owner_machine_class,
 			 isempty(f->owner_unit) ? "unknown" : f->owner_unit);
 	else
-		log_info(r->manager->log, "PCI function 0x%08x: its holder %s[%d] runs no machine, unit %s.",
+		log_info(r->log, "PCI function 0x%08x: its holder %s[%d] runs no machine, unit %s.",
 			 f->attrs.fid, isempty(f->owner_comm) ? "?" : f->owner_comm, (int)f->owner_pid,
 			 isempty(f->owner_unit) ? "unknown" : f->owner_unit);
 }
@@ -216,16 +217,16 @@ static void entry_publish(MachineEntry *e)
 	ZpciFunction *f;
 
 	e->answered = true;
-	if (!r->manager->registry)
+	if (!r->registry)
 		return;
-	REGISTRY_FOREACH (f, r->manager->registry) {
+	REGISTRY_FOREACH (f, r->registry) {
 		bool changed;
 
 		if (f->owner_resolved_pid != e->pid)
 			continue;
 		changed = entry_apply(e, f);
 		if (changed)
-			registry_notify(r->manager->registry, REGISTRY_FUNCTION_CHANGED, f);
+			registry_notify(r->registry, REGISTRY_FUNCTION_CHANGED, f);
 		if (changed || first)
 			log_holder(r, f);
 	}
@@ -233,12 +234,18 @@ static void entry_publish(MachineEntry *e)
 
 /* --- asking machined --------------------------------------------------------- */
 
+/* The connection to ask machined on, or NULL. */
+static sd_bus *resolver_bus(MachineResolver *r)
+{
+	return r->bus_connection ? r->bus_connection(r->bus_userdata) : NULL;
+}
+
 static void machined_unavailable(MachineResolver *r, const sd_bus_error *error)
 {
 	if (r->unavailable_said)
 		return;
 	r->unavailable_said = true;
-	log_info(r->manager->log,
+	log_info(r->log,
 		 "systemd-machined cannot be asked (%s), naming holders by their unit and command only.",
 		 error && error->message ? error->message : "no system bus");
 }
@@ -271,7 +278,7 @@ static int on_machine_properties(sd_bus_message *m, void *userdata, sd_bus_error
 	e->machine[0] = e->machine_class[0] = e->machine_unit[0] = '\0';
 	if (error) {
 		/* The machine went between the two calls: no machine. */
-		log_debug(e->resolver->manager->log, "Failed to read the machine of pid %d: %s", (int)e->pid,
+		log_debug(e->resolver->log, "Failed to read the machine of pid %d: %s", (int)e->pid,
 			  error->message);
 		entry_publish(e);
 		return 0;
@@ -296,7 +303,7 @@ static int on_machine_properties(sd_bus_message *m, void *userdata, sd_bus_error
 			q = sd_bus_message_exit_container(m);
 	}
 	if (q < 0) {
-		log_debug_errno(e->resolver->manager->log, q,
+		log_debug_errno(e->resolver->log, q,
 				"Failed to parse the machine of pid %d, ignoring it: %m", (int)e->pid);
 		e->machine[0] = e->machine_class[0] = e->machine_unit[0] = '\0';
 	}
@@ -328,7 +335,7 @@ static int on_machine_path(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 					     "org.freedesktop.DBus.Properties", "GetAll",
 					     on_machine_properties, e, "s", MACHINED_MACHINE);
 	if (q < 0) {
-		log_debug_errno(r->manager->log, q, "Failed to ask for the machine of pid %d, ignoring: %m",
+		log_debug_errno(r->log, q, "Failed to ask for the machine of pid %d, ignoring: %m",
 				(int)e->pid);
 		entry_publish(e);
 	}
@@ -341,15 +348,15 @@ static void entry_query(MachineEntry *e)
 {
 	MachineResolver *r = e->resolver;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	sd_bus *bus = bus_connection(r->manager->bus);
+	sd_bus *bus = resolver_bus(r);
 	int q;
 
 	e->call = sd_bus_slot_unref(e->call);
 	q = machine_unit_of_pid(r->proc_root, e->pid, e->cgroup_unit, sizeof(e->cgroup_unit));
 	if (q < 0) {
 		if (q != -ENXIO)
-			log_debug_errno(r->manager->log, q,
-					"Failed to read the cgroup of pid %d, ignoring: %m", (int)e->pid);
+			log_debug_errno(r->log, q, "Failed to read the cgroup of pid %d, ignoring: %m",
+					(int)e->pid);
 		e->cgroup_unit[0] = '\0';
 	}
 	if (!bus) {
@@ -367,12 +374,12 @@ static void entry_query(MachineEntry *e)
 	if (q >= 0)
 		q = sd_bus_call_async(bus, &e->call, m, on_machine_path, e, 0);
 	if (q < 0) {
-		log_debug_errno(r->manager->log, q,
-				"Failed to ask systemd-machined about pid %d, ignoring: %m", (int)e->pid);
+		log_debug_errno(r->log, q, "Failed to ask systemd-machined about pid %d, ignoring: %m",
+				(int)e->pid);
 		entry_publish(e);
 		return;
 	}
-	bus_kick(r->manager->bus);
+	r->bus_kick(r->bus_userdata);
 }
 
 static MachineEntry *entry_get(MachineResolver *r, pid_t pid)
@@ -428,7 +435,7 @@ static void on_registry_change(Registry *reg, RegistryChange change, ZpciFunctio
 		if (!e)
 			e = entry_get(r, f->owner_pid);
 		if (!e)
-			log_oom(r->manager->log);
+			log_oom(r->log);
 		else {
 			(void)entry_apply(e, f);
 			registry_notify(reg, REGISTRY_FUNCTION_CHANGED, f);
@@ -445,7 +452,7 @@ static int on_machines_changed(sd_bus_message *m, void *userdata, sd_bus_error *
 {
 	MachineResolver *r = ASSERT_PTR(userdata);
 
-	log_debug(r->manager->log, "%s from the bus: asking systemd-machined about every holder again.",
+	log_debug(r->log, "%s from the bus: asking systemd-machined about every holder again.",
 		  strempty(sd_bus_message_get_member(m)));
 	for (size_t i = 0; i < r->n_entries; i++)
 		entry_query(r->entries[i]);
@@ -460,7 +467,7 @@ static int on_machined_owner(sd_bus_message *m, void *userdata, sd_bus_error *re
 	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
 		return 0;
 	if (!isempty(new_owner)) {
-		log_info(r->manager->log, "systemd-machined is on the bus, asking it about the holders.");
+		log_info(r->log, "systemd-machined is on the bus, asking it about the holders.");
 		r->unavailable_said = false;
 	}
 	return on_machines_changed(m, userdata, ret_error);
@@ -468,7 +475,7 @@ static int on_machined_owner(sd_bus_message *m, void *userdata, sd_bus_error *re
 
 static int watch_machined(MachineResolver *r)
 {
-	sd_bus *bus = bus_connection(r->manager->bus);
+	sd_bus *bus = resolver_bus(r);
 	int q;
 
 	if (!bus)
@@ -485,39 +492,45 @@ static int watch_machined(MachineResolver *r)
 					   "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
 					   "member='NameOwnerChanged',arg0='" MACHINED_NAME "'",
 					   on_machined_owner, NULL, r);
-	bus_kick(r->manager->bus);
+	r->bus_kick(r->bus_userdata);
 	return q;
 }
 
-int machine_resolver_new(MachineResolver **ret, Manager *m, const char *proc_root)
+int machine_resolver_new(MachineResolver **ret, const MachineResolverOptions *options)
 {
 	_cleanup_(machine_resolver_freep) MachineResolver *r = NULL;
 	ZpciFunction *f;
 	int q;
 
+	if (!options || !options->log)
+		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->manager = m;
-	r->proc_root = strdup(proc_root ?: "/proc");
+	r->log = options->log;
+	r->registry = options->registry;
+	r->bus_connection = options->bus_connection;
+	r->bus_kick = options->bus_kick;
+	r->bus_userdata = options->bus_userdata;
+	r->proc_root = strdup(options->proc_root ?: "/proc");
 	if (!r->proc_root)
 		return -ENOMEM;
 
 	q = watch_machined(r);
 	if (q < 0)
-		log_warning_errno(m->log, q,
+		log_warning_errno(r->log, q,
 				  "Failed to watch systemd-machined's machines, a machine registered after "
 				  "its process took a function is not seen: %m");
-	if (!m->registry)
+	if (!r->registry)
 		goto done;
-	q = registry_subscribe(m->registry, on_registry_change, r);
+	q = registry_subscribe(r->registry, on_registry_change, r);
 	if (q < 0)
 		return q;
 	r->subscribed = true;
 	/* The holders found before: as if each had just appeared. */
-	REGISTRY_FOREACH (f, m->registry)
+	REGISTRY_FOREACH (f, r->registry)
 		if (f->owner_pid > 0)
-			on_registry_change(m->registry, REGISTRY_FUNCTION_CHANGED, f, r);
+			on_registry_change(r->registry, REGISTRY_FUNCTION_CHANGED, f, r);
 done:
 	*ret = TAKE_PTR(r);
 	return 0;
@@ -528,7 +541,7 @@ MachineResolver *machine_resolver_free(MachineResolver *r)
 	if (!r)
 		return NULL;
 	if (r->subscribed)
-		(void)registry_unsubscribe(r->manager->registry, on_registry_change, r);
+		(void)registry_unsubscribe(r->registry, on_registry_change, r);
 	for (size_t i = 0; i < r->n_entries; i++)
 		entry_free(r->entries[i]);
 	free(r->entries);

@@ -28,10 +28,26 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <systemd/sd-bus.h>
+
+#include "common/log.h"
 #include "common/macro.h"
 
-typedef struct Manager Manager;
+struct Registry;
 typedef struct MachineResolver MachineResolver;
+
+/* What the resolver works with. */
+typedef struct MachineResolverOptions {
+	Log *log;                  /* required */
+	struct Registry *registry; /* the functions whose holders are resolved (may be NULL) */
+	/* The connection machined is asked on, or NULL when there is none (any
+	 * more); after queuing messages on it the resolver calls @bus_kick so
+	 * the loop sends them. @bus_connection NULL: no bus. */
+	sd_bus *(*bus_connection)(void *userdata);
+	void (*bus_kick)(void *userdata);
+	void *bus_userdata;
+	const char *proc_root; /* NULL: "/proc" */
+} MachineResolverOptions;
 
 /* The systemd unit a cgroup path names: its first component that is not a
  * slice, when that is a unit name ("/machine.slice/machine-qemu\x2d1\x2dvm.scope/emulator"
@@ -45,11 +61,10 @@ int machine_unit_from_cgroup_path(const char *path, char *ret, size_t size);
  * when it is in no unit, or -errno when the file cannot be read. */
 int machine_unit_of_pid(const char *proc_root, pid_t pid, char *ret, size_t size);
 
-/* Create the resolver of @m: subscribe to @m's registry and resolve the
- * holders of the functions known now, asking machined on @m's bus (when
- * there is one). @proc_root is "/proc" (NULL) or a test's. Returns 0 or
- * -errno. */
-int machine_resolver_new(MachineResolver **ret, Manager *m, const char *proc_root);
+/* Create a resolver: subscribe to the registry and resolve the holders of
+ * the functions known now, asking machined on the bus (when there is one).
+ * Returns 0 or -errno. */
+int machine_resolver_new(MachineResolver **ret, const MachineResolverOptions *options);
 
 /* Cancel the calls in flight and unsubscribe. Accepts NULL, returns NULL. */
 MachineResolver *machine_resolver_free(MachineResolver *r);

@@ -600,6 +600,22 @@ static int manager_setup_kmsg(Manager *m)
 	return kmsg_source_new(&m->kmsg, &c);
 }
 
+/* The resolver asks machined on the bus of the API, read when it asks: the
+ * bus may be gone or broken by then. */
+static sd_bus *machine_bus_connection(void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	return bus_connection(m->bus);
+}
+
+static void machine_bus_kick(void *userdata)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	bus_kick(m->bus);
+}
+
 static int bus_reload(void *userdata)
 {
 	return manager_reload(ASSERT_PTR(userdata));
@@ -675,19 +691,19 @@ int manager_start(Manager *m)
 	 * before READY=1. Without a system bus zpcid still monitors; a second
 	 * zpcid owning the name is an error. */
 	r = bus_new(&m->bus, &(BusDeps){
-					     .event_base = m->event_base,
-					     .log = m->log,
-					     .registry = m->registry,
-					     .ownership = m->ownership,
-					     .history = m->history,
-					     .actions = m->actions,
-					     .adapter_events = m->adapter_events,
-					     .config = &m->config,
-					     .policy = &m->policy,
-					     .loop_stall_max_usec = &m->loop_stall_max_usec,
-					     .reload = bus_reload,
-					     .userdata = m,
-				     });
+				     .event_base = m->event_base,
+				     .log = m->log,
+				     .registry = m->registry,
+				     .ownership = m->ownership,
+				     .history = m->history,
+				     .actions = m->actions,
+				     .adapter_events = m->adapter_events,
+				     .config = &m->config,
+				     .policy = &m->policy,
+				     .loop_stall_max_usec = &m->loop_stall_max_usec,
+				     .reload = bus_reload,
+				     .userdata = m,
+			     });
 	if (r == -EEXIST)
 		return log_error_errno(m->log, r, "Another process owns the bus name org.zpcid1: %m");
 	if (r < 0)
@@ -696,7 +712,13 @@ int manager_start(Manager *m)
 		return log_oom(m->log);
 
 	/* The holders' machines, asked on the bus just set up (daemon/machine.h). */
-	r = machine_resolver_new(&m->machine, m, NULL);
+	r = machine_resolver_new(&m->machine, &(MachineResolverOptions){
+						      .log = m->log,
+						      .registry = m->registry,
+						      .bus_connection = machine_bus_connection,
+						      .bus_kick = machine_bus_kick,
+						      .bus_userdata = m,
+					      });
 	if (r < 0)
 		return log_oom(m->log);
 
