@@ -23,3 +23,14 @@ dbus/org.zpcid1.conf: $(srcdir)/dbus/org.zpcid1.conf.in Makefile
 TESTS += tests/test-dbus.sh
 EXTRA_DIST += tests/test-dbus.sh tests/dbus/test-system-bus.conf tests/dbus-call.py
 EXTRA_DIST += docs/dbus-api.md
+
+# The bus objects without a Manager: a Bus on small real parts (a registry
+# on a umockdev test bed, the inhibitors, a default configuration) on a
+# private dbus-daemon with the shipped policy (root only; skips otherwise).
+if HAVE_UMOCKDEV
+check_PROGRAMS += tests/test-bus-objects
+tests_test_bus_objects_SOURCES = tests/test-bus-objects.c
+tests_test_bus_objects_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
+tests_test_bus_objects_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
+TESTS += tests/test-bus-objects
+endif
