@@ -5,7 +5,7 @@
  * bus: zpcid's D-Bus API on the system bus — the name org.zpcid1, the
  * Manager object at /org/zpcid1 (with the ObjectManager), one Function
  * object per function under /org/zpcid1/function/<fid as %08x>, the event
- * signals, the inhibitors — driven by the Manager's libevent loop.
+ * signals, the inhibitors — driven by the libevent loop it is given.
  *
  * The connection comes from sd_bus_open_system(), so $DBUS_SYSTEM_BUS_ADDRESS
  * points the daemon at a private bus (tests). PropertiesChanged is batched:
@@ -85,12 +85,14 @@ void bus_function_added(Bus *b, ZpciFunction *f);
 void bus_function_changed(Bus *b, ZpciFunction *f);
 void bus_function_removed(Bus *b, ZpciFunction *f);
 
-/* The Manager's properties changed (policy reloaded, budget, ...): emit
+/* The Manager object's properties changed (policy reloaded, budget, ...): emit
  * PropertiesChanged in this loop iteration. @b may be NULL. */
 void bus_manager_changed(Bus *b);
 
 /* The connection to the system bus, for calls of other modules to other
- * services (daemon/machine.c), or NULL when there is none or it broke.
+ * services, or NULL when there is none or it broke. Those modules get it
+ * from their creator (the machine resolver through accessors that
+ * manager.c gives it), not from here.
  * After queuing a message on it, call bus_kick() so the loop sends it. */
 struct sd_bus *bus_connection(Bus *b);
 void bus_kick(Bus *b);
