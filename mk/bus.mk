@@ -29,7 +29,7 @@ EXTRA_DIST += docs/dbus-api.md
 # private dbus-daemon with the shipped policy (root only; skips otherwise).
 if HAVE_UMOCKDEV
 check_PROGRAMS += tests/test-bus-objects
-tests_test_bus_objects_SOURCES = tests/test-bus-objects.c
+tests_test_bus_objects_SOURCES = tests/test-bus-objects.c tests/private-bus.h
 tests_test_bus_objects_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_test_bus_objects_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-bus-objects

@@ -40,7 +40,7 @@ daemon_libzpcid_a_SOURCES += \
 # with the shipped policy (daemon/ownership.*).
 if HAVE_UMOCKDEV
 check_PROGRAMS += tests/test-ownership
-tests_test_ownership_SOURCES = tests/test-ownership.c
+tests_test_ownership_SOURCES = tests/test-ownership.c tests/private-bus.h
 tests_test_ownership_CFLAGS = $(TEST_CFLAGS) $(UMOCKDEV_CFLAGS)
 tests_test_ownership_LDADD = $(DAEMON_LIBS) $(UMOCKDEV_LIBS) $(CHECK_LIBS)
 TESTS += tests/test-ownership

@@ -11,12 +11,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +27,7 @@
 #include "daemon/config.h"
 #include "daemon/inhibit.h"
 #include "daemon/registry.h"
+#include "tests/private-bus.h"
 #include "tests/test-util.h"
 
 /* After the project headers: glib redefines MIN/MAX itself. */
@@ -37,105 +35,6 @@
 
 #define FUNCTION_PATH(fid) BUS_FUNCTION_PREFIX "/" fid
 #define DEADLINE_SEC       60
-
-/* ---- a private dbus-daemon with the shipped policy ------------------------ */
-
-typedef struct PrivateBus {
-	char dir[64];
-	pid_t pid;
-	char address[512];
-} PrivateBus;
-
-/* Copy @from to @to; with @listen_dir the bus listens there. */
-static void copy_conf(const char *from, const char *to, const char *listen_dir)
-{
-	char line[1024];
-	FILE *in = fopen(from, "re"), *out;
-
-	ck_assert_msg(in, "cannot read %s", from);
-	out = fopen(to, "we");
-	ck_assert_ptr_nonnull(out);
-	while (fgets(line, sizeof(line), in)) {
-		char *p = listen_dir ? strstr(line, "unix:dir=/tmp") : NULL;
-
-		if (p)
-			fprintf(out, "%.*sunix:dir=%s%s", (int)(p - line), line, listen_dir,
-				p + strlen("unix:dir=/tmp"));
-		else
-			fputs(line, out);
-	}
-	fclose(in);
-	ck_assert_int_eq(fclose(out), 0);
-}
-
-static void private_bus_start(PrivateBus *pb)
-{
-	const char *src = getenv("ZPCID_TOP_SRCDIR") ?: "..";
-	const char *build = getenv("ZPCID_TOP_BUILDDIR") ?: ".";
-	char from[512], to[512], conf[512];
-	int pipefd[2];
-	ssize_t k;
-	size_t got = 0;
-
-	strcpy(pb->dir, "/tmp/zpcid-test-bus-objects-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(pb->dir));
-	ck_assert_int_eq(chmod(pb->dir, 0755), 0); /* nobody reaches the socket */
-	(void)snprintf(from, sizeof(from), "%s/tests/dbus/test-system-bus.conf", src);
-	(void)snprintf(conf, sizeof(conf), "%s/bus.conf", pb->dir);
-	copy_conf(from, conf, pb->dir);
-	(void)snprintf(from, sizeof(from), "%s/dbus/org.zpcid1.conf", build);
-	(void)snprintf(to, sizeof(to), "%s/org.zpcid1.conf", pb->dir);
-	copy_conf(from, to, NULL);
-
-	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	pb->pid = fork();
-	ck_assert_int_ge(pb->pid, 0);
-	if (pb->pid == 0) {
-		char confarg[600];
-
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		(void)dup2(pipefd[1], 3);
-		(void)snprintf(confarg, sizeof(confarg), "--config-file=%s", conf);
-		unsetenv("LD_PRELOAD"); /* not under the test bed */
-		execlp("dbus-daemon", "dbus-daemon", confarg, "--nofork", "--nopidfile", "--print-address=3",
-		       NULL);
-		_exit(127);
-	}
-	(void)close(pipefd[1]);
-	/* the address is the daemon's sign that it listens */
-	while (got < sizeof(pb->address) - 1 &&
-	       (k = read(pipefd[0], pb->address + got, sizeof(pb->address) - 1 - got)) > 0) {
-		got += (size_t)k;
-		if (memchr(pb->address, '\n', got))
-			break;
-	}
-	(void)close(pipefd[0]);
-	pb->address[got] = '\0';
-	pb->address[strcspn(pb->address, "\n")] = '\0';
-	ck_assert_msg(got > 0, "dbus-daemon printed no address");
-	/* bus_new() connects with sd_bus_open_system() */
-	ck_assert_int_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", pb->address, 1), 0);
-}
-
-static void private_bus_stop(PrivateBus *pb)
-{
-	if (pb->pid > 0) {
-		(void)kill(pb->pid, SIGTERM);
-		(void)waitpid(pb->pid, NULL, 0);
-	}
-	test_rm_rf(pb->dir);
-}
-
-static sd_bus *connect_to(const char *address)
-{
-	sd_bus *bus = NULL;
-
-	ck_assert_int_ge(sd_bus_new(&bus), 0);
-	ck_assert_int_ge(sd_bus_set_address(bus, address), 0);
-	ck_assert_int_ge(sd_bus_set_bus_client(bus, 1), 0);
-	ck_assert_int_ge(sd_bus_start(bus), 0);
-	return bus;
-}
 
 /* ---- the bed: the bus's dependencies, small and real ---------------------- */
 
@@ -181,6 +80,8 @@ static Bed *bed_new(void)
 
 	ck_assert_ptr_nonnull(b);
 	private_bus_start(&b->pb);
+	/* bus_new() connects with sd_bus_open_system() */
+	ck_assert_int_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", b->pb.address, 1), 0);
 	ck_assert_int_eq(log_new(&b->log, LOG_TARGET_MEMORY, LOG_DEBUG), 0);
 	b->event_base = event_base_new();
 	ck_assert_ptr_nonnull(b->event_base);
@@ -206,7 +107,7 @@ static Bed *bed_new(void)
 						      .reload = count_reload,
 						      .userdata = b }),
 			 0);
-	b->client = connect_to(b->pb.address);
+	b->client = private_bus_connect(&b->pb);
 	return b;
 }
 

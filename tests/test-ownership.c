@@ -11,12 +11,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +24,7 @@
 #include "common/messages.h"
 #include "daemon/ownership.h"
 #include "daemon/registry.h"
+#include "tests/private-bus.h"
 #include "tests/test-util.h"
 
 /* After the project headers: glib redefines MIN/MAX itself. */
@@ -368,117 +366,12 @@ END_TEST
 
 /* ---- against a real dbus-daemon with the shipped policy ------------------- */
 
-typedef struct PrivateBus {
-	char dir[64];
-	pid_t pid;
-	char address[512];
-} PrivateBus;
-
-static int copy_file(const char *from, const char *to, const char *listen_dir)
-{
-	char line[1024];
-	FILE *in, *out;
-
-	in = fopen(from, "re");
-	if (!in)
-		return -errno;
-	out = fopen(to, "we");
-	if (!out) {
-		fclose(in);
-		return -errno;
-	}
-	/* the test bus listens in @listen_dir (as tests/simbus.sh does) */
-	while (fgets(line, sizeof(line), in)) {
-		char *p = listen_dir ? strstr(line, "unix:dir=/tmp") : NULL;
-
-		if (p)
-			fprintf(out, "%.*sunix:dir=%s%s", (int)(p - line), line, listen_dir,
-				p + strlen("unix:dir=/tmp"));
-		else
-			fputs(line, out);
-	}
-	fclose(in);
-	return fclose(out) == 0 ? 0 : -errno;
-}
-
-/* Start dbus-daemon on the test bus configuration with the shipped policy
- * beside it, as tests/simbus.sh does. Returns 0, or -errno with a reason
- * printed. */
-static int private_bus_start(PrivateBus *pb)
-{
-	const char *src = getenv("ZPCID_TOP_SRCDIR") ?: "..";
-	const char *build = getenv("ZPCID_TOP_BUILDDIR") ?: ".";
-	char from[512], to[512], conf[512];
-	int pipefd[2];
-	ssize_t k;
-	size_t got = 0;
-
-	strcpy(pb->dir, "/tmp/zpcid-test-ownership-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(pb->dir));
-	ck_assert_int_eq(chmod(pb->dir, 0755), 0);
-	(void)snprintf(from, sizeof(from), "%s/tests/dbus/test-system-bus.conf", src);
-	(void)snprintf(conf, sizeof(conf), "%s/bus.conf", pb->dir);
-	ck_assert_int_eq(copy_file(from, conf, pb->dir), 0);
-	(void)snprintf(from, sizeof(from), "%s/dbus/org.zpcid1.conf", build);
-	(void)snprintf(to, sizeof(to), "%s/org.zpcid1.conf", pb->dir);
-	ck_assert_int_eq(copy_file(from, to, NULL), 0);
-
-	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	pb->pid = fork();
-	ck_assert_int_ge(pb->pid, 0);
-	if (pb->pid == 0) {
-		char fdarg[32], confarg[600];
-
-		/* gone with the test, whatever way it ends */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		(void)dup2(pipefd[1], 3);
-		(void)snprintf(fdarg, sizeof(fdarg), "--print-address=3");
-		(void)snprintf(confarg, sizeof(confarg), "--config-file=%s", conf);
-		unsetenv("LD_PRELOAD"); /* not under the test bed */
-		execlp("dbus-daemon", "dbus-daemon", confarg, "--nofork", "--nopidfile", fdarg, NULL);
-		_exit(127);
-	}
-	(void)close(pipefd[1]);
-	/* the address is the daemon's sign that it listens */
-	while (got < sizeof(pb->address) - 1 &&
-	       (k = read(pipefd[0], pb->address + got, sizeof(pb->address) - 1 - got)) > 0) {
-		got += (size_t)k;
-		if (memchr(pb->address, '\n', got))
-			break;
-	}
-	(void)close(pipefd[0]);
-	pb->address[got] = '\0';
-	pb->address[strcspn(pb->address, "\n")] = '\0';
-	ck_assert_msg(got > 0, "dbus-daemon printed no address");
-	return 0;
-}
-
-static void private_bus_stop(PrivateBus *pb)
-{
-	if (pb->pid > 0) {
-		(void)kill(pb->pid, SIGTERM);
-		(void)waitpid(pb->pid, NULL, 0);
-	}
-	test_rm_rf(pb->dir);
-}
-
 static bool has_message(Log *log, const char *text)
 {
 	for (size_t i = 0; i < log_memory_count(log); i++)
 		if (strstr(log_memory_get(log, i)->message, text))
 			return true;
 	return false;
-}
-
-static sd_bus *connect_to(const PrivateBus *pb)
-{
-	sd_bus *bus = NULL;
-
-	ck_assert_int_ge(sd_bus_new(&bus), 0);
-	ck_assert_int_ge(sd_bus_set_address(bus, pb->address), 0);
-	ck_assert_int_ge(sd_bus_set_bus_client(bus, 1), 0);
-	ck_assert_int_ge(sd_bus_start(bus), 0);
-	return bus;
 }
 
 /* The daemon side: org.zpcid1.Manager's Delegate and a Claim on the one
@@ -634,9 +527,9 @@ START_TEST(test_ownership_bus)
 	Server s = { .bed = b };
 	sd_bus *server, *peer;
 
-	ck_assert_int_eq(private_bus_start(&pb), 0);
-	server = connect_to(&pb);
-	s.watcher = connect_to(&pb);
+	private_bus_start(&pb);
+	server = private_bus_connect(&pb);
+	s.watcher = private_bus_connect(&pb);
 	/* root may own org.zpcid1 and call it under the shipped policy */
 	ck_assert_int_ge(sd_bus_request_name(server, "org.zpcid1", 0), 0);
 	ck_assert_int_ge(sd_bus_add_object_vtable(server, NULL, "/org/zpcid1", "org.zpcid1.Manager",
@@ -644,7 +537,7 @@ START_TEST(test_ownership_bus)
 			 0);
 
 	/* 1. delegated while the owner is there; released when it leaves */
-	peer = connect_to(&pb);
+	peer = private_bus_connect(&pb);
 	send_delegate(peer);
 	pump_until(server, delegated, b, &s);
 	ck_assert_int_eq(s.last_result, 0);
@@ -658,7 +551,7 @@ START_TEST(test_ownership_bus)
 	/* 2. the owner leaves after sending Delegate, before it is served:
 	 * the device is never taken (it used to stay delegated for good) */
 	s.calls = 0;
-	peer = connect_to(&pb);
+	peer = private_bus_connect(&pb);
 	send_delegate(peer);
 	s.leaving = TAKE_PTR(peer);
 	pump_until(server, served, b, &s);
@@ -670,7 +563,7 @@ START_TEST(test_ownership_bus)
 
 	/* 3. a claimer that leaves ends its claim */
 	s.calls = 0;
-	peer = connect_to(&pb);
+	peer = private_bus_connect(&pb);
 	send_claim(peer);
 	pump_until(server, owned, b, &s);
 	ck_assert(ownership_is_claimed(b->ownership, fn(b, 0x21)));
@@ -681,7 +574,7 @@ START_TEST(test_ownership_bus)
 
 	/* 4. one that left before its Claim is served claims nothing */
 	s.calls = 0;
-	peer = connect_to(&pb);
+	peer = private_bus_connect(&pb);
 	send_claim(peer);
 	s.leaving = TAKE_PTR(peer);
 	pump_until(server, served, b, &s);
