@@ -93,7 +93,6 @@ struct Devworld {
 	bool misc_nodes;
 
 	int kmsg_fd;
-	int machine_lock_fd; /* held while this world exists: one world per machine at a time */
 	uint64_t kmsg_seq;
 	bool kmsg_on_error;
 

@@ -2,8 +2,8 @@
 /*
  * devworld: the world's life cycle (see devworld.h). A world is a umockdev
  * testbed, the table of its functions and one lock that the test thread
- * and umockdev's worker thread (the ioctl handlers) share; one world runs
- * on the machine at a time. What the world emulates lives beside this file:
+ * and umockdev's worker thread (the ioctl handlers) share; worlds of other
+ * tests may run beside it. What the world emulates lives beside this file:
  * devworld-sysfs.c (functions, drivers, uevents), devworld-vfio.c (the
  * kernel's VFIO side), devworld-errors.c (the platform's error reports),
  * devworld-kmsg.c, devworld-holder.c (a VMM), devworld-daemon.c (the real
@@ -15,12 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "tests/devworld-private.h"
-
-#define DEVWORLD_MACHINE_LOCK "/tmp/zpcid-devworld.lock"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
@@ -112,14 +109,6 @@ int devworld_new(Devworld **ret)
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
 	w->kmsg_fd = w->daemon_out = w->tee_fd = -1;
-	/* One world at a time on this machine: a daemon looks for the holders
-	 * of its functions' vfio nodes in all of /proc, where the processes of
-	 * another world (another test, run in parallel by make -j) hold nodes
-	 * of their own test bed. Worlds wait for each other instead. */
-	w->machine_lock_fd = open(DEVWORLD_MACHINE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (w->machine_lock_fd >= 0)
-		while (flock(w->machine_lock_fd, LOCK_EX) < 0 && errno == EINTR)
-			;
 	w->kmsg_on_error = true;
 	/* Group and cdev numbers of their own per world: a daemon's holder scan
 	 * matches "/dev/vfio/N" at the end of any path, also one in the test bed
@@ -187,11 +176,6 @@ Devworld *devworld_free(Devworld *w)
 	g_free(w->state_dir);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
-	if (w->machine_lock_fd >= 0) {
-		/* also for a forked holder that still shares the descriptor */
-		(void)flock(w->machine_lock_fd, LOCK_UN);
-		close(w->machine_lock_fd);
-	}
 	g_free(w);
 	return NULL;
 }

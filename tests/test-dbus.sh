@@ -315,11 +315,14 @@ grep -E '[[:alnum:].)] {2,}-(-|[a-zA-Z] )' "$T/help" && fail "zpcid --help runs 
 pass "zpcictl show 0xzz and list extra are bad input (exit 1); zpcid --help has one option a line"
 
 # -- zpcictl monitor tells when zpcid goes away and comes back, and goes on --
+kill -0 $ZPID || fail "zpcid ended before the monitor test: $(tail -20 "$T/zpcid.log")"
+busctl --system status org.zpcid1 >/dev/null 2>&1 || fail "zpcid left the bus before the monitor test: $(tail -20 "$T/zpcid.log")"
 "$Z" monitor --format jsonl >"$T/mon" 2>&1 &
 MON=$!
 wait_for 'grep -q "\"meta\"" "$T/mon"' 10 || fail "monitor did not start: $(cat "$T/mon")"
 kill $ZPID; wait $ZPID; ZPID=
-wait_for 'grep -q "\"signal\":\"DaemonStopped\"" "$T/mon"' 10 || fail "monitor did not say that zpcid stopped: $(cat "$T/mon")"
+wait_for 'grep -q "\"signal\":\"DaemonStopped\"" "$T/mon"' 10 ||
+	fail "monitor did not say that zpcid stopped: $(cat "$T/mon"); zpcid: $(tail -5 "$T/zpcid.log")"
 kill -0 $MON || fail "monitor ended with the daemon"
 "$ZPCID" --config "$T/zpcid.json" --config-dropins "$T/conf.d" --log-target=console >>"$T/zpcid.log" 2>&1 &
 ZPID=$!
