@@ -18,6 +18,7 @@ typedef struct Sighting {
 	uint64_t hold_until; /* 0 when not held */
 	ZpciEvent *held;     /* the held record, NULL when not held */
 	void *held_userdata;
+	uint64_t held_tag; /* the caller's tag of the held record, 0: none */
 	uint16_t pec;
 	bool from_kmsg; /* else: from a drain */
 } Sighting;
@@ -186,8 +187,9 @@ static void fifo_prune(Fifo *q, uint64_t limit, unsigned max)
 	}
 }
 
-DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
-			      void *userdata, uint64_t *ret_earlier_seq, void **ret_held_userdata)
+DedupVerdict dedup_check_hold_tagged(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
+				     void *userdata, uint64_t tag, uint64_t *ret_earlier_seq,
+				     void **ret_held_userdata)
 {
 	bool from_kmsg = e->sources & EVENT_SOURCE_KMSG;
 	bool from_drain = e->sources & SOURCE_DRAIN;
@@ -252,6 +254,7 @@ DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64
 			s->seq = 0;
 			s->hold_until = hold_until;
 			s->held_userdata = userdata;
+			s->held_tag = tag;
 			held_link(d, s);
 		}
 	}
@@ -265,6 +268,13 @@ DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64
 	q->tail = s;
 	q->n++;
 	return s->held ? DEDUP_HELD : DEDUP_NEW;
+}
+
+DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
+			      void *userdata, uint64_t *ret_earlier_seq, void **ret_held_userdata)
+{
+	return dedup_check_hold_tagged(d, e, seq, hold_until, userdata, 0, ret_earlier_seq,
+				       ret_held_userdata);
 }
 
 DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *ret_earlier_seq)
@@ -302,6 +312,16 @@ size_t dedup_n_held(const Dedup *d)
 	return d->n_held;
 }
 
+uint64_t dedup_oldest_held_tag(const Dedup *d)
+{
+	uint64_t oldest = 0;
+
+	for (const Sighting *s = d->held_head; s; s = s->held_next)
+		if (s->held_tag > 0 && (oldest == 0 || s->held_tag < oldest))
+			oldest = s->held_tag;
+	return oldest;
+}
+
 /* Record held sighting @s through @fn; it stays as a recorded sighting. */
 static void release_one(Dedup *d, Sighting *s, DedupReleaseFn fn, void *userdata)
 {
@@ -311,6 +331,7 @@ static void release_one(Dedup *d, Sighting *s, DedupReleaseFn fn, void *userdata
 	held_unlink(d, s);
 	s->held = NULL;
 	s->held_userdata = NULL;
+	s->held_tag = 0;
 	s->hold_until = 0;
 	s->seq = fn(userdata, e, held_userdata);
 	free(e);

@@ -82,6 +82,12 @@ DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *r
 DedupVerdict dedup_check_hold(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
 			      void *userdata, uint64_t *ret_earlier_seq, void **ret_held_userdata);
 
+/* The same, the held record tagged with @tag (> 0; 0: untagged), e.g. where
+ * its source read it: dedup_oldest_held_tag() says which tags are held. */
+DedupVerdict dedup_check_hold_tagged(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t hold_until,
+				     void *userdata, uint64_t tag, uint64_t *ret_earlier_seq,
+				     void **ret_held_userdata);
+
 /* Whether @e is a kernel-log record of an error already drained (the
  * drained sighting is then matched), without remembering @e otherwise:
  * for the kernel-log records of functions zpcid does not drain, which no
@@ -93,6 +99,10 @@ uint64_t dedup_next_deadline(const Dedup *d);
 
 /* Number of records held now. */
 size_t dedup_n_held(const Dedup *d);
+
+/* The lowest tag of the records held now, 0 when no tagged record is held
+ * (a walk through the held records). */
+uint64_t dedup_oldest_held_tag(const Dedup *d);
 
 /* Records a held record: @e is the kernel-log record as it came (the
  * callback may change it), @held_userdata what it was held with. Returns

@@ -225,6 +225,40 @@ START_TEST(test_held_then_released)
 }
 END_TEST
 
+/* The tags of held records: the lowest one still held, whichever way the
+ * others went. */
+START_TEST(test_oldest_held_tag)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent k1 = error_event(0x21, 0x2a, EVENT_SOURCE_KMSG, 1000000);
+	ZpciEvent k2 = error_event(0x22, 0x3a, EVENT_SOURCE_KMSG, 1000100);
+	ZpciEvent k3 = error_event(0x21, 0x2b, EVENT_SOURCE_KMSG, 1000200);
+	ZpciEvent v2 = error_event(0x22, 0x3a, EVENT_SOURCE_VFIO, 1000300);
+	Released r = { .next_seq = 40 };
+	int token;
+	void *held = NULL;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+	/* an untagged held record has no say */
+	ck_assert_int_eq(dedup_check_hold(d, &k1, 1, 2000000, &token, NULL, NULL), DEDUP_HELD);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+	ck_assert_uint_eq(dedup_release(d, UINT64_MAX, on_release, &r), 1);
+	ck_assert_int_eq(dedup_check_hold_tagged(d, &k1, 1, 2000000, &token, 7, NULL, NULL), DEDUP_HELD);
+	ck_assert_int_eq(dedup_check_hold_tagged(d, &k2, 1, 2000100, &token, 9, NULL, NULL), DEDUP_HELD);
+	ck_assert_int_eq(dedup_check_hold_tagged(d, &k3, 1, 2000200, &token, 12, NULL, NULL), DEDUP_HELD);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 7);
+	/* the middle one completed by its drained record: 7 still held */
+	ck_assert_int_eq(dedup_check_hold(d, &v2, 2, 0, NULL, NULL, &held), DEDUP_COMPLETES);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 7);
+	/* the oldest released at its deadline: 12 is the oldest */
+	ck_assert_uint_eq(dedup_release(d, 2000000, on_release, &r), 1);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 12);
+	ck_assert_uint_eq(dedup_release_userdata(d, &token, on_release, &r), 1);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+}
+END_TEST
+
 START_TEST(test_drained_first_is_not_held)
 {
 	_cleanup_(dedup_freep) Dedup *d = NULL;
@@ -303,6 +337,7 @@ int main(void)
 	tcase_add_test(tc, test_held_then_completed);
 	tcase_add_test(tc, test_held_then_released);
 	tcase_add_test(tc, test_drained_first_is_not_held);
+	tcase_add_test(tc, test_oldest_held_tag);
 	tcase_add_test(tc, test_release_by_userdata);
 	tcase_add_test(tc, test_storm_with_lagging_kernel_log);
 	suite_add_tcase(s, tc);
