@@ -18,7 +18,8 @@ typedef struct Sighting {
 	uint64_t hold_until; /* 0 when not held */
 	ZpciEvent *held;     /* the held record, NULL when not held */
 	void *held_userdata;
-	uint64_t held_tag; /* the caller's tag of the held record, 0: none */
+	uint64_t held_tag;    /* the caller's tag of the held record, 0: none */
+	uint64_t held_at_seq; /* the seq the caller passed when it was held */
 	uint16_t pec;
 	bool from_kmsg; /* else: from a drain */
 } Sighting;
@@ -255,6 +256,7 @@ DedupVerdict dedup_check_hold_tagged(Dedup *d, const ZpciEvent *e, uint64_t seq,
 			s->hold_until = hold_until;
 			s->held_userdata = userdata;
 			s->held_tag = tag;
+			s->held_at_seq = seq;
 			held_link(d, s);
 		}
 	}
@@ -312,14 +314,16 @@ size_t dedup_n_held(const Dedup *d)
 	return d->n_held;
 }
 
-uint64_t dedup_oldest_held_tag(const Dedup *d)
+uint64_t dedup_oldest_held_tag(const Dedup *d, uint64_t *ret_seq)
 {
-	uint64_t oldest = 0;
+	const Sighting *oldest = NULL;
 
 	for (const Sighting *s = d->held_head; s; s = s->held_next)
-		if (s->held_tag > 0 && (oldest == 0 || s->held_tag < oldest))
-			oldest = s->held_tag;
-	return oldest;
+		if (s->held_tag > 0 && (!oldest || s->held_tag < oldest->held_tag))
+			oldest = s;
+	if (ret_seq)
+		*ret_seq = oldest ? oldest->held_at_seq : 0;
+	return oldest ? oldest->held_tag : 0;
 }
 
 /* Record held sighting @s through @fn; it stays as a recorded sighting. */

@@ -101,8 +101,9 @@ uint64_t dedup_next_deadline(const Dedup *d);
 size_t dedup_n_held(const Dedup *d);
 
 /* The lowest tag of the records held now, 0 when no tagged record is held
- * (a walk through the held records). */
-uint64_t dedup_oldest_held_tag(const Dedup *d);
+ * (a walk through the held records); *@ret_seq (may be NULL) is the @seq
+ * that record was checked with (0 when none). */
+uint64_t dedup_oldest_held_tag(const Dedup *d, uint64_t *ret_seq);
 
 /* Records a held record: @e is the kernel-log record as it came (the
  * callback may change it), @held_userdata what it was held with. Returns

@@ -21,6 +21,7 @@ typedef struct Sink {
 typedef struct Deferred {
 	struct Deferred *next;
 	ZpciFunction *function; /* a reference, or NULL */
+	uint64_t tag;           /* pipeline_submit_tagged() */
 	ZpciEvent event;
 } Deferred;
 
@@ -45,6 +46,9 @@ struct Pipeline {
 	uint64_t hold_usec;
 	PipelineDrainsFn drains;
 	bool releasing_nested; /* held records are released from within the stages */
+	bool held_resolved;    /* since the watch was last called */
+	PipelineHeldWatchFn held_watch;
+	void *held_watch_userdata;
 };
 
 static void on_summary(void *userdata, const void *key, uint32_t suppressed, uint64_t window_usec)
@@ -64,6 +68,17 @@ static void on_summary(void *userdata, const void *key, uint32_t suppressed, uin
 
 static void run_queue(Pipeline *p);
 static int record(Pipeline *p, ZpciFunction *f, ZpciEvent *e);
+
+/* Tell the watch that held records were resolved, once everything they
+ * were resolved into is through the stages. */
+static void notify_held(Pipeline *p)
+{
+	if (p->running || !p->held_resolved)
+		return;
+	p->held_resolved = false;
+	if (p->held_watch)
+		p->held_watch(p->held_watch_userdata);
+}
 
 /* A held kernel-log record whose drained record did not come: recorded now,
  * with the kernel's time stamps it came with. */
@@ -125,9 +140,12 @@ static size_t release(Pipeline *p, uint64_t now, const void *only, DedupReleaseF
 	p->running = true;
 	p->releasing_nested = running;
 	n = only ? dedup_release_userdata(p->dedup, only, fn, p) : dedup_release(p->dedup, now, fn, p);
+	if (n > 0)
+		p->held_resolved = true;
 	if (!running) {
 		run_queue(p);
 		p->running = false;
+		notify_held(p);
 	}
 	return n;
 }
@@ -258,7 +276,7 @@ static void run_summary(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 }
 
 /* Every stage for one event. Returns 1 when recorded, 0 when a duplicate. */
-static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
+static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e, uint64_t tag)
 {
 	if (e->time_usec == 0)
 		e->time_usec = now_usec(CLOCK_REALTIME);
@@ -296,7 +314,8 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 		}
 		if (drained && p->hold_usec > 0 && e->sources == EVENT_SOURCE_KMSG)
 			hold_until = now_usec(CLOCK_MONOTONIC) + p->hold_usec;
-		switch (dedup_check_hold(p->dedup, e, p->next_seq, hold_until, f, &earlier, &held)) {
+		switch (dedup_check_hold_tagged(p->dedup, e, p->next_seq, hold_until, f, tag, &earlier,
+						&held)) {
 		case DEDUP_DUPLICATE:
 			log_debug(p->log,
 				  "Error 0x%04x of function 0x%08x already recorded from another source.",
@@ -308,6 +327,7 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
 			return 0;
 		case DEDUP_COMPLETES:
 			function_unref(held);
+			p->held_resolved = true;
 			e->sources |= EVENT_SOURCE_KMSG;
 			log_debug(p->log,
 				  "Error 0x%04x of function 0x%08x already held from another source; "
@@ -364,35 +384,48 @@ static void run_queue(Pipeline *p)
 			p->queue_tail = NULL;
 		/* A function that went away meanwhile is not touched: the event
 		 * carries its identity. */
-		(void)run_stages(p, f && f->state != FUNCTION_STATE_GONE ? f : NULL, &d->event);
+		(void)run_stages(p, f && f->state != FUNCTION_STATE_GONE ? f : NULL, &d->event, d->tag);
 		function_unref(f);
 		free(d);
 	}
 }
 
-int pipeline_submit(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
+static int defer_tagged(Pipeline *p, ZpciFunction *f, const ZpciEvent *e, uint64_t tag);
+
+int pipeline_submit_tagged(Pipeline *p, ZpciFunction *f, ZpciEvent *e, uint64_t tag)
 {
 	int r;
 
 	if (p->running) {
-		r = pipeline_defer(p, f, e);
+		r = defer_tagged(p, f, e, tag);
 		return r < 0 ? r : 0;
 	}
 	p->running = true;
-	r = run_stages(p, f, e);
+	r = run_stages(p, f, e, tag);
 	run_queue(p);
 	p->running = false;
+	notify_held(p);
 	return r;
 }
 
+int pipeline_submit(Pipeline *p, ZpciFunction *f, ZpciEvent *e)
+{
+	return pipeline_submit_tagged(p, f, e, 0);
+}
+
 int pipeline_defer(Pipeline *p, ZpciFunction *f, const ZpciEvent *e)
+{
+	return defer_tagged(p, f, e, 0);
+}
+
+static int defer_tagged(Pipeline *p, ZpciFunction *f, const ZpciEvent *e, uint64_t tag)
 {
 	Deferred *d = malloc(sizeof(*d));
 
 	if (!d)
 		return log_error_errno(p->log, -ENOMEM, "Out of memory, event of function 0x%08x lost.",
 				       f ? f->attrs.fid : e->fid);
-	*d = (Deferred){ .function = function_ref(f), .event = *e };
+	*d = (Deferred){ .function = function_ref(f), .tag = tag, .event = *e };
 	if (f)
 		function_fill_event(f, &d->event);
 	if (p->queue_tail)
@@ -405,6 +438,7 @@ int pipeline_defer(Pipeline *p, ZpciFunction *f, const ZpciEvent *e)
 		p->running = true;
 		run_queue(p);
 		p->running = false;
+		notify_held(p);
 	}
 	return 0;
 }
@@ -431,6 +465,22 @@ void pipeline_set_hold(Pipeline *p, uint64_t hold_usec)
 size_t pipeline_n_held(const Pipeline *p)
 {
 	return dedup_n_held(p->dedup);
+}
+
+uint64_t pipeline_oldest_held_tag(const Pipeline *p, uint64_t *ret_next_seq)
+{
+	if (!p || dedup_n_held(p->dedup) == 0) {
+		if (ret_next_seq)
+			*ret_next_seq = 0;
+		return 0;
+	}
+	return dedup_oldest_held_tag(p->dedup, ret_next_seq);
+}
+
+void pipeline_set_held_watch(Pipeline *p, PipelineHeldWatchFn watch, void *userdata)
+{
+	p->held_watch = watch;
+	p->held_watch_userdata = userdata;
 }
 
 void pipeline_release_held(Pipeline *p)

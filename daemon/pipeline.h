@@ -125,6 +125,11 @@ void pipeline_set_next_seq(Pipeline *p, uint64_t seq);
  * recorded (or was deferred), -errno on failure. */
 int pipeline_submit(Pipeline *p, ZpciFunction *f, ZpciEvent *e);
 
+/* The same for a record its source tagged @tag (> 0), e.g. the kernel-log
+ * sequence number it was read as: while the record is held,
+ * pipeline_oldest_held_tag() is at most @tag. */
+int pipeline_submit_tagged(Pipeline *p, ZpciFunction *f, ZpciEvent *e, uint64_t tag);
+
 /* Queue a copy of @e for @f (NULL: daemon-wide), to be run through the
  * stages after the event being handled; outside of pipeline_submit() it is
  * run at once. The queue holds a reference on @f; a function that has gone
@@ -147,6 +152,23 @@ void pipeline_set_hold(Pipeline *p, uint64_t hold_usec);
 
 /* Number of kernel-log records held now. */
 size_t pipeline_n_held(const Pipeline *p);
+
+/* The lowest tag of the records held now (pipeline_submit_tagged()), 0
+ * when none is held. A source that saves where it read up to saves no
+ * further than just before it: a record that is held is neither recorded
+ * nor merged into a drained record yet, and a kill would lose it.
+ * *@ret_next_seq (may be NULL) is pipeline_next_seq() as that record was
+ * held: whatever it is resolved into is recorded with that sequence
+ * number or a later one. A walk through the held records, no system call. */
+uint64_t pipeline_oldest_held_tag(const Pipeline *p, uint64_t *ret_next_seq);
+
+/* Called when held records were resolved (recorded at the end of their
+ * grace, merged into their drained record, recorded as their function or
+ * zpcid goes), after what they were resolved into is through every stage:
+ * pipeline_oldest_held_tag() may have moved on. Not called for records
+ * dropped by pipeline_free(). */
+typedef void (*PipelineHeldWatchFn)(void *userdata);
+void pipeline_set_held_watch(Pipeline *p, PipelineHeldWatchFn watch, void *userdata);
 
 /* Record every held kernel-log record now, without its function (e.g.
  * before zpcid exits, while the sinks are there). */

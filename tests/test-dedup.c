@@ -239,23 +239,28 @@ START_TEST(test_oldest_held_tag)
 	void *held = NULL;
 
 	ck_assert_int_eq(dedup_new(&d), 0);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d, NULL), 0);
 	/* an untagged held record has no say */
 	ck_assert_int_eq(dedup_check_hold(d, &k1, 1, 2000000, &token, NULL, NULL), DEDUP_HELD);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d, NULL), 0);
 	ck_assert_uint_eq(dedup_release(d, UINT64_MAX, on_release, &r), 1);
 	ck_assert_int_eq(dedup_check_hold_tagged(d, &k1, 1, 2000000, &token, 7, NULL, NULL), DEDUP_HELD);
-	ck_assert_int_eq(dedup_check_hold_tagged(d, &k2, 1, 2000100, &token, 9, NULL, NULL), DEDUP_HELD);
-	ck_assert_int_eq(dedup_check_hold_tagged(d, &k3, 1, 2000200, &token, 12, NULL, NULL), DEDUP_HELD);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 7);
+	ck_assert_int_eq(dedup_check_hold_tagged(d, &k2, 4, 2000100, &token, 9, NULL, NULL), DEDUP_HELD);
+	ck_assert_int_eq(dedup_check_hold_tagged(d, &k3, 5, 2000200, &token, 12, NULL, NULL), DEDUP_HELD);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d, NULL), 7);
 	/* the middle one completed by its drained record: 7 still held */
 	ck_assert_int_eq(dedup_check_hold(d, &v2, 2, 0, NULL, NULL, &held), DEDUP_COMPLETES);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 7);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d, NULL), 7);
 	/* the oldest released at its deadline: 12 is the oldest */
 	ck_assert_uint_eq(dedup_release(d, 2000000, on_release, &r), 1);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 12);
+	{
+		uint64_t seq = 0;
+
+		ck_assert_uint_eq(dedup_oldest_held_tag(d, &seq), 12);
+		ck_assert_uint_eq(seq, 5);
+	}
 	ck_assert_uint_eq(dedup_release_userdata(d, &token, on_release, &r), 1);
-	ck_assert_uint_eq(dedup_oldest_held_tag(d), 0);
+	ck_assert_uint_eq(dedup_oldest_held_tag(d, NULL), 0);
 }
 END_TEST
 

@@ -569,6 +569,91 @@ START_TEST(test_held_kmsg_released_at_grace_end)
 }
 END_TEST
 
+typedef struct HeldWatch {
+	Fixture *x;
+	unsigned calls;
+	size_t recorded_at_call; /* store calls seen when the watch was called */
+	uint64_t oldest_at_call;
+} HeldWatch;
+
+static void on_held_resolved(void *userdata)
+{
+	HeldWatch *w = userdata;
+
+	w->calls++;
+	w->recorded_at_call = count_who(w->x, "store");
+	w->oldest_at_call = pipeline_oldest_held_tag(w->x->p, NULL);
+}
+
+/* A source that tags its records learns the oldest one still held, and is
+ * told when held records are resolved: after what they became is stored. */
+START_TEST(test_held_tags_and_watch)
+{
+	Fixture x;
+	HeldWatch w = { .x = &x };
+	ZpciFunction *g = new_function(0x22, "0002:00:00.0");
+	ZpciEvent k1 = error_from(EVENT_SOURCE_KMSG, 0x2a), k2 = error_from(EVENT_SOURCE_KMSG, 0x3a),
+		  k3 = error_from(EVENT_SOURCE_KMSG, 0x2b), v2 = error_from(EVENT_SOURCE_VFIO, 0x3a),
+		  d = error_from(EVENT_SOURCE_KMSG, 0x2c);
+	uint64_t next_seq = 0;
+
+	fixture_init(&x);
+	drains_all = true;
+	pipeline_set_drains(x.p, test_drains);
+	pipeline_set_held_watch(x.p, on_held_resolved, &w);
+	ck_assert_uint_eq(pipeline_oldest_held_tag(x.p, &next_seq), 0);
+	ck_assert_uint_eq(next_seq, 0);
+
+	/* a record that is not held leaves no tag behind */
+	drains_all = false;
+	ck_assert_int_eq(pipeline_submit_tagged(x.p, x.f, &d, 5), 1);
+	ck_assert_uint_eq(pipeline_oldest_held_tag(x.p, NULL), 0);
+	drains_all = true;
+
+	ck_assert_int_eq(pipeline_submit_tagged(x.p, x.f, &k1, 10), 0);
+	ck_assert_int_eq(pipeline_submit_tagged(x.p, x.f, &k2, 12), 0);
+	ck_assert_int_eq(pipeline_submit_tagged(x.p, g, &k3, 14), 0);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 3);
+	ck_assert_uint_eq(pipeline_oldest_held_tag(x.p, &next_seq), 10);
+	/* whatever 10 becomes is recorded as 2 or later */
+	ck_assert_uint_eq(next_seq, 2);
+	ck_assert_uint_eq(w.calls, 0);
+
+	/* 12 merged into its drained record: the watch is told, 10 still held */
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &v2), 1);
+	ck_assert_uint_eq(v2.sources, EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG);
+	ck_assert_uint_eq(w.calls, 1);
+	ck_assert_uint_eq(w.recorded_at_call, 2);
+	ck_assert_uint_eq(w.oldest_at_call, 10);
+
+	/* 14's function goes: recorded without it, before the watch hears of it */
+	pipeline_forget_function(x.p, g);
+	ck_assert_uint_eq(w.calls, 2);
+	ck_assert_uint_eq(w.recorded_at_call, 3);
+	ck_assert_uint_eq(w.oldest_at_call, 10);
+
+	/* 10's grace ends: recorded alone, then nothing is held */
+	wait_until_released(&x);
+	ck_assert_uint_eq(w.calls, 3);
+	ck_assert_uint_eq(w.recorded_at_call, 4);
+	ck_assert_uint_eq(w.oldest_at_call, 0);
+	ck_assert_uint_eq(pipeline_oldest_held_tag(x.p, &next_seq), 0);
+
+	/* held and released before zpcid exits: told as well */
+	k1 = error_from(EVENT_SOURCE_KMSG, 0x2a);
+	ck_assert_int_eq(pipeline_submit_tagged(x.p, x.f, &k1, 20), 0);
+	ck_assert_uint_eq(pipeline_oldest_held_tag(x.p, NULL), 20);
+	pipeline_release_held(x.p);
+	ck_assert_uint_eq(w.calls, 4);
+	ck_assert_uint_eq(w.oldest_at_call, 0);
+
+	(void)function_apply_input(g, FUNCTION_INPUT_REMOVED, NULL);
+	g = function_unref(g);
+	drains_all = false;
+	fixture_done(&x);
+}
+END_TEST
+
 START_TEST(test_drained_first_then_kmsg_dropped)
 {
 	Fixture x;
@@ -729,6 +814,7 @@ int main(void)
 	tcase_add_test(tc, test_decider_kinds);
 	tcase_add_test(tc, test_held_kmsg_completed_by_drain);
 	tcase_add_test(tc, test_held_kmsg_released_at_grace_end);
+	tcase_add_test(tc, test_held_tags_and_watch);
 	tcase_add_test(tc, test_drained_first_then_kmsg_dropped);
 	tcase_add_test(tc, test_observed_kmsg_not_held);
 	tcase_add_test(tc, test_held_kmsg_of_vanishing_function_and_at_exit);
