@@ -123,7 +123,9 @@ static void hold_timer_arm(Pipeline *p)
 	uint64_t deadline = dedup_next_deadline(p->dedup), now;
 	struct timeval tv;
 
-	if (deadline == 0 || evtimer_pending(p->hold_timer, NULL))
+	/* (re)armed for the oldest, which may be earlier than what it was
+	 * armed for: the grace may have been shortened since */
+	if (deadline == 0)
 		return;
 	now = now_usec(CLOCK_MONOTONIC);
 	deadline = deadline > now ? deadline - now : 0;
