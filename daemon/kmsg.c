@@ -14,6 +14,7 @@
 
 #include "common/messages.h"
 #include "common/time-util.h"
+#include "daemon/dedup.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
 #include "daemon/pipeline.h"
@@ -355,9 +356,10 @@ int kmsg_cursor_parse(const char *text, KmsgCursor *ret)
 
 int kmsg_mark_parse(const char *text, KmsgMark *ret)
 {
-	static const char *const keys[] = { "SEQ=", "PENDING=", "EVENT_SEQ=" };
+	/* HELD= and HELD_EVENT_SEQ= may be missing (written before they were kept) */
+	static const char *const keys[] = { "SEQ=", "PENDING=", "EVENT_SEQ=", "HELD=", "HELD_EVENT_SEQ=" };
 	KmsgMark m = {};
-	uint64_t *values[] = { &m.cursor.seq, &m.pending, &m.event_seq };
+	uint64_t *values[] = { &m.cursor.seq, &m.pending, &m.event_seq, &m.held, &m.held_event_seq };
 	unsigned have = 0;
 
 	for (const char *line = text; line && *line;) {
@@ -388,7 +390,7 @@ int kmsg_mark_parse(const char *text, KmsgMark *ret)
 			return -EBADMSG;
 		line = nl ? nl + 1 : NULL;
 	}
-	if (have != 0xfu)
+	if ((have & 0xfu) != 0xfu)
 		return -EBADMSG;
 	m.cursor.valid = true;
 	*ret = m;
@@ -503,9 +505,23 @@ struct KmsgSource {
 	bool in_backlog; /* reading what was buffered before start */
 	bool idle;       /* the last slice read everything there was */
 
+	/* After a kill while records were held: the records up to replay_until
+	 * are read again from before the oldest held one; those whose event is
+	 * in the history (recorded, or merged into a drained record) are not
+	 * handed on again. The history's records from replay_event_seq on,
+	 * newest first, read once when the first of them comes. */
+	uint64_t replay_until;
+	uint64_t replay_event_seq;
+	bool replay_loaded;
+	ZpciEvent *replay;
+	bool *replay_claimed;
+	size_t n_replay;
+
 	uint64_t n_records, n_zpci, n_missed, n_malformed, n_overwritten;
 	uint64_t n_slices, n_cursor_saves;
 };
+
+static void on_held_resolved(void *userdata);
 
 int kmsg_source_new(KmsgSource **ret, const KmsgSourceConfig *c)
 {
@@ -539,6 +555,7 @@ int kmsg_source_new(KmsgSource **ret, const KmsgSourceConfig *c)
 		k->mark_path = NULL;
 		return -ENOMEM;
 	}
+	pipeline_set_held_watch(k->pipeline, on_held_resolved, k);
 	*ret = TAKE_PTR(k);
 	return 0;
 }
@@ -565,6 +582,25 @@ static int read_small_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/* The tag of a record handed to the pipeline: its sequence number + 1 (0 is
+ * no tag). */
+#define TAG_OF(seq) ((seq) + 1)
+
+/* The position to save: the last record handled, but never past a record
+ * the pipeline still holds (a kill would lose it: it is neither recorded
+ * nor merged into its drained record yet). A walk through the held
+ * records, no system call. */
+static KmsgCursor cursor_to_save(const KmsgSource *k)
+{
+	KmsgCursor c = k->cursor;
+	uint64_t tag = pipeline_oldest_held_tag(k->pipeline, NULL);
+
+	/* (record 0 is the kernel's banner, never a zPCI line) */
+	if (tag > 0 && c.valid && tag - 1 <= c.seq)
+		c.seq = tag >= 2 ? tag - 2 : 0;
+	return c;
+}
+
 static void on_cursor_saved(int result, void *userdata)
 {
 	KmsgSource *k = ASSERT_PTR(userdata);
@@ -583,12 +619,13 @@ static int save_cursor(KmsgSource *k)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	KmsgCursor c = cursor_to_save(k);
 	char text[128];
 	int n;
 
 	if (!k->cursor_path || !k->cursor_dirty)
 		return 0;
-	n = kmsg_cursor_format(&k->cursor, text, sizeof(text));
+	n = kmsg_cursor_format(&c, text, sizeof(text));
 	if (n < 0)
 		return n;
 	if (asprintf(&tmp, "%s.tmp", k->cursor_path) < 0)
@@ -622,6 +659,7 @@ static int save_cursor(KmsgSource *k)
 static void request_cursor_save(KmsgSource *k)
 {
 	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	KmsgCursor c;
 	char text[128];
 	int n, r;
 
@@ -640,7 +678,8 @@ static void request_cursor_save(KmsgSource *k)
 		on_cursor_saved(r, k);
 		return;
 	}
-	n = kmsg_cursor_format(&k->cursor, text, sizeof(text));
+	c = cursor_to_save(k);
+	n = kmsg_cursor_format(&c, text, sizeof(text));
 	if (n < 0)
 		return;
 	r = syncer_replace_file(k->syncer, k->cursor_path, text, (size_t)n, false, on_cursor_saved, k);
@@ -658,6 +697,16 @@ static void on_cursor_timer(evutil_socket_t fd, short what, void *userdata)
 	request_cursor_save(ASSERT_PTR(userdata));
 }
 
+/* Held records were resolved: the position to save may move on, in the
+ * next batch. */
+static void on_held_resolved(void *userdata)
+{
+	KmsgSource *k = ASSERT_PTR(userdata);
+
+	k->cursor_dirty = true;
+	request_cursor_save(k);
+}
+
 static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)
 {
 	if (!k->lookup || (!z->has_fid && isempty(z->slot)))
@@ -671,7 +720,7 @@ static ZpciFunction *find_function(KmsgSource *k, const KmsgZpci *z)
  * meaningful within one boot. */
 static void mark_write(KmsgSource *k, uint64_t seq, uint64_t pending, uint64_t event_seq)
 {
-	char text[160];
+	char text[256];
 	int n;
 
 	if (k->mark_fd < 0)
@@ -679,9 +728,11 @@ static void mark_write(KmsgSource *k, uint64_t seq, uint64_t pending, uint64_t e
 	k->mark.cursor.seq = seq;
 	k->mark.pending = pending;
 	k->mark.event_seq = event_seq;
+	k->mark.held = pipeline_oldest_held_tag(k->pipeline, &k->mark.held_event_seq);
 	n = snprintf(text, sizeof(text),
-		     "BOOT_ID=%s\nSEQ=%020" PRIu64 "\nPENDING=%020" PRIu64 "\nEVENT_SEQ=%020" PRIu64 "\n",
-		     k->cursor.boot_id, seq, pending, event_seq);
+		     "BOOT_ID=%s\nSEQ=%020" PRIu64 "\nPENDING=%020" PRIu64 "\nEVENT_SEQ=%020" PRIu64
+		     "\nHELD=%020" PRIu64 "\nHELD_EVENT_SEQ=%020" PRIu64 "\n",
+		     k->cursor.boot_id, seq, pending, event_seq, k->mark.held, k->mark.held_event_seq);
 	k->mark_len = n > 0 ? (size_t)n : 0;
 	if (n < 0 || (size_t)n >= sizeof(text) || pwrite(k->mark_fd, text, (size_t)n, 0) != n) {
 		/* fall back to the cursor alone, said once */
@@ -691,6 +742,67 @@ static void mark_write(KmsgSource *k, uint64_t seq, uint64_t pending, uint64_t e
 			    k->mark_path);
 		(void)close(TAKE_FD(k->mark_fd));
 	}
+}
+
+static void replay_free(KmsgSource *k)
+{
+	free(k->replay);
+	free(k->replay_claimed);
+	k->replay = NULL;
+	k->replay_claimed = NULL;
+	k->n_replay = 0;
+	k->replay_until = 0;
+}
+
+/* Read the history's records from k->replay_event_seq on, once. */
+static void replay_load(KmsgSource *k)
+{
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	uint64_t last;
+
+	k->replay_loaded = true;
+	if (!k->history || k->replay_event_seq == 0)
+		return;
+	last = history_last_seq(k->history);
+	if (last < k->replay_event_seq)
+		return;
+	q.newest_first = true;
+	q.limit = MIN(last - k->replay_event_seq + 1, (uint64_t)HISTORY_QUERY_LIMIT_MAX);
+	if (history_query(k->history, &q, &k->replay, &k->n_replay, NULL) < 0 || k->n_replay == 0)
+		return;
+	k->replay_claimed = calloc(k->n_replay, sizeof(bool));
+	if (!k->replay_claimed)
+		replay_free(k);
+}
+
+/* Whether the event @e of a record read again after a kill is in the
+ * history already: a record from the kernel log of the same function and
+ * error, at the kernel's time of the record when it was recorded alone,
+ * within the pairing window of it when it was merged into its drained
+ * record. Each record of the history stands for one line, oldest first. */
+static bool replay_recorded(KmsgSource *k, const KmsgZpci *z, const ZpciEvent *e)
+{
+	if (!k->replay_loaded)
+		replay_load(k);
+	for (size_t i = k->n_replay; i-- > 0;) {
+		const ZpciEvent *r = &k->replay[i];
+
+		if (k->replay_claimed[i] || r->kind != e->kind || !(r->sources & EVENT_SOURCE_KMSG) ||
+		    r->same_as != 0 || (r->has & EVENT_HAS_PEC) != (e->has & EVENT_HAS_PEC) ||
+		    ((e->has & EVENT_HAS_PEC) && r->pec != e->pec))
+			continue;
+		if (z->has_fid ? r->fid != e->fid : !streq(r->slot, e->slot))
+			continue;
+		/* merged: the drained record came while the line was held, after it */
+		if (r->sources == EVENT_SOURCE_KMSG
+			    ? r->monotonic_usec != e->monotonic_usec
+			    : r->monotonic_usec < e->monotonic_usec ||
+				      r->monotonic_usec - e->monotonic_usec > DEDUP_WINDOW_USEC)
+			continue;
+		k->replay_claimed[i] = true;
+		return true;
+	}
+	return false;
 }
 
 static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
@@ -755,8 +867,16 @@ static void handle_zpci(KmsgSource *k, const KmsgRecord *rec, const KmsgZpci *z)
 		log_debug(k->log, "Kernel log line for a function zpcid does not know (FID %s, slot %s).",
 			  fid, isempty(z->slot) ? "n/a" : z->slot);
 	}
+	if (rec->seq <= k->replay_until && replay_recorded(k, z, &e)) {
+		log_debug(k->log,
+			  "Kernel log record %" PRIu64 " read again after a restart: its event is in the "
+			  "history already.",
+			  rec->seq);
+		return;
+	}
 	mark_write(k, k->mark.cursor.seq, rec->seq, pipeline_next_seq(k->pipeline));
-	(void)pipeline_submit(k->pipeline, f, &e);
+	/* tagged: the position saved stays before it while the pipeline holds it */
+	(void)pipeline_submit_tagged(k->pipeline, f, &e, TAG_OF(rec->seq));
 	mark_write(k, rec->seq, 0, 0);
 }
 
@@ -778,6 +898,8 @@ static void on_line(const char *line, size_t len, void *userdata)
 	if (!kmsg_cursor_advance(&k->cursor, rec.seq, &gap))
 		return;
 	k->cursor_dirty = true;
+	if (k->replay_until > 0 && rec.seq > k->replay_until)
+		replay_free(k);
 	k->n_records++;
 
 	if (gap > 0) {
@@ -954,6 +1076,18 @@ static void mark_resume(KmsgSource *k, KmsgCursor *saved, const char *boot_id)
 			  mk.pending, done ? "in the history" : "not in the history, reading it again");
 		pos = MAX(pos, done ? mk.pending : mk.pending - 1);
 	}
+	if (mk.held > 0 && mk.held - 1 <= pos) {
+		/* A record was held when this was written: read again from just
+		 * before it; the records up to pos whose event is in the history
+		 * are not handed on again. (Record 0 is the kernel's banner.) */
+		log_debug(k->log,
+			  "Kernel log record %" PRIu64
+			  " was held for its drained record when zpcid ended, reading from it again.",
+			  mk.held - 1);
+		k->replay_until = pos;
+		k->replay_event_seq = mk.held_event_seq;
+		pos = mk.held >= 2 ? mk.held - 2 : 0;
+	}
 	if (!saved->valid || !streq(saved->boot_id, boot_id) || pos > saved->seq) {
 		(void)snprintf(saved->boot_id, sizeof(saved->boot_id), "%s", boot_id);
 		saved->seq = pos;
@@ -1059,6 +1193,8 @@ KmsgSource *kmsg_source_free(KmsgSource *k)
 		(void)syncer_drain(k->syncer);
 	if (k->cursor_dirty)
 		(void)save_cursor(k);
+	pipeline_set_held_watch(k->pipeline, NULL, NULL);
+	replay_free(k);
 	if (k->event)
 		event_free(k->event);
 	if (k->more_event)

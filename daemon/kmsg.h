@@ -114,9 +114,14 @@ typedef struct KmsgMark {
 	KmsgCursor cursor;
 	uint64_t pending;
 	uint64_t event_seq;
+	/* The oldest record the pipeline held for its drained record, + 1 (0:
+	 * none), and the history's next sequence number as it was held. */
+	uint64_t held;
+	uint64_t held_event_seq;
 } KmsgMark;
 
-/* Parse kmsg-recorded: "BOOT_ID=<id>\nSEQ=<n>\nPENDING=<n>\nEVENT_SEQ=<n>\n". Returns 0 or -EBADMSG. */
+/* Parse kmsg-recorded: "BOOT_ID=<id>\nSEQ=<n>\nPENDING=<n>\nEVENT_SEQ=<n>\n"
+ * [HELD=<n>\nHELD_EVENT_SEQ=<n>\n]. Returns 0 or -EBADMSG. */
 int kmsg_mark_parse(const char *text, KmsgMark *ret);
 
 /* Parse the cursor file text "BOOT_ID=<id>\nSEQ=<n>\n". Returns 0 or -EBADMSG. */

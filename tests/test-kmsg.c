@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "common/messages.h"
+#include "common/time-util.h"
 #include "daemon/function.h"
 #include "daemon/history.h"
 #include "daemon/kmsg.h"
@@ -744,6 +745,209 @@ START_TEST(test_source_kill_no_replay)
 }
 END_TEST
 
+#define BOOT_ID "11111111-2222-3333-4444-555555555555\n"
+
+static bool drains_all(const ZpciFunction *f)
+{
+	return true;
+}
+
+/* The sequence number kmsg-cursor says; UINT64_MAX when there is none. */
+static uint64_t saved_cursor_seq(void)
+{
+	char path[256], text[256] = "";
+	KmsgCursor c = {};
+	FILE *f;
+	size_t n;
+
+	(void)snprintf(path, sizeof(path), "%s/" KMSG_CURSOR_FILENAME, state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return UINT64_MAX;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	ck_assert_int_eq(kmsg_cursor_parse(text, &c), 0);
+	ck_assert(c.valid);
+	return c.seq;
+}
+
+/* One turn of the loop (waiting for what comes), at most 30 s in all. */
+static void turn(World *w, uint64_t limit)
+{
+	ck_assert_uint_lt(now_usec(CLOCK_MONOTONIC), limit);
+	ck_assert_int_ge(event_base_loop(w->base, EVLOOP_ONCE), 0);
+}
+
+static size_t count_history(World *w, EventKind kind, uint16_t pec, unsigned sources)
+{
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	size_t n = 0, found = 0;
+
+	ck_assert_int_eq(history_query(w->history, &q, &ev, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		found += ev[i].kind == kind && ev[i].pec == pec && ev[i].sources == sources;
+	return found;
+}
+
+static size_t count_history_all(World *w)
+{
+	_cleanup_free_ ZpciEvent *ev = NULL;
+	HistoryQuery q = HISTORY_QUERY_ALL;
+	size_t n = 0;
+
+	ck_assert_int_eq(history_query(w->history, &q, &ev, &n, NULL), 0);
+	return n;
+}
+
+/* A line the pipeline holds for its drained record: the position saved
+ * stays before it until the hold is resolved, by its drained record or at
+ * the end of its grace, and goes past it in the next batch after. */
+START_TEST(test_source_cursor_before_held)
+{
+	uint64_t t = now_usec(CLOCK_MONOTONIC), limit = t + 30 * USEC_PER_SEC, saves;
+	ZpciEvent v = { .kind = EVENT_ERROR,
+			.sources = EVENT_SOURCE_VFIO,
+			.fid = KNOWN_FID,
+			.pec = 0x3a,
+			.has = EVENT_HAS_PEC };
+	char text[512];
+	World *m;
+	KmsgSource *k;
+
+	write_file(boot_path, "we", BOOT_ID);
+	(void)snprintf(text, sizeof(text),
+		       "6,1,%" PRIu64 ",-;other\n3,2,%" PRIu64
+		       ",-;" ZPCI_LINE(KNOWN_SLOT, "3a", "11") "\n"
+							       "6,3,%" PRIu64 ",-;other\n",
+		       t - 3000, t - 2000, t - 1000);
+	write_file(kmsg_path, "we", text);
+	m = world_new_full(true, true);
+	pipeline_set_drains(m->pipeline, drains_all);
+	pipeline_set_hold(m->pipeline, 3600 * USEC_PER_SEC);
+	k = start_source(m);
+	ck_assert_uint_eq(pipeline_n_held(m->pipeline), 1);
+	ck_assert_uint_eq(count_history_all(m), 0);
+	/* the first save is at once: before the held line */
+	ck_assert_uint_ge(kmsg_source_n_cursor_saves(k), 1);
+	ck_assert_uint_eq(saved_cursor_seq(), 1);
+
+	/* saved again while it is held (the next batch): still before it */
+	saves = kmsg_source_n_cursor_saves(k);
+	(void)snprintf(text, sizeof(text), "6,4,%" PRIu64 ",-;other\n", t - 500);
+	write_file(kmsg_path, "ae", text);
+	while (kmsg_source_n_cursor_saves(k) == saves)
+		turn(m, limit);
+	ck_assert_uint_eq(saved_cursor_seq(), 1);
+
+	/* its drained record comes: one record from both, and the position
+	 * moves past the line in the next batch */
+	v.monotonic_usec = t - 1500;
+	ck_assert_int_eq(pipeline_submit(m->pipeline, m->function, &v), 1);
+	ck_assert_uint_eq(v.sources, EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG);
+	while (saved_cursor_seq() != 4)
+		turn(m, limit);
+
+	/* a line whose drained record does not come: before it while held,
+	 * past it once recorded at the end of its grace */
+	pipeline_set_hold(m->pipeline, 200 * USEC_PER_MSEC);
+	(void)snprintf(text, sizeof(text),
+		       "3,5,%" PRIu64 ",-;" ZPCI_LINE(KNOWN_SLOT, "2a", "11") "\n6,6,%" PRIu64 ",-;other\n",
+		       now_usec(CLOCK_MONOTONIC) - 200, now_usec(CLOCK_MONOTONIC) - 100);
+	write_file(kmsg_path, "ae", text);
+	while (kmsg_source_n_records(k) < 6)
+		turn(m, limit);
+	ck_assert_uint_eq(pipeline_n_held(m->pipeline), 1);
+	ck_assert_uint_le(saved_cursor_seq(), 4);
+	while (pipeline_n_held(m->pipeline) > 0 || saved_cursor_seq() != 6) {
+		turn(m, limit);
+		if (pipeline_n_held(m->pipeline) > 0)
+			ck_assert_uint_le(saved_cursor_seq(), 4);
+	}
+	ck_assert_uint_eq(count_history(m, EVENT_ERROR, 0x3a, EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG), 1);
+	ck_assert_uint_eq(count_history(m, EVENT_ERROR, 0x2a, EVENT_SOURCE_KMSG), 1);
+	ck_assert_uint_eq(count_history_all(m), 2);
+	kmsg_source_free(k);
+	world_free(m);
+}
+END_TEST
+
+/* SIGKILL while a line is held for its drained record: an error the
+ * kernel did not queue (PEC 0x2a) is recorded after the restart, exactly
+ * once; a held line merged into its drained record before the kill and
+ * a line recorded at once, both read again, are not recorded again. */
+START_TEST(test_source_kill_while_held)
+{
+	uint64_t t = now_usec(CLOCK_MONOTONIC);
+	char text[1024], c;
+	int fds[2], status;
+	World *m;
+	KmsgSource *k;
+	pid_t pid;
+
+	write_file(boot_path, "we", BOOT_ID);
+	(void)snprintf(text, sizeof(text),
+		       "6,1,%" PRIu64 ",-;other\n"
+		       "3,2,%" PRIu64
+		       ",-;" ZPCI_LINE(KNOWN_SLOT, "2a",
+				       "11") "\n"
+					     "3,3,%" PRIu64
+					     ",-;" ZPCI_LINE(KNOWN_SLOT, "3a",
+							     "11") "\n"
+								   "3,4,%" PRIu64
+								   ",-;zpci: Unhandled PCI error events "
+								   "count=2 for PCI function 0x11\n"
+								   "6,5,%" PRIu64 ",-;other\n",
+		       t - 5000, t - 4000, t - 3000, t - 2000, t - 1000);
+	write_file(kmsg_path, "we", text);
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		ZpciEvent v = { .kind = EVENT_ERROR,
+				.sources = EVENT_SOURCE_VFIO,
+				.fid = KNOWN_FID,
+				.pec = 0x3a,
+				.has = EVENT_HAS_PEC,
+				.monotonic_usec = t - 2900 };
+
+		close(fds[0]);
+		m = world_new_full(true, true);
+		pipeline_set_drains(m->pipeline, drains_all);
+		/* held until the kill, whenever it comes */
+		pipeline_set_hold(m->pipeline, 3600 * USEC_PER_SEC);
+		k = start_source(m);
+		ck_assert_uint_eq(pipeline_n_held(m->pipeline), 2);
+		ck_assert_int_eq(pipeline_submit(m->pipeline, m->function, &v), 1);
+		ck_assert_uint_eq(pipeline_n_held(m->pipeline), 1);
+		ck_assert_int_eq(write(fds[1], "r", 1), 1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	/* what the killed daemon leaves: the position before the held line */
+	ck_assert_uint_eq(saved_cursor_seq(), 1);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	for (unsigned start = 0; start < 2; start++) {
+		m = world_new_full(true, true);
+		k = start_source(m);
+		ck_assert_uint_eq(count_history(m, EVENT_ERROR, 0x2a, EVENT_SOURCE_KMSG), 1);
+		ck_assert_uint_eq(count_history(m, EVENT_ERROR, 0x3a, EVENT_SOURCE_VFIO | EVENT_SOURCE_KMSG),
+				  1);
+		ck_assert_uint_eq(count_history(m, EVENT_DROPPED, 0, EVENT_SOURCE_KMSG), 1);
+		ck_assert_uint_eq(count_history_all(m), 3);
+		kmsg_source_free(k);
+		world_free(m);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("kmsg");
@@ -771,6 +975,13 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_source_kill_no_replay);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("held");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_source_cursor_before_held);
+	tcase_add_test(tc, test_source_kill_while_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
