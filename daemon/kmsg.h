@@ -34,7 +34,12 @@
  * files is the position; a record whose submission a kill interrupted is
  * skipped when the history holds its event, read again when not. So after
  * a kill no zPCI record is recorded twice nor lost; other records of the
- * last second are read again, which changes nothing. On start every buffered record is read
+ * last second are read again, which changes nothing. Neither file goes
+ * past a record the pipeline still holds for its drained record (tagged
+ * with its sequence number, pipeline_oldest_held_tag()): after a kill the
+ * lines from the held one on are read again, and those whose event the
+ * history holds (alone, or merged into its drained record) are skipped.
+ * On start every buffered record is read
  * again and those up to the saved number of the same boot are skipped, so a restart neither repeats nor
  * loses records. Records the kernel overwrote before they were read show up as a jump in the sequence
  * numbers and are reported as a gap with their count.
