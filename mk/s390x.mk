@@ -13,13 +13,17 @@ EXTRA_DIST += \
 	tests/s390x/check-guest.py \
 	tests/s390x/delegate.c \
 	tests/s390x/latency.c \
+	tests/s390x/storm.c \
+	tests/s390x/error-record.h \
 	tests/s390x/rpcit-err/Kbuild \
 	tests/s390x/rpcit-err/zpci_rpcit_err.c \
 	tests/s390x/guest-etc/passwd \
 	tests/s390x/guest-etc/group \
 	tests/s390x/guest-etc/dbus-1/zpcid-test-bus.conf \
 	tests/s390x/guest-etc/zpcid/zpcid.d/50-s390x-test.json \
-	tests/s390x/guest-etc/zpcid/latency.json
+	tests/s390x/guest-etc/zpcid/latency.json \
+	tests/s390x/guest-etc/zpcid/bench-coalesce-off.json \
+	tests/s390x/guest-etc/zpcid/bench-coalesce-on.json
 # the patched-kernel tier (kmod/kernel/build.sh, stage 45)
 EXTRA_DIST += \
 	tools/stages.d/45-kernel-boot.sh \

@@ -37,6 +37,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
+#include "error-record.h"
+
 #define SIGNAL_TIMEOUT_USEC (5 * 1000000ULL)
 
 static uint32_t arg_fid;
@@ -55,35 +57,11 @@ static uint64_t now_usec(void)
 static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	uint64_t t = now_usec();
-	const char *key, *kind = "";
-	uint64_t monotonic = UINT64_MAX;
-	bool second = false;
-	uint32_t fid = 0;
-	int r;
+	ErrorSignal e;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return 0;
-	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-		if (sd_bus_message_read(m, "s", &key) < 0)
-			return 0;
-		if (strcmp(key, "fid") == 0)
-			r = sd_bus_message_read(m, "v", "u", &fid);
-		else if (strcmp(key, "kind") == 0)
-			r = sd_bus_message_read(m, "v", "s", &kind);
-		else if (strcmp(key, "monotonic") == 0)
-			r = sd_bus_message_read(m, "v", "t", &monotonic);
-		else if (strcmp(key, "same_as") == 0) {
-			second = true; /* the full record of an error already reported */
-			r = sd_bus_message_skip(m, "v");
-		} else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0 || sd_bus_message_exit_container(m) < 0)
-			return 0;
-	}
 	/* a kernel-log error from before the start, reported late, is not one of ours */
-	if (fid == arg_fid && strcmp(kind, "error") == 0 && !second && monotonic >= start_usec &&
-	    received_usec == 0)
+	if (error_signal_read(m, &e) >= 0 && e.fid == arg_fid && strcmp(e.kind, "error") == 0 && !e.second &&
+	    e.monotonic >= start_usec && received_usec == 0)
 		received_usec = t;
 	return 0;
 }
@@ -104,21 +82,6 @@ static void report(const char *what, uint64_t *v, size_t n)
 	qsort(v, n, sizeof(*v), compare_u64);
 	printf("latency %s n=%zu p50=%" PRIu64 " p99=%" PRIu64 " max=%" PRIu64 "\n", what, n, v[(n - 1) / 2],
 	       v[(n * 99 + 99) / 100 - 1], v[n - 1]);
-}
-
-/* The error's own time of the record journal @j points at (ZPCID_MONOTONIC:
- * when a drain took it, or the kernel's time of a kernel-log record). */
-static uint64_t record_monotonic(sd_journal *j)
-{
-	const void *d;
-	size_t l;
-	char buf[32];
-
-	if (sd_journal_get_data(j, "ZPCID_MONOTONIC", &d, &l) < 0 || l <= 16 || l - 16 >= sizeof(buf))
-		return UINT64_MAX;
-	memcpy(buf, (const char *)d + 16, l - 16);
-	buf[l - 16] = 0;
-	return strtoull(buf, NULL, 10);
 }
 
 /* journald's receive times of zpcid's error records about arg_fid, oldest
@@ -142,8 +105,7 @@ static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
 		sd_id128_t boot;
 
 		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since_usec ||
-		    sd_journal_get_data(j, "ZPCID_SAME_AS", &(const void *){ NULL }, &(size_t){ 0 }) >= 0 ||
-		    record_monotonic(j) < since_usec)
+		    !journal_first_record_since(j, since_usec))
 			continue;
 		if (n < max)
 			ret[n++] = mono;

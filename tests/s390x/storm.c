@@ -49,6 +49,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
+#include "error-record.h"
+
 #define MAX_SLOTS   64
 #define QUEUE_DEPTH 4
 #define SETTLE_USEC (30 * 1000000ULL)
@@ -103,52 +105,15 @@ static bool is_ours(uint32_t fid)
 /* ErrorReported(a{sv}) about one of the storm's functions */
 static int on_error_reported(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	const char *key, *kind = "";
-	uint64_t monotonic = UINT64_MAX;
-	bool second = false;
-	uint32_t fid = 0;
-	int r = 0;
+	ErrorSignal e;
 
-	if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
-		return 0;
-	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-		if (sd_bus_message_read(m, "s", &key) < 0)
-			return 0;
-		if (strcmp(key, "fid") == 0)
-			r = sd_bus_message_read(m, "v", "u", &fid);
-		else if (strcmp(key, "kind") == 0)
-			r = sd_bus_message_read(m, "v", "s", &kind);
-		else if (strcmp(key, "monotonic") == 0)
-			r = sd_bus_message_read(m, "v", "t", &monotonic);
-		else if (strcmp(key, "same_as") == 0) {
-			second = true; /* the full record of an error already reported */
-			r = sd_bus_message_skip(m, "v");
-		} else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0 || sd_bus_message_exit_container(m) < 0)
-			return 0;
-	}
 	/* a kernel-log error from before the storm, reported late, is not one of it */
-	if (strcmp(kind, "error") == 0 && is_ours(fid) && !second && monotonic >= start_usec) {
+	if (error_signal_read(m, &e) >= 0 && strcmp(e.kind, "error") == 0 && is_ours(e.fid) && !e.second &&
+	    e.monotonic >= start_usec) {
 		signals++;
 		last_signal_usec = now_usec();
 	}
 	return 0;
-}
-
-/* The error's own time of the record journal @j points at (ZPCID_MONOTONIC:
- * when a drain took it, or the kernel's time of a kernel-log record). */
-static uint64_t record_monotonic(sd_journal *j)
-{
-	const void *d;
-	size_t l;
-	char buf[32];
-
-	if (sd_journal_get_data(j, "ZPCID_MONOTONIC", &d, &l) < 0 || l <= 16 || l - 16 >= sizeof(buf))
-		return UINT64_MAX;
-	memcpy(buf, (const char *)d + 16, l - 16);
-	buf[l - 16] = 0;
-	return strtoull(buf, NULL, 10);
 }
 
 /* error records about the storm's functions journald took up at or after
@@ -172,8 +137,7 @@ static uint64_t journal_count(uint64_t since, uint64_t *ret_last)
 		sd_id128_t boot;
 
 		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since ||
-		    sd_journal_get_data(j, "ZPCID_SAME_AS", &(const void *){ NULL }, &(size_t){ 0 }) >= 0 ||
-		    record_monotonic(j) < since)
+		    !journal_first_record_since(j, since))
 			continue;
 		n++;
 		if (mono > last)
