@@ -23,4 +23,4 @@ bench_vfio_emu_so_LDFLAGS = -shared -Wl,-z,defs
 bench_vfio_emu_so_LDADD = -ldl -lpthread
 endif
 
-EXTRA_DIST += bench/run.sh docs/benchmarks.md tools/stages.d/70-bench-smoke.sh
+EXTRA_DIST += bench/run.sh tools/stages.d/70-bench-smoke.sh

@@ -1,4 +1,6 @@
-# units/, conf/, man pages: installed data.
+# Installed data beside the programs: conf/ (the shipped configuration),
+# units/ (the service unit, sysusers.d and tmpfiles.d entries), catalog/
+# (the journal catalog) and contrib/prometheus/ (the alerting rules).
 zpcidconfdir = $(sysconfdir)/zpcid
 dist_zpcidconf_DATA = conf/zpcid.json
 
@@ -8,14 +10,6 @@ CLEANFILES += units/zpcid.service
 units/zpcid.service: $(srcdir)/units/zpcid.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) units && $(SED) -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' $< > $@
 
-if HAVE_GO_MD2MAN
-man_MANS += zpcid.8
-CLEANFILES += zpcid.8
-zpcid.8: $(srcdir)/zpcid.8.md
-	$(AM_V_GEN)$(GO_MD2MAN) -in $(srcdir)/zpcid.8.md -out $@
-endif
-EXTRA_DIST += zpcid.8.md
-
 # Installing makes the directories the daemon expects; the state directory is
 # normally created by systemd (StateDirectory=).
 install-data-hook:
@@ -24,7 +18,7 @@ install-data-hook:
 catalog_DATA = catalog/zpcid.catalog
 EXTRA_DIST += catalog/zpcid.catalog
 
-# The admin group of the bus policy (dbus/, mk/bus.mk) as a system group, and
+# The admin group of the bus policy (dbus/, mk/dbus.mk) as a system group, and
 # the state and runtime directories for a zpcid started outside its unit.
 sysusers_DATA = units/sysusers.d/zpcid.conf
 tmpfiles_DATA = units/tmpfiles.d/zpcid.conf
@@ -35,3 +29,8 @@ units/sysusers.d/zpcid.conf: $(srcdir)/units/zpcid.sysusers.in Makefile
 units/tmpfiles.d/zpcid.conf: $(srcdir)/units/zpcid.tmpfiles.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) units/tmpfiles.d && \
 	  $(SED) -e 's|@localstatedir[@]|$(localstatedir)|g' -e 's|@runstatedir[@]|$(runstatedir)|g' $< > $@
+
+# The alerting rules for zpcid's metrics (their promtool unit tests are in
+# mk/tests-system.mk).
+zpcidprometheusdir = $(datadir)/zpcid/prometheus
+dist_zpcidprometheus_DATA = contrib/prometheus/zpcid.rules.yml

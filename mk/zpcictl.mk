@@ -1,18 +1,5 @@
-# zpcictl/: the operators' CLI, and the shared code it is built on
-# (common/output: --format; common/report-error: the sysfs report_error record).
-common_libzpcicommon_a_SOURCES += \
-	common/output.c common/output.h \
-	common/report-error.c common/report-error.h
-
-check_PROGRAMS += tests/test-output tests/test-report-error
-tests_test_output_SOURCES = tests/test-output.c
-tests_test_output_CFLAGS = $(TEST_CFLAGS)
-tests_test_output_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
-tests_test_report_error_SOURCES = tests/test-report-error.c
-tests_test_report_error_CFLAGS = $(TEST_CFLAGS)
-tests_test_report_error_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
-TESTS += tests/test-output tests/test-report-error
-UNIT_TESTS += tests/test-output tests/test-report-error
+# zpcictl/: the operators' CLI, its bash completion and zpcictl(8). The
+# shared code it is built on is in common/ (mk/common.mk).
 
 # Built as zpcictl/zpcictl: the source directory has the program's name.
 # Installed in sbindir, where s390-tools keeps its zpcictl: /usr/sbin comes
@@ -25,10 +12,6 @@ zpcictl_zpcictl_SOURCES = \
 	zpcictl/events-summary.c zpcictl/events-summary.h
 zpcictl_zpcictl_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 zpcictl_zpcictl_LDADD = $(COMMON_LIBS)
-
-# s390-tools options against a temporary sysfs tree, without a daemon.
-TESTS += tests/test-zpcictl-legacy.sh
-EXTRA_DIST += tests/test-zpcictl-legacy.sh tests/report-record.py
 
 # Installed under the command's name, as bash-completion looks it up.
 EXTRA_DIST += zpcictl/zpcictl.bash-completion

@@ -3,7 +3,6 @@
 # qemu-system-s390x). Both run from tools/stages.d/, not from make check;
 # see docs/s390x-testing.md.
 EXTRA_DIST += \
-	docs/s390x-testing.md \
 	tools/stages.d/50-bigendian.sh \
 	tools/stages.d/60-s390x-guest.sh \
 	tests/s390x/lib.sh \
