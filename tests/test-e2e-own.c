@@ -303,9 +303,12 @@ static void check_form(DevworldFeature feature)
 	ck_assert_int_eq(devworld_queue_pec(w, 0x41, 0x003b), 1);
 	ck_assert_int_eq(devworld_signal_err(w, 0x41), 1);
 	ck_assert_int_eq(devworld_wait_drained(w, 0x41, E2E_EVENT_MS), 0);
-	/* both sources (the device and the kernel log) handled both errors */
+	/* both sources (the device and the kernel log) handled both errors:
+	 * the second source's line is logged before the record is written */
 	E2E_WAIT_LOG(w, mark, "Error 0x0012 of function 0x00000041 already");
 	E2E_WAIT_LOG(w, mark, "Error 0x003b of function 0x00000041 already");
+	E2E_WAIT_LOG(w, mark, "reported error 0x0012");
+	E2E_WAIT_LOG(w, mark, "reported error 0x003b");
 	ck_assert_uint_eq(devworld_count_log(w, mark, "reported error 0x0012"), 1);
 	ck_assert_uint_eq(devworld_count_log(w, mark, "reported error 0x003b"), 1);
 	ck_assert_int_eq(devworld_get_stats(w, 0x41, &st), 0);
