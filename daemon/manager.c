@@ -192,6 +192,7 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 	m->event_base = event_base_new();
 	if (!m->event_base)
 		return -ENOMEM;
+	m->function_context = (FunctionContext){ .log = m->log, .event_base = m->event_base };
 
 	*ret = TAKE_PTR(m);
 	return 0;
@@ -320,6 +321,7 @@ int manager_setup_pipeline(Manager *m)
 	r = pipeline_new(&m->pipeline, m->event_base, m->log);
 	if (r < 0)
 		return r;
+	m->function_context.pipeline = m->pipeline;
 	if (m->config)
 		configure_coalescing(m);
 	pipeline_set_decider(m->pipeline, apply_policy, m);
@@ -457,8 +459,9 @@ static int manager_setup_registry(Manager *m)
 {
 	int r;
 
-	r = registry_new(&m->registry,
-			 &(RegistryOptions){ .log = m->log, .event_base = m->event_base, .context = m });
+	r = registry_new(&m->registry, &(RegistryOptions){ .log = m->log,
+							   .event_base = m->event_base,
+							   .context = &m->function_context });
 	if (r < 0)
 		return r;
 	r = ownership_new(&m->ownership, &(OwnershipOptions){ .log = m->log,
@@ -855,6 +858,7 @@ Manager *manager_free(Manager *m)
 	(void)pipeline_remove_sink(m->pipeline, &sink_history, m->history);
 	m->history = history_free(m->history);
 	m->pipeline = pipeline_free(m->pipeline);
+	m->function_context.pipeline = NULL;
 	/* the saves queued before this last one, then this one here */
 	m->syncer = syncer_free(m->syncer);
 	if (m->policy_state) {
