@@ -464,6 +464,7 @@ static int manager_setup_registry(Manager *m)
 							   .context = &m->function_context });
 	if (r < 0)
 		return r;
+	adapter_events_set_registry(m->adapter_events, m->registry);
 	r = ownership_new(&m->ownership, &(OwnershipOptions){ .log = m->log,
 							      .registry = m->registry,
 							      .choose_mode = choose_mode,
@@ -562,7 +563,9 @@ static int manager_setup_core(Manager *m)
 		return log_oom(m->log);
 	/* Adapter correlation: a sink that sees the function updated, before
 	 * the decider, so that the hold it opens covers the event's decision. */
-	r = adapter_events_new(&m->adapter_events, m);
+	r = adapter_events_new(
+		&m->adapter_events,
+		&(AdapterEventsOptions){ .log = m->log, .pipeline = m->pipeline, .config = m->config });
 	if (r >= 0)
 		r = pipeline_add_sink(m->pipeline, &sink_adapter_events, m->adapter_events);
 	if (r < 0)
@@ -815,7 +818,7 @@ int manager_reload(Manager *m)
 				REGISTRY_FOREACH (f, m->registry)
 					(void)registry_refresh(m->registry, f);
 		}
-		adapter_events_reload(m->adapter_events);
+		adapter_events_reload(m->adapter_events, m->config);
 		bus_manager_changed(m->bus);
 		if (m->metrics && metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 							 m->config->metrics.interval_usec) < 0)
