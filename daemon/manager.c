@@ -627,6 +627,23 @@ static int bus_reload(void *userdata)
 	return manager_reload(ASSERT_PTR(userdata));
 }
 
+/* The figures of the metrics file that only the daemon as a whole knows. */
+static void metrics_daemon_figures(void *userdata, MetricsSnapshot *s)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	if (m->actions) {
+		s->has_inhibitors = true;
+		s->n_inhibitors = inhibit_count(actions_inhibitors(m->actions));
+	}
+	if (m->kmsg) {
+		s->has_kmsg = true;
+		s->kmsg_missed = kmsg_source_n_missed(m->kmsg);
+	}
+	s->has_loop_stall = true;
+	s->loop_stall_max_usec = m->loop_stall_max_usec;
+}
+
 int manager_start(Manager *m)
 {
 	int r;
@@ -729,7 +746,14 @@ int manager_start(Manager *m)
 		return log_oom(m->log);
 
 	/* The metrics textfile, once the functions are known (daemon/metrics-file.h). */
-	r = metrics_file_new(&m->metrics, m);
+	r = metrics_file_new(&m->metrics, &(MetricsFileOptions){
+						  .log = m->log,
+						  .event_base = m->event_base,
+						  .registry = m->registry,
+						  .adapter_events = m->adapter_events,
+						  .daemon_figures = metrics_daemon_figures,
+						  .userdata = m,
+					  });
 	if (r >= 0)
 		r = metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 					   m->config->metrics.interval_usec);
