@@ -9,12 +9,14 @@
 #include "common/pec.h"
 #include "daemon/adapter-events.h"
 #include "daemon/adapter.h"
-#include "daemon/manager.h"
+#include "daemon/config.h"
 #include "daemon/pipeline.h"
 #include "daemon/registry.h"
 
 struct AdapterEvents {
-	Manager *manager;
+	Log *log;
+	Registry *registry; /* NULL until adapter_events_set_registry() */
+	Pipeline *pipeline;
 	AdapterCorrelator *correlator;
 };
 
@@ -26,18 +28,18 @@ static uint64_t now_usec(clockid_t clock)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static void config_of(const Manager *m, AdapterConfig *ret)
+static void config_of(const Config *config, AdapterConfig *ret)
 {
 	adapter_config_default(ret);
-	if (!m->config)
+	if (!config)
 		return;
-	ret->functions = (unsigned)m->config->adapter.functions;
-	ret->window_usec = m->config->adapter.window_usec;
-	ret->hold_usec = m->config->adapter.hold_usec;
-	ret->by_port = m->config->adapter.by_port;
+	ret->functions = (unsigned)config->adapter.functions;
+	ret->window_usec = config->adapter.window_usec;
+	ret->hold_usec = config->adapter.hold_usec;
+	ret->by_port = config->adapter.by_port;
 }
 
-int adapter_events_new(AdapterEvents **ret, Manager *m)
+int adapter_events_new(AdapterEvents **ret, const AdapterEventsOptions *options)
 {
 	_cleanup_(adapter_events_freep) AdapterEvents *a = NULL;
 	AdapterConfig c;
@@ -46,8 +48,9 @@ int adapter_events_new(AdapterEvents **ret, Manager *m)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->manager = m;
-	config_of(m, &c);
+	a->log = options->log;
+	a->pipeline = options->pipeline;
+	config_of(options->config, &c);
 	r = adapter_correlator_new(&a->correlator, &c);
 	if (r < 0)
 		return r;
@@ -64,13 +67,19 @@ AdapterEvents *adapter_events_free(AdapterEvents *a)
 	return NULL;
 }
 
-void adapter_events_reload(AdapterEvents *a)
+void adapter_events_set_registry(AdapterEvents *a, Registry *registry)
+{
+	if (a)
+		a->registry = registry;
+}
+
+void adapter_events_reload(AdapterEvents *a, const Config *config)
 {
 	AdapterConfig c;
 
 	if (!a)
 		return;
-	config_of(a->manager, &c);
+	config_of(config, &c);
 	adapter_correlator_set_config(a->correlator, &c);
 }
 
@@ -87,9 +96,9 @@ static uint32_t count_functions(AdapterEvents *a, const AdapterKey *key)
 	ZpciFunction *f;
 	uint32_t n = 0;
 
-	if (!a->manager->registry)
+	if (!a->registry)
 		return 0;
-	REGISTRY_FOREACH (f, a->manager->registry)
+	REGISTRY_FOREACH (f, a->registry)
 		if (key_matches(&a->correlator->config, key, f))
 			n++;
 	return n;
@@ -119,7 +128,7 @@ void adapter_events_observe(AdapterEvents *a, ZpciFunction *f, const ZpciEvent *
 		return;
 	r = adapter_correlator_observe(a->correlator, &f->attrs, e->monotonic_usec, &fire);
 	if (r < 0)
-		log_oom(a->manager->log);
+		log_oom(a->log);
 	if (r <= 0)
 		return;
 	*ae = (ZpciEvent){
@@ -150,8 +159,8 @@ void adapter_events_observe(AdapterEvents *a, ZpciFunction *f, const ZpciEvent *
 	(void)snprintf(ae->detail, sizeof(ae->detail), "%" PRIu32 " function(s) with errors within %llu s",
 		       ae->count, (unsigned long long)(a->correlator->config.window_usec / USEC_PER_SEC));
 	/* after the current event, never inside it (the pipeline logs a loss) */
-	if (a->manager->pipeline)
-		(void)pipeline_defer(a->manager->pipeline, NULL, ae);
+	if (a->pipeline)
+		(void)pipeline_defer(a->pipeline, NULL, ae);
 }
 
 static void sink_adapter_events_event(void *userdata, ZpciFunction *f, const ZpciEvent *e, bool emit)
@@ -175,7 +184,7 @@ ZpciFunction *adapter_events_policy_function(AdapterEvents *a, const ZpciEvent *
 	AdapterKey key = { .pchid = e->pchid, .has_port = !!(e->has & EVENT_HAS_PORT), .port = e->port };
 	ZpciFunction *f, *lowest = NULL;
 
-	if (!a || e->kind != EVENT_ADAPTER || !a->manager->registry)
+	if (!a || e->kind != EVENT_ADAPTER || !a->registry)
 		return NULL;
 	for (const char *p = e->adapter_fids; *p;) {
 		char *end;
@@ -183,12 +192,12 @@ ZpciFunction *adapter_events_policy_function(AdapterEvents *a, const ZpciEvent *
 
 		if (end == p)
 			break;
-		f = registry_get_by_fid(a->manager->registry, (uint32_t)fid);
+		f = registry_get_by_fid(a->registry, (uint32_t)fid);
 		if (f && f->state != FUNCTION_STATE_GONE)
 			return f; /* the list is in ascending order */
 		p = *end == ',' ? end + 1 : end;
 	}
-	REGISTRY_FOREACH (f, a->manager->registry)
+	REGISTRY_FOREACH (f, a->registry)
 		if (key_matches(&a->correlator->config, &key, f) &&
 		    (!lowest || f->attrs.fid < lowest->attrs.fid))
 			lowest = f;
@@ -234,7 +243,7 @@ static int append_adapter(AdapterEvents *a, sd_bus_message *reply, const Adapter
 	ZpciFunction *f;
 	int r;
 
-	REGISTRY_FOREACH (f, a->manager->registry) {
+	REGISTRY_FOREACH (f, a->registry) {
 		if (key_matches(&c->config, key, f)) {
 			errors += f->counters.errors;
 			n++;
@@ -265,7 +274,7 @@ static int append_adapter(AdapterEvents *a, sd_bus_message *reply, const Adapter
 		r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	REGISTRY_FOREACH (f, a->manager->registry) {
+	REGISTRY_FOREACH (f, a->registry) {
 		if (r >= 0 && key_matches(&c->config, key, f))
 			r = append_function(reply, f, fid_recent(c, ad, f->attrs.fid, mono));
 	}
@@ -286,12 +295,12 @@ static int collect_keys(AdapterEvents *a, AdapterKey **ret, size_t *ret_n)
 	size_t n = 0;
 	ZpciFunction *f;
 
-	keys = calloc((a->manager->registry ? registry_count(a->manager->registry) : 0) + c->n_adapters + 1,
+	keys = calloc((a->registry ? registry_count(a->registry) : 0) + c->n_adapters + 1,
 		      sizeof(AdapterKey));
 	if (!keys)
 		return -ENOMEM;
-	if (a->manager->registry)
-		REGISTRY_FOREACH (f, a->manager->registry) {
+	if (a->registry)
+		REGISTRY_FOREACH (f, a->registry) {
 			AdapterKey k;
 			bool seen = false;
 

@@ -28,24 +28,37 @@
 #include "daemon/function.h"
 #include "daemon/pipeline.h"
 
-typedef struct Manager Manager;
+typedef struct Config Config;
+typedef struct Log Log;
+typedef struct Registry Registry;
 typedef struct AdapterEvents AdapterEvents;
 
-/* Create for @m with the configuration's "adapter_correlation". Returns 0 or -ENOMEM. */
-int adapter_events_new(AdapterEvents **ret, Manager *m);
+typedef struct AdapterEventsOptions {
+	Log *log;
+	Pipeline *pipeline;   /* where adapter events are deferred (may be NULL) */
+	const Config *config; /* its "adapter_correlation"; NULL: the defaults */
+} AdapterEventsOptions;
+
+/* Create with @options (the pipeline is kept by pointer, the configuration
+ * is read now). Returns 0 or -ENOMEM. */
+int adapter_events_new(AdapterEvents **ret, const AdapterEventsOptions *options);
 
 /* Free (queued events are dropped). Accepts NULL, returns NULL. */
 AdapterEvents *adapter_events_free(AdapterEvents *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AdapterEvents *, adapter_events_free);
 
-/* Take the configuration of m->config again (after a reload). */
-void adapter_events_reload(AdapterEvents *a);
+/* The functions to correlate: @registry (kept by pointer, may be NULL).
+ * Until it is given no function is known. Accepts a NULL @a. */
+void adapter_events_set_registry(AdapterEvents *a, Registry *registry);
+
+/* Take the "adapter_correlation" of @config (after a reload). Accepts a NULL @a. */
+void adapter_events_reload(AdapterEvents *a, const Config *config);
 
 /* The sink; userdata: the AdapterEvents. */
 extern const PipelineSinkVtable sink_adapter_events;
 
 /* The pipeline recorded @e for @f: an error goes to the correlator; a
- * firing defers an adapter event through the manager's pipeline. */
+ * firing defers an adapter event through the pipeline. */
 void adapter_events_observe(AdapterEvents *a, ZpciFunction *f, const ZpciEvent *e);
 
 /* Whether @f's adapter is held at @now_usec (CLOCK_MONOTONIC): an adapter

@@ -8,7 +8,6 @@
 #include "common/messages.h"
 #include "common/pec.h"
 #include "daemon/function.h"
-#include "daemon/manager.h"
 
 static const char *const mode_table[_FUNCTION_MODE_MAX] = {
 	[FUNCTION_MODE_OBSERVE] = "observe",
@@ -159,14 +158,14 @@ int function_input(ZpciFunction *f, FunctionInput i)
 
 	if (function_apply_input(f, i, &old) <= 0)
 		return 0;
-	if (f->manager && f->manager->log) {
+	if (f->context && f->context->log) {
 		(void)snprintf(fid, sizeof(fid), "ZPCI_FID=0x%08x", f->attrs.fid);
 		(void)snprintf(slot, sizeof(slot), "ZPCI_SLOT=%s", f->attrs.slot);
 		(void)snprintf(state, sizeof(state), "ZPCID_STATE=%s", function_state_to_string(f->state));
 		(void)snprintf(previous, sizeof(previous), "ZPCID_STATE_PREVIOUS=%s",
 			       function_state_to_string(old));
 		(void)snprintf(input, sizeof(input), "ZPCID_STATE_INPUT=%s", function_input_to_string(i));
-		(void)log_fields(f->manager->log, LOG_INFO, MESSAGE_ID_FUNCTION_STATE_CHANGED, fields,
+		(void)log_fields(f->context->log, LOG_INFO, MESSAGE_ID_FUNCTION_STATE_CHANGED, fields,
 				 ELEMENTSOF(fields), "Function 0x%08x (%s): state %s -> %s (%s).",
 				 f->attrs.fid, f->attrs.slot, function_state_to_string(old),
 				 function_state_to_string(f->state), function_input_to_string(i));
@@ -292,7 +291,8 @@ void function_fill_event(const ZpciFunction *f, ZpciEvent *e)
 	}
 }
 
-int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const char *syspath)
+int function_new(ZpciFunction **ret, const FunctionContext *context, const ZpciAttrs *attrs,
+		 const char *syspath)
 {
 	_cleanup_free_ ZpciFunction *f = NULL;
 
@@ -304,7 +304,7 @@ int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const c
 		if (!f->syspath)
 			return -ENOMEM;
 	}
-	f->manager = m;
+	f->context = context;
 	f->n_ref = 1;
 	f->attrs = *attrs;
 	f->mode = FUNCTION_MODE_OBSERVE;

@@ -18,7 +18,21 @@
 #include "common/event.h"
 #include "common/macro.h"
 
-typedef struct Manager Manager;
+typedef struct Log Log;
+struct event_base;
+struct Pipeline;
+
+/*
+ * What a function reaches beyond itself: the log of its state changes, the
+ * loop its vfio device's events are watched on, and the pipeline its
+ * drained error records go to. Owned by whoever owns the functions and
+ * outliving them; a member that is NULL is not used (unit tests).
+ */
+typedef struct FunctionContext {
+	Log *log;
+	struct event_base *event_base;
+	struct Pipeline *pipeline;
+} FunctionContext;
 
 typedef enum FunctionMode {
 	FUNCTION_MODE_OBSERVE,
@@ -110,7 +124,7 @@ typedef struct FunctionCounters {
 #define FUNCTION_COMM_MAX   16
 
 typedef struct ZpciFunction {
-	Manager *manager;
+	const FunctionContext *context; /* may be NULL */
 	unsigned n_ref;
 
 	ZpciAttrs attrs;
@@ -180,7 +194,7 @@ int function_apply_input(ZpciFunction *f, FunctionInput i, FunctionState *ret_ol
 
 /* function_apply_input(), and on a change a journal record of it
  * (MESSAGE_ID_FUNCTION_STATE_CHANGED, fields ZPCID_STATE, ZPCID_STATE_PREVIOUS,
- * ZPCID_STATE_INPUT) through f->manager's log. The caller announces the
+ * ZPCID_STATE_INPUT) through f->context's log. The caller announces the
  * change on the bus (the pipeline does for every event). Returns as
  * function_apply_input(). */
 int function_input(ZpciFunction *f, FunctionInput i);
@@ -203,8 +217,10 @@ const char *zpci_pft_to_string(uint8_t pft);
 void function_fill_event(const ZpciFunction *f, ZpciEvent *e);
 
 /* Create a function for @attrs found at @syspath (may be NULL), with one
- * reference, mode observe, state ok. Returns 0 or -ENOMEM. */
-int function_new(ZpciFunction **ret, Manager *m, const ZpciAttrs *attrs, const char *syspath);
+ * reference, mode observe, state ok, reaching out through @context (may be
+ * NULL; kept by pointer). Returns 0 or -ENOMEM. */
+int function_new(ZpciFunction **ret, const FunctionContext *context, const ZpciAttrs *attrs,
+		 const char *syspath);
 
 /* Take a reference. Returns @f. */
 ZpciFunction *function_ref(ZpciFunction *f);

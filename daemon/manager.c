@@ -192,6 +192,7 @@ int manager_new(Manager **ret, const ManagerOptions *options)
 	m->event_base = event_base_new();
 	if (!m->event_base)
 		return -ENOMEM;
+	m->function_context = (FunctionContext){ .log = m->log, .event_base = m->event_base };
 
 	*ret = TAKE_PTR(m);
 	return 0;
@@ -320,6 +321,7 @@ int manager_setup_pipeline(Manager *m)
 	r = pipeline_new(&m->pipeline, m->event_base, m->log);
 	if (r < 0)
 		return r;
+	m->function_context.pipeline = m->pipeline;
 	if (m->config)
 		configure_coalescing(m);
 	pipeline_set_decider(m->pipeline, apply_policy, m);
@@ -457,10 +459,12 @@ static int manager_setup_registry(Manager *m)
 {
 	int r;
 
-	r = registry_new(&m->registry,
-			 &(RegistryOptions){ .log = m->log, .event_base = m->event_base, .context = m });
+	r = registry_new(&m->registry, &(RegistryOptions){ .log = m->log,
+							   .event_base = m->event_base,
+							   .context = &m->function_context });
 	if (r < 0)
 		return r;
+	adapter_events_set_registry(m->adapter_events, m->registry);
 	r = ownership_new(&m->ownership, &(OwnershipOptions){ .log = m->log,
 							      .registry = m->registry,
 							      .choose_mode = choose_mode,
@@ -559,7 +563,9 @@ static int manager_setup_core(Manager *m)
 		return log_oom(m->log);
 	/* Adapter correlation: a sink that sees the function updated, before
 	 * the decider, so that the hold it opens covers the event's decision. */
-	r = adapter_events_new(&m->adapter_events, m);
+	r = adapter_events_new(
+		&m->adapter_events,
+		&(AdapterEventsOptions){ .log = m->log, .pipeline = m->pipeline, .config = m->config });
 	if (r >= 0)
 		r = pipeline_add_sink(m->pipeline, &sink_adapter_events, m->adapter_events);
 	if (r < 0)
@@ -619,6 +625,23 @@ static void machine_bus_kick(void *userdata)
 static int bus_reload(void *userdata)
 {
 	return manager_reload(ASSERT_PTR(userdata));
+}
+
+/* The figures of the metrics file that only the daemon as a whole knows. */
+static void metrics_daemon_figures(void *userdata, MetricsSnapshot *s)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	if (m->actions) {
+		s->has_inhibitors = true;
+		s->n_inhibitors = inhibit_count(actions_inhibitors(m->actions));
+	}
+	if (m->kmsg) {
+		s->has_kmsg = true;
+		s->kmsg_missed = kmsg_source_n_missed(m->kmsg);
+	}
+	s->has_loop_stall = true;
+	s->loop_stall_max_usec = m->loop_stall_max_usec;
 }
 
 int manager_start(Manager *m)
@@ -723,7 +746,14 @@ int manager_start(Manager *m)
 		return log_oom(m->log);
 
 	/* The metrics textfile, once the functions are known (daemon/metrics-file.h). */
-	r = metrics_file_new(&m->metrics, m);
+	r = metrics_file_new(&m->metrics, &(MetricsFileOptions){
+						  .log = m->log,
+						  .event_base = m->event_base,
+						  .registry = m->registry,
+						  .adapter_events = m->adapter_events,
+						  .daemon_figures = metrics_daemon_figures,
+						  .userdata = m,
+					  });
 	if (r >= 0)
 		r = metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 					   m->config->metrics.interval_usec);
@@ -812,7 +842,7 @@ int manager_reload(Manager *m)
 				REGISTRY_FOREACH (f, m->registry)
 					(void)registry_refresh(m->registry, f);
 		}
-		adapter_events_reload(m->adapter_events);
+		adapter_events_reload(m->adapter_events, m->config);
 		bus_manager_changed(m->bus);
 		if (m->metrics && metrics_file_configure(m->metrics, m->config->metrics.textfile_directory,
 							 m->config->metrics.interval_usec) < 0)
@@ -855,6 +885,7 @@ Manager *manager_free(Manager *m)
 	(void)pipeline_remove_sink(m->pipeline, &sink_history, m->history);
 	m->history = history_free(m->history);
 	m->pipeline = pipeline_free(m->pipeline);
+	m->function_context.pipeline = NULL;
 	/* the saves queued before this last one, then this one here */
 	m->syncer = syncer_free(m->syncer);
 	if (m->policy_state) {

@@ -23,6 +23,7 @@
 #include "common/macro.h"
 #include "common/messages.h"
 #include "daemon/config.h"
+#include "daemon/function.h"
 
 typedef struct ManagerOptions {
 	const char *config_file; /* NULL: default */
@@ -49,6 +50,7 @@ typedef struct Manager {
 	Log *log;
 	Config *config;
 	ManagerOptions options;
+	FunctionContext function_context; /* the functions': the log, the loop, the pipeline */
 
 	/* Subsystems, each owned here and created in manager_start(). */
 	struct Registry *registry;        /* functions: udev monitor, sysfs, holders */

@@ -11,11 +11,8 @@
 #include "common/io-util.h"
 #include "common/pec.h"
 #include "common/time-util.h"
-#include "daemon/actions.h"
 #include "daemon/adapter-events.h"
 #include "daemon/function.h"
-#include "daemon/kmsg.h"
-#include "daemon/manager.h"
 #include "daemon/metrics-file.h"
 #include "daemon/registry.h"
 
@@ -33,7 +30,7 @@ typedef struct ActionCount {
 } ActionCount;
 
 struct MetricsFile {
-	Manager *manager;
+	MetricsFileOptions options;
 	bool subscribed;
 	char *directory; /* NULL: nothing is written */
 	uint64_t interval_usec;
@@ -149,7 +146,7 @@ static void count_action(MetricsFile *mf, uint32_t fid, const char *action, cons
 
 static int render(MetricsFile *mf, bool up, char **ret)
 {
-	Manager *m = mf->manager;
+	Registry *registry = mf->options.registry;
 	MetricsSnapshot s = {
 		.up = up,
 		.version = PACKAGE_VERSION,
@@ -161,13 +158,13 @@ static int render(MetricsFile *mf, bool up, char **ret)
 	size_t n = 0;
 	int r;
 
-	if (up && m->registry) {
+	if (up && registry) {
 		ZpciFunction *f;
 
-		fns = calloc(registry_count(m->registry) + 1, sizeof(*fns));
+		fns = calloc(registry_count(registry) + 1, sizeof(*fns));
 		if (!fns)
 			return -ENOMEM;
-		REGISTRY_FOREACH (f, m->registry) {
+		REGISTRY_FOREACH (f, registry) {
 			MetricsFunction *x = &fns[n++];
 			const FidCounts *c = fid_counts(mf, f->attrs.fid, false);
 
@@ -206,17 +203,9 @@ static int render(MetricsFile *mf, bool up, char **ret)
 						   .count = mf->actions[i].count };
 		s.actions = acts;
 		s.n_actions = mf->n_actions;
-		if (m->actions) {
-			s.has_inhibitors = true;
-			s.n_inhibitors = inhibit_count(actions_inhibitors(m->actions));
-		}
-		if (m->kmsg) {
-			s.has_kmsg = true;
-			s.kmsg_missed = kmsg_source_n_missed(m->kmsg);
-		}
-		s.has_loop_stall = true;
-		s.loop_stall_max_usec = m->loop_stall_max_usec;
-		r = adapter_events_metrics(m->adapter_events, &adapters, &s.n_adapters);
+		if (mf->options.daemon_figures)
+			mf->options.daemon_figures(mf->options.userdata, &s);
+		r = adapter_events_metrics(mf->options.adapter_events, &adapters, &s.n_adapters);
 		if (r < 0)
 			return r;
 		s.adapters = adapters;
@@ -238,12 +227,12 @@ int metrics_file_write_now(MetricsFile *mf, bool up)
 	mf->n_writes++;
 	if (r < 0) {
 		if (!mf->failed)
-			log_warning_errno(mf->manager->log, r,
+			log_warning_errno(mf->options.log, r,
 					  "Failed to write the metrics to %s/%s, retrying: %m",
 					  mf->directory, METRICS_FILE_NAME);
 		mf->failed = true;
 	} else if (mf->failed) {
-		log_info(mf->manager->log, "Wrote the metrics to %s/%s again.", mf->directory,
+		log_info(mf->options.log, "Wrote the metrics to %s/%s again.", mf->directory,
 			 METRICS_FILE_NAME);
 		mf->failed = false;
 	}
@@ -309,21 +298,21 @@ static void on_registry_change(Registry *r, RegistryChange change, ZpciFunction 
 	metrics_file_changed(mf);
 }
 
-int metrics_file_new(MetricsFile **ret, Manager *m)
+int metrics_file_new(MetricsFile **ret, const MetricsFileOptions *options)
 {
 	_cleanup_(metrics_file_freep) MetricsFile *mf = NULL;
 
 	mf = calloc(1, sizeof(*mf));
 	if (!mf)
 		return -ENOMEM;
-	mf->manager = m;
+	mf->options = *options;
 	mf->start_usec = now_usec(CLOCK_REALTIME);
 	mf->interval_usec = 5 * USEC_PER_SEC;
-	mf->timer = evtimer_new(m->event_base, on_timer, mf);
+	mf->timer = evtimer_new(options->event_base, on_timer, mf);
 	if (!mf->timer)
 		return -ENOMEM;
-	if (m->registry) {
-		int r = registry_subscribe(m->registry, on_registry_change, mf);
+	if (options->registry) {
+		int r = registry_subscribe(options->registry, on_registry_change, mf);
 
 		if (r < 0)
 			return r;
@@ -368,8 +357,8 @@ MetricsFile *metrics_file_free(MetricsFile *mf)
 		return NULL;
 	if (mf->directory)
 		(void)metrics_file_write_now(mf, false);
-	if (mf->subscribed && mf->manager->registry)
-		(void)registry_unsubscribe(mf->manager->registry, on_registry_change, mf);
+	if (mf->subscribed)
+		(void)registry_unsubscribe(mf->options.registry, on_registry_change, mf);
 	if (mf->timer)
 		event_free(mf->timer);
 	free(mf->directory);

@@ -26,7 +26,9 @@
 #include "common/macro.h"
 #include "common/metrics.h"
 
-typedef struct Manager Manager;
+typedef struct AdapterEvents AdapterEvents;
+typedef struct Log Log;
+typedef struct Registry Registry;
 typedef struct ZpciFunction ZpciFunction;
 typedef struct MetricsFile MetricsFile;
 
@@ -36,9 +38,22 @@ typedef struct MetricsFile MetricsFile;
 /* Rewritten at least this often while the daemon runs. */
 #define METRICS_FILE_HEARTBEAT_USEC (60 * USEC_PER_SEC)
 
-/* Create the writer for @m, subscribed to its registry when there is one.
- * Nothing is written until metrics_file_configure(). Returns 0 or -ENOMEM. */
-int metrics_file_new(MetricsFile **ret, Manager *m);
+/* What the file shows and where it works; all kept by pointer and
+ * outliving the writer. */
+typedef struct MetricsFileOptions {
+	Log *log;                      /* required */
+	struct event_base *event_base; /* required */
+	Registry *registry;            /* the functions (may be NULL) */
+	AdapterEvents *adapter_events; /* the adapters (may be NULL) */
+	/* The daemon's own figures of an "up" file, filled in @s at each write:
+	 * inhibitors, kernel log, loop stall (may be NULL: none shown). */
+	void (*daemon_figures)(void *userdata, MetricsSnapshot *s);
+	void *userdata;
+} MetricsFileOptions;
+
+/* Create the writer with @options, subscribed to the registry when there is
+ * one. Nothing is written until metrics_file_configure(). Returns 0 or -ENOMEM. */
+int metrics_file_new(MetricsFile **ret, const MetricsFileOptions *options);
 
 /* Write into @directory (NULL: stop writing) at most once per @interval_usec.
  * A directory that is given up is left with a "down" file. Returns 0 or -ENOMEM. */

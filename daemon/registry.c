@@ -162,7 +162,7 @@ typedef struct Hooks {
 struct Registry {
 	Log *log;
 	struct event_base *event_base;
-	Manager *context;
+	const FunctionContext *context;
 	char *proc_root;
 	char *dev_root;
 

@@ -65,11 +65,11 @@ typedef struct RegistryHooks {
 
 /* Where the registry reads and reports. */
 typedef struct RegistryOptions {
-	Log *log;                      /* required */
-	struct event_base *event_base; /* required by registry_start() */
-	Manager *context;              /* the functions' f->manager (may be NULL) */
-	const char *proc_root;         /* NULL: "/proc" */
-	const char *dev_root;          /* where the vfio nodes are; NULL: "/dev" */
+	Log *log;                       /* required */
+	struct event_base *event_base;  /* required by registry_start() */
+	const FunctionContext *context; /* the functions' f->context (may be NULL) */
+	const char *proc_root;          /* NULL: "/proc" */
+	const char *dev_root;           /* where the vfio nodes are; NULL: "/dev" */
 } RegistryOptions;
 
 /* Create an empty registry. Nothing is read yet. Returns 0, -EINVAL (no

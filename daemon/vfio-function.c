@@ -14,7 +14,6 @@
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "daemon/manager.h"
 #include "daemon/pipeline.h"
 #include "daemon/vfio-function.h"
 #include "daemon/vfio.h"
@@ -52,12 +51,12 @@ static void batch_add(VfioDevice *d, ZpciEvent *e, void *userdata)
 
 static void batch_submit(ZpciFunction *f, RecordBatch *b)
 {
-	Manager *m = f->manager;
+	const FunctionContext *c = f->context;
 
 	for (size_t i = 0; i < b->n; i++)
-		(void)pipeline_submit(m->pipeline, f, &b->events[i]);
+		(void)pipeline_submit(c->pipeline, f, &b->events[i]);
 	if (b->lost > 0)
-		log_warning(m->log, "PCI function 0x%08x: %zu drained error records lost, out of memory",
+		log_warning(c->log, "PCI function 0x%08x: %zu drained error records lost, out of memory",
 			    f->attrs.fid, b->lost);
 	free(b->events);
 	*b = (RecordBatch){};
@@ -111,7 +110,7 @@ static void on_err(evutil_socket_t fd, short what, void *userdata)
 {
 	FunctionVfio *fv = ASSERT_PTR(userdata);
 	_cleanup_(function_unrefp) ZpciFunction *f = function_ref(fv->function);
-	Manager *m = f->manager;
+	const FunctionContext *c = f->context;
 	VfioDevice *d = f->vfio;
 	bool more = false;
 	int r;
@@ -125,18 +124,18 @@ static void on_err(evutil_socket_t fd, short what, void *userdata)
 		r = vfio_device_drain(d, 1, take_one, &one, &more);
 		/* the pipeline may act on the function: nothing drained is kept back */
 		if (one.taken)
-			(void)pipeline_submit(m->pipeline, f, &one.event);
+			(void)pipeline_submit(c->pipeline, f, &one.event);
 		if (r == -ENODEV) {
 			if (f->vfio != d)
 				return;
-			log_warning(m->log, "PCI function 0x%08x: its vfio device went away, releasing it",
+			log_warning(c->log, "PCI function 0x%08x: its vfio device went away, releasing it",
 				    f->attrs.fid);
 			function_vfio_detach(f, false);
 			return;
 		}
 		if (r < 0) {
 			log_warning_errno(
-				m->log, r,
+				c->log, r,
 				"PCI function 0x%08x: failed to read its error queue, ignoring: %m",
 				f->attrs.fid);
 			return;
@@ -162,7 +161,7 @@ static void on_req(evutil_socket_t fd, short what, void *userdata)
 		return;
 	(void)vfio_device_ack(d, vfio_device_req_fd(d));
 	log_notice(
-		f->manager->log,
+		f->context->log,
 		"PCI function 0x%08x: the kernel requests its vfio device back, releasing it and observing",
 		f->attrs.fid);
 	function_vfio_detach(f, true);
@@ -170,7 +169,7 @@ static void on_req(evutil_socket_t fd, short what, void *userdata)
 
 static int attach_events(ZpciFunction *f, VfioDevice *d)
 {
-	struct event_base *base = f->manager->event_base;
+	struct event_base *base = f->context->event_base;
 	FunctionVfio *fv;
 
 	fv = calloc(1, sizeof(*fv));
@@ -201,11 +200,11 @@ static int function_vfio_install(ZpciFunction *f, VfioDevice *d, FunctionMode mo
 	r = attach_events(f, d);
 	if (r < 0) {
 		function_vfio_detach(f, true);
-		return log_error_errno(f->manager->log, r,
+		return log_error_errno(f->context->log, r,
 				       "PCI function 0x%08x: failed to watch its vfio device: %m",
 				       f->attrs.fid);
 	}
-	log_info(f->manager->log,
+	log_info(f->context->log,
 		 "PCI function 0x%08x: %s vfio device (%s, error records of %" PRIu32 " bytes)",
 		 f->attrs.fid, mode == FUNCTION_MODE_OWN ? "holding its" : "watching its owner's",
 		 vfio_device_uses_cdev(d) ? "cdev" : "group", vfio_device_ccdf_err_length(d));
@@ -214,7 +213,7 @@ static int function_vfio_install(ZpciFunction *f, VfioDevice *d, FunctionMode mo
 
 int function_vfio_claim(ZpciFunction *f)
 {
-	Manager *m = ASSERT_PTR(f)->manager;
+	const FunctionContext *c = ASSERT_PTR(f)->context;
 	VfioLocation loc;
 	VfioDevice *d = NULL;
 	int r;
@@ -226,37 +225,37 @@ int function_vfio_claim(ZpciFunction *f)
 
 	r = vfio_locate(f->syspath, &loc);
 	if (r < 0)
-		return log_warning_errno(m->log, r, "PCI function 0x%08x: no vfio device node found: %m",
+		return log_warning_errno(c->log, r, "PCI function 0x%08x: no vfio device node found: %m",
 					 f->attrs.fid);
 	r = vfio_device_open(&vfio_ops_real, NULL, &loc, &f->attrs, &d);
 	if (r == -EBUSY) {
-		log_debug(m->log, "PCI function 0x%08x: its vfio device is held by another process",
+		log_debug(c->log, "PCI function 0x%08x: its vfio device is held by another process",
 			  f->attrs.fid);
 		return r;
 	}
 	if (r == -ENOTTY) {
-		log_notice(m->log,
+		log_notice(c->log,
 			   "PCI function 0x%08x: the kernel has no zPCI error feature, observing the "
 			   "function instead",
 			   f->attrs.fid);
 		return r;
 	}
 	if (r == -ENODEV) {
-		log_notice(m->log,
+		log_notice(c->log,
 			   "PCI function 0x%08x: its vfio device has no error interrupt, observing the "
 			   "function instead",
 			   f->attrs.fid);
 		return r;
 	}
 	if (r == -ENXIO) {
-		log_notice(m->log,
+		log_notice(c->log,
 			   "PCI function 0x%08x: the kernel does not treat its vfio device as a zPCI "
 			   "function, observing the function instead",
 			   f->attrs.fid);
 		return r;
 	}
 	if (r < 0)
-		return log_warning_errno(m->log, r,
+		return log_warning_errno(c->log, r,
 					 "PCI function 0x%08x: failed to open its vfio device %s: %m",
 					 f->attrs.fid, loc.cdev[0] ? loc.cdev : loc.group);
 	return function_vfio_install(f, d, FUNCTION_MODE_OWN);
@@ -264,7 +263,7 @@ int function_vfio_claim(ZpciFunction *f)
 
 int function_vfio_delegate(ZpciFunction *f, int fd)
 {
-	Manager *m = ASSERT_PTR(f)->manager;
+	const FunctionContext *c = ASSERT_PTR(f)->context;
 	VfioDevice *d = NULL;
 	int r;
 
@@ -275,7 +274,7 @@ int function_vfio_delegate(ZpciFunction *f, int fd)
 	}
 	r = vfio_device_adopt(&vfio_ops_real, NULL, fd, &f->attrs, &d);
 	if (r < 0)
-		return log_warning_errno(m->log, r,
+		return log_warning_errno(c->log, r,
 					 "PCI function 0x%08x: refusing the vfio device fd passed: %m",
 					 f->attrs.fid);
 	return function_vfio_install(f, d, FUNCTION_MODE_DELEGATED);
@@ -285,7 +284,7 @@ void function_vfio_release(ZpciFunction *f)
 {
 	if (!f || !f->vfio)
 		return;
-	log_info(f->manager->log, "PCI function 0x%08x: releasing its vfio device", f->attrs.fid);
+	log_info(f->context->log, "PCI function 0x%08x: releasing its vfio device", f->attrs.fid);
 	function_vfio_detach(f, true);
 }
 
@@ -306,7 +305,7 @@ int function_vfio_drain(ZpciFunction *f)
 	} while (r > 0 && more && n < VFIO_DRAIN_BATCH * 16);
 	batch_submit(f, &batch);
 	if (r == -ENODEV && f->vfio == d) {
-		log_warning(f->manager->log, "PCI function 0x%08x: its vfio device went away, releasing it",
+		log_warning(f->context->log, "PCI function 0x%08x: its vfio device went away, releasing it",
 			    f->attrs.fid);
 		function_vfio_detach(f, false);
 		return r;
@@ -324,7 +323,7 @@ int function_vfio_reset(ZpciFunction *f)
 	r = vfio_device_reset(f->vfio, batch_add, &batch);
 	batch_submit(f, &batch);
 	if (r == -ENODEV && f->vfio) {
-		log_warning(f->manager->log, "PCI function 0x%08x: its vfio device went away, releasing it",
+		log_warning(f->context->log, "PCI function 0x%08x: its vfio device went away, releasing it",
 			    f->attrs.fid);
 		function_vfio_detach(f, false);
 	}

@@ -19,7 +19,7 @@
 
 /* Open the function's vfio device (own mode): vfio cdev + iommufd where the
  * kernel has it, else group + container; register the ERR and REQ eventfds
- * on f->manager->event_base and drain once. Returns 0 (f->vfio set, f->mode
+ * on f->context->event_base and drain once. Returns 0 (f->vfio set, f->mode
  * own), -EBUSY when another process holds the device, -ENOTTY when the
  * kernel lacks the zPCI error feature (nothing stays open: observe it
  * instead), -EALREADY when f already has a vfio device, other -errno. */

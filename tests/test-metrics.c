@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "common/log.h"
 #include "common/metrics.h"
 #include "daemon/function.h"
-#include "daemon/manager.h"
 #include "daemon/metrics-file.h"
 
 static const MetricsFunction functions[] = {
@@ -182,7 +184,7 @@ static uint64_t mono_usec(void)
 }
 
 /* Run the loop until @mf has written @n times; fails after 30 s. */
-static void loop_until_writes(Manager *m, MetricsFile *mf, uint64_t n)
+static void loop_until_writes(MetricsFileOptions *m, MetricsFile *mf, uint64_t n)
 {
 	uint64_t deadline = mono_usec() + 30 * USEC_PER_SEC;
 
@@ -209,7 +211,7 @@ static char *read_text(const char *path)
  * however many changes come; "down" when freed. */
 START_TEST(test_writer_rate_limit)
 {
-	Manager m = { .event_base = event_base_new() };
+	MetricsFileOptions m = { .event_base = event_base_new() };
 	MetricsFile *mf = NULL;
 	ZpciEvent e = { .kind = EVENT_ERROR, .fid = 0x51, .pec = 0x40, .has = EVENT_HAS_PEC };
 	char dir[] = "/tmp/test-metrics-writer.XXXXXX", path[64];
@@ -246,7 +248,7 @@ END_TEST
 /* A reload that moves the directory leaves the old one saying zpcid_up 0. */
 START_TEST(test_writer_moves)
 {
-	Manager m = { .event_base = event_base_new() };
+	MetricsFileOptions m = { .event_base = event_base_new() };
 	MetricsFile *mf = NULL;
 	char a[] = "/tmp/test-metrics-a.XXXXXX", b[] = "/tmp/test-metrics-b.XXXXXX", pa[64], pb[64];
 
