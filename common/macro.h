@@ -67,6 +67,14 @@
 			(void)func(*p);         \
 	}
 
+/* qsort() that accepts an empty array (whose base may be NULL, which
+ * qsort() itself must not be given). */
+static inline void qsort_safe(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, compare);
+}
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);

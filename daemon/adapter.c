@@ -182,7 +182,7 @@ int adapter_correlator_observe(AdapterCorrelator *c, const ZpciAttrs *a, uint64_
 		for (i = 0; i < ad->n_recent; i++)
 			if (in_window(c, ad->recent[i].usec, now_usec))
 				ret->fids[ret->n_fids++] = ad->recent[i].fid;
-		qsort(ret->fids, ret->n_fids, sizeof(uint32_t), cmp_u32);
+		qsort_safe(ret->fids, ret->n_fids, sizeof(uint32_t), cmp_u32);
 	}
 	return 1;
 }

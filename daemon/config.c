@@ -421,7 +421,7 @@ static int list_dropins(ConfigContext *ctx, const char *dir, char ***ret, size_t
 	if (r < 0)
 		return r;
 	if (n > 0)
-		qsort(names, n, sizeof(char *), dropin_compare);
+		qsort_safe(names, n, sizeof(char *), dropin_compare);
 	*ret = TAKE_PTR(names);
 	*ret_n = n;
 	return 0;

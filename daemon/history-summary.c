@@ -334,7 +334,7 @@ static int rank_adapters(HistorySummary *s, const HistorySummaryFunction *all, s
 		a->dropped += all[i].dropped;
 		a->last_usec = MAX(a->last_usec, all[i].last_usec);
 	}
-	qsort(s->adapters, n_adapters, sizeof(HistorySummaryAdapter), compare_adapters);
+	qsort_safe(s->adapters, n_adapters, sizeof(HistorySummaryAdapter), compare_adapters);
 	r->adapters = s->adapters;
 	r->adapters_total = n_adapters;
 	r->n_adapters = MIN(n_adapters, (size_t)s->q.top);
@@ -369,7 +369,7 @@ int history_summary_finish(HistorySummary *s, HistorySummaryPchid pchid_of, void
 				all[n].has_pchid = pchid_of(all[n].fid, &all[n].pchid, userdata);
 			n++;
 		}
-	qsort(all, n, sizeof(HistorySummaryFunction), compare_functions);
+	qsort_safe(all, n, sizeof(HistorySummaryFunction), compare_functions);
 	k = rank_adapters(s, all, n);
 	if (k < 0)
 		return k;
@@ -395,7 +395,7 @@ int history_summary_finish(HistorySummary *s, HistorySummaryPchid pchid_of, void
 	}
 	r->functions = s->functions;
 
-	qsort(s->decisions, s->n_decisions, sizeof(HistorySummaryDecision), compare_decisions);
+	qsort_safe(s->decisions, s->n_decisions, sizeof(HistorySummaryDecision), compare_decisions);
 	r->decisions_list = s->decisions;
 	r->n_decisions = s->n_decisions;
 	s->finished = true;

@@ -126,8 +126,8 @@ static int targets_collect(const char *dev_root, Targets *ret)
 	for (size_t i = 0; i < ts.n; i++)
 		if (ts.t[i].chr)
 			ts.by_rdev[ts.n_rdev++] = ts.t[i];
-	qsort(ts.t, ts.n, sizeof(Target), compare_file);
-	qsort(ts.by_rdev, ts.n_rdev, sizeof(Target), compare_rdev);
+	qsort_safe(ts.t, ts.n, sizeof(Target), compare_file);
+	qsort_safe(ts.by_rdev, ts.n_rdev, sizeof(Target), compare_rdev);
 	*ret = ts;
 	return 0;
 }
@@ -292,7 +292,7 @@ int owner_scan(const char *proc_root, const char *dev_root, pid_t exclude, Owner
 	}
 
 	if (t.n > 1)
-		qsort(t.entries, t.n, sizeof(OwnerEntry), entry_compare);
+		qsort_safe(t.entries, t.n, sizeof(OwnerEntry), entry_compare);
 	*ret = t;
 	return 0;
 }

@@ -476,7 +476,7 @@ static int read_names(DIR *d, char ***ret)
 		names[++n] = NULL;
 	}
 	if (n > 1)
-		qsort(names, n, sizeof(*names), compare_names);
+		qsort_safe(names, n, sizeof(*names), compare_names);
 	if (!names) {
 		names = calloc(1, sizeof(*names));
 		if (!names)
