@@ -320,9 +320,10 @@ busctl --system status org.zpcid1 >/dev/null 2>&1 || fail "zpcid left the bus be
 "$Z" monitor --format jsonl >"$T/mon" 2>&1 &
 MON=$!
 wait_for 'grep -q "\"meta\"" "$T/mon"' 10 || fail "monitor did not start: $(cat "$T/mon")"
+OWNER_AT_MONITOR=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.zpcid1 2>&1)
 kill $ZPID; wait $ZPID; ZPID=
 wait_for 'grep -q "\"signal\":\"DaemonStopped\"" "$T/mon"' 10 ||
-	fail "monitor did not say that zpcid stopped: $(cat "$T/mon"); zpcid: $(tail -5 "$T/zpcid.log")"
+	fail "monitor did not say that zpcid stopped: $(cat "$T/mon"); zpcid: $(grep -i 'bus' "$T/zpcid.log" | tail -5); bus: $(tail -5 "$T/dbus.log"); owner when the monitor started: $OWNER_AT_MONITOR; names: $(busctl --system list --no-pager 2>&1 | head -20)"
 kill -0 $MON || fail "monitor ended with the daemon"
 "$ZPCID" --config "$T/zpcid.json" --config-dropins "$T/conf.d" --log-target=console >>"$T/zpcid.log" 2>&1 &
 ZPID=$!
