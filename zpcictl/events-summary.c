@@ -77,28 +77,6 @@ char *events_sparkline(const uint64_t *series, size_t n, bool utf8)
 	return s;
 }
 
-static int append_option(sd_bus_message *m, const char *key, const char *sig, ...)
-{
-	va_list ap;
-	int r;
-
-	r = sd_bus_message_open_container(m, 'e', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "s", key);
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'v', sig);
-	if (r >= 0) {
-		va_start(ap, sig);
-		r = sd_bus_message_appendv(m, sig, ap);
-		va_end(ap);
-	}
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	return r;
-}
-
 static int summary_fail(const EventsSummaryArgs *a, int exit_code, const char *name, const char *format, ...)
 	_printf_(4, 5);
 static int summary_fail(const EventsSummaryArgs *a, int exit_code, const char *name, const char *format, ...)
@@ -123,15 +101,15 @@ static int query(sd_bus *bus, const EventsSummaryArgs *a, json_object **ret)
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0 && a->since_usec)
-		r = append_option(call, "since", "t", a->since_usec);
+		r = client_append_entry(call, "since", "t", a->since_usec);
 	if (r >= 0 && a->until_usec)
-		r = append_option(call, "until", "t", a->until_usec);
+		r = client_append_entry(call, "until", "t", a->until_usec);
 	if (r >= 0 && a->bucket_usec)
-		r = append_option(call, "bucket", "t", a->bucket_usec);
+		r = client_append_entry(call, "bucket", "t", a->bucket_usec);
 	if (r >= 0 && a->top)
-		r = append_option(call, "top", "u", (uint32_t)a->top);
+		r = client_append_entry(call, "top", "u", (uint32_t)a->top);
 	if (r >= 0 && a->has_fid)
-		r = append_option(call, "fid", "u", a->fid);
+		r = client_append_entry(call, "fid", "u", a->fid);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)

@@ -623,28 +623,6 @@ static int parse_time(const char *s, uint64_t *ret)
 	return 0;
 }
 
-static int append_filter(sd_bus_message *m, const char *key, const char *sig, ...)
-{
-	va_list ap;
-	int r;
-
-	r = sd_bus_message_open_container(m, 'e', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "s", key);
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'v', sig);
-	if (r >= 0) {
-		va_start(ap, sig);
-		r = sd_bus_message_appendv(m, sig, ap);
-		va_end(ap);
-	}
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	return r;
-}
-
 typedef struct EventFilter {
 	bool has_fid, has_pec;
 	uint32_t fid;
@@ -826,19 +804,19 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0 && flt.since)
-		r = append_filter(call, "since", "t", flt.since);
+		r = client_append_entry(call, "since", "t", flt.since);
 	if (r >= 0 && flt.until)
-		r = append_filter(call, "until", "t", flt.until);
+		r = client_append_entry(call, "until", "t", flt.until);
 	if (r >= 0 && flt.has_fid)
-		r = append_filter(call, "fid", "u", flt.fid);
+		r = client_append_entry(call, "fid", "u", flt.fid);
 	if (r >= 0 && flt.has_pec)
-		r = append_filter(call, "pec", "q", flt.pec);
+		r = client_append_entry(call, "pec", "q", flt.pec);
 	if (r >= 0 && arg_kind)
-		r = append_filter(call, "kind", "s", arg_kind);
+		r = client_append_entry(call, "kind", "s", arg_kind);
 	if (r >= 0 && arg_limit)
-		r = append_filter(call, "limit", "u", (uint32_t)MIN(arg_limit, (uint64_t)UINT32_MAX));
+		r = client_append_entry(call, "limit", "u", (uint32_t)MIN(arg_limit, (uint64_t)UINT32_MAX));
 	if (r >= 0 && arg_offset)
-		r = append_filter(call, "offset", "t", arg_offset);
+		r = client_append_entry(call, "offset", "t", arg_offset);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)
@@ -1260,7 +1238,7 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0)
-		r = append_filter(call, "kind", "s", kind);
+		r = client_append_entry(call, "kind", "s", kind);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r >= 0)
