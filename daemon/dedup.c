@@ -212,7 +212,9 @@ DedupVerdict dedup_check_hold_tagged(Dedup *d, const ZpciEvent *e, uint64_t seq,
 	/* Oldest unmatched sighting of the same error first, so that a burst of
 	 * identical errors pairs up in order. */
 	for (s = f->kind[!from_kmsg].head; s; s = s->next) {
-		if (s->pec != e->pec || s->monotonic_usec > t + DEDUP_WINDOW_USEC)
+		/* held sightings are not pruned: the window is checked on both sides */
+		if (s->pec != e->pec || s->monotonic_usec > t + DEDUP_WINDOW_USEC ||
+		    s->monotonic_usec + DEDUP_WINDOW_USEC < t)
 			continue;
 
 		DedupVerdict v = DEDUP_DUPLICATE;
@@ -284,7 +286,7 @@ DedupVerdict dedup_check(Dedup *d, const ZpciEvent *e, uint64_t seq, uint64_t *r
 	return dedup_check_hold(d, e, seq, 0, NULL, ret_earlier_seq, NULL);
 }
 
-bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e)
+bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e, uint64_t drained_before)
 {
 	FidEntry *f;
 
@@ -294,7 +296,8 @@ bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e)
 	if (!f)
 		return false;
 	for (Sighting *s = f->kind[0].head; s; s = s->next)
-		if (s->pec == e->pec && s->monotonic_usec <= e->monotonic_usec + DEDUP_WINDOW_USEC &&
+		if (s->pec == e->pec && s->monotonic_usec < drained_before &&
+		    s->monotonic_usec <= e->monotonic_usec + DEDUP_WINDOW_USEC &&
 		    s->monotonic_usec + DEDUP_WINDOW_USEC >= e->monotonic_usec) {
 			fifo_unlink(s);
 			sighting_free(s);

@@ -88,11 +88,12 @@ DedupVerdict dedup_check_hold_tagged(Dedup *d, const ZpciEvent *e, uint64_t seq,
 				     void *userdata, uint64_t tag, uint64_t *ret_earlier_seq,
 				     void **ret_held_userdata);
 
-/* Whether @e is a kernel-log record of an error already drained (the
- * drained sighting is then matched), without remembering @e otherwise:
- * for the kernel-log records of functions zpcid does not drain, which no
- * drained record will come for. */
-bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e);
+/* Whether @e is a kernel-log record of an error already drained before
+ * @drained_before (CLOCK_MONOTONIC µs; UINT64_MAX: any time) — the drained
+ * sighting is then matched — without remembering @e otherwise: for the
+ * kernel-log records no drained record will come for (of functions zpcid
+ * does not drain, or of errors from before it drains them). */
+bool dedup_is_duplicate(Dedup *d, const ZpciEvent *e, uint64_t drained_before);
 
 /* The earliest hold_until of the held records, 0 when none is held. */
 uint64_t dedup_next_deadline(const Dedup *d);

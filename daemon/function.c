@@ -213,9 +213,11 @@ void function_apply_event(ZpciFunction *f, const ZpciEvent *e, bool emitted)
 	}
 }
 
-bool function_drains_errors(const ZpciFunction *f)
+uint64_t function_drains_errors_since(const ZpciFunction *f)
 {
-	return f && f->vfio;
+	if (!f || !f->vfio)
+		return 0;
+	return MAX(f->drains_since_usec, (uint64_t)1);
 }
 
 const char *function_mode_to_string(FunctionMode m)

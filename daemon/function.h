@@ -147,6 +147,9 @@ typedef struct ZpciFunction {
 
 	/* Set while zpcid holds the vfio device (own) or an owner's fd (delegated). */
 	struct VfioDevice *vfio;
+	/* CLOCK_MONOTONIC µs just before zpcid opened the vfio device (own):
+	 * the kernel queues the records of errors from then on only. 0 otherwise. */
+	uint64_t drains_since_usec;
 
 	char object_path[64]; /* /org/zpcid1/function/<fid as %08x> */
 
@@ -167,10 +170,11 @@ typedef struct ZpciFunction {
 /* "observe", "own", "delegated". */
 const char *function_mode_to_string(FunctionMode m);
 
-/* Whether zpcid drains @f's error records now: it holds its vfio device
- * (own) or its owner's fd (delegated), which it only does with the zPCI
- * error feature. */
-bool function_drains_errors(const ZpciFunction *f);
+/* Since when zpcid drains @f's error records (CLOCK_MONOTONIC µs): it
+ * holds its vfio device (own) or its owner's fd (delegated), which it only
+ * does with the zPCI error feature. 0 when it does not; 1 when delegated
+ * (the owner's queue may hold records of any age). */
+uint64_t function_drains_errors_since(const ZpciFunction *f);
 FunctionMode function_mode_from_string(const char *s);
 
 /* "ok", "error", "recovering", "failed", "quarantined", "gone". */

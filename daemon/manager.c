@@ -325,7 +325,7 @@ int manager_setup_pipeline(Manager *m)
 	if (m->config)
 		configure_coalescing(m);
 	pipeline_set_decider(m->pipeline, apply_policy, m);
-	pipeline_set_drains(m->pipeline, function_drains_errors);
+	pipeline_set_drains(m->pipeline, function_drains_errors_since);
 	/* The history first: it is the durable record of what the journal shows. */
 	if (m->history) {
 		r = pipeline_add_sink(m->pipeline, &sink_history, m->history);

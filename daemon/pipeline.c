@@ -298,14 +298,17 @@ static int run_stages(Pipeline *p, ZpciFunction *f, ZpciEvent *e, uint64_t tag)
 	 * its drained record; a drain after the kernel-log record was recorded
 	 * completes it as an upgrade. */
 	if (e->kind == EVENT_ERROR) {
-		bool drained = f && p->drains && p->drains(f);
+		uint64_t since = f && p->drains ? p->drains(f) : 0;
+		/* an error from before zpcid drains the function has no drained
+		 * record to come: the kernel queued it for nobody */
+		bool drained = since > 0 && e->monotonic_usec >= since;
 		uint64_t earlier = 0, hold_until = 0;
 		void *held = NULL;
 
 		if (e->sources == EVENT_SOURCE_KMSG && !drained) {
 			/* no drained record will come: a duplicate of one that came
-			 * (the function was drained until just now), or not kept */
-			if (dedup_is_duplicate(p->dedup, e)) {
+			 * before (the function was drained until just then), or not kept */
+			if (dedup_is_duplicate(p->dedup, e, since > 0 ? since : UINT64_MAX)) {
 				log_debug(p->log,
 					  "Error 0x%04x of function 0x%08x already recorded from another "
 					  "source.",

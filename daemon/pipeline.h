@@ -80,9 +80,12 @@ typedef struct PipelineSinkVtable {
  * go through pipeline_defer(). */
 typedef void (*PipelineDecideFn)(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent *e);
 
-/* Whether zpcid drains the errors of @f now (own or delegated, with the
- * zPCI error feature): its kernel-log records are worth holding. */
-typedef bool (*PipelineDrainsFn)(const ZpciFunction *f);
+/* Since when zpcid drains the errors of @f (own or delegated, with the
+ * zPCI error feature), CLOCK_MONOTONIC µs: the kernel-log records of its
+ * errors from then on are worth holding, those of older errors are not
+ * (no drained record will come for them). 0 when zpcid does not drain
+ * them; 1 when it may drain records of any age (an owner's fd). */
+typedef uint64_t (*PipelineDrainsFn)(const ZpciFunction *f);
 
 /* How long a kernel-log record of a function zpcid drains waits for its
  * drained record. The kernel logs the error and queues its record in one

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/time-util.h"
 #include "daemon/pipeline.h"
 #include "daemon/vfio-function.h"
 #include "daemon/vfio.h"
@@ -94,6 +95,7 @@ static void function_vfio_detach(ZpciFunction *f, bool drain)
 		free(fv);
 	}
 	f->vfio = NULL;
+	f->drains_since_usec = 0;
 	f->mode = FUNCTION_MODE_OBSERVE;
 	(void)vfio_device_close(d, drain ? batch_add : NULL, &batch);
 	batch_submit(f, &batch);
@@ -216,6 +218,7 @@ int function_vfio_claim(ZpciFunction *f)
 	const FunctionContext *c = ASSERT_PTR(f)->context;
 	VfioLocation loc;
 	VfioDevice *d = NULL;
+	uint64_t since;
 	int r;
 
 	if (f->vfio)
@@ -227,6 +230,7 @@ int function_vfio_claim(ZpciFunction *f)
 	if (r < 0)
 		return log_warning_errno(c->log, r, "PCI function 0x%08x: no vfio device node found: %m",
 					 f->attrs.fid);
+	since = now_usec(CLOCK_MONOTONIC);
 	r = vfio_device_open(&vfio_ops_real, NULL, &loc, &f->attrs, &d);
 	if (r == -EBUSY) {
 		log_debug(c->log, "PCI function 0x%08x: its vfio device is held by another process",
@@ -258,6 +262,7 @@ int function_vfio_claim(ZpciFunction *f)
 		return log_warning_errno(c->log, r,
 					 "PCI function 0x%08x: failed to open its vfio device %s: %m",
 					 f->attrs.fid, loc.cdev[0] ? loc.cdev : loc.group);
+	f->drains_since_usec = since;
 	return function_vfio_install(f, d, FUNCTION_MODE_OWN);
 }
 
@@ -277,6 +282,7 @@ int function_vfio_delegate(ZpciFunction *f, int fd)
 		return log_warning_errno(c->log, r,
 					 "PCI function 0x%08x: refusing the vfio device fd passed: %m",
 					 f->attrs.fid);
+	f->drains_since_usec = 0;
 	return function_vfio_install(f, d, FUNCTION_MODE_DELEGATED);
 }
 

@@ -278,6 +278,45 @@ START_TEST(test_drained_first_is_not_held)
 }
 END_TEST
 
+/* A kernel-log line read long after its error (a backlog read at start) is
+ * held; the drained record of a new error with the same PEC, more than the
+ * window later, must not complete it: it is an error of its own, and the
+ * new error's own kernel-log line then pairs with it. */
+START_TEST(test_held_line_out_of_window_does_not_pair)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent old = error_event(0x21, 0x1, EVENT_SOURCE_KMSG, 14000000);
+	ZpciEvent v = error_event(0x21, 0x1, EVENT_SOURCE_VFIO, 46000000);
+	ZpciEvent k = error_event(0x21, 0x1, EVENT_SOURCE_KMSG, 45999000);
+	int token;
+	void *held = NULL;
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check_hold(d, &old, 1, 46250000, &token, NULL, &held), DEDUP_HELD);
+	ck_assert_int_eq(dedup_check_hold(d, &v, 2, 0, NULL, NULL, &held), DEDUP_NEW);
+	ck_assert_ptr_null(held);
+	ck_assert_uint_eq(dedup_n_held(d), 1);
+	ck_assert_int_eq(dedup_check_hold(d, &k, 3, 46250000, &token, NULL, NULL), DEDUP_DUPLICATE);
+}
+END_TEST
+
+/* dedup_is_duplicate() with a bound: a line of an error from before the
+ * function's drains began matches no record drained since. */
+START_TEST(test_is_duplicate_bounded)
+{
+	_cleanup_(dedup_freep) Dedup *d = NULL;
+	ZpciEvent v = error_event(0x21, 0x5, EVENT_SOURCE_VFIO, 54000000);
+	ZpciEvent k = error_event(0x21, 0x5, EVENT_SOURCE_KMSG, 51000000);
+
+	ck_assert_int_eq(dedup_new(&d), 0);
+	ck_assert_int_eq(dedup_check(d, &v, 1, NULL), DEDUP_NEW);
+	ck_assert(!dedup_is_duplicate(d, &k, 53000000));
+	/* drained before the bound: the line's duplicate */
+	ck_assert(dedup_is_duplicate(d, &k, UINT64_MAX));
+	ck_assert(!dedup_is_duplicate(d, &k, UINT64_MAX));
+}
+END_TEST
+
 START_TEST(test_release_by_userdata)
 {
 	_cleanup_(dedup_freep) Dedup *d = NULL;
@@ -345,6 +384,8 @@ int main(void)
 	tcase_add_test(tc, test_oldest_held_tag);
 	tcase_add_test(tc, test_release_by_userdata);
 	tcase_add_test(tc, test_storm_with_lagging_kernel_log);
+	tcase_add_test(tc, test_held_line_out_of_window_does_not_pair);
+	tcase_add_test(tc, test_is_duplicate_bounded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -137,10 +137,11 @@ static void decide(void *userdata, Pipeline *p, ZpciFunction *f, const ZpciEvent
 /* Which functions zpcid "drains" in these tests. */
 static const ZpciFunction *drained_function;
 static bool drains_all;
+static uint64_t drains_since = 1; /* what test_drains() says of a drained function */
 
-static bool test_drains(const ZpciFunction *f)
+static uint64_t test_drains(const ZpciFunction *f)
 {
-	return drains_all || f == drained_function;
+	return drains_all || f == drained_function ? drains_since : 0;
 }
 
 typedef struct Fixture {
@@ -168,6 +169,7 @@ static void fixture_init(Fixture *x)
 	*x = (Fixture){};
 	drained_function = NULL;
 	drains_all = false;
+	drains_since = 1;
 	x->base = event_base_new();
 	ck_assert_ptr_nonnull(x->base);
 	ck_assert_int_eq(pipeline_new(&x->p, x->base, NULL), 0);
@@ -692,6 +694,39 @@ START_TEST(test_observed_kmsg_not_held)
 }
 END_TEST
 
+/* The kernel-log line of an error from before zpcid drains the function (a
+ * backlog read at start): no drained record will come for it, so it is
+ * recorded at once, and it neither pairs with nor swallows the drained
+ * record of a later error with the same PEC. */
+START_TEST(test_kmsg_before_drains_not_held)
+{
+	Fixture x;
+	ZpciEvent old = error_from(EVENT_SOURCE_KMSG, 0x5), v = error_from(EVENT_SOURCE_VFIO, 0x5);
+	ZpciEvent k = error_from(EVENT_SOURCE_KMSG, 0x5), old2 = error_from(EVENT_SOURCE_KMSG, 0x5);
+
+	fixture_init(&x);
+	drained_function = x.f;
+	drains_since = 50 * USEC_PER_SEC;
+	pipeline_set_drains(x.p, test_drains);
+	old.monotonic_usec = 48 * USEC_PER_SEC;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &old), 1);
+	ck_assert_uint_eq(pipeline_n_held(x.p), 0);
+	/* a new error, drained: its own record, not an upgrade of the old line */
+	v.monotonic_usec = 51 * USEC_PER_SEC;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &v), 1);
+	ck_assert_uint_eq(v.same_as, 0);
+	ck_assert_uint_eq(v.sources, EVENT_SOURCE_VFIO);
+	/* another old line, read after it: still an error of its own */
+	old2.monotonic_usec = 49 * USEC_PER_SEC;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &old2), 1);
+	/* the new error's own line: its duplicate */
+	k.monotonic_usec = 51 * USEC_PER_SEC - 300;
+	ck_assert_int_eq(pipeline_submit(x.p, x.f, &k), 0);
+	ck_assert_uint_eq(pipeline_next_seq(x.p), 4);
+	fixture_done(&x);
+}
+END_TEST
+
 START_TEST(test_held_kmsg_of_vanishing_function_and_at_exit)
 {
 	Fixture x;
@@ -817,6 +852,7 @@ int main(void)
 	tcase_add_test(tc, test_held_tags_and_watch);
 	tcase_add_test(tc, test_drained_first_then_kmsg_dropped);
 	tcase_add_test(tc, test_observed_kmsg_not_held);
+	tcase_add_test(tc, test_kmsg_before_drains_not_held);
 	tcase_add_test(tc, test_held_kmsg_of_vanishing_function_and_at_exit);
 	tcase_add_test(tc, test_storm_pairs_every_error);
 	suite_add_tcase(s, tc);

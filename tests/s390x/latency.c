@@ -13,16 +13,18 @@
  * about FID on the system bus and note when it arrived; then 20 ms of
  * quiet. Afterwards the journal: each of zpcid's error records about FID
  * gives journald's __MONOTONIC_TIMESTAMP, the time journald took the
- * record up (the same clock, the same boot). The k-th record and the k-th
- * signal belong to the k-th injection (zpcid's sequence numbers grow with
- * each).
+ * record up (the same clock, the same boot). Records are paired with the
+ * injections in order by their PEC (each injection's differs from the
+ * one before); a record that is not the next injection's is an error
+ * recorded twice, or one nobody injected, and is named on stderr.
  *
  * Only an error's first record counts (not the full record that completes
  * one reported from the kernel log first: same_as).
  *
- * Output: "latency journal|bus n=N p50=US p99=US max=US" (microseconds) and
- * "latency lost journal=N bus=N". Exit status 0 when every injection was
- * seen on both sides, 1 otherwise.
+ * Output: "latency journal|bus n=N p50=US p99=US max=US" (microseconds),
+ * "latency lost journal=N bus=N" and "latency extra journal=N". Exit
+ * status 0 when every injection was seen once on the journal and on the
+ * bus, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,8 @@
 #include "error-record.h"
 
 #define SIGNAL_TIMEOUT_USEC (5 * 1000000ULL)
+/* a signal later than this is named on stderr, for the one reading the log */
+#define SLOW_USEC (100 * 1000ULL)
 
 static uint32_t arg_fid;
 static uint64_t received_usec; /* 0: no signal about arg_fid yet */
@@ -84,10 +88,33 @@ static void report(const char *what, uint64_t *v, size_t n)
 	       v[(n * 99 + 99) / 100 - 1], v[n - 1]);
 }
 
-/* journald's receive times of zpcid's error records about arg_fid, oldest
- * first, at most @max; records of errors from before @since (a kernel log
- * read late) are left out. */
-static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
+/* One of zpcid's first error records about arg_fid on the journal. */
+typedef struct JournalRecord {
+	uint64_t mono; /* journald's receive time */
+	unsigned pec;
+	char source[32];
+	char seq[24];
+} JournalRecord;
+
+static void journal_field(sd_journal *j, const char *name, char *buf, size_t size)
+{
+	const void *d;
+	size_t l, n = strlen(name) + 1;
+
+	buf[0] = 0;
+	if (sd_journal_get_data(j, name, &d, &l) < 0 || l <= n)
+		return;
+	l -= n;
+	if (l >= size)
+		l = size - 1;
+	memcpy(buf, (const char *)d + n, l);
+	buf[l] = 0;
+}
+
+/* zpcid's first records of errors about arg_fid, oldest first, at most
+ * @max; records of errors from before @since (a kernel log read late) are
+ * left out. */
+static size_t journal_records(uint64_t since_usec, JournalRecord *ret, size_t max)
 {
 	sd_journal *j = NULL;
 	char match[64];
@@ -103,12 +130,19 @@ static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
 	SD_JOURNAL_FOREACH (j) {
 		uint64_t mono;
 		sd_id128_t boot;
+		char pec[16];
 
 		if (sd_journal_get_monotonic_usec(j, &mono, &boot) < 0 || mono < since_usec ||
 		    !journal_first_record_since(j, since_usec))
 			continue;
-		if (n < max)
-			ret[n++] = mono;
+		if (n == max)
+			break;
+		ret[n].mono = mono;
+		journal_field(j, "ZPCI_PEC", pec, sizeof(pec));
+		ret[n].pec = (unsigned)strtoul(pec, NULL, 0);
+		journal_field(j, "ZPCID_SOURCE", ret[n].source, sizeof(ret[n].source));
+		journal_field(j, "ZPCID_SEQ", ret[n].seq, sizeof(ret[n].seq));
+		n++;
 	}
 	sd_journal_close(j);
 	return n;
@@ -117,8 +151,10 @@ static size_t journal_times(uint64_t since_usec, uint64_t *ret, size_t max)
 int main(int argc, char *argv[])
 {
 	sd_bus *bus = NULL;
-	uint64_t *t0, *bus_lat, *journal_lat, *journal_at, start;
-	size_t n_bus = 0, n_journal, count;
+	uint64_t *t0, *bus_lat, *journal_lat, start;
+	unsigned *pecs;
+	JournalRecord *records;
+	size_t n_bus = 0, n_journal = 0, n_paired = 0, n_extra = 0, count;
 	int fd, r;
 
 	if (argc != 4) {
@@ -132,8 +168,10 @@ int main(int argc, char *argv[])
 	t0 = calloc(count, sizeof(*t0));
 	bus_lat = calloc(count, sizeof(*bus_lat));
 	journal_lat = calloc(count, sizeof(*journal_lat));
-	journal_at = calloc(count + 1, sizeof(*journal_at));
-	if (!t0 || !bus_lat || !journal_lat || !journal_at)
+	pecs = calloc(count, sizeof(*pecs));
+	/* room for every record zpcid may have written twice */
+	records = calloc(2 * count, sizeof(*records));
+	if (!t0 || !bus_lat || !journal_lat || !pecs || !records)
 		return 1;
 
 	r = sd_bus_open_system(&bus);
@@ -155,8 +193,11 @@ int main(int argc, char *argv[])
 		 * (0x2a-0x2c) the kernel only logs: a record of each */
 		char pec[8];
 		unsigned p = 1 + (unsigned)(k % (0x3f - 3));
-		int len = snprintf(pec, sizeof(pec), "0x%x\n", p >= 0x2a ? p + 3 : p);
 		uint64_t deadline;
+		int len;
+
+		pecs[k] = p >= 0x2a ? p + 3 : p;
+		len = snprintf(pec, sizeof(pec), "0x%x\n", pecs[k]);
 
 		while (sd_bus_process(bus, NULL) > 0)
 			;
@@ -180,9 +221,14 @@ int main(int argc, char *argv[])
 			if (r == 0)
 				(void)sd_bus_wait(bus, deadline - now_usec());
 		}
-		if (received_usec)
+		if (received_usec) {
 			bus_lat[n_bus++] = received_usec - t0[k];
-		else
+			if (received_usec - t0[k] > SLOW_USEC)
+				fprintf(stderr,
+					"zpcid-test-latency: injection %zu (PEC 0x%x): signal after %" PRIu64
+					" us\n",
+					k, pecs[k], received_usec - t0[k]);
+		} else
 			fprintf(stderr, "zpcid-test-latency: no ErrorReported signal for injection %zu\n",
 				k);
 		usleep(20000);
@@ -190,7 +236,7 @@ int main(int argc, char *argv[])
 
 	/* give journald a moment for the last records */
 	for (int i = 0; i < 50; i++) {
-		n_journal = journal_times(start, journal_at, count + 1);
+		n_journal = journal_records(start, records, 2 * count);
 		if (n_journal >= count)
 			break;
 		usleep(100000);
@@ -209,13 +255,29 @@ int main(int argc, char *argv[])
 			"zpcid-test-latency: no error record about 0x%" PRIx32 " among %u journal entries\n",
 			arg_fid, all);
 	}
-	for (size_t k = 0; k < n_journal && k < count; k++)
-		journal_lat[k] = journal_at[k] - t0[k];
+	/* The records in journal order against the injections in theirs, by
+	 * PEC: a record that is not the next injection's is one too many (an
+	 * error recorded twice, or one nobody injected), and said so. */
+	for (size_t i = 0; i < n_journal; i++) {
+		const JournalRecord *rec = &records[i];
 
-	report("journal", journal_lat, n_journal < count ? n_journal : count);
+		if (n_paired < count && rec->pec == pecs[n_paired] && rec->mono >= t0[n_paired]) {
+			journal_lat[n_paired] = rec->mono - t0[n_paired];
+			n_paired++;
+			continue;
+		}
+		n_extra++;
+		fprintf(stderr,
+			"zpcid-test-latency: record %zu (seq %s, PEC 0x%x, source %s, at %" PRIu64
+			") is not injection %zu's (PEC 0x%x, at %" PRIu64 ")\n",
+			i, rec->seq, rec->pec, rec->source, rec->mono, n_paired,
+			n_paired < count ? pecs[n_paired] : 0, n_paired < count ? t0[n_paired] : 0);
+	}
+
+	report("journal", journal_lat, n_paired);
 	report("bus", bus_lat, n_bus);
-	printf("latency lost journal=%zu bus=%zu\n", n_journal < count ? count - n_journal : 0,
-	       count - n_bus);
+	printf("latency lost journal=%zu bus=%zu\n", count - n_paired, count - n_bus);
+	printf("latency extra journal=%zu\n", n_extra);
 	sd_bus_flush_close_unref(bus);
-	return n_journal == count && n_bus == count ? 0 : 1;
+	return n_paired == count && n_extra == 0 && n_bus == count ? 0 : 1;
 }
