@@ -61,6 +61,8 @@ struct Bus {
 	BusDeps deps;
 	sd_bus *bus;
 	struct event *io_event, *timer_event, *flush_event;
+	int io_fd;     /* what io_event watches now: -1 none */
+	short io_what; /* EV_READ, EV_WRITE */
 	sd_bus_slot *manager_slot, *object_manager_slot, *function_slot, *enumerator_slot;
 
 	/* PropertiesChanged batching */

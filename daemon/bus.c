@@ -27,6 +27,7 @@ void bus_rearm(Bus *b)
 {
 	uint64_t usec;
 	int events, fd;
+	short what;
 
 	if (!b || b->broken)
 		return;
@@ -36,11 +37,16 @@ void bus_rearm(Bus *b)
 		bus_break(b, fd < 0 ? fd : events);
 		return;
 	}
-	(void)event_del(b->io_event);
-	(void)event_assign(b->io_event, b->deps.event_base, fd,
-			   ((events & POLLIN) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0),
-			   on_bus_io, b);
-	(void)event_add(b->io_event, NULL);
+	what = (short)(((events & POLLIN) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0));
+	/* persistent, so that most sends and wake-ups, which leave the events
+	 * as they were, cost no epoll_ctl() */
+	if (fd != b->io_fd || what != b->io_what || !event_pending(b->io_event, EV_READ | EV_WRITE, NULL)) {
+		(void)event_del(b->io_event);
+		(void)event_assign(b->io_event, b->deps.event_base, fd, what | EV_PERSIST, on_bus_io, b);
+		(void)event_add(b->io_event, NULL);
+		b->io_fd = fd;
+		b->io_what = what;
+	}
 
 	if (sd_bus_get_timeout(b->bus, &usec) >= 0 && usec != UINT64_MAX) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC), rel = usec > now ? usec - now : 0;
@@ -492,6 +498,7 @@ int bus_new(Bus **ret, const BusDeps *deps)
 		return r;
 
 	b->io_event = event_new(deps->event_base, -1, 0, on_bus_io, b);
+	b->io_fd = -1;
 	b->timer_event = evtimer_new(deps->event_base, on_bus_io, b);
 	b->flush_event = event_new(deps->event_base, -1, 0, on_flush, b);
 	if (!b->io_event || !b->timer_event || !b->flush_event)

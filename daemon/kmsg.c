@@ -504,6 +504,7 @@ struct KmsgSource {
 	bool cursor_warned;
 	bool in_backlog; /* reading what was buffered before start */
 	bool idle;       /* the last slice read everything there was */
+	bool yielded;    /* on_readable() let this pass's other callbacks go first */
 
 	/* After a kill while records were held: the records up to replay_until
 	 * are read again from before the oldest held one; those whose event is
@@ -1012,6 +1013,17 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 	KmsgSource *k = ASSERT_PTR(userdata);
 	int r;
 
+	/* The kernel logs an error before it queues its record, so its line and
+	 * the function's error eventfd often wake the loop together: let the
+	 * drains that woke with it run first (to the end of this pass), so that
+	 * the drained record is recorded without waiting behind the line, which
+	 * then is only its duplicate. */
+	if (!k->yielded && k->event) {
+		k->yielded = true;
+		event_active(k->event, EV_READ, 0);
+		return;
+	}
+	k->yielded = false;
 	if (k->inotify_fd >= 0) {
 		char ibuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 

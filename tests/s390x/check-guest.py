@@ -545,20 +545,33 @@ def parse_kv(line):
     return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
 
 
+def strace_counts(text):
+    """strace -c -U calls,errors,name: {syscall: calls}, the "total" line included."""
+    counts = {}
+    for line in (text or "").splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[0].isdigit() and re.match(r"^[a-z_0-9]+$", f[-1]):
+            counts[f[-1]] = int(f[0])
+    return counts
+
+
 def bench_results(blocks, n_fids):
     """The numbers of the side-by-side run, one "RESULT guest.NAME VALUE" line each."""
     out = ["RESULT guest.functions %d" % n_fids]
     for who in ("floor", "zpcid"):
         text = blocks.get("bench-latency-" + who) or ""
-        for side, rest in re.findall(r"^latency (journal|bus) (n=.*)$", text, re.M):
+        for side, rest in re.findall(r"^latency (journal|bus|journal-source-\S+) (n=.*)$", text, re.M):
             for k, v in parse_kv(rest).items():
-                out.append("RESULT guest.latency.%s.%s.%s %s" % (who, side, k, v))
+                out.append("RESULT guest.latency.%s.%s.%s %s" % (who, side.replace(",", "+"), k, v))
     for mode in ("paced", "flat"):
         for who in ("floor", "zpcid-coalesce-off", "zpcid-coalesce-on"):
             text = blocks.get("bench-storm-%s-%s" % (mode, who)) or ""
             for line in re.findall(r"^storm (.*)$", text, re.M):
                 for k, v in parse_kv(line).items():
                     out.append("RESULT guest.storm.%s.%s.%s %s" % (mode, who, k, v))
+    for who in ("floor", "zpcid"):
+        for name, calls in sorted(strace_counts(blocks.get("bench-syscalls-" + who)).items()):
+            out.append("RESULT guest.syscalls.%s.%s %d" % (who, name, calls))
     return "\n".join(out) + "\n"
 
 
@@ -583,6 +596,11 @@ def check_bench(R, blocks, rcs, facts, n_fids):
         R.check("bench/latency-" + who, rcs.get(name) == 0 and lost.get("journal") == "0" and lost.get("bus") == "0",
                 "journal %s; bus %s" % (lines.get("journal"), lines.get("bus")),
                 "rc %s; %s" % (rcs.get(name), out[-400:]))
+    for who in ("floor", "zpcid"):
+        counts = strace_counts(blocks.get("bench-syscalls-" + who))
+        R.check("bench/syscalls-" + who, counts.get("total", 0) > 0 and rcs.get("bench-syscalls-%s-run" % who) is not None,
+                "%d system calls under strace -c over the latency run" % counts.get("total", 0),
+                "no strace summary: %s" % (blocks.get("bench-syscalls-" + who) or "the program did not start")[-400:])
     for mode in ("paced", "flat"):
         for who in ("floor", "zpcid-coalesce-off", "zpcid-coalesce-on"):
             name = "bench-storm-%s-%s" % (mode, who)

@@ -248,6 +248,15 @@ await_holder() { # await_holder PID N: 0 once PID holds N vfio group nodes
 	return 1
 }
 
+await_traced() { # await_traced PID: 0 once a tracer is attached to PID
+	deadline=$(($(up) + 60))
+	while [ $(up) -lt $deadline ] && kill -0 $1 2>/dev/null; do
+		grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$1/status 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 bench_stop() { # bench_stop PID NAME
 	kill -TERM $1 2>/dev/null
 	wait $1
@@ -293,6 +302,34 @@ bench_side_by_side() {
 				block bench-storm-$mode-zpcid-coalesce-$c zpcid-test-storm $opt $e --pid $P --total $BENCH_STORM $BENCH_SLOTS
 			bench_stop $P zpcid_${mode}_$c
 		done
+	done
+	# the system calls each makes per error: the latency run again, under
+	# strace -c (counts, not times: strace slows both programs)
+	for who in floor zpcid; do
+		if [ $who = floor ]; then
+			zpcid-floor $S21 2>/tmp/floor-syscalls.log &
+		else
+			STATE_DIRECTORY=/var/lib/zpcid-bench zpcid --log-target=journal --config /etc/zpcid/latency.json \
+				--config-dropins /etc/zpcid/latency.d >/tmp/zpcid-bench-syscalls.log 2>&1 &
+		fi
+		P=$!
+		if await_name $P && await_holder $P 1 && zpcid-test-storm --pid $P --idle; then
+			strace -c -f -q -U calls,errors,name -S calls -o /tmp/strace-$who.txt -p $P 2>/tmp/strace-$who.err &
+			S=$!
+			await_traced $P &&
+				block bench-syscalls-$who-run zpcid-test-latency $A/zpci_err_inject_pec 0x21 $BENCH_LAT
+			kill -INT $S 2>/dev/null
+			wait $S
+			block bench-syscalls-$who cat /tmp/strace-$who.txt /tmp/strace-$who.err
+			# and the order of them for three errors, with their times
+			strace -f -q -tt -T -o /tmp/strace-timeline-$who.txt -p $P 2>/dev/null &
+			S=$!
+			await_traced $P && zpcid-test-latency $A/zpci_err_inject_pec 0x21 3 >/dev/null 2>&1
+			kill -INT $S 2>/dev/null
+			wait $S
+			block bench-timeline-$who cat /tmp/strace-timeline-$who.txt
+		fi
+		bench_stop $P ${who}_syscalls
 	done
 	block bench-floor-log cat /tmp/floor-latency.log /tmp/floor-storm.log
 	block bench-zpcid-log tail -50 /tmp/zpcid-bench-paced-off.log

@@ -144,6 +144,7 @@ s390x_install_elf "$R" "$S390X_SYSROOT/bin/udevadm" bin/udevadm || harness_fail 
 ln -sf /bin/udevadm "$R/lib/systemd/systemd-udevd"
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-daemon" usr/bin/dbus-daemon || harness_fail "cannot install dbus-daemon"
 s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/dbus-send" usr/bin/dbus-send || harness_fail "cannot install dbus-send"
+s390x_install_elf "$R" "$S390X_SYSROOT/usr/bin/strace" usr/bin/strace || harness_fail "cannot install strace"
 cp "$S390X_TOP/conf/zpcid.json" "$R/etc/zpcid/zpcid.json"
 cp "$HERE"/guest-etc/zpcid/zpcid.d/*.json "$R/etc/zpcid/zpcid.d/"
 cp "$HERE/guest-etc/zpcid/latency.json" "$HERE"/guest-etc/zpcid/bench-coalesce-*.json "$R/etc/zpcid/"

@@ -22,6 +22,8 @@
  * one reported from the kernel log first: same_as).
  *
  * Output: "latency journal|bus n=N p50=US p99=US max=US" (microseconds),
+ * the same of the journal by the records' sources ("latency
+ * journal-source-vfio,kmsg n=..."),
  * "latency lost journal=N bus=N" and "latency extra journal=N". Exit
  * status 0 when every injection was seen once on the journal and on the
  * bus, 1 otherwise.
@@ -86,6 +88,40 @@ static void report(const char *what, uint64_t *v, size_t n)
 	qsort(v, n, sizeof(*v), compare_u64);
 	printf("latency %s n=%zu p50=%" PRIu64 " p99=%" PRIu64 " max=%" PRIu64 "\n", what, n, v[(n - 1) / 2],
 	       v[(n * 99 + 99) / 100 - 1], v[n - 1]);
+}
+
+/* The journal latencies by the record's sources ("vfio": drained first,
+ * its kernel-log line a duplicate; "vfio,kmsg": the line came first and
+ * was held for the drained record; "kmsg": the floor never, zpcid when
+ * the drained record came after the hold), for the one explaining a gap. */
+#define SOURCES_MAX 4
+static struct {
+	char name[32];
+	uint64_t *lat;
+	size_t n;
+} sources[SOURCES_MAX];
+static size_t n_sources;
+static size_t sources_room;
+
+static void by_source_add(const char *name, uint64_t lat)
+{
+	size_t i;
+
+	if (!name[0])
+		name = "none";
+	for (i = 0; i < n_sources; i++)
+		if (strcmp(sources[i].name, name) == 0)
+			break;
+	if (i == n_sources) {
+		if (n_sources == SOURCES_MAX)
+			return;
+		sources[i].lat = calloc(sources_room, sizeof(uint64_t));
+		if (!sources[i].lat)
+			return;
+		(void)snprintf(sources[i].name, sizeof(sources[i].name), "%s", name);
+		n_sources++;
+	}
+	sources[i].lat[sources[i].n++] = lat;
 }
 
 /* One of zpcid's first error records about arg_fid on the journal. */
@@ -169,6 +205,7 @@ int main(int argc, char *argv[])
 	bus_lat = calloc(count, sizeof(*bus_lat));
 	journal_lat = calloc(count, sizeof(*journal_lat));
 	pecs = calloc(count, sizeof(*pecs));
+	sources_room = count;
 	/* room for every record zpcid may have written twice */
 	records = calloc(2 * count, sizeof(*records));
 	if (!t0 || !bus_lat || !journal_lat || !pecs || !records)
@@ -263,6 +300,7 @@ int main(int argc, char *argv[])
 
 		if (n_paired < count && rec->pec == pecs[n_paired] && rec->mono >= t0[n_paired]) {
 			journal_lat[n_paired] = rec->mono - t0[n_paired];
+			by_source_add(rec->source, journal_lat[n_paired]);
 			n_paired++;
 			continue;
 		}
@@ -276,6 +314,12 @@ int main(int argc, char *argv[])
 
 	report("journal", journal_lat, n_paired);
 	report("bus", bus_lat, n_bus);
+	for (size_t i = 0; i < n_sources; i++) {
+		char what[64];
+
+		(void)snprintf(what, sizeof(what), "journal-source-%.31s", sources[i].name);
+		report(what, sources[i].lat, sources[i].n);
+	}
 	printf("latency lost journal=%zu bus=%zu\n", count - n_paired, count - n_bus);
 	printf("latency extra journal=%zu\n", n_extra);
 	sd_bus_flush_close_unref(bus);
