@@ -547,6 +547,65 @@ START_TEST(test_source_fifo)
 }
 END_TEST
 
+typedef struct OrderProbe {
+	KmsgSource *k;
+	uint64_t records_seen; /* kmsg records read when the other callback ran */
+	bool ran;
+} OrderProbe;
+
+static void on_other_ready(evutil_socket_t fd, short what, void *userdata)
+{
+	OrderProbe *o = userdata;
+	char c;
+
+	(void)read(fd, &c, 1);
+	o->records_seen = kmsg_source_n_records(o->k);
+	o->ran = true;
+}
+
+/* The kernel logs an error before it signals the drain: when the kernel
+ * log and another source (an error eventfd) wake the loop together, the
+ * other source's callback runs first, even when epoll reports the kernel
+ * log first (it became ready first), and the line is read in the same pass. */
+START_TEST(test_source_lets_others_go_first)
+{
+	World *m;
+	OrderProbe o = {};
+	struct event *other;
+	int fd, p[2];
+
+	write_file(boot_path, "we", "11111111-2222-3333-4444-555555555555\n");
+	ck_assert_int_eq(mkfifo(kmsg_path, 0600), 0);
+	m = world_new();
+	o.k = start_source(m);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	other = event_new(m->base, p[0], EV_READ | EV_PERSIST, on_other_ready, &o);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_int_eq(event_add(other, NULL), 0);
+
+	fd = open(kmsg_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	{
+		const char *line =
+			"3,0,1,-;zpci: 0001:00:00.0: Event 0x3a reports an error for PCI function 0x11\n";
+
+		ck_assert_int_eq(write(fd, line, strlen(line)), (int)strlen(line));
+	}
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	ck_assert_int_eq(event_base_loop(m->base, EVLOOP_ONCE), 0);
+	ck_assert(o.ran);
+	ck_assert_uint_eq(o.records_seen, 0);
+	ck_assert_uint_eq(kmsg_source_n_records(o.k), 1);
+
+	close(fd);
+	event_free(other);
+	close(p[0]);
+	close(p[1]);
+	kmsg_source_free(o.k);
+	world_free(m);
+}
+END_TEST
+
 static void on_signal_seen(evutil_socket_t fd, short what, void *userdata)
 {
 	(*(unsigned *)userdata)++;
@@ -966,6 +1025,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_source_file_resume);
 	tcase_add_test(tc, test_source_fifo);
+	tcase_add_test(tc, test_source_lets_others_go_first);
 	tcase_add_test(tc, test_source_missing);
 	tcase_add_test(tc, test_source_backlog_sliced);
 	tcase_add_test(tc, test_source_end_no_spin);
