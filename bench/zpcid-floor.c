@@ -8,9 +8,10 @@
  * the zPCI error feature until -ENOMSG, and for each record one
  * sd_journal_sendv() and one org.zpcid1.Manager.ErrorReported signal. The
  * journal fields and the signal's a{sv} are built with the project's own
- * encoders (common/event.h, daemon/bus-util.h), so the payload is the one
- * zpcid sends. Nothing else: no registry, history, policy, de-duplication,
- * coalescing or event library.
+ * encoders (common/event.h, daemon/bus-util.h), and each record carries
+ * the function's identity (UID, PCHID, PFT, FH, slot) read from sysfs once
+ * at start, so the payload is the one zpcid sends. Nothing else: no
+ * registry, history, policy, de-duplication, coalescing or event library.
  *
  *   zpcid-floor [--no-bus] CDEV...
  *   zpcid-floor [--no-bus] SLOT...
@@ -45,6 +46,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,9 +59,13 @@
 #include "common/event.h"
 #include "common/vfio-zpci.h"
 #include "daemon/bus-util.h"
+#include "daemon/function.h"
+#include "daemon/sysfs-zpci.h"
 
 typedef struct FloorDevice {
 	int device_fd, iommufd, err_fd;
+	ZpciAttrs attrs; /* the function's identity, read once at start */
+	bool has_attrs;
 } FloorDevice;
 
 static uint64_t seq;
@@ -199,7 +205,7 @@ static void emit_event(sd_bus *bus, ZpciEvent *e_)
 	}
 }
 
-static void emit(sd_bus *bus, const uint8_t *buf)
+static void emit(sd_bus *bus, const FloorDevice *d, const uint8_t *buf)
 {
 	ZpciEvent e = { .kind = EVENT_ERROR, .sources = EVENT_SOURCE_VFIO };
 	ZpciCcdf c;
@@ -208,7 +214,54 @@ static void emit(sd_bus *bus, const uint8_t *buf)
 		return;
 	e.fid = c.fid;
 	event_set_ccdf(&e, &c);
+	if (d->has_attrs)
+		zpci_attrs_fill_event(&d->attrs, &e);
 	emit_event(bus, &e);
+}
+
+/* The identity of the function behind @arg (a SLOT or a vfio cdev), as
+ * zpcid reads it, so that the floor's records carry the same fields. */
+static void read_identity(const char *arg, FloorDevice *d)
+{
+	char found[EVENT_SLOT_MAX] = "";
+	const char *slot = arg;
+	int dirfd;
+
+	if (arg[0] == '/') {
+		/* the function whose vfio-dev/ holds the cdev, as zpcid finds it */
+		const char *cdev = strrchr(arg, '/') + 1;
+		DIR *dir = opendir("/sys/bus/pci/devices");
+		struct dirent *de;
+
+		if (!dir)
+			return;
+		while (!found[0] && (de = readdir(dir))) {
+			char path[PATH_MAX];
+			struct stat st;
+
+			(void)snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev/%s", de->d_name,
+				       cdev);
+			if (de->d_name[0] != '.' && stat(path, &st) == 0)
+				(void)snprintf(found, sizeof(found), "%.31s", de->d_name);
+		}
+		(void)closedir(dir);
+		if (!found[0])
+			return;
+		slot = found;
+	}
+	dirfd = sysfs_zpci_open("/sys", slot);
+	if (dirfd < 0)
+		return;
+	d->has_attrs = sysfs_zpci_read_attrs(dirfd, slot, &d->attrs, NULL) == 0;
+	(void)close(dirfd);
+}
+
+static void read_identity_or_say(const char *arg, FloorDevice *d)
+{
+	read_identity(arg, d);
+	if (!d->has_attrs)
+		fprintf(stderr, "floor: %s: no zPCI attributes in sysfs, records without the identity\n",
+			arg);
 }
 
 /* Read what /dev/kmsg has, one record per line; emit each zPCI error.
@@ -331,7 +384,7 @@ static unsigned drain(sd_bus *bus, FloorDevice *d)
 				fprintf(stderr, "floor: GET zPCI error: %m\n");
 			break;
 		}
-		emit(bus, buf);
+		emit(bus, d, buf);
 		n++;
 	}
 	return n;
@@ -390,6 +443,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "floor: sysfs functions %d\n", r);
 	}
 	for (int i = 0; i < n; i++) {
+		read_identity_or_say(argv[first + i], &devs[i]);
 		r = device_open(argv[first + i], &devs[i]);
 		if (r < 0) {
 			fprintf(stderr, "floor: %s: %s\n", argv[first + i], strerror(-r));

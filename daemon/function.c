@@ -252,11 +252,8 @@ const char *zpci_pft_to_string(uint8_t pft)
 	return event_pft_to_string(pft);
 }
 
-void function_fill_event(const ZpciFunction *f, ZpciEvent *e)
+void zpci_attrs_fill_event(const ZpciAttrs *a, ZpciEvent *e)
 {
-	const ZpciAttrs *a = &f->attrs;
-
-	/* The function's identity; fields the source already set win. */
 	if (e->fid == 0)
 		e->fid = a->fid;
 	if (!(e->has & EVENT_HAS_UID) && (a->has & ZPCI_ATTR_HAS_UID)) {
@@ -281,6 +278,12 @@ void function_fill_event(const ZpciFunction *f, ZpciEvent *e)
 	}
 	if (isempty(e->slot))
 		(void)snprintf(e->slot, sizeof(e->slot), "%s", a->slot);
+}
+
+void function_fill_event(const ZpciFunction *f, ZpciEvent *e)
+{
+	/* The function's identity; fields the source already set win. */
+	zpci_attrs_fill_event(&f->attrs, e);
 
 	/* Its holder as known now (daemon/machine.h); a record that names one wins. */
 	if (e->owner_pid == 0 && f->owner_pid > 0) {

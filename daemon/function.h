@@ -110,6 +110,10 @@ typedef struct ZpciAttrs {
 	uint16_t vendor, device;
 } ZpciAttrs;
 
+/* Set the identity fields of @e (FID, UID, PCHID, PFT, FH, slot) from @a;
+ * fields @e has already win. */
+void zpci_attrs_fill_event(const ZpciAttrs *a, ZpciEvent *e);
+
 typedef struct FunctionCounters {
 	uint64_t errors;     /* error events recorded */
 	uint64_t dropped;    /* errors the kernel reported as dropped */
