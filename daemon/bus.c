@@ -19,6 +19,10 @@ static void bus_break(Bus *b, int r)
 	b->broken = true;
 	(void)event_del(b->io_event);
 	(void)event_del(b->timer_event);
+	if (b->deps.lost) {
+		b->deps.lost(b->deps.userdata, r);
+		return;
+	}
 	log_error_errno(b->deps.log, r,
 			"Lost the connection to the system bus, continuing without the D-Bus API: %m");
 }

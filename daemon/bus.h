@@ -58,6 +58,9 @@ typedef struct BusDeps {
 	/* Reload(): re-read the configuration, 0 or -errno (keeping the running
 	 * one). NULL: Reload answers NotSupported. */
 	int (*reload)(void *userdata);
+	/* The connection to the bus broke (-errno): the API is gone. NULL: the
+	 * bus says so in the log and the daemon goes on without it. */
+	void (*lost)(void *userdata, int error);
 	void *userdata;
 } BusDeps;
 

@@ -627,6 +627,22 @@ static int bus_reload(void *userdata)
 	return manager_reload(ASSERT_PTR(userdata));
 }
 
+/* The system bus went away under a running zpcid (dbus-daemon restarted or
+ * killed). Its clients, delegated owners among them, lost their
+ * connections too, and what zpcid published there is gone: stop in order
+ * (held records recorded, the history synced, owned devices drained and
+ * closed) and fail, so that the service manager starts zpcid again
+ * (Restart=on-failure) with a new connection, its objects and its name. */
+static void bus_lost(void *userdata, int error)
+{
+	Manager *m = ASSERT_PTR(userdata);
+
+	log_error_errno(m->log, error,
+			"Lost the connection to the system bus: %m. Stopping, to be started again with a "
+			"new connection.");
+	manager_exit(m, EXIT_FAILURE);
+}
+
 /* The figures of the metrics file that only the daemon as a whole knows. */
 static void metrics_daemon_figures(void *userdata, MetricsSnapshot *s)
 {
@@ -725,6 +741,7 @@ int manager_start(Manager *m)
 				     .policy = &m->policy,
 				     .loop_stall_max_usec = &m->loop_stall_max_usec,
 				     .reload = bus_reload,
+				     .lost = bus_lost,
 				     .userdata = m,
 			     });
 	if (r == -EEXIST)

@@ -17,6 +17,10 @@ EXTRA_DIST += tests/test-explain.sh
 TESTS += tests/test-shutdown.sh
 EXTRA_DIST += tests/test-shutdown.sh
 
+# The system bus going away under zpcid: an orderly stop, exit 1, a restart.
+TESTS += tests/test-bus-lost.sh
+EXTRA_DIST += tests/test-bus-lost.sh
+
 # --check-config against the shipped file and a catalogue of broken ones.
 TESTS += tests/test-check-config.sh
 EXTRA_DIST += \
