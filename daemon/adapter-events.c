@@ -218,6 +218,9 @@ static int append_function(sd_bus_message *reply, const ZpciFunction *f, bool re
 					  f->counters.errors, "recent_error", "b", recent);
 	if (r >= 0 && (f->attrs.has & ZPCI_ATTR_HAS_PORT))
 		r = sd_bus_message_append(reply, "{sv}", "port", "u", f->attrs.port);
+	/* the guest that holds it, as systemd-machined names it (daemon/machine.h) */
+	if (r >= 0 && f->owner_pid > 0 && !isempty(f->owner_machine))
+		r = sd_bus_message_append(reply, "{sv}", "owner_machine", "s", f->owner_machine);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	return r;

@@ -99,6 +99,15 @@ for line in table.splitlines():
 want = {0x22: "ok", 0x31: "quarantined", 0x51: "failed", 0x21: "error", 0x10: "error", 0x11: "error"}
 if {f: mc for f, mc in machine.items() if mc != "-"} != {0x10: "guest-db01", 0x11: "guest-db01"}:
     die(f"closing list, MACHINE: {machine}")
+# zpcictl adapters after section 5: the guest named once for its adapter, no other machine
+ads = out.split("== 5. An adapter fails under a guest ==", 1)[1].split("== Summary", 1)[0]
+rows = [l for l in ads.splitlines() if re.match(r"^0x[0-9a-f]{4}\s", l)]
+hdr = [l for l in ads.splitlines() if l.startswith("PCHID")]
+if len(hdr) != 1 or "MACHINES" not in hdr[0]: die(f"zpcictl adapters header: {hdr}")
+col = hdr[0].index("MACHINES")
+named = {l.split()[0]: l[col:].split()[0] for l in rows}
+if named.get("0x0100") != "guest-db01" or any(v != "-" for k, v in named.items() if k != "0x0100"):
+    die(f"zpcictl adapters, MACHINES: {named}")
 if len(state) != 16: die(f"the closing list has {len(state)} functions")
 for fid, s in state.items():
     if s != want.get(fid, "ok"): die(f"closing list: 0x{fid:x} is {s}")

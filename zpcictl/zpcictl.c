@@ -463,17 +463,20 @@ static const OutputColumn adapter_columns[] = { { "pchid", "PCHID", OUTPUT_CELL_
 						{ "errors", "ERRORS", OUTPUT_CELL_TEXT },
 						{ "adapter_events", "EVENTS", OUTPUT_CELL_TEXT },
 						{ "last_adapter_event", "LAST-EVENT", OUTPUT_CELL_TIME },
+						{ "machines", "MACHINES", OUTPUT_CELL_MINUS },
 						{ "members", "MEMBERS (FID:STATE:ERRORS)",
 						  OUTPUT_CELL_TEXT },
 						{} };
 
-/* For the table: the functions of an adapter in one cell, "10:ok:0 11:error:3". */
+/* For the table: the functions of an adapter in one cell, "10:ok:0 11:error:3",
+ * and the machines (guests) that hold them in another, each named once. */
 static int add_members(json_object *adapter)
 {
 	json_object *fns = NULL, *v;
-	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	FILE *f;
+	_cleanup_free_ char *text = NULL, *machines = NULL;
+	size_t size = 0, msize = 0;
+	FILE *f, *mf;
+	int r;
 
 	if (!json_object_object_get_ex(adapter, "functions", &fns) ||
 	    !json_object_is_type(fns, json_type_array))
@@ -481,11 +484,30 @@ static int add_members(json_object *adapter)
 	f = open_memstream(&text, &size);
 	if (!f)
 		return -ENOMEM;
+	mf = open_memstream(&machines, &msize);
+	if (!mf) {
+		(void)fclose(f);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < json_object_array_length(fns); i++) {
 		json_object *fn = json_object_array_get_idx(fns, i);
 		uint32_t fid = 0;
 		uint64_t errors = 0;
 		const char *state = "?";
+		bool seen = false;
+
+		if (json_object_object_get_ex(fn, "owner_machine", &v)) {
+			const char *machine = json_object_get_string(v);
+
+			for (size_t j = 0; j < i && !seen; j++) {
+				json_object *other = json_object_array_get_idx(fns, j), *w;
+
+				seen = json_object_object_get_ex(other, "owner_machine", &w) &&
+				       streq(json_object_get_string(w), machine);
+			}
+			if (!seen)
+				fprintf(mf, "%s%s", ftell(mf) > 0 ? "," : "", machine);
+		}
 
 		if (json_object_object_get_ex(fn, "fid", &v))
 			fid = (uint32_t)json_object_get_uint64(v);
@@ -495,9 +517,17 @@ static int add_members(json_object *adapter)
 			errors = json_object_get_uint64(v);
 		fprintf(f, "%s%x:%s:%" PRIu64, i > 0 ? " " : "", fid, state, errors);
 	}
-	if (fclose(f) != 0)
+	r = fclose(f) != 0 ? -ENOMEM : 0;
+	if (fclose(mf) != 0)
+		r = -ENOMEM;
+	if (r < 0)
+		return r;
+	if (json_object_object_add(adapter, "members", json_object_new_string(text)) < 0)
 		return -ENOMEM;
-	return json_object_object_add(adapter, "members", json_object_new_string(text)) < 0 ? -ENOMEM : 0;
+	if (!isempty(machines) &&
+	    json_object_object_add(adapter, "machines", json_object_new_string(machines)) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 /* ListAdapters as a JSON array. Returns 0 or -errno (@error set for a bus error). */
