@@ -637,6 +637,11 @@ static void bus_lost(void *userdata, int error)
 {
 	Manager *m = ASSERT_PTR(userdata);
 
+	if (m->stopping) {
+		/* stopping anyway: the bus going first does not make it a failure */
+		log_debug_errno(m->log, error, "Lost the connection to the system bus while stopping: %m");
+		return;
+	}
 	log_error_errno(m->log, error,
 			"Lost the connection to the system bus: %m. Stopping, to be started again with a "
 			"new connection.");
