@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/bus-dict.h"
 #include "common/time-util.h"
 #include "daemon/actions.h"
 #include "daemon/adapter-events.h"
@@ -339,29 +339,6 @@ static int parse_summary_options(sd_bus_message *m, HistorySummaryQuery *q, sd_b
 	return 0;
 }
 
-/* One "{sv}" entry of a dictionary: @key, then a variant of @sig with the value(s). */
-static int append_entry(sd_bus_message *m, const char *key, const char *sig, ...)
-{
-	va_list ap;
-	int r;
-
-	r = sd_bus_message_open_container(m, 'e', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "s", key);
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'v', sig);
-	if (r >= 0) {
-		va_start(ap, sig);
-		r = sd_bus_message_appendv(m, sig, ap);
-		va_end(ap);
-	}
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	if (r >= 0)
-		r = sd_bus_message_close_container(m);
-	return r;
-}
-
 static int append_series(sd_bus_message *m, const char *key, const uint64_t *series, unsigned n)
 {
 	int r;
@@ -413,23 +390,23 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 
 	r = sd_bus_message_open_container(m, 'a', "{sv}");
 	if (r >= 0)
-		r = append_entry(m, "since", "t", s->since_usec);
+		r = bus_dict_append(m, "since", "t", s->since_usec);
 	if (r >= 0)
-		r = append_entry(m, "until", "t", s->until_usec);
+		r = bus_dict_append(m, "until", "t", s->until_usec);
 	if (r >= 0)
-		r = append_entry(m, "bucket", "t", s->bucket_usec);
+		r = bus_dict_append(m, "bucket", "t", s->bucket_usec);
 	if (r >= 0)
-		r = append_entry(m, "records", "t", s->records);
+		r = bus_dict_append(m, "records", "t", s->records);
 	if (r >= 0)
-		r = append_entry(m, "errors", "t", s->errors);
+		r = bus_dict_append(m, "errors", "t", s->errors);
 	if (r >= 0)
-		r = append_entry(m, "dropped", "t", s->dropped);
+		r = bus_dict_append(m, "dropped", "t", s->dropped);
 	if (r >= 0)
-		r = append_entry(m, "actions", "t", s->decisions);
+		r = bus_dict_append(m, "actions", "t", s->decisions);
 	if (r >= 0)
 		r = append_series(m, "series", s->series, s->n_buckets);
 	if (r >= 0)
-		r = append_entry(m, "functions_total", "u", (uint32_t)s->functions_total);
+		r = bus_dict_append(m, "functions_total", "u", (uint32_t)s->functions_total);
 	if (r >= 0)
 		r = open_list(m, "functions");
 	for (size_t i = 0; r >= 0 && i < s->n_functions; i++) {
@@ -437,19 +414,19 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 
 		r = sd_bus_message_open_container(m, 'a', "{sv}");
 		if (r >= 0)
-			r = append_entry(m, "fid", "u", f->fid);
+			r = bus_dict_append(m, "fid", "u", f->fid);
 		if (r >= 0 && f->has_pchid)
-			r = append_entry(m, "pchid", "q", f->pchid);
+			r = bus_dict_append(m, "pchid", "q", f->pchid);
 		if (r >= 0 && f->slot[0])
-			r = append_entry(m, "slot", "s", f->slot);
+			r = bus_dict_append(m, "slot", "s", f->slot);
 		if (r >= 0)
-			r = append_entry(m, "errors", "t", f->errors);
+			r = bus_dict_append(m, "errors", "t", f->errors);
 		if (r >= 0)
-			r = append_entry(m, "dropped", "t", f->dropped);
+			r = bus_dict_append(m, "dropped", "t", f->dropped);
 		if (r >= 0)
-			r = append_entry(m, "last", "t", f->last_usec);
+			r = bus_dict_append(m, "last", "t", f->last_usec);
 		if (r >= 0)
-			r = append_entry(m, "peak", "t", f->peak);
+			r = bus_dict_append(m, "peak", "t", f->peak);
 		if (r >= 0)
 			r = append_series(m, "series", f->series, s->n_buckets);
 		if (r >= 0)
@@ -458,7 +435,7 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 	if (r >= 0)
 		r = close_list(m);
 	if (r >= 0)
-		r = append_entry(m, "adapters_total", "u", (uint32_t)s->adapters_total);
+		r = bus_dict_append(m, "adapters_total", "u", (uint32_t)s->adapters_total);
 	if (r >= 0)
 		r = open_list(m, "adapters");
 	for (size_t i = 0; r >= 0 && i < s->n_adapters; i++) {
@@ -466,15 +443,15 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 
 		r = sd_bus_message_open_container(m, 'a', "{sv}");
 		if (r >= 0)
-			r = append_entry(m, "pchid", "q", a->pchid);
+			r = bus_dict_append(m, "pchid", "q", a->pchid);
 		if (r >= 0)
-			r = append_entry(m, "functions", "u", a->functions);
+			r = bus_dict_append(m, "functions", "u", a->functions);
 		if (r >= 0)
-			r = append_entry(m, "errors", "t", a->errors);
+			r = bus_dict_append(m, "errors", "t", a->errors);
 		if (r >= 0)
-			r = append_entry(m, "dropped", "t", a->dropped);
+			r = bus_dict_append(m, "dropped", "t", a->dropped);
 		if (r >= 0)
-			r = append_entry(m, "last", "t", a->last_usec);
+			r = bus_dict_append(m, "last", "t", a->last_usec);
 		if (r >= 0)
 			r = sd_bus_message_close_container(m);
 	}
@@ -487,24 +464,24 @@ static int append_summary(sd_bus_message *m, const HistorySummaryResult *s)
 
 		r = sd_bus_message_open_container(m, 'a', "{sv}");
 		if (r >= 0)
-			r = append_entry(m, "rule", "s", d->rule);
+			r = bus_dict_append(m, "rule", "s", d->rule);
 		if (r >= 0)
-			r = append_entry(m, "action", "s", d->action);
+			r = bus_dict_append(m, "action", "s", d->action);
 		if (r >= 0)
-			r = append_entry(m, "result", "s", d->result);
+			r = bus_dict_append(m, "result", "s", d->result);
 		if (r >= 0)
-			r = append_entry(m, "count", "t", d->count);
+			r = bus_dict_append(m, "count", "t", d->count);
 		if (r >= 0)
-			r = append_entry(m, "last", "t", d->last_usec);
+			r = bus_dict_append(m, "last", "t", d->last_usec);
 		if (r >= 0)
 			r = sd_bus_message_close_container(m);
 	}
 	if (r >= 0)
 		r = close_list(m);
 	if (r >= 0)
-		r = append_entry(m, "files", "u", s->walk.files);
+		r = bus_dict_append(m, "files", "u", s->walk.files);
 	if (r >= 0)
-		r = append_entry(m, "files_read", "u", s->walk.files_read);
+		r = bus_dict_append(m, "files_read", "u", s->walk.files_read);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	return r;

@@ -15,8 +15,9 @@ common_libzpcicommon_a_SOURCES += common/action.c common/action.h
 # The clock in µs (common/time-util.*).
 common_libzpcicommon_a_SOURCES += common/time-util.c common/time-util.h
 
-# The names of the D-Bus API, for the daemon and zpcictl.
-common_libzpcicommon_a_SOURCES += common/bus-names.h
+# The names of the D-Bus API and its a{sv} entries, for the daemon and zpcictl.
+common_libzpcicommon_a_SOURCES += common/bus-names.h \
+	common/bus-dict.c common/bus-dict.h
 
 # The strict JSON parser of the configuration (common/jsonpos.*).
 common_libzpcicommon_a_SOURCES += \

@@ -39,10 +39,6 @@ int client_open(sd_bus **ret);
 /* Whether somebody owns org.zpcid1: 1, 0, or -errno. */
 int client_daemon_running(sd_bus *bus);
 
-/* Append one "{sv}" entry of an a{sv} option dictionary: @key, then a
- * variant of signature @sig holding the value(s). Returns 0 or -errno. */
-int client_append_entry(sd_bus_message *m, const char *key, const char *sig, ...);
-
 /* Read the next complete value of @m (any type) as JSON: integers as
  * numbers, booleans, strings, object paths as strings, a{sv}/a{s*} as
  * objects, other arrays and structs as arrays. Returns 0 or -errno. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bus-dict.h"
 #include "common/macro.h"
 #include "zpcictl/client.h"
 #include "zpcictl/events-summary.h"
@@ -101,15 +102,15 @@ static int query(sd_bus *bus, const EventsSummaryArgs *a, json_object **ret)
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0 && a->since_usec)
-		r = client_append_entry(call, "since", "t", a->since_usec);
+		r = bus_dict_append(call, "since", "t", a->since_usec);
 	if (r >= 0 && a->until_usec)
-		r = client_append_entry(call, "until", "t", a->until_usec);
+		r = bus_dict_append(call, "until", "t", a->until_usec);
 	if (r >= 0 && a->bucket_usec)
-		r = client_append_entry(call, "bucket", "t", a->bucket_usec);
+		r = bus_dict_append(call, "bucket", "t", a->bucket_usec);
 	if (r >= 0 && a->top)
-		r = client_append_entry(call, "top", "u", (uint32_t)a->top);
+		r = bus_dict_append(call, "top", "u", (uint32_t)a->top);
 	if (r >= 0 && a->has_fid)
-		r = client_append_entry(call, "fid", "u", a->fid);
+		r = bus_dict_append(call, "fid", "u", a->fid);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)

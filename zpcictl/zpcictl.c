@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/action.h"
+#include "common/bus-dict.h"
 #include "common/macro.h"
 #include "common/metrics.h"
 #include "common/output.h"
@@ -834,19 +835,19 @@ static int cmd_events(sd_bus *bus, int argc, char **argv)
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0 && flt.since)
-		r = client_append_entry(call, "since", "t", flt.since);
+		r = bus_dict_append(call, "since", "t", flt.since);
 	if (r >= 0 && flt.until)
-		r = client_append_entry(call, "until", "t", flt.until);
+		r = bus_dict_append(call, "until", "t", flt.until);
 	if (r >= 0 && flt.has_fid)
-		r = client_append_entry(call, "fid", "u", flt.fid);
+		r = bus_dict_append(call, "fid", "u", flt.fid);
 	if (r >= 0 && flt.has_pec)
-		r = client_append_entry(call, "pec", "q", flt.pec);
+		r = bus_dict_append(call, "pec", "q", flt.pec);
 	if (r >= 0 && arg_kind)
-		r = client_append_entry(call, "kind", "s", arg_kind);
+		r = bus_dict_append(call, "kind", "s", arg_kind);
 	if (r >= 0 && arg_limit)
-		r = client_append_entry(call, "limit", "u", (uint32_t)MIN(arg_limit, (uint64_t)UINT32_MAX));
+		r = bus_dict_append(call, "limit", "u", (uint32_t)MIN(arg_limit, (uint64_t)UINT32_MAX));
 	if (r >= 0 && arg_offset)
-		r = client_append_entry(call, "offset", "t", arg_offset);
+		r = bus_dict_append(call, "offset", "t", arg_offset);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r < 0)
@@ -1268,7 +1269,7 @@ static int get_events_of_kind(sd_bus *bus, const char *kind, json_object **ret, 
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "{sv}");
 	if (r >= 0)
-		r = client_append_entry(call, "kind", "s", kind);
+		r = bus_dict_append(call, "kind", "s", kind);
 	if (r >= 0)
 		r = sd_bus_message_close_container(call);
 	if (r >= 0)
